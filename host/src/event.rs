@@ -1,0 +1,292 @@
+//! The complaint event: what arrives, typed and validated.
+//!
+//! Events are JSON. Unknown top-level fields are refused (site-specific data
+//! goes in `attrs`), and every error names the field and what was expected.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::time::Timestamp;
+
+/// One customer complaint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ComplaintEvent {
+    /// Unique id of the complaint (required, 1 to 200 characters).
+    pub id: String,
+    /// When Redress received it. Filled in with the current time on intake
+    /// when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub received_at: Option<Timestamp>,
+    /// When the thing complained about happened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub occurred_at: Option<Timestamp>,
+    /// How it came in: `phone`, `email`, `web`, `chat`, `social`,
+    /// `in_person`, `fax`, `letter`, or a site-specific name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
+    /// Where: store, branch or site.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// Language tag of `text` if known (`en`, `zh-Hans`, `zh-Hant`, `tl`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// What the customer said, in any language.
+    #[serde(default)]
+    pub text: String,
+    /// What it is about, if the sender knows; a plugin may fill it in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    /// The product line the complaint concerns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product_line: Option<String>,
+    /// What is at stake, in `currency`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<f64>,
+    /// ISO 4217 code of `amount`, e.g. `USD`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    /// Who is complaining.
+    #[serde(default)]
+    pub customer: Customer,
+    /// Status reported by the sender (`new` unless told otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Anything site-specific: string keys, JSON values.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attrs: BTreeMap<String, serde_json::Value>,
+}
+
+/// The customer behind a complaint. Unknown numbers default to zero.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Customer {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Service tier, e.g. `key` (key account) or `ordinary`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<String>,
+    /// What the customer has brought the business over the relationship.
+    #[serde(default)]
+    pub lifetime_value: f64,
+    /// Money the customer holds with the business (banks).
+    #[serde(default)]
+    pub deposits: f64,
+    /// Days since the customer's first purchase or account.
+    #[serde(default)]
+    pub tenure_days: i64,
+    /// Complaints the customer made before this one.
+    #[serde(default)]
+    pub prior_complaints: i64,
+    /// Goodwill already given to the customer, in the event's currency.
+    #[serde(default)]
+    pub prior_goodwill: f64,
+}
+
+/// Why an event was refused: the field, what was wrong, and where in the
+/// JSON text.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{}", self.describe())]
+pub struct EventError {
+    /// Dotted path of the offending field (`customer.deposits`), empty for
+    /// the event as a whole.
+    pub field: String,
+    pub message: String,
+    /// 1-based line and column in the JSON text, when known.
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+}
+
+impl EventError {
+    fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        EventError {
+            field: field.into(),
+            message: message.into(),
+            line: None,
+            column: None,
+        }
+    }
+
+    fn describe(&self) -> String {
+        let mut text = if self.field.is_empty() {
+            format!("invalid event: {}", self.message)
+        } else {
+            format!("invalid event field `{}`: {}", self.field, self.message)
+        };
+        if let (Some(line), Some(column)) = (self.line, self.column) {
+            text.push_str(&format!(" (at line {line}, column {column})"));
+        }
+        text
+    }
+}
+
+const MAX_ID_LEN: usize = 200;
+
+impl ComplaintEvent {
+    /// Parses and validates one event from JSON text.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, EventError> {
+        let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+        let event: ComplaintEvent = serde_path_to_error::deserialize(&mut deserializer)
+            .map_err(|error| from_path_error(&error))?;
+        deserializer.end().map_err(|error| EventError {
+            line: Some(error.line()),
+            column: Some(error.column()),
+            ..EventError::new("", "trailing characters after the event")
+        })?;
+        event.validate()?;
+        Ok(event)
+    }
+
+    /// Parses and validates one event from an already parsed JSON value.
+    pub fn from_value(value: serde_json::Value) -> Result<Self, EventError> {
+        let event: ComplaintEvent =
+            serde_path_to_error::deserialize(value).map_err(|error| from_path_error(&error))?;
+        event.validate()?;
+        Ok(event)
+    }
+
+    /// Checks what the type system cannot: non-empty id, finite
+    /// non-negative amounts, a plausible currency code.
+    pub fn validate(&self) -> Result<(), EventError> {
+        if self.id.trim().is_empty() {
+            return Err(EventError::new("id", "must not be empty"));
+        }
+        if self.id.chars().count() > MAX_ID_LEN {
+            return Err(EventError::new(
+                "id",
+                format!("is longer than {MAX_ID_LEN} characters"),
+            ));
+        }
+        if let Some(amount) = self.amount {
+            check_money("amount", amount)?;
+        }
+        if let Some(currency) = &self.currency
+            && !(currency.len() == 3 && currency.bytes().all(|b| b.is_ascii_uppercase()))
+        {
+            return Err(EventError::new(
+                "currency",
+                format!("`{currency}` is not an ISO 4217 code such as `USD`, `CNY` or `PHP`"),
+            ));
+        }
+        let customer = &self.customer;
+        check_money("customer.lifetime_value", customer.lifetime_value)?;
+        check_money("customer.deposits", customer.deposits)?;
+        check_money("customer.prior_goodwill", customer.prior_goodwill)?;
+        for (field, value) in [
+            ("customer.tenure_days", customer.tenure_days),
+            ("customer.prior_complaints", customer.prior_complaints),
+        ] {
+            if value < 0 {
+                return Err(EventError::new(field, "must not be negative"));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn check_money(field: &str, value: f64) -> Result<(), EventError> {
+    if !value.is_finite() {
+        return Err(EventError::new(field, "must be a finite number"));
+    }
+    if value < 0.0 {
+        return Err(EventError::new(field, "must not be negative"));
+    }
+    Ok(())
+}
+
+fn from_path_error<E: std::fmt::Display + JsonPosition>(
+    error: &serde_path_to_error::Error<E>,
+) -> EventError {
+    let path = error.path().to_string();
+    let field = if path == "." { String::new() } else { path };
+    let inner = error.inner();
+    EventError {
+        field,
+        message: strip_position(&inner.to_string()),
+        line: inner.line(),
+        column: inner.column(),
+    }
+}
+
+/// serde_json appends " at line L column C" to its messages; the position is
+/// reported separately, so strip it.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(index) => message[..index].to_string(),
+        None => message.to_string(),
+    }
+}
+
+/// Where in the JSON text an error happened, when the error knows.
+trait JsonPosition {
+    fn line(&self) -> Option<usize>;
+    fn column(&self) -> Option<usize>;
+}
+
+impl JsonPosition for serde_json::Error {
+    fn line(&self) -> Option<usize> {
+        (serde_json::Error::line(self) > 0).then(|| serde_json::Error::line(self))
+    }
+
+    fn column(&self) -> Option<usize> {
+        (serde_json::Error::line(self) > 0).then(|| serde_json::Error::column(self))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(json: &str) -> Result<ComplaintEvent, EventError> {
+        ComplaintEvent::from_json(json.as_bytes())
+    }
+
+    #[test]
+    fn a_minimal_event_needs_only_an_id() {
+        let event = parse(r#"{"id": "c-1"}"#).unwrap();
+        assert_eq!(event.id, "c-1");
+        assert_eq!(event.customer.deposits, 0.0);
+    }
+
+    #[test]
+    fn unknown_field_is_named() {
+        let error = parse(r#"{"id": "c-1", "severity": 3}"#).unwrap_err();
+        assert!(error.message.contains("unknown field `severity`"), "{error}");
+        assert!(error.to_string().contains("line 1"), "{error}");
+    }
+
+    #[test]
+    fn nested_type_error_names_the_path() {
+        let error = parse(r#"{"id": "c-1", "customer": {"deposits": "lots"}}"#).unwrap_err();
+        assert_eq!(error.field, "customer.deposits");
+        assert!(error.message.contains("expected f64"), "{error}");
+    }
+
+    #[test]
+    fn missing_id_and_bad_timestamp_are_explained() {
+        let error = parse(r#"{"text": "hi"}"#).unwrap_err();
+        assert!(error.message.contains("missing field `id`"), "{error}");
+        let error = parse(r#"{"id": "c", "received_at": "yesterday"}"#).unwrap_err();
+        assert_eq!(error.field, "received_at");
+        assert!(error.message.contains("RFC 3339"), "{error}");
+    }
+
+    #[test]
+    fn semantic_checks_apply() {
+        assert_eq!(parse(r#"{"id": " "}"#).unwrap_err().field, "id");
+        assert_eq!(
+            parse(r#"{"id": "c", "amount": -5}"#).unwrap_err().field,
+            "amount"
+        );
+        assert_eq!(
+            parse(r#"{"id": "c", "currency": "dollars"}"#)
+                .unwrap_err()
+                .field,
+            "currency"
+        );
+        assert!(parse("").is_err());
+        assert!(parse(r#"{"id": "c"} {"id": "d"}"#).is_err());
+    }
+}

@@ -1,0 +1,20 @@
+//! Conditions: CEL syntax, compiled once into closures.
+//!
+//! `compile` parses a condition with the `cel` crate's parser, resolves every
+//! name against an [`Env`] (event fields, customer history, plugin outputs),
+//! checks types, and builds closures over [`Facts`]. Evaluating a compiled
+//! condition does no parsing, no name lookup and, for comparisons against
+//! literals, no allocation.
+
+mod compile;
+mod env;
+mod types;
+mod value;
+
+pub use compile::{CompileError, Expect, Expression, IndexHint};
+pub use env::{CustomerHistory, Env, Facts, FieldDef, Reader};
+pub use types::Type;
+pub use value::{List, MapRef, Value};
+
+#[cfg(test)]
+mod tests;

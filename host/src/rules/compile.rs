@@ -1,0 +1,581 @@
+//! Validates raw rules into a [`RuleSet`]: unique names, compiled and
+//! type-checked conditions, known levels and offer kinds, sane numbers and
+//! durations, a fallback route. Every problem becomes a diagnostic.
+
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Range;
+
+use sha2::{Digest, Sha256};
+
+use crate::diagnostic::{Diagnostic, Location};
+use crate::expr::{CompileError, Env, Expect, Expression};
+use crate::rules::load::{Parsed, RawSet, RuleFileText};
+use crate::rules::raw::{
+    DEFAULT_LEVELS, Located, OFFER_KINDS, RawAmount, RawBudget, RawCap, RawControlLine, RawRule,
+};
+use crate::rules::ruleset::{
+    Authority, Breach, Budget, BudgetScope, Cap, Compensate, ControlAction, ControlLimit,
+    ControlLine, Escalate, OfferTemplate, Route, Rule, RuleList, RuleSet, Settings, Sla,
+};
+use crate::suggest::did_you_mean;
+use crate::time::Duration;
+
+/// Flag a control line adds when it has no `then.flag`.
+pub const DEFAULT_CONTROL_FLAG: &str = "control_line_exceeded";
+
+struct Checker<'a> {
+    files: &'a [RuleFileText],
+    env: &'a Env,
+    diagnostics: &'a mut Vec<Diagnostic>,
+    names: HashMap<String, Location>,
+}
+
+pub(crate) fn compile(
+    raw: RawSet,
+    files: &[RuleFileText],
+    env: &Env,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<RuleSet> {
+    let mut checker = Checker {
+        files,
+        env,
+        diagnostics,
+        names: HashMap::new(),
+    };
+    let settings = checker.settings(&raw);
+    let routes = checker.kind("route", raw.routes, |c, file, r| {
+        if r.queue.trim().is_empty() {
+            c.error_at(file, r.name.span(), "`queue` must not be empty", None);
+        }
+        Some(Route {
+            queue: r.queue.clone(),
+            handler: r.handler.clone(),
+        })
+    });
+    let escalations = checker.kind("escalate", raw.escalations, |c, file, r| {
+        let level = c.level(file, &r.to, &settings)?;
+        Some(Escalate {
+            to: r.to.get().clone(),
+            level,
+            reason: r.reason.clone().or_else(|| r.description.clone()),
+            notify: r.notify.clone(),
+        })
+    });
+    let slas = checker.kind("sla", raw.slas, |c, file, r| {
+        if r.first_response.is_none() && r.resolve.is_none() && r.follow_up.is_none() {
+            c.error_at(
+                file,
+                r.name.span(),
+                "this SLA makes no commitment",
+                Some("give at least one of `first_response`, `resolve`, `follow_up`".into()),
+            );
+        }
+        let first_response = c.positive(file, r.first_response.as_ref());
+        let resolve = c.positive(file, r.resolve.as_ref());
+        let follow_up = c.positive(file, r.follow_up.as_ref());
+        let on_breach = match &r.on_breach {
+            Some(breach) => Some(Breach {
+                escalate: match &breach.escalate {
+                    Some(level) => {
+                        c.level(file, level, &settings)?;
+                        Some(level.get().clone())
+                    }
+                    None => None,
+                },
+                notify: breach.notify.clone(),
+            }),
+            None => None,
+        };
+        Some(Sla {
+            first_response,
+            resolve,
+            follow_up,
+            on_breach,
+        })
+    });
+    let control_lines = checker.kind("control_line", raw.control_lines, |c, file, r| c.control_line(file, r, &settings));
+    let compensations = checker.kind("compensate", raw.compensations, |c, file, r| {
+        if r.offers.is_empty() {
+            c.error_at(file, r.name.span(), "`offers` is empty", Some("add at least one offer, e.g. `{ kind = \"apology\" }`".into()));
+        }
+        let mut offers = Vec::new();
+        for offer in &r.offers {
+            c.offer_kind(file, &offer.kind, &settings);
+            offers.push(OfferTemplate {
+                kind: offer.kind.get().clone(),
+                value: match &offer.value {
+                    Some(value) => c.amount(file, value)?,
+                    None => Expression::number(0.0),
+                },
+                note: offer.note.clone(),
+                within: c.positive(file, offer.within.as_ref()),
+            });
+        }
+        Some(Compensate { offers })
+    });
+    let caps = checker.kind("cap", raw.caps, |c, file, r| c.cap(file, r, &settings));
+    let authorities = checker.kind("authority", raw.authorities, |c, file, r| {
+        if r.policy.trim().is_empty() || r.grant.trim().is_empty() {
+            c.error_at(file, r.name.span(), "`policy` and `grant` must not be empty", None);
+        }
+        let max_cost = match &r.max_cost {
+            Some(cost) => c.amount(file, cost)?,
+            None => Expression::number(0.0),
+        };
+        let budget = match &r.budget {
+            Some(budget) => Some(c.budget(file, budget)?),
+            None => None,
+        };
+        Some(Authority {
+            policy: r.policy.clone(),
+            grant: r.grant.clone(),
+            max_cost,
+            budget,
+        })
+    });
+    checker.check_fallback(&routes);
+    let version = version_of(files);
+    Some(RuleSet {
+        version,
+        files: files.iter().map(RuleFileText::name).collect(),
+        settings,
+        routes: RuleList::new(routes),
+        escalations: RuleList::new(escalations),
+        slas: RuleList::new(slas),
+        control_lines: RuleList::new(control_lines),
+        compensations: RuleList::new(compensations),
+        caps: RuleList::new(caps),
+        authorities: RuleList::new(authorities),
+    })
+}
+
+/// The rule set's version: a hash of its files' names and contents.
+pub fn version_of(files: &[RuleFileText]) -> String {
+    let mut hasher = Sha256::new();
+    for file in files {
+        hasher.update(file.name().to_string_lossy().as_bytes());
+        hasher.update([0]);
+        hasher.update(file.text.as_bytes());
+        hasher.update([0]);
+    }
+    let digest = hasher.finalize();
+    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+impl Checker<'_> {
+    fn location(&self, file: usize, span: Range<usize>) -> Location {
+        let file = &self.files[file];
+        Location::new(&file.path, &file.text, span)
+    }
+
+    fn error_at(&mut self, file: usize, span: Range<usize>, message: &str, help: Option<String>) {
+        let diagnostic = Diagnostic::error(message).at(self.location(file, span)).with_help_opt(help);
+        self.diagnostics.push(diagnostic);
+    }
+
+    fn settings(&mut self, raw: &RawSet) -> Settings {
+        let mut settings = Settings {
+            levels: DEFAULT_LEVELS.iter().map(|s| s.to_string()).collect(),
+            currency: "USD".to_string(),
+            offer_kinds: OFFER_KINDS.iter().map(|s| s.to_string()).collect(),
+        };
+        for (position, parsed) in raw.settings.iter().enumerate() {
+            let (raw_settings, span) = &parsed.raw;
+            if position > 0 {
+                let first = self.location(raw.settings[0].file, raw.settings[0].raw.1.clone());
+                self.diagnostics.push(
+                    Diagnostic::error("`[ruleset]` is given more than once")
+                        .at(self.location(parsed.file, span.clone()))
+                        .with_help(format!(
+                            "keep one `[ruleset]` table; the first is at {}:{}",
+                            first.file.display(),
+                            first.line
+                        )),
+                );
+                continue;
+            }
+            if let Some(levels) = &raw_settings.escalation_levels {
+                let mut seen = std::collections::HashSet::new();
+                if levels.is_empty() || levels.iter().any(|l| l.trim().is_empty() || !seen.insert(l)) {
+                    self.error_at(
+                        parsed.file,
+                        span.clone(),
+                        "`escalation_levels` must list distinct, non-empty level names, lowest first",
+                        None,
+                    );
+                }
+                settings.levels = levels.clone();
+            }
+            if let Some(currency) = &raw_settings.currency {
+                if !(currency.len() == 3 && currency.bytes().all(|b| b.is_ascii_uppercase())) {
+                    self.error_at(
+                        parsed.file,
+                        span.clone(),
+                        &format!("`currency` `{currency}` is not an ISO 4217 code"),
+                        Some("write a code such as `USD`, `CNY` or `PHP`".into()),
+                    );
+                }
+                settings.currency = currency.clone();
+            }
+            settings.offer_kinds.extend(raw_settings.offer_kinds.iter().cloned());
+        }
+        settings
+    }
+
+    /// Validates the common keys of every rule of one kind, builds each
+    /// rule's body with `body`, and orders them by priority.
+    fn kind<R, K, F>(&mut self, kind: &str, raws: Vec<Parsed<R>>, mut body: F) -> Vec<Rule<K>>
+    where
+        R: RawRule,
+        F: FnMut(&mut Self, usize, &R) -> Option<K>,
+    {
+        let mut rules: Vec<(i32, Rule<K>)> = Vec::new();
+        for parsed in &raws {
+            let common = parsed.raw.common();
+            let file = parsed.file;
+            let name = common.name.get().clone();
+            let label = format!("{kind} `{name}`");
+            let errors_before = self.diagnostics.len();
+            self.check_name(file, common.name, kind);
+            let when = match common.when {
+                Some(source) => self.expression(file, source, Expect::Bool, &label),
+                None => Some(Expression::always_true()),
+            };
+            for flag in common.flags {
+                if flag.trim().is_empty() {
+                    self.error_at(file, common.name.span(), "flags must not be empty strings", None);
+                }
+            }
+            let built = body(self, file, &parsed.raw);
+            for diagnostic in &mut self.diagnostics[errors_before..] {
+                if diagnostic.rule.is_none() {
+                    diagnostic.rule = Some(label.clone());
+                }
+            }
+            let (Some(when), Some(body)) = (when, built) else { continue };
+            if !common.enabled {
+                continue;
+            }
+            let location = self.location(file, common.name.span());
+            rules.push((
+                common.priority,
+                Rule {
+                    name,
+                    description: common.description.map(str::to_string),
+                    file: self.files[file].name(),
+                    line: location.line,
+                    when,
+                    flags: common.flags.to_vec(),
+                    body,
+                },
+            ));
+        }
+        rules.sort_by_key(|(priority, _)| std::cmp::Reverse(*priority));
+        rules.into_iter().map(|(_, rule)| rule).collect()
+    }
+
+    fn check_name(&mut self, file: usize, name: &Located<String>, kind: &str) {
+        let text = name.get();
+        let location = self.location(file, name.span());
+        if text.is_empty() || !text.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            self.diagnostics.push(
+                Diagnostic::error(format!("invalid rule name `{text}`"))
+                    .at(location.clone())
+                    .with_label("use letters, digits, `-` and `_`")
+                    .with_help(format!("e.g. `name = \"{}\"`", sanitize(text, kind))),
+            );
+        }
+        if let Some(first) = self.names.get(text) {
+            let help = format!(
+                "rule names are unique across the rule set; `{text}` is first defined at {}:{}",
+                first.file.display(),
+                first.line
+            );
+            self.diagnostics.push(
+                Diagnostic::error(format!("rule name `{text}` is used twice"))
+                    .at(location)
+                    .with_label("duplicate name")
+                    .with_help(help),
+            );
+        } else {
+            self.names.insert(text.clone(), location);
+        }
+    }
+
+    /// Compiles an expression written in a TOML string, mapping its errors
+    /// to positions in the file.
+    fn expression(&mut self, file: usize, source: &Located<String>, expect: Expect, rule: &str) -> Option<Expression> {
+        match Expression::compile(source.get(), self.env, expect) {
+            Ok(expression) => Some(expression),
+            Err(errors) => {
+                let text = &self.files[file].text;
+                let start = string_content_start(text, source.span(), source.get());
+                for error in errors {
+                    let span = match start {
+                        Some(start) => start + error.span.start..start + error.span.end.max(error.span.start + 1),
+                        None => source.span(),
+                    };
+                    self.diagnostics.push(self.compile_error(file, span, error, rule));
+                }
+                None
+            }
+        }
+    }
+
+    fn compile_error(&self, file: usize, span: Range<usize>, error: CompileError, rule: &str) -> Diagnostic {
+        let mut diagnostic = Diagnostic::error(error.message).at(self.location(file, span));
+        if !rule.is_empty() {
+            diagnostic = diagnostic.in_rule(rule);
+        }
+        if let Some(label) = error.label {
+            diagnostic = diagnostic.with_label(label);
+        }
+        diagnostic.with_help_opt(error.help)
+    }
+
+    fn level(&mut self, file: usize, level: &Located<String>, settings: &Settings) -> Option<usize> {
+        let name = level.get();
+        match settings.levels.iter().position(|l| l == name) {
+            Some(position) => Some(position),
+            None => {
+                let help = did_you_mean(name, settings.levels.iter().map(String::as_str))
+                    .unwrap_or_else(|| format!("levels, lowest first: {}", settings.levels.join(", ")));
+                self.diagnostics.push(
+                    Diagnostic::error(format!("unknown escalation level `{name}`"))
+                        .at(self.location(file, level.span()))
+                        .with_label("not a level")
+                        .with_help(format!("{help} (levels are set by `[ruleset] escalation_levels`)")),
+                );
+                None
+            }
+        }
+    }
+
+    fn offer_kind(&mut self, file: usize, kind: &Located<String>, settings: &Settings) {
+        let name = kind.get();
+        if !settings.offer_kinds.contains(name) {
+            let help = did_you_mean(name, settings.offer_kinds.iter().map(String::as_str)).unwrap_or_else(|| {
+                format!(
+                    "kinds: {}; add your own with `[ruleset] offer_kinds`",
+                    settings.offer_kinds.join(", ")
+                )
+            });
+            self.diagnostics.push(
+                Diagnostic::error(format!("unknown offer kind `{name}`"))
+                    .at(self.location(file, kind.span()))
+                    .with_label("not an offer kind")
+                    .with_help(help),
+            );
+        }
+    }
+
+    fn positive(&mut self, file: usize, duration: Option<&Located<Duration>>) -> Option<Duration> {
+        let duration = duration?;
+        if duration.get().millis() <= 0 {
+            self.error_at(file, duration.span(), "duration must be positive", None);
+            return None;
+        }
+        Some(*duration.get())
+    }
+
+    fn amount(&mut self, file: usize, amount: &Located<RawAmount>) -> Option<Expression> {
+        match amount.get() {
+            RawAmount::Number(n) => {
+                if !n.is_finite() || *n < 0.0 {
+                    self.error_at(file, amount.span(), "amount must be a finite number, zero or more", None);
+                    return None;
+                }
+                Some(Expression::number(*n))
+            }
+            RawAmount::Expression(source) => {
+                let located = Located(toml::Spanned::new(amount.span(), source.clone()));
+                self.expression(file, &located, Expect::Number, "")
+            }
+        }
+    }
+
+    fn control_line(&mut self, file: usize, r: &RawControlLine, settings: &Settings) -> Option<ControlLine> {
+        let mut group_by = Vec::new();
+        for path in &r.group_by {
+            let expression = self.expression(file, path, Expect::Any, "")?;
+            group_by.push((path.get().clone(), expression));
+        }
+        let window = self.positive(file, Some(&r.window))?;
+        let limit = match (&r.limit, r.max_rate, &r.volume) {
+            (Some(limit), None, None) => {
+                if *limit.get() < 0 {
+                    self.error_at(file, limit.span(), "`limit` must be zero or more", None);
+                    return None;
+                }
+                ControlLimit::Count(*limit.get())
+            }
+            (None, Some(max_rate), Some(volume)) => {
+                if !max_rate.is_finite() || max_rate < 0.0 {
+                    self.error_at(file, r.name.span(), "`max_rate` must be a finite number, zero or more", None);
+                    return None;
+                }
+                let volume = self.expression(file, volume, Expect::Number, "")?;
+                ControlLimit::Rate { max_rate, volume }
+            }
+            (None, Some(_), None) => {
+                self.error_at(file, r.name.span(), "`max_rate` needs `volume`", Some("e.g. `volume = \"attrs.units_sold\"`".into()));
+                return None;
+            }
+            (Some(limit), Some(_), _) => {
+                self.error_at(file, limit.span(), "give either `limit` or `max_rate`, not both", None);
+                return None;
+            }
+            _ => {
+                self.error_at(file, r.name.span(), "a control line needs `limit` (a count) or `max_rate` with `volume`", Some("e.g. `limit = 5`".into()));
+                return None;
+            }
+        };
+        let then = match &r.then {
+            Some(action) => {
+                if let Some(level) = &action.escalate {
+                    self.level(file, level, settings)?;
+                }
+                ControlAction {
+                    escalate: action.escalate.as_ref().map(|l| l.get().clone()),
+                    notify: action.notify.clone(),
+                    flag: action.flag.clone().unwrap_or_else(|| DEFAULT_CONTROL_FLAG.to_string()),
+                }
+            }
+            None => ControlAction {
+                escalate: None,
+                notify: Vec::new(),
+                flag: DEFAULT_CONTROL_FLAG.to_string(),
+            },
+        };
+        Some(ControlLine {
+            group_by,
+            window,
+            limit,
+            then,
+        })
+    }
+
+    fn cap(&mut self, file: usize, r: &RawCap, settings: &Settings) -> Option<Cap> {
+        if r.max_total.is_none() && r.per_kind.is_empty() {
+            self.error_at(file, r.name.span(), "this cap limits nothing", Some("give `max_total` or `per_kind`".into()));
+        }
+        let max_total = match &r.max_total {
+            Some(amount) => Some(self.amount(file, amount)?),
+            None => None,
+        };
+        let mut per_kind = BTreeMap::new();
+        for (kind, amount) in &r.per_kind {
+            if !settings.offer_kinds.contains(kind) {
+                let help = did_you_mean(kind, settings.offer_kinds.iter().map(String::as_str));
+                self.diagnostics.push(
+                    Diagnostic::error(format!("unknown offer kind `{kind}` in `per_kind`"))
+                        .at(self.location(file, amount.span()))
+                        .with_help_opt(help),
+                );
+            }
+            per_kind.insert(kind.clone(), self.amount(file, amount)?);
+        }
+        Some(Cap { max_total, per_kind })
+    }
+
+    fn budget(&mut self, file: usize, budget: &RawBudget) -> Option<Budget> {
+        let per = match &budget.per {
+            Some(per) => match BudgetScope::parse(per.get()) {
+                Some(scope) => scope,
+                None => {
+                    let help = did_you_mean(per.get(), BudgetScope::NAMES)
+                        .unwrap_or_else(|| format!("one of: {}", BudgetScope::NAMES.join(", ")));
+                    self.diagnostics.push(
+                        Diagnostic::error(format!("unknown budget scope `{}`", per.get()))
+                            .at(self.location(file, per.span()))
+                            .with_help(help),
+                    );
+                    return None;
+                }
+            },
+            None => BudgetScope::Global,
+        };
+        let window = self.positive(file, Some(&budget.window))?;
+        if budget.count.is_none() && budget.amount.is_none() {
+            self.error_at(file, budget.window.span(), "a budget needs `count`, `amount` or both", Some("e.g. `count = 50`".into()));
+            return None;
+        }
+        if budget.count.is_some_and(|c| c < 0) || budget.amount.is_some_and(|a| !a.is_finite() || a < 0.0) {
+            self.error_at(file, budget.window.span(), "budget `count` and `amount` must be zero or more", None);
+            return None;
+        }
+        Some(Budget {
+            per,
+            window,
+            count: budget.count,
+            amount: budget.amount,
+        })
+    }
+
+    /// The last route must match everything, so every complaint has a home.
+    fn check_fallback(&mut self, routes: &[Rule<Route>]) {
+        if self.files.is_empty() {
+            self.diagnostics.push(
+                Diagnostic::error("the rules directory has no `*.toml` rule files")
+                    .with_help("start from the default rule set in the repository's `rules/` directory"),
+            );
+            return;
+        }
+        let fallback = routes.iter().position(|r| r.when.is_always_true());
+        match fallback {
+            None => {
+                let file = &self.files[0];
+                self.diagnostics.push(
+                    Diagnostic::error("the rule set has no fallback route")
+                        .at(Location::file_only(&file.path))
+                        .with_help("add a route without `when`, e.g.\n\n    [[route]]\n    name = \"everything-else\"\n    queue = \"customer-care\"\n"),
+                );
+            }
+            Some(position) => {
+                let shadowing = &routes[position];
+                for shadowed in &routes[position + 1..] {
+                    self.diagnostics.push(
+                        Diagnostic::warning(format!("route `{}` can never match", shadowed.name))
+                            .at(Location::file_only(&shadowed.file))
+                            .with_help(format!(
+                                "route `{}` ({}:{}) matches every complaint and comes first; give `{}` a higher `priority` or move it earlier",
+                                shadowing.name,
+                                shadowing.file.display(),
+                                shadowing.line,
+                                shadowed.name
+                            )),
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn sanitize(text: &str, kind: &str) -> String {
+    let cleaned: String = text
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c.to_ascii_lowercase() } else { '-' })
+        .collect();
+    let trimmed = cleaned.trim_matches('-');
+    if trimmed.is_empty() { format!("my-{kind}") } else { trimmed.to_string() }
+}
+
+/// Where the content of a TOML string starts in the file, when the content
+/// appears verbatim (no escapes), so positions inside it map exactly.
+fn string_content_start(text: &str, span: Range<usize>, value: &str) -> Option<usize> {
+    let raw = text.get(span.clone())?;
+    for (prefix, multiline) in [("'''", true), ("\"\"\"", true), ("'", false), ("\"", false)] {
+        if raw.starts_with(prefix) {
+            let mut start = span.start + prefix.len();
+            if multiline {
+                if text[start..].starts_with("\r\n") {
+                    start += 2;
+                } else if text[start..].starts_with('\n') {
+                    start += 1;
+                }
+            }
+            return (text.get(start..start + value.len()) == Some(value)).then_some(start);
+        }
+    }
+    None
+}

@@ -1,0 +1,357 @@
+//! Reads rule files and turns their TOML into raw rules, collecting every
+//! problem with its place. Each rule is read on its own, so an unknown key
+//! in one rule does not hide a bad condition in the next.
+
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue, ValueDeserializer};
+
+use crate::diagnostic::{Diagnostic, Location, SourceMap};
+use crate::expr::Env;
+use crate::rules::compile::compile;
+use crate::rules::raw::{
+    COMMON_KEYS, RULE_KINDS, RawAuthority, RawCap, RawCompensate, RawControlLine, RawEscalate,
+    RawRoute, RawRule, RawSettings, RawSla, kind_keys,
+};
+use crate::rules::ruleset::RuleSet;
+use crate::suggest::{closest, did_you_mean};
+
+/// The text of one rule file and the path diagnostics should show.
+#[derive(Debug, Clone)]
+pub struct RuleFileText {
+    /// Path shown to people, e.g. `rules/10-routing.toml`.
+    pub path: PathBuf,
+    pub text: String,
+}
+
+impl RuleFileText {
+    /// The file's name, which orders the files and names them in a rule set.
+    pub fn name(&self) -> PathBuf {
+        self.path
+            .file_name()
+            .map_or_else(|| self.path.clone(), PathBuf::from)
+    }
+}
+
+/// What loading a rule set produced: the rule set if there was no error,
+/// every diagnostic, and the sources they quote.
+#[derive(Debug)]
+pub struct LoadOutcome {
+    pub ruleset: Option<RuleSet>,
+    pub diagnostics: Vec<Diagnostic>,
+    pub sources: SourceMap,
+}
+
+impl LoadOutcome {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Largest rule file read, in bytes.
+const MAX_FILE_LEN: u64 = 4 * 1024 * 1024;
+
+/// Loads every `*.toml` directly inside `dir` (not `tests/`), files in
+/// name order.
+pub fn load_dir(dir: &Path, env: &Env) -> LoadOutcome {
+    match read_rule_files(dir) {
+        Ok(files) => load_files(files, env),
+        Err(diagnostic) => LoadOutcome {
+            ruleset: None,
+            diagnostics: vec![diagnostic],
+            sources: SourceMap::default(),
+        },
+    }
+}
+
+/// The rule files of `dir`, sorted by name. Hidden files and editor
+/// leftovers (`.#x.toml`, `x.toml~`, swap files) are not rule files.
+pub fn read_rule_files(dir: &Path) -> Result<Vec<RuleFileText>, Diagnostic> {
+    let entries = std::fs::read_dir(dir).map_err(|error| {
+        Diagnostic::error(format!("cannot read the rules directory: {error}"))
+            .at(Location::file_only(dir))
+            .with_help("pass the directory holding your `*.toml` rule files")
+    })?;
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| is_rule_file(path))
+        .collect();
+    paths.sort();
+    let mut files = Vec::with_capacity(paths.len());
+    for path in paths {
+        let too_big = std::fs::metadata(&path).is_ok_and(|m| m.len() > MAX_FILE_LEN);
+        if too_big {
+            return Err(Diagnostic::error(format!(
+                "rule file is larger than {} MiB",
+                MAX_FILE_LEN / 1024 / 1024
+            ))
+            .at(Location::file_only(&path)));
+        }
+        match std::fs::read_to_string(&path) {
+            Ok(text) => files.push(RuleFileText { path, text }),
+            Err(error) => {
+                return Err(Diagnostic::error(format!("cannot read rule file: {error}"))
+                    .at(Location::file_only(&path)));
+            }
+        }
+    }
+    Ok(files)
+}
+
+/// Whether `path` names a rule file (as opposed to an editor's temporary).
+pub fn is_rule_file(path: &Path) -> bool {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return false;
+    };
+    path.extension().is_some_and(|e| e == "toml")
+        && !name.starts_with('.')
+        && !name.starts_with('#')
+        && path.is_file()
+}
+
+/// Loads a rule set from file texts (the daemon's simulate endpoint and the
+/// tests use this directly).
+pub fn load_files(mut files: Vec<RuleFileText>, env: &Env) -> LoadOutcome {
+    files.sort_by_key(RuleFileText::name);
+    let mut diagnostics = Vec::new();
+    let mut raw = RawSet::default();
+    for (index, file) in files.iter().enumerate() {
+        parse_file(index, file, &mut raw, &mut diagnostics);
+    }
+    let ruleset = compile(raw, &files, env, &mut diagnostics);
+    let mut sources = SourceMap::default();
+    for file in files {
+        sources.insert(file.path, file.text);
+    }
+    let ruleset = ruleset.filter(|_| !diagnostics.iter().any(Diagnostic::is_error));
+    LoadOutcome {
+        ruleset,
+        diagnostics,
+        sources,
+    }
+}
+
+/// A raw rule and the file it came from.
+#[derive(Debug)]
+pub(crate) struct Parsed<T> {
+    pub file: usize,
+    pub raw: T,
+}
+
+/// Everything read from the files, before validation.
+#[derive(Debug, Default)]
+pub(crate) struct RawSet {
+    pub settings: Vec<Parsed<(RawSettings, std::ops::Range<usize>)>>,
+    pub routes: Vec<Parsed<RawRoute>>,
+    pub escalations: Vec<Parsed<RawEscalate>>,
+    pub slas: Vec<Parsed<RawSla>>,
+    pub control_lines: Vec<Parsed<RawControlLine>>,
+    pub compensations: Vec<Parsed<RawCompensate>>,
+    pub caps: Vec<Parsed<RawCap>>,
+    pub authorities: Vec<Parsed<RawAuthority>>,
+}
+
+fn parse_file(index: usize, file: &RuleFileText, raw: &mut RawSet, diagnostics: &mut Vec<Diagnostic>) {
+    let (table, errors) = DeTable::parse_recoverable(&file.text);
+    for error in &errors {
+        diagnostics.push(toml_error(file, error, "invalid TOML"));
+    }
+    if !errors.is_empty() {
+        // Rules in a file that does not parse would only add noise.
+        return;
+    }
+    let reader = FileReader { index, file };
+    for (key, value) in table.get_ref().iter() {
+        let name: &str = key.get_ref();
+        match name {
+            "ruleset" => {
+                if let Some(settings) = reader.deserialize::<RawSettings>(value, "[ruleset]", None, diagnostics) {
+                    raw.settings.push(Parsed {
+                        file: index,
+                        raw: (settings, key.span()),
+                    });
+                }
+            }
+            "route" => reader.rules(name, value, &mut raw.routes, diagnostics),
+            "escalate" => reader.rules(name, value, &mut raw.escalations, diagnostics),
+            "sla" => reader.rules(name, value, &mut raw.slas, diagnostics),
+            "control_line" => reader.rules(name, value, &mut raw.control_lines, diagnostics),
+            "compensate" => reader.rules(name, value, &mut raw.compensations, diagnostics),
+            "cap" => reader.rules(name, value, &mut raw.caps, diagnostics),
+            "authority" => reader.rules(name, value, &mut raw.authorities, diagnostics),
+            other => {
+                let known = RULE_KINDS.iter().copied().chain(["ruleset"]);
+                let help = did_you_mean(other, known).unwrap_or_else(|| {
+                    format!("a rule file holds `[ruleset]` and arrays of `[[{}]]`", RULE_KINDS.join("]]`, `[["))
+                });
+                diagnostics.push(
+                    Diagnostic::error(format!("unknown table `{other}`"))
+                        .at(reader.location(key.span()))
+                        .with_label("not a rule kind")
+                        .with_help(help),
+                );
+            }
+        }
+    }
+}
+
+struct FileReader<'f> {
+    index: usize,
+    file: &'f RuleFileText,
+}
+
+impl FileReader<'_> {
+    fn location(&self, span: std::ops::Range<usize>) -> Location {
+        Location::new(&self.file.path, &self.file.text, span)
+    }
+
+    /// Reads every rule of one kind (`[[kind]]` tables).
+    fn rules<T: DeserializeOwned + RawRule>(
+        &self,
+        kind: &str,
+        value: &Spanned<DeValue<'_>>,
+        out: &mut Vec<Parsed<T>>,
+        diagnostics: &mut Vec<Diagnostic>,
+    ) {
+        let items = match value.get_ref() {
+            DeValue::Array(items) => items,
+            DeValue::Table(_) => {
+                diagnostics.push(
+                    Diagnostic::error(format!("`{kind}` must be an array of tables"))
+                        .at(self.location(value.span()))
+                        .with_label("a single table")
+                        .with_help(format!("write `[[{kind}]]` (double brackets) for each rule")),
+                );
+                return;
+            }
+            other => {
+                diagnostics.push(
+                    Diagnostic::error(format!("`{kind}` must be an array of tables, not a {}", other.type_str()))
+                        .at(self.location(value.span()))
+                        .with_help(format!("write `[[{kind}]]` for each rule")),
+                );
+                return;
+            }
+        };
+        for item in items.iter() {
+            if let Some(rule) = self.rule::<T>(kind, item, diagnostics) {
+                out.push(Parsed {
+                    file: self.index,
+                    raw: rule,
+                });
+            }
+        }
+    }
+
+    fn rule<T: DeserializeOwned>(
+        &self,
+        kind: &str,
+        item: &Spanned<DeValue<'_>>,
+        diagnostics: &mut Vec<Diagnostic>,
+    ) -> Option<T> {
+        let DeValue::Table(table) = item.get_ref() else {
+            diagnostics.push(
+                Diagnostic::error(format!("each `{kind}` rule must be a table"))
+                    .at(self.location(item.span()))
+                    .with_help(format!("write the rule under a `[[{kind}]]` header")),
+            );
+            return None;
+        };
+        let name = table
+            .get("name")
+            .and_then(|v| v.get_ref().as_str())
+            .map(|n| format!("{kind} `{n}`"));
+        let allowed: Vec<&str> = COMMON_KEYS.iter().chain(kind_keys(kind)).copied().collect();
+        for (key, _) in table.iter() {
+            let key_name: &str = key.get_ref();
+            if allowed.contains(&key_name) {
+                continue;
+            }
+            let help = did_you_mean(key_name, allowed.iter().copied())
+                .unwrap_or_else(|| format!("`[[{kind}]]` accepts: {}", allowed.join(", ")));
+            let mut diagnostic = Diagnostic::error(format!("unknown key `{key_name}` in `[[{kind}]]`"))
+                .at(self.location(key.span()))
+                .with_label("unknown key")
+                .with_help(help);
+            if let Some(name) = &name {
+                diagnostic = diagnostic.in_rule(name.clone());
+            }
+            diagnostics.push(diagnostic);
+        }
+        let cleaned: DeTable<'_> = table
+            .iter()
+            .filter(|(key, _)| allowed.contains(&key.get_ref().as_ref()))
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .collect();
+        let cleaned = Spanned::new(item.span(), DeValue::Table(cleaned));
+        self.deserialize(&cleaned, &format!("`[[{kind}]]`"), name, diagnostics)
+    }
+
+    fn deserialize<T: DeserializeOwned>(
+        &self,
+        value: &Spanned<DeValue<'_>>,
+        what: &str,
+        rule: Option<String>,
+        diagnostics: &mut Vec<Diagnostic>,
+    ) -> Option<T> {
+        match T::deserialize(ValueDeserializer::from(value.clone())) {
+            Ok(parsed) => Some(parsed),
+            Err(error) => {
+                let mut diagnostic = toml_error(self.file, &error, &format!("invalid {what}"));
+                if diagnostic.location.is_none() {
+                    diagnostic = diagnostic.at(self.location(value.span()));
+                }
+                if let Some(rule) = rule {
+                    diagnostic = diagnostic.in_rule(rule);
+                }
+                diagnostics.push(diagnostic);
+                None
+            }
+        }
+    }
+}
+
+/// A diagnostic from a toml error, with "did you mean" for unknown fields.
+fn toml_error(file: &RuleFileText, error: &toml::de::Error, context: &str) -> Diagnostic {
+    let message = error.message().trim().to_string();
+    let mut diagnostic = Diagnostic::error(format!("{context}: {message}"));
+    if let Some(span) = error.span() {
+        diagnostic = diagnostic.at(Location::new(&file.path, &file.text, span));
+    }
+    if let Some(help) = suggestion_from_serde(&message) {
+        diagnostic = diagnostic.with_help(help);
+    }
+    diagnostic
+}
+
+/// serde says "unknown field `x`, expected one of `a`, `b`" (or "unknown
+/// variant"): suggest the closest of the expected names.
+fn suggestion_from_serde(message: &str) -> Option<String> {
+    let rest = message
+        .strip_prefix("unknown field `")
+        .or_else(|| message.strip_prefix("unknown variant `"))?;
+    let (unknown, expected) = rest.split_once('`')?;
+    let candidates: Vec<&str> = expected
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .collect();
+    closest(unknown, candidates.iter().copied()).map(|c| format!("did you mean `{c}`?"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serde_unknown_field_messages_yield_suggestions() {
+        assert_eq!(
+            suggestion_from_serde("unknown field `escalte`, expected `escalate` or `notify`"),
+            Some("did you mean `escalate`?".to_string())
+        );
+        assert_eq!(suggestion_from_serde("missing field `queue`"), None);
+    }
+}

@@ -1,0 +1,211 @@
+//! The compiled rule set: validated rules with compiled conditions, in
+//! evaluation order, with an index per kind. Immutable once built; the
+//! daemon swaps whole rule sets.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use crate::expr::Expression;
+use crate::rules::index::RuleIndex;
+use crate::time::Duration;
+
+/// Settings that apply to the whole rule set.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Escalation levels, lowest first.
+    pub levels: Vec<String>,
+    /// Currency of offers when the event has none.
+    pub currency: String,
+    /// Every offer kind allowed: built-in plus `offer_kinds`.
+    pub offer_kinds: Vec<String>,
+}
+
+/// One compiled rule of kind `K`.
+#[derive(Debug)]
+pub struct Rule<K> {
+    pub name: String,
+    pub description: Option<String>,
+    /// The file it came from, relative to the rules directory.
+    pub file: PathBuf,
+    /// 1-based line of its `name`.
+    pub line: usize,
+    pub when: Expression,
+    pub flags: Vec<String>,
+    pub body: K,
+}
+
+/// The rules of one kind in evaluation order, with their index.
+#[derive(Debug)]
+pub struct RuleList<K> {
+    pub rules: Vec<Rule<K>>,
+    pub index: RuleIndex,
+}
+
+impl<K> RuleList<K> {
+    pub fn new(rules: Vec<Rule<K>>) -> Self {
+        let index = RuleIndex::build(rules.iter().map(|r| &r.when));
+        RuleList { rules, index }
+    }
+
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+}
+
+/// `[[route]]`
+#[derive(Debug)]
+pub struct Route {
+    pub queue: String,
+    pub handler: Option<String>,
+}
+
+/// `[[escalate]]`
+#[derive(Debug)]
+pub struct Escalate {
+    pub to: String,
+    /// Position of `to` in the escalation levels (higher is more senior).
+    pub level: usize,
+    pub reason: Option<String>,
+    pub notify: Vec<String>,
+}
+
+/// What a missed commitment triggers.
+#[derive(Debug, Clone)]
+pub struct Breach {
+    pub escalate: Option<String>,
+    pub notify: Vec<String>,
+}
+
+/// `[[sla]]`
+#[derive(Debug)]
+pub struct Sla {
+    pub first_response: Option<Duration>,
+    pub resolve: Option<Duration>,
+    pub follow_up: Option<Duration>,
+    pub on_breach: Option<Breach>,
+}
+
+/// What crossing a control line triggers.
+#[derive(Debug, Clone)]
+pub struct ControlAction {
+    pub escalate: Option<String>,
+    pub notify: Vec<String>,
+    pub flag: String,
+}
+
+/// How a control line's limit is expressed.
+#[derive(Debug)]
+pub enum ControlLimit {
+    /// At most this many complaints in the window.
+    Count(i64),
+    /// At most `max_rate` complaints per unit of volume.
+    Rate { max_rate: f64, volume: Expression },
+}
+
+/// `[[control_line]]`
+#[derive(Debug)]
+pub struct ControlLine {
+    /// Paths and readers of the grouping fields.
+    pub group_by: Vec<(String, Expression)>,
+    pub window: Duration,
+    pub limit: ControlLimit,
+    pub then: ControlAction,
+}
+
+/// One offer a `[[compensate]]` rule makes.
+#[derive(Debug)]
+pub struct OfferTemplate {
+    pub kind: String,
+    pub value: Expression,
+    pub note: Option<String>,
+    pub within: Option<Duration>,
+}
+
+/// `[[compensate]]`
+#[derive(Debug)]
+pub struct Compensate {
+    pub offers: Vec<OfferTemplate>,
+}
+
+/// `[[cap]]`
+#[derive(Debug)]
+pub struct Cap {
+    pub max_total: Option<Expression>,
+    pub per_kind: BTreeMap<String, Expression>,
+}
+
+/// What an authority budget is counted per.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BudgetScope {
+    Location,
+    Handler,
+    Customer,
+    Global,
+}
+
+impl BudgetScope {
+    pub const NAMES: [&'static str; 4] = ["location", "handler", "customer", "global"];
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "location" => BudgetScope::Location,
+            "handler" => BudgetScope::Handler,
+            "customer" => BudgetScope::Customer,
+            "global" => BudgetScope::Global,
+            _ => return None,
+        })
+    }
+}
+
+/// Limits on uses of a grant over time.
+#[derive(Debug, Clone)]
+pub struct Budget {
+    pub per: BudgetScope,
+    pub window: Duration,
+    pub count: Option<i64>,
+    pub amount: Option<f64>,
+}
+
+/// `[[authority]]`
+#[derive(Debug)]
+pub struct Authority {
+    pub policy: String,
+    pub grant: String,
+    pub max_cost: Expression,
+    pub budget: Option<Budget>,
+}
+
+/// A complete, validated rule set.
+#[derive(Debug)]
+pub struct RuleSet {
+    /// Content hash of the rule files: the rule set's version.
+    pub version: String,
+    /// The files it was built from, relative to the rules directory.
+    pub files: Vec<PathBuf>,
+    pub settings: Settings,
+    pub routes: RuleList<Route>,
+    pub escalations: RuleList<Escalate>,
+    pub slas: RuleList<Sla>,
+    pub control_lines: RuleList<ControlLine>,
+    pub compensations: RuleList<Compensate>,
+    pub caps: RuleList<Cap>,
+    pub authorities: RuleList<Authority>,
+}
+
+impl RuleSet {
+    /// Number of rules of every kind.
+    pub fn rule_count(&self) -> usize {
+        self.routes.len()
+            + self.escalations.len()
+            + self.slas.len()
+            + self.control_lines.len()
+            + self.compensations.len()
+            + self.caps.len()
+            + self.authorities.len()
+    }
+}

@@ -1,0 +1,195 @@
+//! Rule-set loading: good sets compile; bad ones report every problem with
+//! its place.
+
+use std::path::PathBuf;
+
+use super::*;
+use crate::expr::Env;
+
+fn load(files: &[(&str, &str)]) -> LoadOutcome {
+    let files = files
+        .iter()
+        .map(|(name, text)| RuleFileText {
+            path: PathBuf::from(format!("rules/{name}")),
+            text: text.to_string(),
+        })
+        .collect();
+    load_files(files, &Env::standard())
+}
+
+const FALLBACK: &str = r#"
+[[route]]
+name = "everything-else"
+queue = "customer-care"
+"#;
+
+#[test]
+fn a_good_rule_set_compiles_in_priority_then_file_order() {
+    let outcome = load(&[
+        ("20-more.toml", r#"
+[[route]]
+name = "billing"
+when = 'category == "billing"'
+queue = "billing"
+"#),
+        ("10-first.toml", r#"
+[[route]]
+name = "key"
+when = 'customer.tier == "key"'
+queue = "key-accounts"
+handler = "manager"
+
+[[route]]
+name = "urgent"
+priority = 10
+when = 'amount > 1000.0'
+queue = "urgent"
+"#),
+        ("99-fallback.toml", FALLBACK),
+    ]);
+    assert!(!outcome.has_errors(), "{:?}", outcome.diagnostics);
+    let ruleset = outcome.ruleset.unwrap();
+    let names: Vec<&str> = ruleset.routes.rules.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["urgent", "key", "billing", "everything-else"]);
+    assert_eq!(ruleset.routes.rules[1].body.handler.as_deref(), Some("manager"));
+    assert_eq!(ruleset.version.len(), 16);
+}
+
+#[test]
+fn unknown_key_unknown_field_and_type_error_are_all_reported() {
+    let text = r#"
+[[route]]
+name = "key"
+when = 'customer.teir == "key"'
+qeue = "key-accounts"
+queue = "key-accounts"
+
+[[escalate]]
+name = "rich"
+when = '"gold" > 3'
+to = "supervisor"
+"#;
+    let outcome = load(&[("10-rules.toml", text), ("99-fallback.toml", FALLBACK)]);
+    assert!(outcome.ruleset.is_none());
+    let errors: Vec<String> = outcome.diagnostics.iter().map(|d| d.one_line()).collect();
+    assert_eq!(errors.len(), 3, "{errors:#?}");
+    assert!(errors.iter().any(|e| e.starts_with("rules/10-rules.toml:5:1: error: unknown key `qeue`") && e.contains("did you mean `queue`?")), "{errors:#?}");
+    assert!(errors.iter().any(|e| e.starts_with("rules/10-rules.toml:4:9: error: unknown field `customer.teir`") && e.contains("did you mean `customer.tier`?")), "{errors:#?}");
+    assert!(errors.iter().any(|e| e.starts_with("rules/10-rules.toml:10:9: error: cannot compare string with int")), "{errors:#?}");
+}
+
+#[test]
+fn structural_mistakes_are_explained() {
+    let outcome = load(&[("a.toml", r#"
+[route]
+name = "x"
+queue = "y"
+
+[[rout]]
+name = "z"
+"#)]);
+    let errors: Vec<String> = outcome.diagnostics.iter().map(|d| d.one_line()).collect();
+    assert!(errors.iter().any(|e| e.contains("`route` must be an array of tables") && e.contains("[[route]]")), "{errors:#?}");
+    assert!(errors.iter().any(|e| e.contains("unknown table `rout`") && e.contains("did you mean `route`?")), "{errors:#?}");
+    assert!(errors.iter().any(|e| e.contains("no fallback route")), "{errors:#?}");
+}
+
+#[test]
+fn values_are_validated_with_positions() {
+    let outcome = load(&[("a.toml", r#"
+[[route]]
+name = "fallback"
+queue = "care"
+
+[[route]]
+name = "fallback"
+queue = "other"
+
+[[escalate]]
+name = "up"
+to = "supervisr"
+
+[[sla]]
+name = "standard"
+first_response = "24 hours"
+
+[[compensate]]
+name = "sorry"
+offers = [{ kind = "apolgy" }, { kind = "refund", value = "min(amount, 'x')" }]
+
+[[authority]]
+name = "parking"
+policy = "parking-validation"
+grant = "teller"
+budget = { per = "branch", window = "1d", count = 5 }
+"#)]);
+    let errors: Vec<String> = outcome.diagnostics.iter().map(|d| d.one_line()).collect();
+    let expect = [
+        "rule name `fallback` is used twice",
+        "unknown escalation level `supervisr`",
+        "did you mean `supervisor`?",
+        "invalid duration `24 hours`",
+        "unknown offer kind `apolgy`",
+        "did you mean `apology`?",
+        "`min` mixes double and string",
+        "unknown budget scope `branch`",
+        "route `fallback` can never match",
+    ];
+    for fragment in expect {
+        assert!(errors.iter().any(|e| e.contains(fragment)), "missing {fragment}: {errors:#?}");
+    }
+    let duration = errors.iter().find(|e| e.contains("invalid duration")).unwrap();
+    assert!(duration.starts_with("rules/a.toml:16:18"), "{duration}");
+}
+
+#[test]
+fn toml_syntax_errors_have_positions() {
+    let outcome = load(&[("a.toml", "[[route]]\nname = \"x\nqueue = 1\n")]);
+    let error = &outcome.diagnostics[0];
+    assert!(error.message.starts_with("invalid TOML"), "{error:?}");
+    assert_eq!(error.location.as_ref().unwrap().line, 2);
+}
+
+#[test]
+fn disabled_rules_are_checked_but_left_out() {
+    let outcome = load(&[("a.toml", r#"
+[[route]]
+name = "off"
+enabled = false
+when = 'channel == "fax"'
+queue = "fax"
+
+[[route]]
+name = "fallback"
+queue = "care"
+"#)]);
+    assert!(!outcome.has_errors(), "{:?}", outcome.diagnostics);
+    assert_eq!(outcome.ruleset.unwrap().routes.len(), 1);
+}
+
+#[test]
+fn the_version_changes_with_content() {
+    let a = load(&[("a.toml", FALLBACK)]).ruleset.unwrap().version;
+    let b = load(&[("a.toml", &format!("{FALLBACK}\n# comment"))]).ruleset.unwrap().version;
+    let c = load(&[("a.toml", FALLBACK)]).ruleset.unwrap().version;
+    assert_ne!(a, b);
+    assert_eq!(a, c);
+}
+
+#[test]
+fn the_index_selects_only_rules_that_can_match() {
+    let mut text = String::new();
+    for i in 0..50 {
+        text.push_str(&format!(
+            "[[route]]\nname = \"r{i}\"\nwhen = 'category == \"c{i}\" && amount > 1.0'\nqueue = \"q{i}\"\n\n"
+        ));
+    }
+    text.push_str(FALLBACK);
+    let outcome = load(&[("a.toml", &text)]);
+    let ruleset = outcome.ruleset.unwrap();
+    let event = crate::event::ComplaintEvent::from_json(br#"{"id": "x", "category": "c7"}"#).unwrap();
+    let facts = crate::expr::Facts::of_event(&event);
+    let mut candidates = Vec::new();
+    ruleset.routes.index.candidates(&facts, &mut candidates);
+    assert_eq!(candidates, vec![7, 50]);
+}

@@ -1,0 +1,273 @@
+//! Points in time and spans of time, as Redress reads and writes them.
+//!
+//! A [`Timestamp`] is milliseconds since the Unix epoch, written as RFC 3339
+//! (`2026-11-22T09:30:00Z`). A [`Duration`] is written the way operators say
+//! it: `24h`, `3d`, `1h30m`, `90s`, `500ms`, `2w`.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// Milliseconds since 1970-01-01T00:00:00Z.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    pub fn from_millis(millis: i64) -> Self {
+        Timestamp(millis)
+    }
+
+    pub fn millis(self) -> i64 {
+        self.0
+    }
+
+    /// Now, from the system clock. Engine code takes time from a clock
+    /// passed in; only the outermost layers call this.
+    pub fn now() -> Self {
+        Timestamp(Utc::now().timestamp_millis())
+    }
+
+    pub fn checked_add(self, duration: Duration) -> Option<Self> {
+        self.0.checked_add(duration.0).map(Timestamp)
+    }
+
+    pub fn to_rfc3339(self) -> String {
+        match DateTime::<Utc>::from_timestamp_millis(self.0) {
+            Some(dt) => dt.to_rfc3339_opts(SecondsFormat::AutoSi, true),
+            None => format!("@{}ms", self.0),
+        }
+    }
+}
+
+/// Why a timestamp could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "invalid timestamp `{input}`: expected RFC 3339 with a time zone, like `2026-11-22T09:30:00Z`"
+)]
+pub struct TimestampError {
+    pub input: String,
+}
+
+impl FromStr for Timestamp {
+    type Err = TimestampError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        DateTime::parse_from_rfc3339(s.trim())
+            .map(|dt| Timestamp(dt.timestamp_millis()))
+            .map_err(|_| TimestampError {
+                input: s.to_string(),
+            })
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_rfc3339())
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_rfc3339())
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl JsonSchema for Timestamp {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Timestamp".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "format": "date-time",
+            "description": "RFC 3339 timestamp with a time zone, e.g. `2026-11-22T09:30:00Z`."
+        })
+    }
+}
+
+/// A span of time in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Duration(pub i64);
+
+impl Duration {
+    pub const fn from_millis(millis: i64) -> Self {
+        Duration(millis)
+    }
+
+    pub const fn from_hours(hours: i64) -> Self {
+        Duration(hours * 3_600_000)
+    }
+
+    pub fn millis(self) -> i64 {
+        self.0
+    }
+}
+
+/// Why a duration could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "invalid duration `{input}`: {reason}; write a number and a unit, like `24h`, `3d`, `1h30m` (units: ms, s, m, h, d, w)"
+)]
+pub struct DurationError {
+    pub input: String,
+    pub reason: &'static str,
+}
+
+impl FromStr for Duration {
+    type Err = DurationError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let error = |reason| DurationError {
+            input: s.to_string(),
+            reason,
+        };
+        let text = s.trim();
+        if text.is_empty() {
+            return Err(error("it is empty"));
+        }
+        let (negative, mut rest) = match text.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, text),
+        };
+        let mut total: f64 = 0.0;
+        while !rest.is_empty() {
+            let number_len = rest
+                .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+                .ok_or_else(|| error("a number is missing its unit"))?;
+            if number_len == 0 {
+                return Err(error("a unit is missing its number"));
+            }
+            let number: f64 = rest[..number_len]
+                .parse()
+                .map_err(|_| error("a number is malformed"))?;
+            rest = &rest[number_len..];
+            let unit_len = rest
+                .find(|c: char| c.is_ascii_digit() || c == '.')
+                .unwrap_or(rest.len());
+            let millis_per_unit = match &rest[..unit_len] {
+                "ms" => 1.0,
+                "s" => 1_000.0,
+                "m" => 60_000.0,
+                "h" => 3_600_000.0,
+                "d" => 86_400_000.0,
+                "w" => 604_800_000.0,
+                _ => return Err(error("the unit is not one of ms, s, m, h, d, w")),
+            };
+            rest = &rest[unit_len..];
+            total += number * millis_per_unit;
+        }
+        if !total.is_finite() || total > i64::MAX as f64 / 2.0 {
+            return Err(error("it is too large"));
+        }
+        let millis = total.round() as i64;
+        Ok(Duration(if negative { -millis } else { millis }))
+    }
+}
+
+impl fmt::Display for Duration {
+    /// The shortest exact rendering: `24h`, `3d`, `1h30m`, `250ms`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut millis = self.0;
+        if millis == 0 {
+            return f.write_str("0s");
+        }
+        if millis < 0 {
+            f.write_str("-")?;
+            millis = millis.saturating_abs();
+        }
+        // Days read better than hours from two days on (`3d`, but `24h`).
+        if millis >= 2 * 86_400_000 {
+            write!(f, "{}d", millis / 86_400_000)?;
+            millis %= 86_400_000;
+        }
+        for (unit, size) in [
+            ("h", 3_600_000),
+            ("m", 60_000),
+            ("s", 1_000),
+            ("ms", 1),
+        ] {
+            if millis >= size {
+                write!(f, "{}{unit}", millis / size)?;
+                millis %= size;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for Duration {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Duration {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl JsonSchema for Duration {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Duration".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^-?([0-9]+(\\.[0-9]+)?(ms|s|m|h|d|w))+$",
+            "description": "A span of time: a number and a unit (ms, s, m, h, d, w), e.g. `24h`, `3d`, `1h30m`."
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_in_operator_units() {
+        let parse = |s: &str| s.parse::<Duration>().unwrap().millis();
+        assert_eq!(parse("24h"), 86_400_000);
+        assert_eq!(parse("3d"), 3 * 86_400_000);
+        assert_eq!(parse("1h30m"), 5_400_000);
+        assert_eq!(parse("1.5h"), 5_400_000);
+        assert_eq!(parse("250ms"), 250);
+        assert_eq!(parse("2w"), 14 * 86_400_000);
+    }
+
+    #[test]
+    fn bad_durations_say_why() {
+        for bad in ["", "24", "h", "3 days", "1x", "1e400h"] {
+            let error = bad.parse::<Duration>().unwrap_err();
+            assert!(error.to_string().contains("invalid duration"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn durations_render_back() {
+        for text in ["24h", "3d", "1h30m", "250ms", "0s", "30d", "2d12h"] {
+            assert_eq!(text.parse::<Duration>().unwrap().to_string(), text);
+        }
+    }
+
+    #[test]
+    fn timestamps_round_trip_in_utc() {
+        let ts: Timestamp = "2026-11-22T09:30:00+08:00".parse().unwrap();
+        assert_eq!(ts.to_rfc3339(), "2026-11-22T01:30:00Z");
+        assert!("2026-13-01T00:00:00Z".parse::<Timestamp>().is_err());
+        assert!("yesterday".parse::<Timestamp>().is_err());
+    }
+}
