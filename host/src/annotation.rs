@@ -57,7 +57,9 @@ impl AnnotationValue {
             (AnnotationType::Number, toml::Value::Integer(i)) => {
                 Some(AnnotationValue::Number(*i as f64))
             }
-            (AnnotationType::Text, toml::Value::String(s)) => Some(AnnotationValue::Text(s.clone())),
+            (AnnotationType::Text, toml::Value::String(s)) => {
+                Some(AnnotationValue::Text(s.clone()))
+            }
             (AnnotationType::Flag, toml::Value::Boolean(b)) => Some(AnnotationValue::Flag(*b)),
             (AnnotationType::List, toml::Value::Array(items)) => items
                 .iter()

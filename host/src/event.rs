@@ -253,7 +253,10 @@ mod tests {
     #[test]
     fn unknown_field_is_named() {
         let error = parse(r#"{"id": "c-1", "severity": 3}"#).unwrap_err();
-        assert!(error.message.contains("unknown field `severity`"), "{error}");
+        assert!(
+            error.message.contains("unknown field `severity`"),
+            "{error}"
+        );
         assert!(error.to_string().contains("line 1"), "{error}");
     }
 

@@ -191,12 +191,7 @@ impl fmt::Display for Duration {
             write!(f, "{}d", millis / 86_400_000)?;
             millis %= 86_400_000;
         }
-        for (unit, size) in [
-            ("h", 3_600_000),
-            ("m", 60_000),
-            ("s", 1_000),
-            ("ms", 1),
-        ] {
+        for (unit, size) in [("h", 3_600_000), ("m", 60_000), ("s", 1_000), ("ms", 1)] {
             if millis >= size {
                 write!(f, "{}{unit}", millis / size)?;
                 millis %= size;

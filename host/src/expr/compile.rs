@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 use std::sync::Arc;
 
-use cel::common::ast::{operators as op, CallExpr, Expr, IdedExpr, LiteralValue, SourceInfo};
+use cel::common::ast::{CallExpr, Expr, IdedExpr, LiteralValue, SourceInfo, operators as op};
 use regex::Regex;
 
 use crate::expr::env::{Env, Facts, Reader};
@@ -23,12 +23,18 @@ const MAX_DEPTH: u16 = 64;
 const MAX_SOURCE_LEN: usize = 8 * 1024;
 
 type DynFn = Box<dyn for<'a> Fn(&Facts<'a>) -> Option<Value<'a>> + Send + Sync>;
+/// A boolean sub-expression: no `Value` is built to answer it.
+type PredFn = Box<dyn Fn(&Facts<'_>) -> Option<bool> + Send + Sync>;
 
 /// Compiled code of one sub-expression.
 enum Code {
     Const(Value<'static>),
     Read(Reader),
+    /// A field that may be unset: unset reads as `null`, which is unequal
+    /// to everything and cannot be ordered (CEL's `null`).
+    ReadOptional(Reader),
     Dyn(DynFn),
+    Pred(PredFn),
 }
 
 impl Code {
@@ -37,7 +43,28 @@ impl Code {
         match self {
             Code::Const(value) => Some(value.clone()),
             Code::Read(reader) => reader(facts),
+            Code::ReadOptional(reader) => Some(reader(facts).unwrap_or(Value::Null)),
             Code::Dyn(f) => f(facts),
+            Code::Pred(p) => p(facts).map(Value::Bool),
+        }
+    }
+
+    /// Evaluates a boolean sub-expression.
+    #[inline]
+    fn test(&self, facts: &Facts<'_>) -> Option<bool> {
+        match self {
+            Code::Pred(p) => p(facts),
+            Code::Const(Value::Bool(b)) => Some(*b),
+            other => other.eval(facts)?.as_bool(),
+        }
+    }
+
+    /// This code as a predicate closure.
+    fn into_pred(self) -> PredFn {
+        match self {
+            Code::Pred(p) => p,
+            Code::Const(Value::Bool(b)) => Box::new(move |_| Some(b)),
+            other => Box::new(move |facts| other.eval(facts)?.as_bool()),
         }
     }
 
@@ -115,7 +142,7 @@ pub struct Expression {
     source: String,
     ty: Type,
     code: Code,
-    reads: Vec<(String, Reader)>,
+    reads: Vec<(Arc<str>, Reader)>,
     hints: Vec<IndexHint>,
 }
 
@@ -147,11 +174,11 @@ impl Expression {
             )]);
         }
         if source.trim().is_empty() {
-            return Err(vec![CompileError::new(
-                "condition is empty",
-                0..source.len(),
-            )
-            .help(Some("write `true` for a rule that always applies, or leave the key out".into()))]);
+            return Err(vec![
+                CompileError::new("condition is empty", 0..source.len()).help(Some(
+                    "write `true` for a rule that always applies, or leave the key out".into(),
+                )),
+            ]);
         }
         let rewritten = rewrite_bare_has(source);
         let (ast, info) = cel::parser::Parser::new()
@@ -172,9 +199,14 @@ impl Expression {
             (Expect::Bool, Type::Bool) => {}
             (Expect::Number, t) if t.is_numeric() => {}
             (Expect::Bool, other) => compiler.errors.push(
-                CompileError::new(format!("a condition must be true or false, but this is {other}"), full)
-                    .label(format!("this is {other}"))
-                    .help(Some("compare it with something, e.g. `x == \"value\"` or `x >= 10`".into())),
+                CompileError::new(
+                    format!("a condition must be true or false, but this is {other}"),
+                    full,
+                )
+                .label(format!("this is {other}"))
+                .help(Some(
+                    "compare it with something, e.g. `x == \"value\"` or `x >= 10`".into(),
+                )),
             ),
             (Expect::Number, other) => compiler.errors.push(
                 CompileError::new(format!("expected a number, but this is {other}"), full)
@@ -193,7 +225,11 @@ impl Expression {
             source: source.to_string(),
             ty: node.ty,
             code: node.code,
-            reads: compiler.reads.into_iter().collect(),
+            reads: compiler
+                .reads
+                .into_iter()
+                .map(|(path, reader)| (Arc::from(path), reader))
+                .collect(),
             hints,
         })
     }
@@ -244,10 +280,7 @@ impl Expression {
     /// Evaluates a condition: `Some(true)` matches.
     #[inline]
     pub fn test(&self, facts: &Facts<'_>) -> Option<bool> {
-        match &self.code {
-            Code::Const(Value::Bool(b)) => Some(*b),
-            code => code.eval(facts)?.as_bool(),
-        }
+        self.code.test(facts)
     }
 
     /// Evaluates a numeric expression.
@@ -258,7 +291,7 @@ impl Expression {
     /// The fields the expression reads and their values for these facts:
     /// what a trace shows as "the values it compared". Unset values are
     /// `null`.
-    pub fn inputs(&self, facts: &Facts<'_>) -> BTreeMap<String, serde_json::Value> {
+    pub fn inputs(&self, facts: &Facts<'_>) -> BTreeMap<Arc<str>, serde_json::Value> {
         self.reads
             .iter()
             .map(|(path, reader)| {
@@ -270,7 +303,7 @@ impl Expression {
 
     /// The paths the expression reads.
     pub fn read_paths(&self) -> impl Iterator<Item = &str> {
-        self.reads.iter().map(|(path, _)| path.as_str())
+        self.reads.iter().map(|(path, _)| &**path)
     }
 
     pub fn index_hints(&self) -> &[IndexHint] {
@@ -289,8 +322,7 @@ fn parse_errors(source: &str, errors: cel::ParseErrors) -> Vec<CompileError> {
                 .strip_prefix("Syntax error: ")
                 .unwrap_or(&error.msg)
                 .replace("<EOF>", "end of condition");
-            CompileError::new(format!("syntax error: {message}"), offset..offset + 1)
-                .label("here")
+            CompileError::new(format!("syntax error: {message}"), offset..offset + 1).label("here")
         })
         .collect()
 }
@@ -476,9 +508,14 @@ impl Compiler<'_> {
         let path = segments.join(".");
         if let Some(field) = self.env.field(&path) {
             self.reads.insert(path, field.reader.clone());
+            let code = if field.optional {
+                Code::ReadOptional(field.reader.clone())
+            } else {
+                Code::Read(field.reader.clone())
+            };
             return Node {
                 ty: field.ty.clone(),
-                code: Code::Read(field.reader.clone()),
+                code,
                 span,
             };
         }
@@ -494,7 +531,7 @@ impl Compiler<'_> {
             self.reads.insert(path, reader.clone());
             return Node {
                 ty: Type::Dyn,
-                code: Code::Read(reader),
+                code: Code::ReadOptional(reader),
                 span,
             };
         }
@@ -566,14 +603,7 @@ impl Compiler<'_> {
     /// output) is set for this complaint.
     fn presence(&mut self, segments: &[&str], span: Range<usize>) -> Node {
         let field = self.path(segments, span.clone());
-        let code = field.code;
-        Node {
-            ty: Type::Bool,
-            code: Code::Dyn(Box::new(move |facts| {
-                Some(Value::Bool(code.eval(facts).is_some_and(|v| v != Value::Null)))
-            })),
-            span,
-        }
+        presence_node(field.code, span)
     }
 
     /// `expr.field` on something that is not a plain name: a map lookup.
@@ -615,7 +645,10 @@ impl Compiler<'_> {
     }
 
     fn list(&mut self, elements: &[IdedExpr], span: Range<usize>, depth: u16) -> Node {
-        let nodes: Vec<Node> = elements.iter().map(|e| self.compile(e, depth + 1)).collect();
+        let nodes: Vec<Node> = elements
+            .iter()
+            .map(|e| self.compile(e, depth + 1))
+            .collect();
         let mut element_type: Option<Type> = None;
         for node in &nodes {
             element_type = match (element_type, &node.ty) {
@@ -680,7 +713,12 @@ impl Compiler<'_> {
             (op::LOGICAL_NOT, 1) => {
                 let operand = self.compile(&args[0], depth + 1);
                 self.expect_bool(&operand, "!");
-                unary(operand, Type::Bool, span, |v| Some(Value::Bool(!v.as_bool()?)))
+                let inner = operand.code.into_pred();
+                Node {
+                    ty: Type::Bool,
+                    code: Code::Pred(Box::new(move |facts| inner(facts).map(|b| !b))),
+                    span,
+                }
             }
             (op::NEGATE, 1) => {
                 let operand = self.compile(&args[0], depth + 1);
@@ -696,7 +734,9 @@ impl Compiler<'_> {
                 })
             }
             (op::CONDITIONAL, 3) => self.conditional(args, span, depth),
-            (op::EQUALS | op::NOT_EQUALS, 2) => self.equality(name == op::EQUALS, args, span, depth),
+            (op::EQUALS | op::NOT_EQUALS, 2) => {
+                self.equality(name == op::EQUALS, args, span, depth)
+            }
             (op::LESS | op::LESS_EQUALS | op::GREATER | op::GREATER_EQUALS, 2) => {
                 self.ordering(name, args, span, depth)
             }
@@ -731,23 +771,27 @@ impl Compiler<'_> {
             return self.error(CompileError::new("`has()` takes a field", span));
         };
         let field = self.path(&[name.as_str()], self.span(arg));
-        let code = field.code;
-        Node {
-            ty: Type::Bool,
-            code: Code::Dyn(Box::new(move |facts| {
-                Some(Value::Bool(code.eval(facts).is_some_and(|v| v != Value::Null)))
-            })),
-            span,
-        }
+        presence_node(field.code, span)
     }
 
     fn unknown_function(&mut self, name: &str, arity: usize, span: Range<usize>) -> Node {
         const FUNCTIONS: [&str; 9] = [
-            "size", "duration", "timestamp", "int", "double", "string", "min", "max", "has",
+            "size",
+            "duration",
+            "timestamp",
+            "int",
+            "double",
+            "string",
+            "min",
+            "max",
+            "has",
         ];
         let known = FUNCTIONS.contains(&name);
         let message = if known {
-            format!("`{name}` does not take {arity} argument{}", if arity == 1 { "" } else { "s" })
+            format!(
+                "`{name}` does not take {arity} argument{}",
+                if arity == 1 { "" } else { "s" }
+            )
         } else if name.starts_with(['_', '@', '!', '-']) {
             format!("unsupported operator `{name}`")
         } else {
@@ -756,8 +800,11 @@ impl Compiler<'_> {
         let help = if known {
             None
         } else {
-            did_you_mean(name, FUNCTIONS.iter().copied().chain(METHODS.iter().copied()))
-                .or_else(|| Some(format!("functions: {}", FUNCTIONS.join(", "))))
+            did_you_mean(
+                name,
+                FUNCTIONS.iter().copied().chain(METHODS.iter().copied()),
+            )
+            .or_else(|| Some(format!("functions: {}", FUNCTIONS.join(", "))))
         };
         self.error(CompileError::new(message, span).label("here").help(help))
     }
@@ -766,8 +813,11 @@ impl Compiler<'_> {
         if !(node.ty == Type::Bool || node.ty.is_dyn()) {
             let ty = node.ty.clone();
             self.errors.push(
-                CompileError::new(format!("`{operator}` needs true or false, but this is {ty}"), node.span.clone())
-                    .label(format!("this is {ty}")),
+                CompileError::new(
+                    format!("`{operator}` needs true or false, but this is {ty}"),
+                    node.span.clone(),
+                )
+                .label(format!("this is {ty}")),
             );
         }
     }
@@ -790,7 +840,7 @@ impl Compiler<'_> {
         Node {
             ty,
             code: Code::Dyn(Box::new(move |facts| {
-                if c.eval(facts)?.as_bool()? {
+                if c.test(facts)? {
                     t.eval(facts)
                 } else {
                     o.eval(facts)
@@ -804,14 +854,20 @@ impl Compiler<'_> {
         let lhs = self.compile(&args[0], depth + 1);
         let rhs = self.compile(&args[1], depth + 1);
         if lhs.ty == Type::Null || rhs.ty == Type::Null {
-            let (field, other) = if lhs.ty == Type::Null { (&rhs, &lhs) } else { (&lhs, &rhs) };
+            let (field, other) = if lhs.ty == Type::Null {
+                (&rhs, &lhs)
+            } else {
+                (&lhs, &rhs)
+            };
             if !field.ty.is_dyn() && other.ty == Type::Null {
                 let text = self.text(&field.span).to_string();
                 let negate = if equal { "!" } else { "" };
                 return self.error(
                     CompileError::new(format!("{} is never null", field.ty), span)
                         .label("compares with null")
-                        .help(Some(format!("to test whether it is set, write `{negate}has({text})`"))),
+                        .help(Some(format!(
+                            "to test whether it is set, write `{negate}has({text})`"
+                        ))),
                 );
             }
         }
@@ -826,9 +882,9 @@ impl Compiler<'_> {
             );
         }
         if equal {
-            binary(lhs, rhs, Type::Bool, span, |a, b| a.equals(b).map(Value::Bool))
+            compare_node(lhs, rhs, span, |a, b| a.equals(b))
         } else {
-            binary(lhs, rhs, Type::Bool, span, |a, b| a.equals(b).map(|e| Value::Bool(!e)))
+            compare_node(lhs, rhs, span, |a, b| a.equals(b).map(|e| !e))
         }
     }
 
@@ -848,14 +904,20 @@ impl Compiler<'_> {
         }
         use std::cmp::Ordering::*;
         match name {
-            op::LESS => binary(lhs, rhs, Type::Bool, span, |a, b| Some(Value::Bool(a.compare(b)? == Less))),
-            op::LESS_EQUALS => binary(lhs, rhs, Type::Bool, span, |a, b| Some(Value::Bool(a.compare(b)? != Greater))),
-            op::GREATER => binary(lhs, rhs, Type::Bool, span, |a, b| Some(Value::Bool(a.compare(b)? == Greater))),
-            _ => binary(lhs, rhs, Type::Bool, span, |a, b| Some(Value::Bool(a.compare(b)? != Less))),
+            op::LESS => compare_node(lhs, rhs, span, |a, b| Some(a.compare(b)? == Less)),
+            op::LESS_EQUALS => compare_node(lhs, rhs, span, |a, b| Some(a.compare(b)? != Greater)),
+            op::GREATER => compare_node(lhs, rhs, span, |a, b| Some(a.compare(b)? == Greater)),
+            _ => compare_node(lhs, rhs, span, |a, b| Some(a.compare(b)? != Less)),
         }
     }
 
-    fn arithmetic(&mut self, name: &str, args: &[IdedExpr], span: Range<usize>, depth: u16) -> Node {
+    fn arithmetic(
+        &mut self,
+        name: &str,
+        args: &[IdedExpr],
+        span: Range<usize>,
+        depth: u16,
+    ) -> Node {
         let mut lhs = self.compile(&args[0], depth + 1);
         let mut rhs = self.compile(&args[1], depth + 1);
         promote_int_literal(&mut lhs, &rhs.ty);
@@ -925,15 +987,21 @@ impl Compiler<'_> {
             other => {
                 let other = other.clone();
                 return self.error(
-                    CompileError::new(format!("`in` needs a list or a map, but this is {other}"), haystack.span)
-                        .label(format!("this is {other}"))
-                        .help(Some("write a list, like `channel in [\"phone\", \"fax\"]`".into())),
+                    CompileError::new(
+                        format!("`in` needs a list or a map, but this is {other}"),
+                        haystack.span,
+                    )
+                    .label(format!("this is {other}"))
+                    .help(Some(
+                        "write a list, like `channel in [\"phone\", \"fax\"]`".into(),
+                    )),
                 );
             }
         }
-        binary(needle, haystack, Type::Bool, span, |needle, haystack| match haystack {
-            Value::List(list) => Some(Value::Bool(list.contains(needle))),
-            Value::Map(map) => Some(Value::Bool(map.get(needle.as_str()?).is_some())),
+        compare_node(needle, haystack, span, |needle, haystack| match haystack {
+            Value::List(list) => Some(list.contains(needle)),
+            Value::Map(map) => Some(map.get(needle.as_str()?).is_some()),
+            Value::Null => Some(false),
             _ => None,
         })
     }
@@ -970,7 +1038,10 @@ impl Compiler<'_> {
     }
 
     fn size(&mut self, operand: Node, span: Range<usize>) -> Node {
-        if !matches!(operand.ty, Type::String | Type::List(_) | Type::Map | Type::Dyn) {
+        if !matches!(
+            operand.ty,
+            Type::String | Type::List(_) | Type::Map | Type::Dyn
+        ) {
             let ty = operand.ty.clone();
             return self.error(CompileError::new(format!("{ty} has no size"), span));
         }
@@ -985,7 +1056,12 @@ impl Compiler<'_> {
         })
     }
 
-    fn const_string(&mut self, arg: &IdedExpr, depth: u16, what: &str) -> Option<(String, Range<usize>)> {
+    fn const_string(
+        &mut self,
+        arg: &IdedExpr,
+        depth: u16,
+        what: &str,
+    ) -> Option<(String, Range<usize>)> {
         let node = self.compile(arg, depth + 1);
         match node.code.as_const() {
             Some(Value::Str(s)) => Some((s.to_string(), node.span)),
@@ -1000,7 +1076,8 @@ impl Compiler<'_> {
     }
 
     fn duration_literal(&mut self, arg: &IdedExpr, span: Range<usize>, depth: u16) -> Node {
-        let Some((text, text_span)) = self.const_string(arg, depth, "the argument of `duration()`") else {
+        let Some((text, text_span)) = self.const_string(arg, depth, "the argument of `duration()`")
+        else {
             return self.error(CompileError::new("invalid duration", span));
         };
         match text.parse::<crate::time::Duration>() {
@@ -1009,12 +1086,16 @@ impl Compiler<'_> {
                 code: Code::Const(Value::Duration(duration)),
                 span,
             },
-            Err(error) => self.error(CompileError::new(error.to_string(), text_span).label("bad duration")),
+            Err(error) => {
+                self.error(CompileError::new(error.to_string(), text_span).label("bad duration"))
+            }
         }
     }
 
     fn timestamp_literal(&mut self, arg: &IdedExpr, span: Range<usize>, depth: u16) -> Node {
-        let Some((text, text_span)) = self.const_string(arg, depth, "the argument of `timestamp()`") else {
+        let Some((text, text_span)) =
+            self.const_string(arg, depth, "the argument of `timestamp()`")
+        else {
             return self.error(CompileError::new("invalid timestamp", span));
         };
         match text.parse::<crate::time::Timestamp>() {
@@ -1023,7 +1104,9 @@ impl Compiler<'_> {
                 code: Code::Const(Value::Timestamp(ts)),
                 span,
             },
-            Err(error) => self.error(CompileError::new(error.to_string(), text_span).label("bad timestamp")),
+            Err(error) => {
+                self.error(CompileError::new(error.to_string(), text_span).label("bad timestamp"))
+            }
         }
     }
 
@@ -1035,12 +1118,17 @@ impl Compiler<'_> {
             _ => !matches!(from, Type::List(_) | Type::Map),
         };
         if !ok {
-            return self.error(CompileError::new(format!("cannot convert {from} with `{name}()`"), span));
+            return self.error(CompileError::new(
+                format!("cannot convert {from} with `{name}()`"),
+                span,
+            ));
         }
         match name {
             "int" => unary(operand, Type::Int, span, |v| match v {
                 Value::Int(i) => Some(Value::Int(i)),
-                Value::Double(d) if d.is_finite() && d.abs() < 9.2e18 => Some(Value::Int(d.trunc() as i64)),
+                Value::Double(d) if d.is_finite() && d.abs() < 9.2e18 => {
+                    Some(Value::Int(d.trunc() as i64))
+                }
                 Value::Str(s) => s.trim().parse().ok().map(Value::Int),
                 _ => None,
             }),
@@ -1071,14 +1159,18 @@ impl Compiler<'_> {
                 (Some(a), b) if a.is_numeric() && b.is_numeric() => Type::Double,
                 (Some(Type::Dyn), _) | (Some(_), Type::Dyn) => Type::Dyn,
                 (Some(a), b) => {
-                    let message = format!("`{}` mixes {a} and {b}", if is_min { "min" } else { "max" });
+                    let message =
+                        format!("`{}` mixes {a} and {b}", if is_min { "min" } else { "max" });
                     return self.error(CompileError::new(message, span));
                 }
             });
         }
         let ty = ty.unwrap_or(Type::Dyn);
         if !(ty.is_numeric() || matches!(ty, Type::Duration | Type::Timestamp | Type::Dyn)) {
-            return self.error(CompileError::new(format!("`min`/`max` need numbers, durations or timestamps, not {ty}"), span));
+            return self.error(CompileError::new(
+                format!("`min`/`max` need numbers, durations or timestamps, not {ty}"),
+                span,
+            ));
         }
         let codes: Vec<Code> = nodes.into_iter().map(|n| n.code).collect();
         let widen = ty == Type::Double;
@@ -1092,7 +1184,11 @@ impl Compiler<'_> {
                         None => value,
                         Some(current) => {
                             let ordering = value.compare(&current)?;
-                            let better = if is_min { ordering.is_lt() } else { ordering.is_gt() };
+                            let better = if is_min {
+                                ordering.is_lt()
+                            } else {
+                                ordering.is_gt()
+                            };
                             if better { value } else { current }
                         }
                     });
@@ -1106,7 +1202,14 @@ impl Compiler<'_> {
         }
     }
 
-    fn method(&mut self, name: &str, target: &IdedExpr, args: &[IdedExpr], span: Range<usize>, depth: u16) -> Node {
+    fn method(
+        &mut self,
+        name: &str,
+        target: &IdedExpr,
+        args: &[IdedExpr],
+        span: Range<usize>,
+        depth: u16,
+    ) -> Node {
         let receiver = self.compile(target, depth + 1);
         let receiver_ty = receiver.ty.clone();
         let string_receiver = matches!(receiver_ty, Type::String | Type::Dyn);
@@ -1117,9 +1220,14 @@ impl Compiler<'_> {
                 };
                 let code = receiver.code;
                 let kind = name.to_string();
+                let test: fn(&str, &str) -> bool = match kind.as_str() {
+                    "contains" => |h, n| h.contains(n),
+                    "startsWith" => |h, n| h.starts_with(n),
+                    _ => |h, n| h.ends_with(n),
+                };
                 Node {
                     ty: Type::Bool,
-                    code: Code::Dyn(Box::new(move |facts| {
+                    code: Code::Pred(Box::new(move |facts| {
                         let haystack = code.eval(facts)?;
                         let haystack = haystack.as_str()?;
                         let needle_value;
@@ -1130,24 +1238,30 @@ impl Compiler<'_> {
                                 needle_value.as_str()?
                             }
                         };
-                        Some(Value::Bool(match kind.as_str() {
-                            "contains" => haystack.contains(needle),
-                            "startsWith" => haystack.starts_with(needle),
-                            _ => haystack.ends_with(needle),
-                        }))
+                        Some(test(haystack, needle))
                     })),
                     span,
                 }
             }
             ("matches", 1) if string_receiver => {
-                let Some((pattern, pattern_span)) = self.const_string(&args[0], depth, "the pattern of `matches()`") else {
-                    return self.error(CompileError::new("`matches` needs a literal pattern", span));
+                let Some((pattern, pattern_span)) =
+                    self.const_string(&args[0], depth, "the pattern of `matches()`")
+                else {
+                    return self
+                        .error(CompileError::new("`matches` needs a literal pattern", span));
                 };
-                let regex = match regex::RegexBuilder::new(&pattern).size_limit(1 << 20).build() {
+                let regex = match regex::RegexBuilder::new(&pattern)
+                    .size_limit(1 << 20)
+                    .build()
+                {
                     Ok(regex) => regex,
                     Err(error) => {
-                        let message = format!("invalid regular expression: {}", first_line(&error.to_string()));
-                        return self.error(CompileError::new(message, pattern_span).label("bad pattern"));
+                        let message = format!(
+                            "invalid regular expression: {}",
+                            first_line(&error.to_string())
+                        );
+                        return self
+                            .error(CompileError::new(message, pattern_span).label("bad pattern"));
                     }
                 };
                 regex_node(receiver, regex, span)
@@ -1170,7 +1284,10 @@ impl Compiler<'_> {
             _ => {
                 let known = METHODS.contains(&name);
                 let message = if known {
-                    format!("`{name}()` is not defined on {receiver_ty} with {} argument(s)", args.len())
+                    format!(
+                        "`{name}()` is not defined on {receiver_ty} with {} argument(s)",
+                        args.len()
+                    )
                 } else {
                     format!("unknown method `{name}`")
                 };
@@ -1186,11 +1303,18 @@ impl Compiler<'_> {
     }
 
     /// A string argument, constant or computed.
-    fn const_string_or_dynamic(&mut self, arg: &IdedExpr, depth: u16) -> Option<(Code, Range<usize>)> {
+    fn const_string_or_dynamic(
+        &mut self,
+        arg: &IdedExpr,
+        depth: u16,
+    ) -> Option<(Code, Range<usize>)> {
         let node = self.compile(arg, depth + 1);
         if !matches!(node.ty, Type::String | Type::Dyn) {
             let ty = node.ty.clone();
-            self.errors.push(CompileError::new(format!("expected a string, but this is {ty}"), node.span));
+            self.errors.push(CompileError::new(
+                format!("expected a string, but this is {ty}"),
+                node.span,
+            ));
             return None;
         }
         Some((node.code, node.span))
@@ -1223,14 +1347,19 @@ fn rewrite_bare_has(source: &str) -> Cow<'_, str> {
         if b == b'"' || b == b'\'' {
             quote = Some(b);
         } else if bytes[i..].starts_with(b"has(")
-            && (i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_' || bytes[i - 1] == b'.'))
+            && (i == 0
+                || !(bytes[i - 1].is_ascii_alphanumeric()
+                    || bytes[i - 1] == b'_'
+                    || bytes[i - 1] == b'.'))
         {
             let rest = &bytes[i + 4..];
             let inner_len = rest.iter().position(|&c| c == b')').unwrap_or(rest.len());
             let inner = rest[..inner_len].trim_ascii();
             let is_ident = !inner.is_empty()
                 && (inner[0].is_ascii_alphabetic() || inner[0] == b'_')
-                && inner.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_');
+                && inner
+                    .iter()
+                    .all(|c| c.is_ascii_alphanumeric() || *c == b'_');
             if is_ident && inner_len < rest.len() {
                 let buffer = out.get_or_insert_with(|| bytes.to_vec());
                 buffer[i + 1] = b'A';
@@ -1245,7 +1374,14 @@ fn rewrite_bare_has(source: &str) -> Cow<'_, str> {
 }
 
 const METHODS: [&str; 8] = [
-    "contains", "startsWith", "endsWith", "matches", "lowerAscii", "upperAscii", "trim", "size",
+    "contains",
+    "startsWith",
+    "endsWith",
+    "matches",
+    "lowerAscii",
+    "upperAscii",
+    "trim",
+    "size",
 ];
 
 fn first_line(text: &str) -> &str {
@@ -1256,9 +1392,9 @@ fn regex_node(receiver: Node, regex: Regex, span: Range<usize>) -> Node {
     let code = receiver.code;
     Node {
         ty: Type::Bool,
-        code: Code::Dyn(Box::new(move |facts| {
+        code: Code::Pred(Box::new(move |facts| {
             let value = code.eval(facts)?;
-            Some(Value::Bool(regex.is_match(value.as_str()?)))
+            Some(regex.is_match(value.as_str()?))
         })),
         span,
     }
@@ -1317,7 +1453,9 @@ fn add(a: &Value<'_>, b: &Value<'_>) -> Option<Value<'static>> {
     match (a, b) {
         (Value::Int(x), Value::Int(y)) => x.checked_add(*y).map(Value::Int),
         (Value::Str(x), Value::Str(y)) => Some(Value::Str(Cow::Owned(format!("{x}{y}")))),
-        (Value::Duration(x), Value::Duration(y)) => x.0.checked_add(y.0).map(|d| Value::Duration(Duration(d))),
+        (Value::Duration(x), Value::Duration(y)) => {
+            x.0.checked_add(y.0).map(|d| Value::Duration(Duration(d)))
+        }
         (Value::Timestamp(t), Value::Duration(d)) | (Value::Duration(d), Value::Timestamp(t)) => {
             t.checked_add(*d).map(Value::Timestamp)
         }
@@ -1329,9 +1467,15 @@ fn subtract(a: &Value<'_>, b: &Value<'_>) -> Option<Value<'static>> {
     use crate::time::{Duration, Timestamp};
     match (a, b) {
         (Value::Int(x), Value::Int(y)) => x.checked_sub(*y).map(Value::Int),
-        (Value::Duration(x), Value::Duration(y)) => x.0.checked_sub(y.0).map(|d| Value::Duration(Duration(d))),
-        (Value::Timestamp(t), Value::Duration(d)) => t.0.checked_sub(d.0).map(|m| Value::Timestamp(Timestamp(m))),
-        (Value::Timestamp(x), Value::Timestamp(y)) => x.0.checked_sub(y.0).map(|d| Value::Duration(Duration(d))),
+        (Value::Duration(x), Value::Duration(y)) => {
+            x.0.checked_sub(y.0).map(|d| Value::Duration(Duration(d)))
+        }
+        (Value::Timestamp(t), Value::Duration(d)) => {
+            t.0.checked_sub(d.0).map(|m| Value::Timestamp(Timestamp(m)))
+        }
+        (Value::Timestamp(x), Value::Timestamp(y)) => {
+            x.0.checked_sub(y.0).map(|d| Value::Duration(Duration(d)))
+        }
         _ => Some(Value::Double(a.as_f64()? - b.as_f64()?)),
     }
 }
@@ -1386,20 +1530,72 @@ where
 /// `&&` and `||` with CEL's rules for missing values: `false && x` is
 /// false and `true || x` is true even when `x` cannot be evaluated.
 fn logical(is_and: bool, lhs: Node, rhs: Node, span: Range<usize>) -> Node {
-    let (a, b) = (lhs.code, rhs.code);
-    let code = Code::Dyn(Box::new(move |facts| {
-        let decisive = !is_and;
-        let x = a.eval(facts).and_then(|v| v.as_bool());
+    let (a, b) = (lhs.code.into_pred(), rhs.code.into_pred());
+    let decisive = !is_and;
+    let code = Code::Pred(Box::new(move |facts| {
+        let x = a(facts);
         if x == Some(decisive) {
-            return Some(Value::Bool(decisive));
+            return Some(decisive);
         }
-        let y = b.eval(facts).and_then(|v| v.as_bool());
-        match (x, y) {
-            (_, Some(v)) if v == decisive => Some(Value::Bool(decisive)),
-            (Some(_), Some(_)) => Some(Value::Bool(!decisive)),
+        match (x, b(facts)) {
+            (_, Some(v)) if v == decisive => Some(decisive),
+            (Some(_), Some(_)) => Some(!decisive),
             _ => None,
         }
     }));
+    Node {
+        ty: Type::Bool,
+        code,
+        span,
+    }
+}
+
+/// `has(...)`: whether a field is set (and not null).
+fn presence_node(code: Code, span: Range<usize>) -> Node {
+    let code = match code {
+        Code::Read(read) | Code::ReadOptional(read) => Code::Pred(Box::new(move |facts| {
+            Some(read(facts).is_some_and(|v| v != Value::Null))
+        })),
+        other => Code::Pred(Box::new(move |facts| {
+            Some(other.eval(facts).is_some_and(|v| v != Value::Null))
+        })),
+    };
+    Node {
+        ty: Type::Bool,
+        code,
+        span,
+    }
+}
+
+/// A comparison: like [`binary`], but answering true or false directly.
+fn compare_node<F>(lhs: Node, rhs: Node, span: Range<usize>, f: F) -> Node
+where
+    F: for<'x, 'y> Fn(&Value<'x>, &Value<'y>) -> Option<bool> + Send + Sync + 'static,
+{
+    let code = match (lhs.code, rhs.code) {
+        (Code::Const(a), Code::Const(b)) => match f(&a, &b) {
+            Some(result) => Code::Const(Value::Bool(result)),
+            None => Code::never(),
+        },
+        (Code::ReadOptional(read), Code::Const(b)) => {
+            Code::Pred(Box::new(move |facts| match read(facts) {
+                Some(value) => f(&value, &b),
+                None => f(&Value::Null, &b),
+            }))
+        }
+        (Code::Read(read), Code::Const(b)) => {
+            Code::Pred(Box::new(move |facts| f(&read(facts)?, &b)))
+        }
+        (Code::Const(a), Code::ReadOptional(read)) => {
+            Code::Pred(Box::new(move |facts| match read(facts) {
+                Some(value) => f(&a, &value),
+                None => f(&a, &Value::Null),
+            }))
+        }
+        (Code::Const(a), b) => Code::Pred(Box::new(move |facts| f(&a, &b.eval(facts)?))),
+        (a, Code::Const(b)) => Code::Pred(Box::new(move |facts| f(&a.eval(facts)?, &b))),
+        (a, b) => Code::Pred(Box::new(move |facts| f(&a.eval(facts)?, &b.eval(facts)?))),
+    };
     Node {
         ty: Type::Bool,
         code,
@@ -1415,14 +1611,20 @@ fn index_hints(ast: &IdedExpr, env: &Env) -> Vec<IndexHint> {
     collect_conjuncts(ast, &mut conjuncts);
     let mut hints = Vec::new();
     for conjunct in conjuncts {
-        let Expr::Call(call) = &conjunct.expr else { continue };
+        let Expr::Call(call) = &conjunct.expr else {
+            continue;
+        };
         if call.target.is_some() || call.args.len() != 2 {
             continue;
         }
         let (field, values) = match call.func_name.as_str() {
             op::EQUALS => match (&call.args[0].expr, &call.args[1].expr) {
-                (_, Expr::Literal(LiteralValue::String(s))) => (&call.args[0], vec![s.inner().to_string()]),
-                (Expr::Literal(LiteralValue::String(s)), _) => (&call.args[1], vec![s.inner().to_string()]),
+                (_, Expr::Literal(LiteralValue::String(s))) => {
+                    (&call.args[0], vec![s.inner().to_string()])
+                }
+                (Expr::Literal(LiteralValue::String(s)), _) => {
+                    (&call.args[1], vec![s.inner().to_string()])
+                }
                 _ => continue,
             },
             op::IN => match &call.args[1].expr {
@@ -1444,7 +1646,9 @@ fn index_hints(ast: &IdedExpr, env: &Env) -> Vec<IndexHint> {
             },
             _ => continue,
         };
-        let Some(segments) = qualified_name(field) else { continue };
+        let Some(segments) = qualified_name(field) else {
+            continue;
+        };
         let path = segments.join(".");
         if let Some(field) = env.field(&path).filter(|f| f.ty == Type::String) {
             hints.push(IndexHint {

@@ -87,96 +87,190 @@ impl Env {
     /// The event's fields and the customer's history; no plugins.
     pub fn standard() -> Self {
         let mut f = BTreeMap::new();
-        field!(f, "id", Type::String, false, "the complaint's id", |x: &Facts<'_>| Some(
-            borrowed(&x.event.id)
-        ));
-        field!(f, "received_at", Type::Timestamp, false, "when Redress received it", |x: &Facts<'_>| x
-            .event
-            .received_at
-            .map(Value::Timestamp));
-        field!(f, "occurred_at", Type::Timestamp, true, "when it happened", |x: &Facts<'_>| x
-            .event
-            .occurred_at
-            .map(Value::Timestamp));
-        field!(f, "channel", Type::String, true, "how it came in", |x: &Facts<'_>| x
-            .event
-            .channel
-            .as_deref()
-            .map(borrowed));
-        field!(f, "location", Type::String, true, "store, branch or site", |x: &Facts<'_>| x
-            .event
-            .location
-            .as_deref()
-            .map(borrowed));
-        field!(f, "language", Type::String, true, "language tag of the text", |x: &Facts<'_>| x
-            .event
-            .language
-            .as_deref()
-            .map(borrowed));
-        field!(f, "text", Type::String, false, "what the customer said", |x: &Facts<'_>| Some(
-            borrowed(&x.event.text)
-        ));
-        field!(f, "category", Type::String, true, "what it is about (sent, or filled by a plugin)", |x: &Facts<'_>| x
-            .category
-            .map(borrowed));
-        field!(f, "product_line", Type::String, true, "the product line", |x: &Facts<'_>| x
-            .event
-            .product_line
-            .as_deref()
-            .map(borrowed));
-        field!(f, "amount", Type::Double, true, "what is at stake", |x: &Facts<'_>| x
-            .event
-            .amount
-            .map(Value::Double));
-        field!(f, "currency", Type::String, true, "currency of amount", |x: &Facts<'_>| x
-            .event
-            .currency
-            .as_deref()
-            .map(borrowed));
-        field!(f, "status", Type::String, true, "status sent with the event", |x: &Facts<'_>| x
-            .event
-            .status
-            .as_deref()
-            .map(borrowed));
-        field!(f, "attrs", Type::Map, false, "site-specific attributes", |x: &Facts<'_>| Some(
-            Value::Map(MapRef::Attrs(&x.event.attrs))
-        ));
-        field!(f, "customer.id", Type::String, true, "the customer's id", |x: &Facts<'_>| x
-            .event
-            .customer
-            .id
-            .as_deref()
-            .map(borrowed));
-        field!(f, "customer.tier", Type::String, true, "service tier", |x: &Facts<'_>| x
-            .event
-            .customer
-            .tier
-            .as_deref()
-            .map(borrowed));
-        field!(f, "customer.lifetime_value", Type::Double, false, "value over the relationship", |x: &Facts<'_>| Some(
-            Value::Double(x.event.customer.lifetime_value)
-        ));
-        field!(f, "customer.deposits", Type::Double, false, "money held with the business", |x: &Facts<'_>| Some(
-            Value::Double(x.event.customer.deposits)
-        ));
-        field!(f, "customer.tenure_days", Type::Int, false, "days as a customer", |x: &Facts<'_>| Some(
-            Value::Int(x.event.customer.tenure_days)
-        ));
-        field!(f, "customer.prior_complaints", Type::Int, false, "complaints before this one", |x: &Facts<'_>| Some(
-            Value::Int(x.event.customer.prior_complaints)
-        ));
-        field!(f, "customer.prior_goodwill", Type::Double, false, "goodwill given before", |x: &Facts<'_>| Some(
-            Value::Double(x.event.customer.prior_goodwill)
-        ));
-        field!(f, "customer.open_cases", Type::Int, true, "open cases of this customer (needs the store)", |x: &Facts<'_>| x
-            .history
-            .map(|h| Value::Int(h.open_cases)));
-        field!(f, "customer.complaints_30d", Type::Int, true, "complaints in the last 30 days (needs the store)", |x: &Facts<'_>| x
-            .history
-            .map(|h| Value::Int(h.complaints_30d)));
-        field!(f, "customer.goodwill_365d", Type::Double, true, "goodwill given in the last 365 days (needs the store)", |x: &Facts<'_>| x
-            .history
-            .map(|h| Value::Double(h.goodwill_365d)));
+        field!(
+            f,
+            "id",
+            Type::String,
+            false,
+            "the complaint's id",
+            |x: &Facts<'_>| Some(borrowed(&x.event.id))
+        );
+        field!(
+            f,
+            "received_at",
+            Type::Timestamp,
+            false,
+            "when Redress received it",
+            |x: &Facts<'_>| x.event.received_at.map(Value::Timestamp)
+        );
+        field!(
+            f,
+            "occurred_at",
+            Type::Timestamp,
+            true,
+            "when it happened",
+            |x: &Facts<'_>| x.event.occurred_at.map(Value::Timestamp)
+        );
+        field!(
+            f,
+            "channel",
+            Type::String,
+            true,
+            "how it came in",
+            |x: &Facts<'_>| x.event.channel.as_deref().map(borrowed)
+        );
+        field!(
+            f,
+            "location",
+            Type::String,
+            true,
+            "store, branch or site",
+            |x: &Facts<'_>| x.event.location.as_deref().map(borrowed)
+        );
+        field!(
+            f,
+            "language",
+            Type::String,
+            true,
+            "language tag of the text",
+            |x: &Facts<'_>| x.event.language.as_deref().map(borrowed)
+        );
+        field!(
+            f,
+            "text",
+            Type::String,
+            false,
+            "what the customer said",
+            |x: &Facts<'_>| Some(borrowed(&x.event.text))
+        );
+        field!(
+            f,
+            "category",
+            Type::String,
+            true,
+            "what it is about (sent, or filled by a plugin)",
+            |x: &Facts<'_>| x.category.map(borrowed)
+        );
+        field!(
+            f,
+            "product_line",
+            Type::String,
+            true,
+            "the product line",
+            |x: &Facts<'_>| x.event.product_line.as_deref().map(borrowed)
+        );
+        field!(
+            f,
+            "amount",
+            Type::Double,
+            true,
+            "what is at stake",
+            |x: &Facts<'_>| x.event.amount.map(Value::Double)
+        );
+        field!(
+            f,
+            "currency",
+            Type::String,
+            true,
+            "currency of amount",
+            |x: &Facts<'_>| x.event.currency.as_deref().map(borrowed)
+        );
+        field!(
+            f,
+            "status",
+            Type::String,
+            true,
+            "status sent with the event",
+            |x: &Facts<'_>| x.event.status.as_deref().map(borrowed)
+        );
+        field!(
+            f,
+            "attrs",
+            Type::Map,
+            false,
+            "site-specific attributes",
+            |x: &Facts<'_>| Some(Value::Map(MapRef::Attrs(&x.event.attrs)))
+        );
+        field!(
+            f,
+            "customer.id",
+            Type::String,
+            true,
+            "the customer's id",
+            |x: &Facts<'_>| x.event.customer.id.as_deref().map(borrowed)
+        );
+        field!(
+            f,
+            "customer.tier",
+            Type::String,
+            true,
+            "service tier",
+            |x: &Facts<'_>| x.event.customer.tier.as_deref().map(borrowed)
+        );
+        field!(
+            f,
+            "customer.lifetime_value",
+            Type::Double,
+            false,
+            "value over the relationship",
+            |x: &Facts<'_>| Some(Value::Double(x.event.customer.lifetime_value))
+        );
+        field!(
+            f,
+            "customer.deposits",
+            Type::Double,
+            false,
+            "money held with the business",
+            |x: &Facts<'_>| Some(Value::Double(x.event.customer.deposits))
+        );
+        field!(
+            f,
+            "customer.tenure_days",
+            Type::Int,
+            false,
+            "days as a customer",
+            |x: &Facts<'_>| Some(Value::Int(x.event.customer.tenure_days))
+        );
+        field!(
+            f,
+            "customer.prior_complaints",
+            Type::Int,
+            false,
+            "complaints before this one",
+            |x: &Facts<'_>| Some(Value::Int(x.event.customer.prior_complaints))
+        );
+        field!(
+            f,
+            "customer.prior_goodwill",
+            Type::Double,
+            false,
+            "goodwill given before",
+            |x: &Facts<'_>| Some(Value::Double(x.event.customer.prior_goodwill))
+        );
+        field!(
+            f,
+            "customer.open_cases",
+            Type::Int,
+            true,
+            "open cases of this customer (needs the store)",
+            |x: &Facts<'_>| x.history.map(|h| Value::Int(h.open_cases))
+        );
+        field!(
+            f,
+            "customer.complaints_30d",
+            Type::Int,
+            true,
+            "complaints in the last 30 days (needs the store)",
+            |x: &Facts<'_>| x.history.map(|h| Value::Int(h.complaints_30d))
+        );
+        field!(
+            f,
+            "customer.goodwill_365d",
+            Type::Double,
+            true,
+            "goodwill given in the last 365 days (needs the store)",
+            |x: &Facts<'_>| x.history.map(|h| Value::Double(h.goodwill_365d))
+        );
         Env {
             fields: f,
             plugins: BTreeMap::new(),
@@ -187,14 +281,15 @@ impl Env {
     /// annotation slot `slot`.
     pub fn add_plugin_output(&mut self, plugin: &str, key: &str, ty: AnnotationType, slot: usize) {
         *self.plugins.entry(plugin.to_string()).or_default() += 1;
-        let reader: Reader = Arc::new(move |facts: &Facts<'_>| {
-            match facts.annotations.get(slot)?.as_ref()? {
-                AnnotationValue::Number(n) => Some(Value::Double(*n)),
-                AnnotationValue::Text(s) => Some(Value::Str(Cow::Borrowed(s))),
-                AnnotationValue::Flag(b) => Some(Value::Bool(*b)),
-                AnnotationValue::List(items) => Some(Value::List(List::Strings(items))),
-            }
-        });
+        let reader: Reader =
+            Arc::new(
+                move |facts: &Facts<'_>| match facts.annotations.get(slot)?.as_ref()? {
+                    AnnotationValue::Number(n) => Some(Value::Double(*n)),
+                    AnnotationValue::Text(s) => Some(Value::Str(Cow::Borrowed(s))),
+                    AnnotationValue::Flag(b) => Some(Value::Bool(*b)),
+                    AnnotationValue::List(items) => Some(Value::List(List::Strings(items))),
+                },
+            );
         let ty = match ty {
             AnnotationType::Number => Type::Double,
             AnnotationType::Text => Type::String,

@@ -7,7 +7,8 @@ use std::ops::Range;
 
 use sha2::{Digest, Sha256};
 
-use crate::diagnostic::{Diagnostic, Location};
+use crate::decision::Name;
+use crate::diagnostic::{Diagnostic, LineIndex, Location};
 use crate::expr::{CompileError, Env, Expect, Expression};
 use crate::rules::load::{Parsed, RawSet, RuleFileText};
 use crate::rules::raw::{
@@ -25,6 +26,7 @@ pub const DEFAULT_CONTROL_FLAG: &str = "control_line_exceeded";
 
 struct Checker<'a> {
     files: &'a [RuleFileText],
+    lines: Vec<LineIndex>,
     env: &'a Env,
     diagnostics: &'a mut Vec<Diagnostic>,
     names: HashMap<String, Location>,
@@ -38,6 +40,7 @@ pub(crate) fn compile(
 ) -> Option<RuleSet> {
     let mut checker = Checker {
         files,
+        lines: files.iter().map(|f| LineIndex::new(&f.text)).collect(),
         env,
         diagnostics,
         names: HashMap::new(),
@@ -48,17 +51,21 @@ pub(crate) fn compile(
             c.error_at(file, r.name.span(), "`queue` must not be empty", None);
         }
         Some(Route {
-            queue: r.queue.clone(),
-            handler: r.handler.clone(),
+            queue: Name::from(r.queue.as_str()),
+            handler: r.handler.as_deref().map(Name::from),
         })
     });
     let escalations = checker.kind("escalate", raw.escalations, |c, file, r| {
         let level = c.level(file, &r.to, &settings)?;
         Some(Escalate {
-            to: r.to.get().clone(),
+            to: Name::from(r.to.get().as_str()),
             level,
-            reason: r.reason.clone().or_else(|| r.description.clone()),
-            notify: r.notify.clone(),
+            reason: r
+                .reason
+                .as_deref()
+                .or(r.description.as_deref())
+                .map(Name::from),
+            notify: names(&r.notify),
         })
     });
     let slas = checker.kind("sla", raw.slas, |c, file, r| {
@@ -78,11 +85,11 @@ pub(crate) fn compile(
                 escalate: match &breach.escalate {
                     Some(level) => {
                         c.level(file, level, &settings)?;
-                        Some(level.get().clone())
+                        Some(Name::from(level.get().as_str()))
                     }
                     None => None,
                 },
-                notify: breach.notify.clone(),
+                notify: names(&breach.notify),
             }),
             None => None,
         };
@@ -93,21 +100,28 @@ pub(crate) fn compile(
             on_breach,
         })
     });
-    let control_lines = checker.kind("control_line", raw.control_lines, |c, file, r| c.control_line(file, r, &settings));
+    let control_lines = checker.kind("control_line", raw.control_lines, |c, file, r| {
+        c.control_line(file, r, &settings)
+    });
     let compensations = checker.kind("compensate", raw.compensations, |c, file, r| {
         if r.offers.is_empty() {
-            c.error_at(file, r.name.span(), "`offers` is empty", Some("add at least one offer, e.g. `{ kind = \"apology\" }`".into()));
+            c.error_at(
+                file,
+                r.name.span(),
+                "`offers` is empty",
+                Some("add at least one offer, e.g. `{ kind = \"apology\" }`".into()),
+            );
         }
         let mut offers = Vec::new();
         for offer in &r.offers {
             c.offer_kind(file, &offer.kind, &settings);
             offers.push(OfferTemplate {
-                kind: offer.kind.get().clone(),
+                kind: Name::from(offer.kind.get().as_str()),
                 value: match &offer.value {
                     Some(value) => c.amount(file, value)?,
                     None => Expression::number(0.0),
                 },
-                note: offer.note.clone(),
+                note: offer.note.as_deref().map(Name::from),
                 within: c.positive(file, offer.within.as_ref()),
             });
         }
@@ -116,7 +130,12 @@ pub(crate) fn compile(
     let caps = checker.kind("cap", raw.caps, |c, file, r| c.cap(file, r, &settings));
     let authorities = checker.kind("authority", raw.authorities, |c, file, r| {
         if r.policy.trim().is_empty() || r.grant.trim().is_empty() {
-            c.error_at(file, r.name.span(), "`policy` and `grant` must not be empty", None);
+            c.error_at(
+                file,
+                r.name.span(),
+                "`policy` and `grant` must not be empty",
+                None,
+            );
         }
         let max_cost = match &r.max_cost {
             Some(cost) => c.amount(file, cost)?,
@@ -127,8 +146,8 @@ pub(crate) fn compile(
             None => None,
         };
         Some(Authority {
-            policy: r.policy.clone(),
-            grant: r.grant.clone(),
+            policy: Name::from(r.policy.as_str()),
+            grant: Name::from(r.grant.as_str()),
             max_cost,
             budget,
         })
@@ -136,7 +155,7 @@ pub(crate) fn compile(
     checker.check_fallback(&routes);
     let version = version_of(files);
     Some(RuleSet {
-        version,
+        version: Name::from(version),
         files: files.iter().map(RuleFileText::name).collect(),
         settings,
         routes: RuleList::new(routes),
@@ -164,19 +183,21 @@ pub fn version_of(files: &[RuleFileText]) -> String {
 
 impl Checker<'_> {
     fn location(&self, file: usize, span: Range<usize>) -> Location {
-        let file = &self.files[file];
-        Location::new(&file.path, &file.text, span)
+        let text = &self.files[file];
+        self.lines[file].locate(&text.path, &text.text, span)
     }
 
     fn error_at(&mut self, file: usize, span: Range<usize>, message: &str, help: Option<String>) {
-        let diagnostic = Diagnostic::error(message).at(self.location(file, span)).with_help_opt(help);
+        let diagnostic = Diagnostic::error(message)
+            .at(self.location(file, span))
+            .with_help_opt(help);
         self.diagnostics.push(diagnostic);
     }
 
     fn settings(&mut self, raw: &RawSet) -> Settings {
         let mut settings = Settings {
             levels: DEFAULT_LEVELS.iter().map(|s| s.to_string()).collect(),
-            currency: "USD".to_string(),
+            currency: Name::from("USD"),
             offer_kinds: OFFER_KINDS.iter().map(|s| s.to_string()).collect(),
         };
         for (position, parsed) in raw.settings.iter().enumerate() {
@@ -196,7 +217,11 @@ impl Checker<'_> {
             }
             if let Some(levels) = &raw_settings.escalation_levels {
                 let mut seen = std::collections::HashSet::new();
-                if levels.is_empty() || levels.iter().any(|l| l.trim().is_empty() || !seen.insert(l)) {
+                if levels.is_empty()
+                    || levels
+                        .iter()
+                        .any(|l| l.trim().is_empty() || !seen.insert(l))
+                {
                     self.error_at(
                         parsed.file,
                         span.clone(),
@@ -215,9 +240,11 @@ impl Checker<'_> {
                         Some("write a code such as `USD`, `CNY` or `PHP`".into()),
                     );
                 }
-                settings.currency = currency.clone();
+                settings.currency = Name::from(currency.as_str());
             }
-            settings.offer_kinds.extend(raw_settings.offer_kinds.iter().cloned());
+            settings
+                .offer_kinds
+                .extend(raw_settings.offer_kinds.iter().cloned());
         }
         settings
     }
@@ -233,7 +260,7 @@ impl Checker<'_> {
         for parsed in &raws {
             let common = parsed.raw.common();
             let file = parsed.file;
-            let name = common.name.get().clone();
+            let name = Name::from(common.name.get().as_str());
             let label = format!("{kind} `{name}`");
             let errors_before = self.diagnostics.len();
             self.check_name(file, common.name, kind);
@@ -243,7 +270,12 @@ impl Checker<'_> {
             };
             for flag in common.flags {
                 if flag.trim().is_empty() {
-                    self.error_at(file, common.name.span(), "flags must not be empty strings", None);
+                    self.error_at(
+                        file,
+                        common.name.span(),
+                        "flags must not be empty strings",
+                        None,
+                    );
                 }
             }
             let built = body(self, file, &parsed.raw);
@@ -252,7 +284,9 @@ impl Checker<'_> {
                     diagnostic.rule = Some(label.clone());
                 }
             }
-            let (Some(when), Some(body)) = (when, built) else { continue };
+            let (Some(when), Some(body)) = (when, built) else {
+                continue;
+            };
             if !common.enabled {
                 continue;
             }
@@ -262,10 +296,10 @@ impl Checker<'_> {
                 Rule {
                     name,
                     description: common.description.map(str::to_string),
-                    file: self.files[file].name(),
+                    file: self.files[file].path.clone(),
                     line: location.line,
                     when,
-                    flags: common.flags.to_vec(),
+                    flags: names(common.flags),
                     body,
                 },
             ));
@@ -277,7 +311,11 @@ impl Checker<'_> {
     fn check_name(&mut self, file: usize, name: &Located<String>, kind: &str) {
         let text = name.get();
         let location = self.location(file, name.span());
-        if text.is_empty() || !text.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        if text.is_empty()
+            || !text
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
             self.diagnostics.push(
                 Diagnostic::error(format!("invalid rule name `{text}`"))
                     .at(location.clone())
@@ -304,7 +342,13 @@ impl Checker<'_> {
 
     /// Compiles an expression written in a TOML string, mapping its errors
     /// to positions in the file.
-    fn expression(&mut self, file: usize, source: &Located<String>, expect: Expect, rule: &str) -> Option<Expression> {
+    fn expression(
+        &mut self,
+        file: usize,
+        source: &Located<String>,
+        expect: Expect,
+        rule: &str,
+    ) -> Option<Expression> {
         match Expression::compile(source.get(), self.env, expect) {
             Ok(expression) => Some(expression),
             Err(errors) => {
@@ -312,17 +356,27 @@ impl Checker<'_> {
                 let start = string_content_start(text, source.span(), source.get());
                 for error in errors {
                     let span = match start {
-                        Some(start) => start + error.span.start..start + error.span.end.max(error.span.start + 1),
+                        Some(start) => {
+                            start + error.span.start
+                                ..start + error.span.end.max(error.span.start + 1)
+                        }
                         None => source.span(),
                     };
-                    self.diagnostics.push(self.compile_error(file, span, error, rule));
+                    self.diagnostics
+                        .push(self.compile_error(file, span, error, rule));
                 }
                 None
             }
         }
     }
 
-    fn compile_error(&self, file: usize, span: Range<usize>, error: CompileError, rule: &str) -> Diagnostic {
+    fn compile_error(
+        &self,
+        file: usize,
+        span: Range<usize>,
+        error: CompileError,
+        rule: &str,
+    ) -> Diagnostic {
         let mut diagnostic = Diagnostic::error(error.message).at(self.location(file, span));
         if !rule.is_empty() {
             diagnostic = diagnostic.in_rule(rule);
@@ -333,18 +387,27 @@ impl Checker<'_> {
         diagnostic.with_help_opt(error.help)
     }
 
-    fn level(&mut self, file: usize, level: &Located<String>, settings: &Settings) -> Option<usize> {
+    fn level(
+        &mut self,
+        file: usize,
+        level: &Located<String>,
+        settings: &Settings,
+    ) -> Option<usize> {
         let name = level.get();
         match settings.levels.iter().position(|l| l == name) {
             Some(position) => Some(position),
             None => {
                 let help = did_you_mean(name, settings.levels.iter().map(String::as_str))
-                    .unwrap_or_else(|| format!("levels, lowest first: {}", settings.levels.join(", ")));
+                    .unwrap_or_else(|| {
+                        format!("levels, lowest first: {}", settings.levels.join(", "))
+                    });
                 self.diagnostics.push(
                     Diagnostic::error(format!("unknown escalation level `{name}`"))
                         .at(self.location(file, level.span()))
                         .with_label("not a level")
-                        .with_help(format!("{help} (levels are set by `[ruleset] escalation_levels`)")),
+                        .with_help(format!(
+                            "{help} (levels are set by `[ruleset] escalation_levels`)"
+                        )),
                 );
                 None
             }
@@ -354,12 +417,13 @@ impl Checker<'_> {
     fn offer_kind(&mut self, file: usize, kind: &Located<String>, settings: &Settings) {
         let name = kind.get();
         if !settings.offer_kinds.contains(name) {
-            let help = did_you_mean(name, settings.offer_kinds.iter().map(String::as_str)).unwrap_or_else(|| {
-                format!(
-                    "kinds: {}; add your own with `[ruleset] offer_kinds`",
-                    settings.offer_kinds.join(", ")
-                )
-            });
+            let help = did_you_mean(name, settings.offer_kinds.iter().map(String::as_str))
+                .unwrap_or_else(|| {
+                    format!(
+                        "kinds: {}; add your own with `[ruleset] offer_kinds`",
+                        settings.offer_kinds.join(", ")
+                    )
+                });
             self.diagnostics.push(
                 Diagnostic::error(format!("unknown offer kind `{name}`"))
                     .at(self.location(file, kind.span()))
@@ -382,7 +446,12 @@ impl Checker<'_> {
         match amount.get() {
             RawAmount::Number(n) => {
                 if !n.is_finite() || *n < 0.0 {
-                    self.error_at(file, amount.span(), "amount must be a finite number, zero or more", None);
+                    self.error_at(
+                        file,
+                        amount.span(),
+                        "amount must be a finite number, zero or more",
+                        None,
+                    );
                     return None;
                 }
                 Some(Expression::number(*n))
@@ -394,7 +463,12 @@ impl Checker<'_> {
         }
     }
 
-    fn control_line(&mut self, file: usize, r: &RawControlLine, settings: &Settings) -> Option<ControlLine> {
+    fn control_line(
+        &mut self,
+        file: usize,
+        r: &RawControlLine,
+        settings: &Settings,
+    ) -> Option<ControlLine> {
         let mut group_by = Vec::new();
         for path in &r.group_by {
             let expression = self.expression(file, path, Expect::Any, "")?;
@@ -411,22 +485,42 @@ impl Checker<'_> {
             }
             (None, Some(max_rate), Some(volume)) => {
                 if !max_rate.is_finite() || max_rate < 0.0 {
-                    self.error_at(file, r.name.span(), "`max_rate` must be a finite number, zero or more", None);
+                    self.error_at(
+                        file,
+                        r.name.span(),
+                        "`max_rate` must be a finite number, zero or more",
+                        None,
+                    );
                     return None;
                 }
                 let volume = self.expression(file, volume, Expect::Number, "")?;
                 ControlLimit::Rate { max_rate, volume }
             }
             (None, Some(_), None) => {
-                self.error_at(file, r.name.span(), "`max_rate` needs `volume`", Some("e.g. `volume = \"attrs.units_sold\"`".into()));
+                self.error_at(
+                    file,
+                    r.name.span(),
+                    "`max_rate` needs `volume`",
+                    Some("e.g. `volume = \"attrs.units_sold\"`".into()),
+                );
                 return None;
             }
             (Some(limit), Some(_), _) => {
-                self.error_at(file, limit.span(), "give either `limit` or `max_rate`, not both", None);
+                self.error_at(
+                    file,
+                    limit.span(),
+                    "give either `limit` or `max_rate`, not both",
+                    None,
+                );
                 return None;
             }
             _ => {
-                self.error_at(file, r.name.span(), "a control line needs `limit` (a count) or `max_rate` with `volume`", Some("e.g. `limit = 5`".into()));
+                self.error_at(
+                    file,
+                    r.name.span(),
+                    "a control line needs `limit` (a count) or `max_rate` with `volume`",
+                    Some("e.g. `limit = 5`".into()),
+                );
                 return None;
             }
         };
@@ -436,15 +530,18 @@ impl Checker<'_> {
                     self.level(file, level, settings)?;
                 }
                 ControlAction {
-                    escalate: action.escalate.as_ref().map(|l| l.get().clone()),
-                    notify: action.notify.clone(),
-                    flag: action.flag.clone().unwrap_or_else(|| DEFAULT_CONTROL_FLAG.to_string()),
+                    escalate: action
+                        .escalate
+                        .as_ref()
+                        .map(|l| Name::from(l.get().as_str())),
+                    notify: names(&action.notify),
+                    flag: Name::from(action.flag.as_deref().unwrap_or(DEFAULT_CONTROL_FLAG)),
                 }
             }
             None => ControlAction {
                 escalate: None,
                 notify: Vec::new(),
-                flag: DEFAULT_CONTROL_FLAG.to_string(),
+                flag: Name::from(DEFAULT_CONTROL_FLAG),
             },
         };
         Some(ControlLine {
@@ -457,7 +554,12 @@ impl Checker<'_> {
 
     fn cap(&mut self, file: usize, r: &RawCap, settings: &Settings) -> Option<Cap> {
         if r.max_total.is_none() && r.per_kind.is_empty() {
-            self.error_at(file, r.name.span(), "this cap limits nothing", Some("give `max_total` or `per_kind`".into()));
+            self.error_at(
+                file,
+                r.name.span(),
+                "this cap limits nothing",
+                Some("give `max_total` or `per_kind`".into()),
+            );
         }
         let max_total = match &r.max_total {
             Some(amount) => Some(self.amount(file, amount)?),
@@ -473,9 +575,12 @@ impl Checker<'_> {
                         .with_help_opt(help),
                 );
             }
-            per_kind.insert(kind.clone(), self.amount(file, amount)?);
+            per_kind.insert(Name::from(kind.as_str()), self.amount(file, amount)?);
         }
-        Some(Cap { max_total, per_kind })
+        Some(Cap {
+            max_total,
+            per_kind,
+        })
     }
 
     fn budget(&mut self, file: usize, budget: &RawBudget) -> Option<Budget> {
@@ -497,11 +602,23 @@ impl Checker<'_> {
         };
         let window = self.positive(file, Some(&budget.window))?;
         if budget.count.is_none() && budget.amount.is_none() {
-            self.error_at(file, budget.window.span(), "a budget needs `count`, `amount` or both", Some("e.g. `count = 50`".into()));
+            self.error_at(
+                file,
+                budget.window.span(),
+                "a budget needs `count`, `amount` or both",
+                Some("e.g. `count = 50`".into()),
+            );
             return None;
         }
-        if budget.count.is_some_and(|c| c < 0) || budget.amount.is_some_and(|a| !a.is_finite() || a < 0.0) {
-            self.error_at(file, budget.window.span(), "budget `count` and `amount` must be zero or more", None);
+        if budget.count.is_some_and(|c| c < 0)
+            || budget.amount.is_some_and(|a| !a.is_finite() || a < 0.0)
+        {
+            self.error_at(
+                file,
+                budget.window.span(),
+                "budget `count` and `amount` must be zero or more",
+                None,
+            );
             return None;
         }
         Some(Budget {
@@ -516,8 +633,9 @@ impl Checker<'_> {
     fn check_fallback(&mut self, routes: &[Rule<Route>]) {
         if self.files.is_empty() {
             self.diagnostics.push(
-                Diagnostic::error("the rules directory has no `*.toml` rule files")
-                    .with_help("start from the default rule set in the repository's `rules/` directory"),
+                Diagnostic::error("the rules directory has no `*.toml` rule files").with_help(
+                    "start from the default rule set in the repository's `rules/` directory",
+                ),
             );
             return;
         }
@@ -551,13 +669,27 @@ impl Checker<'_> {
     }
 }
 
+fn names(texts: &[String]) -> Vec<Name> {
+    texts.iter().map(|t| Name::from(t.as_str())).collect()
+}
+
 fn sanitize(text: &str, kind: &str) -> String {
     let cleaned: String = text
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c.to_ascii_lowercase() } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
         .collect();
     let trimmed = cleaned.trim_matches('-');
-    if trimmed.is_empty() { format!("my-{kind}") } else { trimmed.to_string() }
+    if trimmed.is_empty() {
+        format!("my-{kind}")
+    } else {
+        trimmed.to_string()
+    }
 }
 
 /// Where the content of a TOML string starts in the file, when the content

@@ -28,7 +28,10 @@ impl std::fmt::Debug for RuleIndex {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RuleIndex")
             .field("unindexed", &self.unindexed.len())
-            .field("fields", &self.fields.iter().map(|f| &f.path).collect::<Vec<_>>())
+            .field(
+                "fields",
+                &self.fields.iter().map(|f| &f.path).collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -60,10 +63,12 @@ impl RuleIndex {
         };
         for (position, condition) in conditions.iter().enumerate() {
             let position = position as u32;
-            let best = condition
-                .index_hints()
-                .iter()
-                .max_by_key(|hint| (popularity[hint.path.as_str()], std::cmp::Reverse(hint.path.clone())));
+            let best = condition.index_hints().iter().max_by_key(|hint| {
+                (
+                    popularity[hint.path.as_str()],
+                    std::cmp::Reverse(hint.path.clone()),
+                )
+            });
             let Some(hint) = best else {
                 index.unindexed.push(position);
                 continue;
@@ -100,7 +105,11 @@ impl RuleIndex {
         out.extend_from_slice(&self.unindexed);
         for field in &self.fields {
             let value = (field.reader)(facts);
-            if let Some(rules) = value.as_ref().and_then(|v| v.as_str()).and_then(|v| field.by_value.get(v)) {
+            if let Some(rules) = value
+                .as_ref()
+                .and_then(|v| v.as_str())
+                .and_then(|v| field.by_value.get(v))
+            {
                 out.extend_from_slice(rules);
             }
         }
@@ -121,8 +130,16 @@ impl RuleIndex {
         self.total == 0
     }
 
-    /// The indexed field paths, for explanations.
-    pub fn paths(&self) -> impl Iterator<Item = &str> {
-        self.fields.iter().map(|f| f.path.as_str())
+    /// The indexed fields and their values for these facts, for
+    /// explanations: `category is "billing"`.
+    pub fn describe(&self, facts: &Facts<'_>) -> Vec<String> {
+        self.fields
+            .iter()
+            .map(|field| {
+                let value = (field.reader)(facts)
+                    .map_or_else(|| "not set".to_string(), |v| v.to_json().to_string());
+                format!("{} is {value}", field.path)
+            })
+            .collect()
     }
 }

@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
-use crate::diagnostic::{Diagnostic, Location, SourceMap};
+use crate::diagnostic::{Diagnostic, LineIndex, Location, SourceMap};
 use crate::expr::Env;
 use crate::rules::compile::compile;
 use crate::rules::raw::{
@@ -60,7 +60,7 @@ pub fn load_dir(dir: &Path, env: &Env) -> LoadOutcome {
         Ok(files) => load_files(files, env),
         Err(diagnostic) => LoadOutcome {
             ruleset: None,
-            diagnostics: vec![diagnostic],
+            diagnostics: vec![*diagnostic],
             sources: SourceMap::default(),
         },
     }
@@ -68,11 +68,13 @@ pub fn load_dir(dir: &Path, env: &Env) -> LoadOutcome {
 
 /// The rule files of `dir`, sorted by name. Hidden files and editor
 /// leftovers (`.#x.toml`, `x.toml~`, swap files) are not rule files.
-pub fn read_rule_files(dir: &Path) -> Result<Vec<RuleFileText>, Diagnostic> {
+pub fn read_rule_files(dir: &Path) -> Result<Vec<RuleFileText>, Box<Diagnostic>> {
     let entries = std::fs::read_dir(dir).map_err(|error| {
-        Diagnostic::error(format!("cannot read the rules directory: {error}"))
-            .at(Location::file_only(dir))
-            .with_help("pass the directory holding your `*.toml` rule files")
+        Box::new(
+            Diagnostic::error(format!("cannot read the rules directory: {error}"))
+                .at(Location::file_only(dir))
+                .with_help("pass the directory holding your `*.toml` rule files"),
+        )
     })?;
     let mut paths: Vec<PathBuf> = entries
         .filter_map(Result::ok)
@@ -84,17 +86,21 @@ pub fn read_rule_files(dir: &Path) -> Result<Vec<RuleFileText>, Diagnostic> {
     for path in paths {
         let too_big = std::fs::metadata(&path).is_ok_and(|m| m.len() > MAX_FILE_LEN);
         if too_big {
-            return Err(Diagnostic::error(format!(
-                "rule file is larger than {} MiB",
-                MAX_FILE_LEN / 1024 / 1024
-            ))
-            .at(Location::file_only(&path)));
+            return Err(Box::new(
+                Diagnostic::error(format!(
+                    "rule file is larger than {} MiB",
+                    MAX_FILE_LEN / 1024 / 1024
+                ))
+                .at(Location::file_only(&path)),
+            ));
         }
         match std::fs::read_to_string(&path) {
             Ok(text) => files.push(RuleFileText { path, text }),
             Err(error) => {
-                return Err(Diagnostic::error(format!("cannot read rule file: {error}"))
-                    .at(Location::file_only(&path)));
+                return Err(Box::new(
+                    Diagnostic::error(format!("cannot read rule file: {error}"))
+                        .at(Location::file_only(&path)),
+                ));
             }
         }
     }
@@ -154,7 +160,12 @@ pub(crate) struct RawSet {
     pub authorities: Vec<Parsed<RawAuthority>>,
 }
 
-fn parse_file(index: usize, file: &RuleFileText, raw: &mut RawSet, diagnostics: &mut Vec<Diagnostic>) {
+fn parse_file(
+    index: usize,
+    file: &RuleFileText,
+    raw: &mut RawSet,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
     let (table, errors) = DeTable::parse_recoverable(&file.text);
     for error in &errors {
         diagnostics.push(toml_error(file, error, "invalid TOML"));
@@ -163,12 +174,19 @@ fn parse_file(index: usize, file: &RuleFileText, raw: &mut RawSet, diagnostics: 
         // Rules in a file that does not parse would only add noise.
         return;
     }
-    let reader = FileReader { index, file };
+    let lines = LineIndex::new(&file.text);
+    let reader = FileReader {
+        index,
+        file,
+        lines: &lines,
+    };
     for (key, value) in table.get_ref().iter() {
         let name: &str = key.get_ref();
         match name {
             "ruleset" => {
-                if let Some(settings) = reader.deserialize::<RawSettings>(value, "[ruleset]", None, diagnostics) {
+                if let Some(settings) =
+                    reader.deserialize::<RawSettings>(value, "[ruleset]", None, diagnostics)
+                {
                     raw.settings.push(Parsed {
                         file: index,
                         raw: (settings, key.span()),
@@ -185,7 +203,10 @@ fn parse_file(index: usize, file: &RuleFileText, raw: &mut RawSet, diagnostics: 
             other => {
                 let known = RULE_KINDS.iter().copied().chain(["ruleset"]);
                 let help = did_you_mean(other, known).unwrap_or_else(|| {
-                    format!("a rule file holds `[ruleset]` and arrays of `[[{}]]`", RULE_KINDS.join("]]`, `[["))
+                    format!(
+                        "a rule file holds `[ruleset]` and arrays of `[[{}]]`",
+                        RULE_KINDS.join("]]`, `[[")
+                    )
                 });
                 diagnostics.push(
                     Diagnostic::error(format!("unknown table `{other}`"))
@@ -201,11 +222,12 @@ fn parse_file(index: usize, file: &RuleFileText, raw: &mut RawSet, diagnostics: 
 struct FileReader<'f> {
     index: usize,
     file: &'f RuleFileText,
+    lines: &'f LineIndex,
 }
 
 impl FileReader<'_> {
     fn location(&self, span: std::ops::Range<usize>) -> Location {
-        Location::new(&self.file.path, &self.file.text, span)
+        self.lines.locate(&self.file.path, &self.file.text, span)
     }
 
     /// Reads every rule of one kind (`[[kind]]` tables).
@@ -223,15 +245,20 @@ impl FileReader<'_> {
                     Diagnostic::error(format!("`{kind}` must be an array of tables"))
                         .at(self.location(value.span()))
                         .with_label("a single table")
-                        .with_help(format!("write `[[{kind}]]` (double brackets) for each rule")),
+                        .with_help(format!(
+                            "write `[[{kind}]]` (double brackets) for each rule"
+                        )),
                 );
                 return;
             }
             other => {
                 diagnostics.push(
-                    Diagnostic::error(format!("`{kind}` must be an array of tables, not a {}", other.type_str()))
-                        .at(self.location(value.span()))
-                        .with_help(format!("write `[[{kind}]]` for each rule")),
+                    Diagnostic::error(format!(
+                        "`{kind}` must be an array of tables, not a {}",
+                        other.type_str()
+                    ))
+                    .at(self.location(value.span()))
+                    .with_help(format!("write `[[{kind}]]` for each rule")),
                 );
                 return;
             }
@@ -272,10 +299,11 @@ impl FileReader<'_> {
             }
             let help = did_you_mean(key_name, allowed.iter().copied())
                 .unwrap_or_else(|| format!("`[[{kind}]]` accepts: {}", allowed.join(", ")));
-            let mut diagnostic = Diagnostic::error(format!("unknown key `{key_name}` in `[[{kind}]]`"))
-                .at(self.location(key.span()))
-                .with_label("unknown key")
-                .with_help(help);
+            let mut diagnostic =
+                Diagnostic::error(format!("unknown key `{key_name}` in `[[{kind}]]`"))
+                    .at(self.location(key.span()))
+                    .with_label("unknown key")
+                    .with_help(help);
             if let Some(name) = &name {
                 diagnostic = diagnostic.in_rule(name.clone());
             }
@@ -334,11 +362,7 @@ fn suggestion_from_serde(message: &str) -> Option<String> {
         .strip_prefix("unknown field `")
         .or_else(|| message.strip_prefix("unknown variant `"))?;
     let (unknown, expected) = rest.split_once('`')?;
-    let candidates: Vec<&str> = expected
-        .split('`')
-        .skip(1)
-        .step_by(2)
-        .collect();
+    let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
     closest(unknown, candidates.iter().copied()).map(|c| format!("did you mean `{c}`?"))
 }
 

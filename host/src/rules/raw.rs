@@ -363,7 +363,14 @@ pub const RULE_KINDS: [&str; 7] = [
 ];
 
 /// Keys common to every rule.
-pub const COMMON_KEYS: [&str; 6] = ["name", "description", "when", "priority", "enabled", "flags"];
+pub const COMMON_KEYS: [&str; 6] = [
+    "name",
+    "description",
+    "when",
+    "priority",
+    "enabled",
+    "flags",
+];
 
 /// The keys each rule kind accepts besides the common ones.
 pub fn kind_keys(kind: &str) -> &'static [&'static str] {
@@ -395,4 +402,10 @@ pub const OFFER_KINDS: [&str; 10] = [
 ];
 
 /// Default escalation levels, lowest first.
-pub const DEFAULT_LEVELS: [&str; 5] = ["front_line", "supervisor", "manager", "director", "executive"];
+pub const DEFAULT_LEVELS: [&str; 5] = [
+    "front_line",
+    "supervisor",
+    "manager",
+    "director",
+    "executive",
+];

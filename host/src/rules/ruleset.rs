@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use crate::decision::Name;
 use crate::expr::Expression;
 use crate::rules::index::RuleIndex;
 use crate::time::Duration;
@@ -15,7 +16,7 @@ pub struct Settings {
     /// Escalation levels, lowest first.
     pub levels: Vec<String>,
     /// Currency of offers when the event has none.
-    pub currency: String,
+    pub currency: Name,
     /// Every offer kind allowed: built-in plus `offer_kinds`.
     pub offer_kinds: Vec<String>,
 }
@@ -23,14 +24,14 @@ pub struct Settings {
 /// One compiled rule of kind `K`.
 #[derive(Debug)]
 pub struct Rule<K> {
-    pub name: String,
+    pub name: Name,
     pub description: Option<String>,
-    /// The file it came from, relative to the rules directory.
+    /// The file it came from, as it was given to the loader.
     pub file: PathBuf,
     /// 1-based line of its `name`.
     pub line: usize,
     pub when: Expression,
-    pub flags: Vec<String>,
+    pub flags: Vec<Name>,
     pub body: K,
 }
 
@@ -59,25 +60,25 @@ impl<K> RuleList<K> {
 /// `[[route]]`
 #[derive(Debug)]
 pub struct Route {
-    pub queue: String,
-    pub handler: Option<String>,
+    pub queue: Name,
+    pub handler: Option<Name>,
 }
 
 /// `[[escalate]]`
 #[derive(Debug)]
 pub struct Escalate {
-    pub to: String,
+    pub to: Name,
     /// Position of `to` in the escalation levels (higher is more senior).
     pub level: usize,
-    pub reason: Option<String>,
-    pub notify: Vec<String>,
+    pub reason: Option<Name>,
+    pub notify: Vec<Name>,
 }
 
 /// What a missed commitment triggers.
 #[derive(Debug, Clone)]
 pub struct Breach {
-    pub escalate: Option<String>,
-    pub notify: Vec<String>,
+    pub escalate: Option<Name>,
+    pub notify: Vec<Name>,
 }
 
 /// `[[sla]]`
@@ -92,9 +93,9 @@ pub struct Sla {
 /// What crossing a control line triggers.
 #[derive(Debug, Clone)]
 pub struct ControlAction {
-    pub escalate: Option<String>,
-    pub notify: Vec<String>,
-    pub flag: String,
+    pub escalate: Option<Name>,
+    pub notify: Vec<Name>,
+    pub flag: Name,
 }
 
 /// How a control line's limit is expressed.
@@ -119,9 +120,9 @@ pub struct ControlLine {
 /// One offer a `[[compensate]]` rule makes.
 #[derive(Debug)]
 pub struct OfferTemplate {
-    pub kind: String,
+    pub kind: Name,
     pub value: Expression,
-    pub note: Option<String>,
+    pub note: Option<Name>,
     pub within: Option<Duration>,
 }
 
@@ -135,7 +136,7 @@ pub struct Compensate {
 #[derive(Debug)]
 pub struct Cap {
     pub max_total: Option<Expression>,
-    pub per_kind: BTreeMap<String, Expression>,
+    pub per_kind: BTreeMap<Name, Expression>,
 }
 
 /// What an authority budget is counted per.
@@ -174,8 +175,8 @@ pub struct Budget {
 /// `[[authority]]`
 #[derive(Debug)]
 pub struct Authority {
-    pub policy: String,
-    pub grant: String,
+    pub policy: Name,
+    pub grant: Name,
     pub max_cost: Expression,
     pub budget: Option<Budget>,
 }
@@ -184,7 +185,7 @@ pub struct Authority {
 #[derive(Debug)]
 pub struct RuleSet {
     /// Content hash of the rule files: the rule set's version.
-    pub version: String,
+    pub version: Name,
     /// The files it was built from, relative to the rules directory.
     pub files: Vec<PathBuf>,
     pub settings: Settings,

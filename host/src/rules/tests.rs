@@ -26,13 +26,18 @@ queue = "customer-care"
 #[test]
 fn a_good_rule_set_compiles_in_priority_then_file_order() {
     let outcome = load(&[
-        ("20-more.toml", r#"
+        (
+            "20-more.toml",
+            r#"
 [[route]]
 name = "billing"
 when = 'category == "billing"'
 queue = "billing"
-"#),
-        ("10-first.toml", r#"
+"#,
+        ),
+        (
+            "10-first.toml",
+            r#"
 [[route]]
 name = "key"
 when = 'customer.tier == "key"'
@@ -44,14 +49,18 @@ name = "urgent"
 priority = 10
 when = 'amount > 1000.0'
 queue = "urgent"
-"#),
+"#,
+        ),
         ("99-fallback.toml", FALLBACK),
     ]);
     assert!(!outcome.has_errors(), "{:?}", outcome.diagnostics);
     let ruleset = outcome.ruleset.unwrap();
-    let names: Vec<&str> = ruleset.routes.rules.iter().map(|r| r.name.as_str()).collect();
+    let names: Vec<&str> = ruleset.routes.rules.iter().map(|r| &*r.name).collect();
     assert_eq!(names, ["urgent", "key", "billing", "everything-else"]);
-    assert_eq!(ruleset.routes.rules[1].body.handler.as_deref(), Some("manager"));
+    assert_eq!(
+        ruleset.routes.rules[1].body.handler.as_deref(),
+        Some("manager")
+    );
     assert_eq!(ruleset.version.len(), 16);
 }
 
@@ -73,30 +82,65 @@ to = "supervisor"
     assert!(outcome.ruleset.is_none());
     let errors: Vec<String> = outcome.diagnostics.iter().map(|d| d.one_line()).collect();
     assert_eq!(errors.len(), 3, "{errors:#?}");
-    assert!(errors.iter().any(|e| e.starts_with("rules/10-rules.toml:5:1: error: unknown key `qeue`") && e.contains("did you mean `queue`?")), "{errors:#?}");
-    assert!(errors.iter().any(|e| e.starts_with("rules/10-rules.toml:4:9: error: unknown field `customer.teir`") && e.contains("did you mean `customer.tier`?")), "{errors:#?}");
-    assert!(errors.iter().any(|e| e.starts_with("rules/10-rules.toml:10:9: error: cannot compare string with int")), "{errors:#?}");
+    assert!(
+        errors.iter().any(
+            |e| e.starts_with("rules/10-rules.toml:5:1: error: unknown key `qeue`")
+                && e.contains("did you mean `queue`?")
+        ),
+        "{errors:#?}"
+    );
+    assert!(
+        errors.iter().any(|e| e
+            .starts_with("rules/10-rules.toml:4:9: error: unknown field `customer.teir`")
+            && e.contains("did you mean `customer.tier`?")),
+        "{errors:#?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e
+                .starts_with("rules/10-rules.toml:10:9: error: cannot compare string with int")),
+        "{errors:#?}"
+    );
 }
 
 #[test]
 fn structural_mistakes_are_explained() {
-    let outcome = load(&[("a.toml", r#"
+    let outcome = load(&[(
+        "a.toml",
+        r#"
 [route]
 name = "x"
 queue = "y"
 
 [[rout]]
 name = "z"
-"#)]);
+"#,
+    )]);
     let errors: Vec<String> = outcome.diagnostics.iter().map(|d| d.one_line()).collect();
-    assert!(errors.iter().any(|e| e.contains("`route` must be an array of tables") && e.contains("[[route]]")), "{errors:#?}");
-    assert!(errors.iter().any(|e| e.contains("unknown table `rout`") && e.contains("did you mean `route`?")), "{errors:#?}");
-    assert!(errors.iter().any(|e| e.contains("no fallback route")), "{errors:#?}");
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("`route` must be an array of tables") && e.contains("[[route]]")),
+        "{errors:#?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("unknown table `rout`") && e.contains("did you mean `route`?")),
+        "{errors:#?}"
+    );
+    assert!(
+        errors.iter().any(|e| e.contains("no fallback route")),
+        "{errors:#?}"
+    );
 }
 
 #[test]
 fn values_are_validated_with_positions() {
-    let outcome = load(&[("a.toml", r#"
+    let outcome = load(&[(
+        "a.toml",
+        r#"
 [[route]]
 name = "fallback"
 queue = "care"
@@ -122,7 +166,8 @@ name = "parking"
 policy = "parking-validation"
 grant = "teller"
 budget = { per = "branch", window = "1d", count = 5 }
-"#)]);
+"#,
+    )]);
     let errors: Vec<String> = outcome.diagnostics.iter().map(|d| d.one_line()).collect();
     let expect = [
         "rule name `fallback` is used twice",
@@ -136,9 +181,15 @@ budget = { per = "branch", window = "1d", count = 5 }
         "route `fallback` can never match",
     ];
     for fragment in expect {
-        assert!(errors.iter().any(|e| e.contains(fragment)), "missing {fragment}: {errors:#?}");
+        assert!(
+            errors.iter().any(|e| e.contains(fragment)),
+            "missing {fragment}: {errors:#?}"
+        );
     }
-    let duration = errors.iter().find(|e| e.contains("invalid duration")).unwrap();
+    let duration = errors
+        .iter()
+        .find(|e| e.contains("invalid duration"))
+        .unwrap();
     assert!(duration.starts_with("rules/a.toml:16:18"), "{duration}");
 }
 
@@ -152,7 +203,9 @@ fn toml_syntax_errors_have_positions() {
 
 #[test]
 fn disabled_rules_are_checked_but_left_out() {
-    let outcome = load(&[("a.toml", r#"
+    let outcome = load(&[(
+        "a.toml",
+        r#"
 [[route]]
 name = "off"
 enabled = false
@@ -162,7 +215,8 @@ queue = "fax"
 [[route]]
 name = "fallback"
 queue = "care"
-"#)]);
+"#,
+    )]);
     assert!(!outcome.has_errors(), "{:?}", outcome.diagnostics);
     assert_eq!(outcome.ruleset.unwrap().routes.len(), 1);
 }
@@ -170,7 +224,10 @@ queue = "care"
 #[test]
 fn the_version_changes_with_content() {
     let a = load(&[("a.toml", FALLBACK)]).ruleset.unwrap().version;
-    let b = load(&[("a.toml", &format!("{FALLBACK}\n# comment"))]).ruleset.unwrap().version;
+    let b = load(&[("a.toml", &format!("{FALLBACK}\n# comment"))])
+        .ruleset
+        .unwrap()
+        .version;
     let c = load(&[("a.toml", FALLBACK)]).ruleset.unwrap().version;
     assert_ne!(a, b);
     assert_eq!(a, c);
@@ -187,7 +244,8 @@ fn the_index_selects_only_rules_that_can_match() {
     text.push_str(FALLBACK);
     let outcome = load(&[("a.toml", &text)]);
     let ruleset = outcome.ruleset.unwrap();
-    let event = crate::event::ComplaintEvent::from_json(br#"{"id": "x", "category": "c7"}"#).unwrap();
+    let event =
+        crate::event::ComplaintEvent::from_json(br#"{"id": "x", "category": "c7"}"#).unwrap();
     let facts = crate::expr::Facts::of_event(&event);
     let mut candidates = Vec::new();
     ruleset.routes.index.candidates(&facts, &mut candidates);

@@ -1,0 +1,129 @@
+//! The rules stage: one complaint through a compiled rule set, JSON parsing
+//! excluded. Run with `cargo bench -p redress --bench rules`.
+
+// Benchmark setup: a failed expect is a broken benchmark.
+#![allow(clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use redress::decision::TraceLevel;
+use redress::engine::{Enrichment, Stateless, decide};
+use redress::event::ComplaintEvent;
+use redress::expr::{Env, Expect, Expression, Facts};
+use redress::rules::{RuleFileText, RuleSet, load_dir, load_files};
+
+fn default_ruleset() -> RuleSet {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules");
+    let outcome = load_dir(&dir, &Env::standard());
+    outcome.ruleset.expect("the default rules load")
+}
+
+/// A rule set of `n` rules shaped like a large operator's: most rules key on
+/// a category and a product line (indexable); one in twenty is a free-form
+/// condition evaluated for every event.
+pub fn generated_ruleset(n: usize) -> RuleSet {
+    let mut text = String::new();
+    let kinds = ["route", "escalate", "compensate"];
+    for i in 0..n {
+        let kind = kinds[i % kinds.len()];
+        let condition = if i % 20 == 19 {
+            format!(
+                "amount > {}.0 && (customer.tier == \"key\" || customer.lifetime_value > {}.0)",
+                1000 + i,
+                50000 + i
+            )
+        } else {
+            format!(
+                "category == \"c{}\" && product_line == \"p{}\" && amount > {}.0",
+                i % 5,
+                i,
+                i % 100
+            )
+        };
+        text.push_str(&format!(
+            "[[{kind}]]\nname = \"r{i}\"\nwhen = '{condition}'\n"
+        ));
+        match kind {
+            "route" => text.push_str(&format!("queue = \"q{i}\"\n\n")),
+            "escalate" => text.push_str("to = \"supervisor\"\n\n"),
+            _ => text.push_str("offers = [{ kind = \"coupon\", value = 5 }]\n\n"),
+        }
+    }
+    text.push_str("[[route]]\nname = \"fallback\"\nqueue = \"care\"\n\n[[cap]]\nname = \"cap\"\nmax_total = 100\n");
+    let outcome = load_files(
+        vec![RuleFileText {
+            path: PathBuf::from("generated.toml"),
+            text,
+        }],
+        &Env::standard(),
+    );
+    outcome.ruleset.expect("the generated rules load")
+}
+
+fn event() -> ComplaintEvent {
+    ComplaintEvent::from_json(
+        br#"{"id": "bench-1", "received_at": "2026-11-20T09:15:00Z", "channel": "phone", "location": "branch-9",
+            "text": "The left earbud stopped working after two days and nobody answered my e-mail.",
+            "category": "product_quality", "product_line": "p42", "amount": 120,
+            "customer": {"id": "k-1", "tier": "ordinary", "lifetime_value": 6000, "deposits": 250000, "tenure_days": 900, "prior_complaints": 1}}"#,
+    )
+    .expect("the bench event parses")
+}
+
+fn rules_stage(c: &mut Criterion) {
+    let event = event();
+    let mut group = c.benchmark_group("rules_stage");
+    group.throughput(Throughput::Elements(1));
+    let default = default_ruleset();
+    for (name, level) in [
+        ("no_trace", TraceLevel::None),
+        ("compact_trace", TraceLevel::Compact),
+    ] {
+        group.bench_function(BenchmarkId::new("default_set", name), |b| {
+            b.iter(|| decide(&default, &event, &Enrichment::none(), &Stateless, level))
+        });
+    }
+    for n in [10, 100, 1_000, 10_000] {
+        let ruleset = generated_ruleset(n);
+        group.bench_function(BenchmarkId::new("generated_no_trace", n), |b| {
+            b.iter(|| {
+                decide(
+                    &ruleset,
+                    &event,
+                    &Enrichment::none(),
+                    &Stateless,
+                    TraceLevel::None,
+                )
+            })
+        });
+    }
+    group.finish();
+}
+
+fn conditions(c: &mut Criterion) {
+    let event = event();
+    let facts = Facts::of_event(&event);
+    let env = Env::standard();
+    let four_clauses = r#"customer.tier == "key" || customer.deposits >= 1000000.0 || (category == "product_quality" && amount > 100.0)"#;
+    let mut group = c.benchmark_group("condition");
+    group.bench_function("compile_4_clauses", |b| {
+        b.iter(|| Expression::compile(four_clauses, &env, Expect::Bool))
+    });
+    let compiled = Expression::compile(four_clauses, &env, Expect::Bool).expect("compiles");
+    group.bench_function("evaluate_4_clauses", |b| b.iter(|| compiled.test(&facts)));
+    let text = Expression::compile(r#"text.contains("nobody answered")"#, &env, Expect::Bool)
+        .expect("compiles");
+    group.bench_function("evaluate_text_contains", |b| b.iter(|| text.test(&facts)));
+    group.finish();
+}
+
+fn parse_event(c: &mut Criterion) {
+    let bytes = serde_json::to_vec(&event()).expect("serializes");
+    c.bench_function("event_from_json", |b| {
+        b.iter(|| ComplaintEvent::from_json(&bytes))
+    });
+}
+
+criterion_group!(benches, rules_stage, conditions, parse_event);
+criterion_main!(benches);

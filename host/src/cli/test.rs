@@ -1,0 +1,99 @@
+//! `redress test [DIR]`
+
+use std::io::IsTerminal as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::decision::TraceLevel;
+use crate::diagnostic::render_all;
+use crate::engine::{Enrichment, StateView, Stateless, decide};
+use crate::event::ComplaintEvent;
+use crate::expr::CustomerHistory;
+use crate::snapshot::{Snapshot, Sources};
+use crate::testing::{CaseResult, check_decision, load_cases, render_results};
+use crate::time::{Duration, Timestamp};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The rules directory; cases are read from DIR/tests/*.toml.
+    #[arg(default_value_os_t = super::default_rules_dir())]
+    dir: PathBuf,
+}
+
+/// The store a case pretends to have: only the customer's history.
+struct CaseState(Option<CustomerHistory>);
+
+impl StateView for CaseState {
+    fn history(&self, _: &ComplaintEvent) -> Option<CustomerHistory> {
+        self.0.clone()
+    }
+
+    fn control_line_count(
+        &self,
+        rule: &str,
+        group: &str,
+        window: Duration,
+        at: Timestamp,
+    ) -> Option<i64> {
+        Stateless.control_line_count(rule, group, window, at)
+    }
+
+    fn budget_use(
+        &self,
+        rule: &str,
+        scope: &str,
+        window: Duration,
+        at: Timestamp,
+    ) -> Option<crate::engine::BudgetUse> {
+        Stateless.budget_use(rule, scope, window, at)
+    }
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let outcome = Snapshot::load(&Sources {
+        rules_dir: args.dir.clone(),
+    });
+    let Some(snapshot) = outcome.snapshot else {
+        eprint!("{}", render_all(&outcome.diagnostics, &outcome.sources));
+        return Ok(ExitCode::FAILURE);
+    };
+    let tests_dir = args.dir.join("tests");
+    let (cases, errors) = load_cases(&tests_dir);
+    let mut results = Vec::with_capacity(cases.len());
+    for case in &cases {
+        let outcome = if case.plugins.is_empty() {
+            let decision = decide(
+                &snapshot.ruleset,
+                &case.event,
+                &Enrichment::none(),
+                &CaseState(case.history.clone()),
+                TraceLevel::Full,
+            );
+            Ok(check_decision(case, &decision))
+        } else {
+            Err(format!(
+                "the case stubs plugin outputs ({}), but no plugins are loaded",
+                case.plugins.keys().cloned().collect::<Vec<_>>().join(", ")
+            ))
+        };
+        results.push(CaseResult {
+            file: case.file.clone(),
+            line: case.line,
+            name: case.name.clone(),
+            outcome,
+        });
+    }
+    if cases.is_empty() && errors.is_empty() {
+        println!("no test cases in {}", tests_dir.display());
+    }
+    print!(
+        "{}",
+        render_results(&results, &errors, std::io::stdout().is_terminal())
+    );
+    let all_passed = errors.is_empty() && results.iter().all(CaseResult::passed);
+    Ok(if all_passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

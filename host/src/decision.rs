@@ -1,0 +1,193 @@
+//! The decision: what Redress decided for one complaint, and why. Field
+//! names are stable; the same event with the same rule set and plugins
+//! always serializes to the same bytes.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::annotation::AnnotationValue;
+use crate::time::{Duration, Timestamp};
+
+/// A name shared with the compiled rule set (rule names, queues, kinds):
+/// putting it in a decision does not copy it.
+pub type Name = Arc<str>;
+
+/// Everything decided for one complaint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    pub event_id: String,
+    /// Version (content hash) of the rule set that decided.
+    pub ruleset_version: Name,
+    pub received_at: Timestamp,
+    /// The plugins that ran, with the digest of their code.
+    pub plugins: Vec<PluginRun>,
+    /// The complaint's category: sent with it, or filled by a plugin.
+    pub category: Option<String>,
+    pub route: RouteDecision,
+    /// The highest escalation level reached, if any.
+    pub escalation_level: Option<Name>,
+    pub escalations: Vec<EscalationDecision>,
+    /// Teams to notify.
+    pub notify: Vec<Name>,
+    pub sla: Option<SlaDecision>,
+    pub flags: Vec<Name>,
+    /// Offers after caps.
+    pub offers: Vec<OfferDecision>,
+    /// Policies the handler may bend for this customer.
+    pub authority: Vec<GrantDecision>,
+    pub control_lines: Vec<ControlLineOutcome>,
+    /// Plugin outputs: plugin name → output name → value.
+    pub annotations: BTreeMap<String, BTreeMap<String, AnnotationValue>>,
+    /// Why: rule by rule.
+    pub trace: Vec<TraceEntry>,
+}
+
+/// A plugin that ran for this complaint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PluginRun {
+    pub name: String,
+    /// sha256 of the plugin's wasm file.
+    pub digest: String,
+    /// `ok`, `skipped` (its contribution was dropped after an error) or
+    /// `defaults` (its declared defaults were used after an error).
+    pub outcome: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Where the complaint goes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RouteDecision {
+    pub queue: Name,
+    pub handler: Option<Name>,
+    /// The route rule that matched.
+    pub rule: Name,
+}
+
+/// One escalation that applies.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EscalationDecision {
+    pub to: Name,
+    pub rule: Name,
+    pub reason: Option<Name>,
+}
+
+/// Time commitments on the case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SlaDecision {
+    pub rule: Name,
+    pub first_response_due: Option<Timestamp>,
+    pub resolve_due: Option<Timestamp>,
+    /// How long after resolution to call the customer back.
+    pub follow_up_after: Option<Duration>,
+    pub on_breach: Option<BreachDecision>,
+}
+
+/// What a missed commitment triggers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BreachDecision {
+    pub escalate: Option<Name>,
+    pub notify: Vec<Name>,
+}
+
+/// One offer to the customer, after caps.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OfferDecision {
+    pub kind: Name,
+    pub value: f64,
+    pub currency: Name,
+    pub note: Option<Name>,
+    /// Deliver by this time.
+    pub due: Option<Timestamp>,
+    /// The rule (`rule`) or plugin (`plugin:name`) that proposed it.
+    pub source: Name,
+    /// Set when a cap reduced the offer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capped: Option<Capped>,
+}
+
+/// How a cap reduced an offer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Capped {
+    /// The value before the cap.
+    pub from: f64,
+    /// The cap rule that bound it.
+    pub by: Name,
+}
+
+/// A policy the handler may bend.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GrantDecision {
+    pub policy: Name,
+    /// The role that may bend it.
+    pub grant: Name,
+    pub max_cost: f64,
+    pub currency: Name,
+    pub rule: Name,
+    /// The budget the grant counts against, if it has one.
+    pub budget: Option<BudgetStatus>,
+}
+
+/// Where a grant stands against its budget.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BudgetStatus {
+    /// What the budget is counted per, and for which value
+    /// (`location:branch-12`).
+    pub scope: String,
+    pub window: Duration,
+    /// `within` or `unchecked` (no store to count against).
+    pub status: String,
+    pub used_count: Option<i64>,
+    pub limit_count: Option<i64>,
+    pub used_amount: Option<f64>,
+    pub limit_amount: Option<f64>,
+}
+
+/// The state of one control line for this complaint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ControlLineOutcome {
+    pub rule: Name,
+    /// The grid cell: `group_by` field → value.
+    pub group: BTreeMap<String, String>,
+    /// `crossed`, `within` or `not_evaluated` (counting needs the store).
+    pub status: String,
+    /// Complaints in the window including this one.
+    pub count: Option<i64>,
+    /// The line: the most complaints allowed in the window.
+    pub limit: Option<f64>,
+}
+
+/// One rule's part in the decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TraceEntry {
+    /// Rule kind: route, escalate, sla, control_line, compensate, cap,
+    /// authority.
+    #[schemars(with = "String")]
+    pub kind: Name,
+    #[schemars(with = "String")]
+    pub rule: Name,
+    pub matched: bool,
+    /// The values the condition read, by field.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(with = "BTreeMap<String, serde_json::Value>")]
+    pub inputs: BTreeMap<Name, serde_json::Value>,
+    /// Why it did or did not apply, when there is more to say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// How much of the rule-by-rule account to keep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TraceLevel {
+    /// No trace (benchmarks).
+    None,
+    /// Every rule that was evaluated, with its inputs.
+    #[default]
+    Compact,
+    /// Also the rules the index ruled out and the rules not reached.
+    Full,
+}

@@ -1,0 +1,237 @@
+//! The CLI as an operator uses it: check, test, eval, schema.
+
+use crate::support::*;
+
+#[test]
+fn check_accepts_the_default_rules() {
+    let output = redress(&["check", "rules"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).starts_with("ok: "), "{}", stdout(&output));
+}
+
+#[test]
+fn check_reports_unknown_key_unknown_field_and_type_error_together() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("10-rules.toml"),
+        r#"[[route]]
+name = "key"
+when = 'customer.teir == "key"'
+queue = "key-accounts"
+handlr = "manager"
+
+[[escalate]]
+name = "odd"
+when = '"gold" > 3'
+to = "manager"
+
+[[route]]
+name = "fallback"
+queue = "care"
+"#,
+    )
+    .unwrap();
+    let output = redress(&["check", dir.path().to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1));
+    let text = stderr(&output);
+    assert!(
+        text.contains("error: unknown key `handlr` in `[[route]]`"),
+        "{text}"
+    );
+    assert!(text.contains("10-rules.toml:5:1"), "{text}");
+    assert!(text.contains("did you mean `handler`?"), "{text}");
+    assert!(
+        text.contains("error: unknown field `customer.teir`"),
+        "{text}"
+    );
+    assert!(text.contains("10-rules.toml:3:9"), "{text}");
+    assert!(text.contains("did you mean `customer.tier`?"), "{text}");
+    assert!(
+        text.contains("error: cannot compare string with int using `>`"),
+        "{text}"
+    );
+    assert!(text.contains("10-rules.toml:9:9"), "{text}");
+    assert!(text.contains("3 errors and 0 warnings found"), "{text}");
+}
+
+#[test]
+fn check_explains_a_missing_directory() {
+    let output = redress(&["check", "no/such/dir"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("cannot read the rules directory"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn rule_tests_pass_on_the_default_rules() {
+    let output = redress(&["test", "rules"]);
+    let text = stdout(&output);
+    assert!(output.status.success(), "{text}");
+    let summary = text.lines().last().unwrap();
+    let passed: usize = summary.split(' ').next().unwrap().parse().unwrap();
+    assert!(passed >= 15, "{summary}");
+    assert!(summary.ends_with(", 0 failed"), "{summary}");
+}
+
+#[test]
+fn a_broken_expectation_fails_with_a_diff() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&default_rules(), dir.path());
+    let tests = dir.path().join("tests/routing.toml");
+    let text = std::fs::read_to_string(&tests).unwrap().replace(
+        r#"expect.route = { queue = "billing", rule = "price-billing" }"#,
+        r#"expect.route = { queue = "payments", rule = "price-billing" }"#,
+    );
+    std::fs::write(&tests, text).unwrap();
+    let output = redress(&["test", dir.path().to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1));
+    let text = stdout(&output);
+    assert!(text.contains("FAIL overcharge-goes-to-billing"), "{text}");
+    assert!(text.contains("at route.queue"), "{text}");
+    assert!(text.contains(r#"- expected: "payments""#), "{text}");
+    assert!(text.contains(r#"+ found:    "billing""#), "{text}");
+    assert!(text.contains(", 1 failed"), "{text}");
+}
+
+const MILLER: &str = r#"{
+  "id": "miller-001",
+  "received_at": "2026-11-20T09:15:00Z",
+  "channel": "in_person",
+  "location": "main-street-branch",
+  "text": "I only came in to get my parking ticket stamped.",
+  "customer": {"tier": "ordinary", "deposits": 4200000}
+}"#;
+
+#[test]
+fn eval_explains_why_mr_miller_gets_his_parking_stamp() {
+    let dir = tempfile::tempdir().unwrap();
+    let event = dir.path().join("miller.json");
+    std::fs::write(&event, MILLER).unwrap();
+    let output = redress(&["eval", "rules", event.to_str().unwrap(), "--explain"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(
+        text.contains("a teller may waive `parking-validation` for this customer, up to 5 USD"),
+        "{text}"
+    );
+    assert!(text.contains("by authority `parking-stamp`"), "{text}");
+    assert!(
+        text.contains("because customer.deposits = 4200000.0"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Route: queue `key-accounts`, answered by a manager"),
+        "{text}"
+    );
+}
+
+#[test]
+fn eval_prints_the_same_json_every_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let event = dir.path().join("miller.json");
+    std::fs::write(&event, MILLER).unwrap();
+    let first = redress(&["eval", "rules", event.to_str().unwrap()]);
+    let second = redress(&["eval", "rules", event.to_str().unwrap()]);
+    assert!(first.status.success());
+    assert_eq!(first.stdout, second.stdout);
+    let decision: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
+    assert_eq!(decision["authority"][0]["policy"], "parking-validation");
+    assert!(decision["trace"].as_array().unwrap().len() > 10);
+}
+
+#[test]
+fn eval_names_the_bad_field_of_a_bad_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let event = dir.path().join("bad.json");
+    std::fs::write(&event, r#"{"id": "x", "customer": {"deposits": "a lot"}}"#).unwrap();
+    let output = redress(&["eval", "rules", event.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1));
+    let text = stderr(&output);
+    assert!(
+        text.contains("invalid event field `customer.deposits`"),
+        "{text}"
+    );
+    assert!(text.contains("line 1"), "{text}");
+}
+
+#[test]
+fn checked_in_schemas_are_current() {
+    for kind in ["rules", "tests", "event"] {
+        let output = redress(&["schema", kind]);
+        assert!(output.status.success());
+        let path = match kind {
+            "rules" => "docs/rules.schema.json",
+            "tests" => "docs/rule-tests.schema.json",
+            _ => "docs/event.schema.json",
+        };
+        let checked_in = std::fs::read_to_string(repo().join(path)).unwrap_or_default();
+        assert!(
+            checked_in == stdout(&output),
+            "{path} is stale: regenerate it with `cargo run --release -- schema {kind} > {path}`"
+        );
+    }
+}
+
+#[test]
+fn ci_runs_the_readme_test_command() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let ci = std::fs::read_to_string(repo().join(".ci/run")).unwrap();
+    let command = ci.lines().last().unwrap().trim();
+    assert!(command.starts_with("cargo "), "{command}");
+    let setup = readme
+        .split("## Set up")
+        .nth(1)
+        .unwrap()
+        .split("##")
+        .next()
+        .unwrap();
+    assert!(
+        setup.contains(command),
+        "the README's set-up section must show `{command}`"
+    );
+}
+
+#[test]
+fn every_rule_file_key_is_documented() {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("docs/rules.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let reference = std::fs::read_to_string(repo().join("docs/rules.md")).unwrap();
+    let mut keys = std::collections::BTreeSet::new();
+    collect_properties(&schema, &mut keys);
+    assert!(keys.len() > 30, "{keys:?}");
+    let documented = |k: &str| {
+        [
+            format!("`{k}`"),
+            format!(".{k}`"),
+            format!("`[{k}]`"),
+            format!("`[[{k}]]`"),
+        ]
+        .iter()
+        .any(|form| reference.contains(form.as_str()))
+    };
+    let missing: Vec<&String> = keys.iter().filter(|k| !documented(k)).collect();
+    assert!(
+        missing.is_empty(),
+        "docs/rules.md does not document: {missing:?}"
+    );
+}
+
+fn collect_properties(value: &serde_json::Value, keys: &mut std::collections::BTreeSet<String>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            if let Some(serde_json::Value::Object(properties)) = map.get("properties") {
+                keys.extend(properties.keys().cloned());
+            }
+            for child in map.values() {
+                collect_properties(child, keys);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|i| collect_properties(i, keys)),
+        _ => {}
+    }
+}

@@ -1,0 +1,10 @@
+//! End-to-end tests: the real `redress` binary on real files.
+//!
+//! One test binary with a module per area keeps link time down.
+
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod cli;
+mod robustness;
+mod support;
