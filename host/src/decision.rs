@@ -48,11 +48,12 @@ pub struct Decision {
 /// A plugin that ran for this complaint.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PluginRun {
-    pub name: String,
+    pub name: Name,
     /// sha256 of the plugin's wasm file.
-    pub digest: String,
-    /// `ok`, `skipped` (its contribution was dropped after an error) or
-    /// `defaults` (its declared defaults were used after an error).
+    pub digest: Name,
+    /// `ok`, `skipped` (its contribution was dropped after an error),
+    /// `defaults` (its declared defaults were used after an error) or
+    /// `stubbed` (a rule test gave its outputs).
     pub outcome: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,

@@ -29,7 +29,7 @@ pub fn explain(decision: &Decision, ruleset: &RuleSet) -> String {
             let _ = write!(out, ": {error}");
         }
         out.push('\n');
-        if let Some(values) = decision.annotations.get(&run.name) {
+        if let Some(values) = decision.annotations.get(&*run.name) {
             for (key, value) in values {
                 let _ = writeln!(
                     out,

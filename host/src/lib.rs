@@ -37,6 +37,7 @@ pub mod engine;
 pub mod event;
 pub mod explain;
 pub mod expr;
+pub mod plugin;
 pub mod rules;
 pub mod schema;
 pub mod snapshot;

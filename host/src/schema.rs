@@ -16,6 +16,8 @@ pub enum SchemaKind {
     Tests,
     /// Complaint events (JSON).
     Event,
+    /// Plugin manifests (`plugins/*.toml`).
+    Plugin,
 }
 
 impl SchemaKind {
@@ -25,6 +27,7 @@ impl SchemaKind {
             SchemaKind::Rules => "docs/rules.schema.json",
             SchemaKind::Tests => "docs/rule-tests.schema.json",
             SchemaKind::Event => "docs/event.schema.json",
+            SchemaKind::Plugin => "docs/plugin.schema.json",
         }
     }
 }
@@ -35,6 +38,7 @@ pub fn schema_json(kind: SchemaKind) -> String {
         SchemaKind::Rules => schemars::schema_for!(RawRuleFile),
         SchemaKind::Tests => schemars::schema_for!(TestFile),
         SchemaKind::Event => schemars::schema_for!(ComplaintEvent),
+        SchemaKind::Plugin => schemars::schema_for!(crate::plugin::manifest::RawManifest),
     };
     let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
     text.push('\n');

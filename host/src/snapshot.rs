@@ -3,27 +3,35 @@
 //! snapshots on reload, and in-flight events finish on the one they
 //! started with.
 
-use std::path::{Path, PathBuf};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
 
-use crate::decision::{Decision, TraceLevel};
+use sha2::{Digest, Sha256};
+
+use crate::decision::{Decision, Name, TraceLevel};
 use crate::diagnostic::{Diagnostic, SourceMap};
-use crate::engine::{Enrichment, StateView, decide};
+use crate::engine::{StateView, decide};
 use crate::event::ComplaintEvent;
-use crate::expr::Env;
+use crate::plugin::{PluginError, PluginRuntime, PluginSet, load_plugins};
 use crate::rules::{RuleFileText, RuleSet, load_files, read_rule_files};
 
 /// Where a snapshot's parts come from.
 #[derive(Debug, Clone)]
 pub struct Sources {
     pub rules_dir: PathBuf,
+    /// `None`: no plugins.
+    pub plugins_dir: Option<PathBuf>,
 }
 
-/// Rules (and plugins) ready to decide.
+/// Rules and plugins ready to decide.
 #[derive(Debug)]
 pub struct Snapshot {
     pub ruleset: RuleSet,
-    /// The snapshot's version: the rule set's.
-    pub version: crate::decision::Name,
+    pub plugins: PluginSet,
+    /// Hash of the rule set's version and every plugin's digest and
+    /// manifest: changes whenever anything that decides changes.
+    pub version: Name,
 }
 
 /// What building a snapshot produced.
@@ -35,25 +43,66 @@ pub struct SnapshotOutcome {
 }
 
 impl Snapshot {
-    /// Loads the rules of `sources.rules_dir`.
-    pub fn load(sources: &Sources) -> SnapshotOutcome {
-        match read_rule_files(&sources.rules_dir) {
-            Ok(files) => Snapshot::from_rule_files(files),
-            Err(diagnostic) => SnapshotOutcome {
-                snapshot: None,
-                diagnostics: vec![*diagnostic],
-                sources: SourceMap::default(),
-            },
+    /// Loads plugins (with `runtime`) and then the rules, checked against
+    /// the plugins' declared outputs. Plugins unchanged since `previous`
+    /// are reused.
+    pub fn load(
+        sources: &Sources,
+        runtime: Option<&Arc<PluginRuntime>>,
+        previous: Option<&Snapshot>,
+    ) -> SnapshotOutcome {
+        let mut diagnostics = Vec::new();
+        let plugins = match (&sources.plugins_dir, runtime) {
+            (Some(dir), Some(runtime)) => {
+                let load = load_plugins(dir, runtime, previous.map(|s| &s.plugins));
+                diagnostics.extend(load.diagnostics);
+                load.set
+            }
+            (Some(dir), None) => {
+                diagnostics.push(
+                    Diagnostic::error(
+                        "plugins were asked for but the plugin runtime is not available",
+                    )
+                    .at(crate::diagnostic::Location::file_only(dir)),
+                );
+                None
+            }
+            (None, _) => Some(PluginSet::empty()),
+        };
+        let files = match read_rule_files(&sources.rules_dir) {
+            Ok(files) => files,
+            Err(diagnostic) => {
+                diagnostics.push(*diagnostic);
+                return SnapshotOutcome {
+                    snapshot: None,
+                    diagnostics,
+                    sources: SourceMap::default(),
+                };
+            }
+        };
+        // Rules are checked even when a plugin failed to load, against the
+        // plugins that did, so one run reports every problem.
+        let checked_against = plugins.clone().unwrap_or_default();
+        let mut outcome = Snapshot::from_rule_files(files, checked_against);
+        diagnostics.append(&mut outcome.diagnostics);
+        outcome.diagnostics = diagnostics;
+        if plugins.is_none() {
+            outcome.snapshot = None;
         }
+        outcome
     }
 
-    /// Builds a snapshot from rule file texts.
-    pub fn from_rule_files(files: Vec<RuleFileText>) -> SnapshotOutcome {
-        let env = Env::standard();
+    /// Builds a snapshot from rule file texts and loaded plugins.
+    pub fn from_rule_files(files: Vec<RuleFileText>, plugins: PluginSet) -> SnapshotOutcome {
+        let env = plugins.env();
         let outcome = load_files(files, &env);
-        let snapshot = outcome.ruleset.map(|ruleset| Snapshot {
-            version: ruleset.version.clone(),
-            ruleset,
+        let snapshot = outcome.ruleset.map(|ruleset| {
+            let version = snapshot_version(&ruleset, &plugins);
+            Snapshot {
+                ruleset,
+                plugins,
+                version,
+            }
         });
         SnapshotOutcome {
             snapshot,
@@ -62,17 +111,36 @@ impl Snapshot {
         }
     }
 
-    /// Decides one complaint with no plugin enrichment.
+    /// Runs the plugins, then the rules. `stubs` replaces named plugins'
+    /// outputs (rule tests).
     pub fn decide(
         &self,
         event: &ComplaintEvent,
+        stubs: &BTreeMap<String, toml::Table>,
         state: &dyn StateView,
         trace: TraceLevel,
-    ) -> Decision {
-        decide(&self.ruleset, event, &Enrichment::none(), state, trace)
+    ) -> Result<Decision, PluginError> {
+        let enrichment = self.plugins.enrich(event, stubs)?;
+        Ok(decide(&self.ruleset, event, &enrichment, state, trace))
     }
+}
 
-    pub fn rules_dir_name(dir: &Path) -> String {
-        dir.display().to_string()
+fn snapshot_version(ruleset: &RuleSet, plugins: &PluginSet) -> Name {
+    if plugins.is_empty() {
+        return ruleset.version.clone();
     }
+    let mut hasher = Sha256::new();
+    hasher.update(ruleset.version.as_bytes());
+    for plugin in plugins.plugins() {
+        hasher.update(plugin.digest.as_bytes());
+        hasher.update(format!("{:?}", plugin.spec).as_bytes());
+    }
+    let digest = hasher.finalize();
+    Name::from(
+        digest
+            .iter()
+            .take(8)
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>(),
+    )
 }

@@ -23,6 +23,17 @@ where
     closest(input, candidates).map(|c| format!("did you mean `{c}`?"))
 }
 
+/// serde says "unknown field `x`, expected one of `a`, `b`" (or "unknown
+/// variant"): suggest the closest of the expected names.
+pub fn from_serde_message(message: &str) -> Option<String> {
+    let rest = message
+        .strip_prefix("unknown field `")
+        .or_else(|| message.strip_prefix("unknown variant `"))?;
+    let (unknown, expected) = rest.split_once('`')?;
+    let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    did_you_mean(unknown, candidates.iter().copied())
+}
+
 /// Levenshtein distance over characters.
 pub fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
@@ -49,6 +60,15 @@ mod tests {
         assert_eq!(closest("qeue", keys), Some("queue"));
         assert_eq!(closest("priorty", keys), Some("priority"));
         assert_eq!(closest("colour", keys), None);
+    }
+
+    #[test]
+    fn serde_unknown_field_messages_yield_suggestions() {
+        assert_eq!(
+            from_serde_message("unknown field `escalte`, expected `escalate` or `notify`"),
+            Some("did you mean `escalate`?".to_string())
+        );
+        assert_eq!(from_serde_message("missing field `queue`"), None);
     }
 
     #[test]

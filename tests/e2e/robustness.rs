@@ -5,12 +5,22 @@
 use std::path::PathBuf;
 
 use redress::decision::TraceLevel;
-use redress::engine::{Enrichment, Stateless, decide};
+use redress::engine::Stateless;
 use redress::event::ComplaintEvent;
 use redress::expr::{Env, Expect, Expression};
+use redress::plugin::{PluginRuntime, PluginSet, RuntimeOptions, load_plugins};
 use redress::rules::{RuleFileText, load_files, read_rule_files};
+use redress::snapshot::Snapshot;
 
-use crate::support::default_rules;
+use crate::support::{default_rules, repo};
+
+/// The example plugins, which the default rules read.
+fn example_plugins() -> PluginSet {
+    let runtime = PluginRuntime::new(&RuntimeOptions::default()).unwrap();
+    load_plugins(&repo().join("plugins"), &runtime, None)
+        .set
+        .unwrap()
+}
 
 /// xorshift64*: small, seedable, good enough to pick mutations.
 struct Rng(u64);
@@ -122,7 +132,8 @@ fn mutate(text: &str, rng: &mut Rng) -> String {
 #[test]
 fn mutated_rule_files_give_diagnostics_not_panics() {
     let files = read_rule_files(&default_rules()).unwrap();
-    let env = Env::standard();
+    let env = example_plugins().env();
+    assert!(!load_files(files.clone(), &env).has_errors());
     let mut rng = Rng(0x5EED_0001);
     let mut rejected = 0;
     for round in 0..1500 {
@@ -234,7 +245,9 @@ fn random_conditions_compile_or_fail_cleanly() {
 #[test]
 fn mutated_events_are_refused_or_decided_never_panic() {
     let files: Vec<RuleFileText> = read_rule_files(&default_rules()).unwrap();
-    let ruleset = load_files(files, &Env::standard()).ruleset.unwrap();
+    let snapshot = Snapshot::from_rule_files(files, example_plugins())
+        .snapshot
+        .unwrap();
     let seed_event = r#"{"id": "c-1", "received_at": "2026-11-20T09:15:00Z", "occurred_at": "2026-11-01T00:00:00Z",
         "channel": "phone", "location": "b-1", "text": "质量很差 the plums", "category": "product_quality",
         "product_line": "tv", "amount": 12.5, "currency": "USD",
@@ -250,16 +263,18 @@ fn mutated_events_are_refused_or_decided_never_panic() {
         let parsed = parsed.unwrap_or_else(|_| panic!("round {round}: panic parsing {text}"));
         if let Ok(event) = parsed {
             decided += 1;
+            // Plugins and rules both see the mutated event.
             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                decide(
-                    &ruleset,
-                    &event,
-                    &Enrichment::none(),
-                    &Stateless,
-                    TraceLevel::Full,
-                )
+                snapshot.decide(&event, &Default::default(), &Stateless, TraceLevel::Full)
             }));
-            assert!(result.is_ok(), "round {round}: panic deciding {text}");
+            let decision =
+                result.unwrap_or_else(|_| panic!("round {round}: panic deciding {text}"));
+            let decision = decision.unwrap_or_else(|error| panic!("round {round}: {error}"));
+            assert!(
+                decision.plugins.iter().all(|run| run.outcome == "ok"),
+                "round {round}: {:?}",
+                decision.plugins
+            );
         }
     }
     assert!(

@@ -5,19 +5,18 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::diagnostic::render_all;
-use crate::snapshot::{Snapshot, Sources};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The rules directory.
     #[arg(default_value_os_t = super::default_rules_dir())]
     dir: PathBuf,
+    #[command(flatten)]
+    plugins: super::PluginArgs,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let outcome = Snapshot::load(&Sources {
-        rules_dir: args.dir.clone(),
-    });
+    let outcome = super::load_snapshot(args.dir.clone(), &args.plugins)?;
     let mut stderr = std::io::stderr().lock();
     write!(
         stderr,
@@ -27,8 +26,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match outcome.snapshot {
         Some(snapshot) => {
             let ruleset = &snapshot.ruleset;
+            let plugins = snapshot.plugins.plugins();
+            let with = if plugins.is_empty() {
+                String::new()
+            } else {
+                let names: Vec<&str> = plugins.iter().map(|p| p.spec.name.as_str()).collect();
+                format!(" with plugins {}", names.join(", "))
+            };
             println!(
-                "ok: {} rules in {} files, version {}",
+                "ok: {} rules in {} files{with}, version {}",
                 ruleset.rule_count(),
                 ruleset.files.len(),
                 snapshot.version

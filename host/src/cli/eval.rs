@@ -11,7 +11,6 @@ use crate::diagnostic::render_all;
 use crate::engine::Stateless;
 use crate::event::ComplaintEvent;
 use crate::explain::explain;
-use crate::snapshot::{Snapshot, Sources};
 use crate::time::Timestamp;
 
 #[derive(Debug, clap::Args)]
@@ -26,6 +25,8 @@ pub struct Args {
     /// How much trace to include in the JSON.
     #[arg(long, value_enum, default_value = "full")]
     trace: TraceArg,
+    #[command(flatten)]
+    plugins: super::PluginArgs,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -57,7 +58,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("note: the event has no `received_at`; using the current time {now}");
         event.received_at = Some(now);
     }
-    let outcome = Snapshot::load(&Sources { rules_dir: dir });
+    let outcome = super::load_snapshot(dir, &args.plugins)?;
     let Some(snapshot) = outcome.snapshot else {
         eprint!("{}", render_all(&outcome.diagnostics, &outcome.sources));
         return Ok(ExitCode::FAILURE);
@@ -67,7 +68,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         (false, TraceArg::Compact) => TraceLevel::Compact,
         (false, TraceArg::None) => TraceLevel::None,
     };
-    let decision = snapshot.decide(&event, &Stateless, trace);
+    let decision = snapshot.decide(&event, &Default::default(), &Stateless, trace)?;
     let mut stdout = std::io::stdout().lock();
     if args.explain {
         write!(stdout, "{}", explain(&decision, &snapshot.ruleset))?;

@@ -2,6 +2,7 @@
 
 mod check;
 mod eval;
+mod plugin;
 mod schema;
 mod test;
 
@@ -9,6 +10,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+use crate::plugin::{PluginRuntime, RuntimeOptions};
+use crate::snapshot::{Snapshot, SnapshotOutcome, Sources};
 
 /// Redress: a rules engine for customer complaints.
 #[derive(Debug, Parser)]
@@ -26,8 +30,56 @@ enum Command {
     Eval(eval::Args),
     /// Run the rule tests in DIR/tests/*.toml.
     Test(test::Args),
-    /// Print the JSON Schema of rule files, rule tests or events.
+    /// Print the JSON Schema of rule files, rule tests, events or plugin
+    /// manifests.
     Schema(schema::Args),
+    /// Run a plugin on an event, or start a new plugin.
+    #[command(subcommand)]
+    Plugin(plugin::Command),
+}
+
+/// Where the plugins are, for commands that decide.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct PluginArgs {
+    /// The plugins directory (manifests and components). Default:
+    /// `plugins`, when it exists.
+    #[arg(long, value_name = "DIR")]
+    plugins: Option<PathBuf>,
+    /// Run without plugins.
+    #[arg(long, conflicts_with = "plugins")]
+    no_plugins: bool,
+}
+
+impl PluginArgs {
+    fn directory(&self) -> Option<PathBuf> {
+        if self.no_plugins {
+            return None;
+        }
+        match &self.plugins {
+            Some(dir) => Some(dir.clone()),
+            None => {
+                let default = PathBuf::from("plugins");
+                default.is_dir().then_some(default)
+            }
+        }
+    }
+}
+
+/// Loads the rules of `rules_dir` with the plugins `plugins` asks for.
+pub(crate) fn load_snapshot(
+    rules_dir: PathBuf,
+    plugins: &PluginArgs,
+) -> anyhow::Result<SnapshotOutcome> {
+    let plugins_dir = plugins.directory();
+    let runtime = match &plugins_dir {
+        Some(_) => Some(PluginRuntime::new(&RuntimeOptions::default())?),
+        None => None,
+    };
+    let sources = Sources {
+        rules_dir,
+        plugins_dir,
+    };
+    Ok(Snapshot::load(&sources, runtime.as_ref(), None))
 }
 
 /// Default rules directory.
@@ -43,6 +95,7 @@ pub fn main() -> ExitCode {
         Command::Eval(args) => eval::run(args),
         Command::Test(args) => test::run(args),
         Command::Schema(args) => schema::run(args),
+        Command::Plugin(command) => plugin::run(command),
     };
     match result {
         Ok(code) => code,

@@ -6,10 +6,9 @@ use std::process::ExitCode;
 
 use crate::decision::TraceLevel;
 use crate::diagnostic::render_all;
-use crate::engine::{Enrichment, StateView, Stateless, decide};
+use crate::engine::{StateView, Stateless};
 use crate::event::ComplaintEvent;
 use crate::expr::CustomerHistory;
-use crate::snapshot::{Snapshot, Sources};
 use crate::testing::{CaseResult, check_decision, load_cases, render_results};
 use crate::time::{Duration, Timestamp};
 
@@ -18,6 +17,8 @@ pub struct Args {
     /// The rules directory; cases are read from DIR/tests/*.toml.
     #[arg(default_value_os_t = super::default_rules_dir())]
     dir: PathBuf,
+    #[command(flatten)]
+    plugins: super::PluginArgs,
 }
 
 /// The store a case pretends to have: only the customer's history.
@@ -50,9 +51,7 @@ impl StateView for CaseState {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let outcome = Snapshot::load(&Sources {
-        rules_dir: args.dir.clone(),
-    });
+    let outcome = super::load_snapshot(args.dir.clone(), &args.plugins)?;
     let Some(snapshot) = outcome.snapshot else {
         eprint!("{}", render_all(&outcome.diagnostics, &outcome.sources));
         return Ok(ExitCode::FAILURE);
@@ -61,21 +60,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (cases, errors) = load_cases(&tests_dir);
     let mut results = Vec::with_capacity(cases.len());
     for case in &cases {
-        let outcome = if case.plugins.is_empty() {
-            let decision = decide(
-                &snapshot.ruleset,
-                &case.event,
-                &Enrichment::none(),
-                &CaseState(case.history.clone()),
-                TraceLevel::Full,
-            );
-            Ok(check_decision(case, &decision))
-        } else {
-            Err(format!(
-                "the case stubs plugin outputs ({}), but no plugins are loaded",
-                case.plugins.keys().cloned().collect::<Vec<_>>().join(", ")
-            ))
-        };
+        let state = CaseState(case.history.clone());
+        let outcome = snapshot
+            .decide(&case.event, &case.plugins, &state, TraceLevel::Full)
+            .map(|decision| check_decision(case, &decision))
+            .map_err(|error| error.to_string());
         results.push(CaseResult {
             file: case.file.clone(),
             line: case.line,

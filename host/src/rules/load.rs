@@ -16,7 +16,7 @@ use crate::rules::raw::{
     RawRoute, RawRule, RawSettings, RawSla, kind_keys,
 };
 use crate::rules::ruleset::RuleSet;
-use crate::suggest::{closest, did_you_mean};
+use crate::suggest::did_you_mean;
 
 /// The text of one rule file and the path diagnostics should show.
 #[derive(Debug, Clone)]
@@ -349,33 +349,8 @@ fn toml_error(file: &RuleFileText, error: &toml::de::Error, context: &str) -> Di
     if let Some(span) = error.span() {
         diagnostic = diagnostic.at(Location::new(&file.path, &file.text, span));
     }
-    if let Some(help) = suggestion_from_serde(&message) {
+    if let Some(help) = crate::suggest::from_serde_message(&message) {
         diagnostic = diagnostic.with_help(help);
     }
     diagnostic
-}
-
-/// serde says "unknown field `x`, expected one of `a`, `b`" (or "unknown
-/// variant"): suggest the closest of the expected names.
-fn suggestion_from_serde(message: &str) -> Option<String> {
-    let rest = message
-        .strip_prefix("unknown field `")
-        .or_else(|| message.strip_prefix("unknown variant `"))?;
-    let (unknown, expected) = rest.split_once('`')?;
-    let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
-    closest(unknown, candidates.iter().copied()).map(|c| format!("did you mean `{c}`?"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn serde_unknown_field_messages_yield_suggestions() {
-        assert_eq!(
-            suggestion_from_serde("unknown field `escalte`, expected `escalate` or `notify`"),
-            Some("did you mean `escalate`?".to_string())
-        );
-        assert_eq!(suggestion_from_serde("missing field `queue`"), None);
-    }
 }

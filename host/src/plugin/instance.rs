@@ -1,0 +1,424 @@
+//! One loaded plugin: its compiled component, a small pool of warm
+//! instances, and the guard rails of every call: fuel and a wall-clock
+//! deadline re-armed per call, a memory cap, output validation, and a
+//! quarantine for plugins that keep failing.
+//!
+//! An instance is reused until it traps (a trapped instance cannot be
+//! re-entered), has served `recycle_after` calls, or has grown its memory
+//! past three quarters of the cap. `isolation = "per-event"` uses a fresh
+//! instance for every complaint.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use wasmtime::{Store, Trap};
+
+use crate::annotation::AnnotationValue;
+use crate::decision::Name;
+use crate::plugin::bindings::{self, Analysis, Complaint, Plugin, PluginPre};
+use crate::plugin::error::{Failure, PluginError};
+use crate::plugin::host::HostState;
+use crate::plugin::manifest::{Isolation, PluginSpec};
+use crate::plugin::runtime::{EPOCH_TICK, PluginRuntime};
+use crate::time::Duration;
+
+/// Most annotations one call may return.
+pub const MAX_ANNOTATIONS: usize = 64;
+/// Longest `text` output, in bytes.
+pub const MAX_TEXT: usize = 4096;
+/// Most items in a `list` output, and longest item in bytes.
+pub const MAX_LIST_ITEMS: usize = 256;
+pub const MAX_LIST_ITEM: usize = 1024;
+/// Most offers one call may propose.
+pub const MAX_OFFERS: usize = 16;
+
+/// A warm instance and its store.
+struct Warm {
+    store: Store<HostState>,
+    plugin: Plugin,
+    calls: u64,
+}
+
+/// Counters of one plugin, for metrics.
+#[derive(Debug, Default)]
+pub struct PluginStats {
+    pub calls: AtomicU64,
+    pub failures: AtomicU64,
+    pub fuel: AtomicU64,
+    pub instances_created: AtomicU64,
+    pub instances_recycled: AtomicU64,
+    pub quarantines: AtomicU64,
+    failures_by_kind: Mutex<BTreeMap<&'static str, u64>>,
+}
+
+impl PluginStats {
+    fn failed(&self, failure: &Failure) {
+        self.failures.fetch_add(1, Ordering::Relaxed);
+        // Held only to bump a counter; never across a call or an await.
+        if let Ok(mut kinds) = self.failures_by_kind.lock() {
+            *kinds.entry(failure.kind()).or_default() += 1;
+        }
+    }
+
+    /// Failures by kind (`timeout`, `out_of_fuel`, ...).
+    pub fn failures_by_kind(&self) -> BTreeMap<&'static str, u64> {
+        self.failures_by_kind
+            .lock()
+            .map(|k| k.clone())
+            .unwrap_or_default()
+    }
+}
+
+/// What one call cost.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CallReport {
+    pub fuel_used: u64,
+    pub peak_memory: u64,
+    pub elapsed: std::time::Duration,
+    /// The call needed a new instance.
+    pub fresh_instance: bool,
+}
+
+/// A plugin's validated outputs for one complaint.
+#[derive(Debug, Clone)]
+pub struct Outputs {
+    /// By output key.
+    pub values: BTreeMap<String, AnnotationValue>,
+    pub offers: Vec<bindings::Offer>,
+}
+
+/// A plugin ready to be called.
+pub struct LoadedPlugin {
+    pub spec: PluginSpec,
+    /// `sha256:<hex>` of the component file.
+    pub digest: Name,
+    pub name: Name,
+    runtime: Arc<PluginRuntime>,
+    pre: PluginPre<HostState>,
+    config: Arc<BTreeMap<String, String>>,
+    pool: Mutex<Vec<Warm>>,
+    failures_in_a_row: AtomicU32,
+    /// Milliseconds since `born` until which calls are refused.
+    quarantined_until: AtomicU64,
+    born: Instant,
+    pub stats: PluginStats,
+}
+
+impl std::fmt::Debug for LoadedPlugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadedPlugin")
+            .field("name", &self.name)
+            .field("digest", &self.digest)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LoadedPlugin {
+    pub fn new(
+        spec: PluginSpec,
+        digest: Name,
+        runtime: Arc<PluginRuntime>,
+        pre: PluginPre<HostState>,
+    ) -> Self {
+        LoadedPlugin {
+            name: Name::from(spec.name.as_str()),
+            config: Arc::new(spec.config.clone()),
+            spec,
+            digest,
+            runtime,
+            pre,
+            pool: Mutex::new(Vec::new()),
+            failures_in_a_row: AtomicU32::new(0),
+            quarantined_until: AtomicU64::new(0),
+            born: Instant::now(),
+            stats: PluginStats::default(),
+        }
+    }
+
+    /// Calls the plugin on one complaint, within its limits.
+    pub fn call(&self, complaint: &Complaint) -> (Result<Outputs, PluginError>, CallReport) {
+        let started = Instant::now();
+        self.stats.calls.fetch_add(1, Ordering::Relaxed);
+        let mut report = CallReport::default();
+        let result = self.call_inner(complaint, &mut report);
+        report.elapsed = started.elapsed();
+        match &result {
+            Ok(_) => {
+                self.failures_in_a_row.store(0, Ordering::Relaxed);
+            }
+            Err(failure) => {
+                self.stats.failed(failure);
+                if !matches!(failure, Failure::Quarantined { .. }) {
+                    self.count_failure();
+                }
+            }
+        }
+        let result = result.map_err(|failure| PluginError {
+            plugin: self.spec.name.clone(),
+            failure,
+        });
+        (result, report)
+    }
+
+    fn call_inner(
+        &self,
+        complaint: &Complaint,
+        report: &mut CallReport,
+    ) -> Result<Outputs, Failure> {
+        self.check_quarantine()?;
+        let mut warm = match self.checkout() {
+            Some(warm) => warm,
+            None => {
+                report.fresh_instance = true;
+                self.instantiate()?
+            }
+        };
+        let limits = &self.spec.limits;
+        let ticks =
+            (limits.timeout.millis() as u64).div_ceil(EPOCH_TICK.as_millis().max(1) as u64) + 1;
+        warm.store.data_mut().reset_call();
+        if warm.store.set_fuel(limits.fuel).is_err() {
+            return Err(Failure::Instantiate {
+                message: "fuel is not enabled".to_string(),
+            });
+        }
+        warm.store.set_epoch_deadline(ticks);
+        let outcome = warm
+            .plugin
+            .redress_plugin_analyzer()
+            .call_analyze(&mut warm.store, complaint);
+        warm.calls += 1;
+        report.fuel_used = limits
+            .fuel
+            .saturating_sub(warm.store.get_fuel().unwrap_or(0));
+        report.peak_memory = warm.store.data().limiter.peak;
+        self.stats
+            .fuel
+            .fetch_add(report.fuel_used, Ordering::Relaxed);
+        let result = match outcome {
+            Ok(Ok(analysis)) => self.validate(analysis),
+            Ok(Err(message)) => Err(Failure::Returned {
+                message: clip(message, 512),
+            }),
+            Err(error) => {
+                let failure = self.classify_trap(&error, warm.store.data());
+                warm.store.data_mut().flush_log();
+                // A trapped instance cannot be entered again.
+                return Err(failure);
+            }
+        };
+        warm.store.data_mut().flush_log();
+        self.checkin(warm);
+        result
+    }
+
+    fn classify_trap(&self, error: &wasmtime::Error, state: &HostState) -> Failure {
+        let limits = &self.spec.limits;
+        if state.limiter.exceeded {
+            return Failure::MemoryExceeded {
+                limit: limits.memory,
+            };
+        }
+        match error.downcast_ref::<Trap>() {
+            Some(Trap::OutOfFuel) => Failure::OutOfFuel { limit: limits.fuel },
+            Some(Trap::Interrupt) => Failure::Timeout { limit: limits.timeout },
+            Some(Trap::StackOverflow) => Failure::StackOverflow,
+            // Rust guests keep their stack in linear memory, below its
+            // start: deep recursion runs off the bottom of memory.
+            Some(Trap::MemoryOutOfBounds) => Failure::Trap {
+                message: "out of bounds memory access (often deep recursion overflowing the plugin's stack)".to_string(),
+            },
+            Some(Trap::UnreachableCodeReached) => Failure::Panic {
+                message: state.last_error().map(|m| clip(m.strip_prefix("panicked: ").unwrap_or(m).to_string(), 512)),
+            },
+            Some(trap) => Failure::Trap {
+                message: trap.to_string(),
+            },
+            None => Failure::Trap {
+                message: clip(format!("{error:#}"), 512),
+            },
+        }
+    }
+
+    fn check_quarantine(&self) -> Result<(), Failure> {
+        let until = self.quarantined_until.load(Ordering::Relaxed);
+        let now = self.born.elapsed().as_millis() as u64;
+        if now < until {
+            return Err(Failure::Quarantined {
+                failures: self.failures_in_a_row.load(Ordering::Relaxed),
+                remaining: Duration::from_millis((until - now) as i64),
+            });
+        }
+        Ok(())
+    }
+
+    fn count_failure(&self) {
+        let failures = self.failures_in_a_row.fetch_add(1, Ordering::Relaxed) + 1;
+        if failures >= self.spec.limits.quarantine_after {
+            let until = self.born.elapsed().as_millis() as u64
+                + self.spec.limits.quarantine_for.millis().max(0) as u64;
+            self.quarantined_until.store(until, Ordering::Relaxed);
+            self.stats.quarantines.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(
+                plugin = %self.name,
+                failures,
+                quarantine = %self.spec.limits.quarantine_for,
+                "plugin quarantined after failing repeatedly"
+            );
+        }
+    }
+
+    /// Whether the plugin is quarantined now.
+    pub fn is_quarantined(&self) -> bool {
+        self.check_quarantine().is_err()
+    }
+
+    fn checkout(&self) -> Option<Warm> {
+        if self.spec.isolation == Isolation::PerEvent {
+            return None;
+        }
+        // Held only to pop; never across a call.
+        self.pool.lock().ok()?.pop()
+    }
+
+    fn checkin(&self, warm: Warm) {
+        let limits = &self.spec.limits;
+        let grown = warm.store.data().limiter.peak > limits.memory / 4 * 3;
+        if self.spec.isolation == Isolation::PerEvent || warm.calls >= limits.recycle_after || grown
+        {
+            self.stats
+                .instances_recycled
+                .fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        if let Ok(mut pool) = self.pool.lock()
+            && pool.len() < limits.instances
+        {
+            pool.push(warm);
+        }
+    }
+
+    fn instantiate(&self) -> Result<Warm, Failure> {
+        let limits = &self.spec.limits;
+        let state = HostState::new(self.name.clone(), self.config.clone(), limits.memory);
+        let mut store = Store::new(self.runtime.engine(), state);
+        store.limiter(|state| &mut state.limiter);
+        let failed = |error: wasmtime::Error| Failure::Instantiate {
+            message: clip(format!("{error:#}"), 512),
+        };
+        store.set_fuel(limits.fuel).map_err(failed)?;
+        store.set_epoch_deadline(
+            (limits.timeout.millis() as u64).div_ceil(EPOCH_TICK.as_millis().max(1) as u64) + 1,
+        );
+        let plugin = self.pre.instantiate(&mut store).map_err(failed)?;
+        self.stats.instances_created.fetch_add(1, Ordering::Relaxed);
+        Ok(Warm {
+            store,
+            plugin,
+            calls: 0,
+        })
+    }
+
+    /// Checks the outputs against the manifest's declarations and limits.
+    fn validate(&self, analysis: Analysis) -> Result<Outputs, Failure> {
+        let bad = |message: String| Err(Failure::BadOutput { message });
+        if analysis.annotations.len() > MAX_ANNOTATIONS {
+            return bad(format!(
+                "{} outputs (at most {MAX_ANNOTATIONS})",
+                analysis.annotations.len()
+            ));
+        }
+        if analysis.offers.len() > MAX_OFFERS {
+            return bad(format!(
+                "{} offers (at most {MAX_OFFERS})",
+                analysis.offers.len()
+            ));
+        }
+        let declared = !self.spec.outputs.is_empty();
+        let mut values = BTreeMap::new();
+        for annotation in analysis.annotations {
+            let key = clip(annotation.key, 64);
+            let value = match annotation.value {
+                bindings::Value::Number(n) if n.is_finite() => AnnotationValue::Number(n),
+                bindings::Value::Number(n) => {
+                    return bad(format!("output `{key}` is {n}, not a finite number"));
+                }
+                bindings::Value::Text(text) if text.len() > MAX_TEXT => {
+                    return bad(format!(
+                        "output `{key}` is {} bytes of text (at most {MAX_TEXT})",
+                        text.len()
+                    ));
+                }
+                bindings::Value::Text(text) => AnnotationValue::Text(text),
+                bindings::Value::Flag(flag) => AnnotationValue::Flag(flag),
+                bindings::Value::List(items) => {
+                    if items.len() > MAX_LIST_ITEMS || items.iter().any(|i| i.len() > MAX_LIST_ITEM)
+                    {
+                        return bad(format!(
+                            "output `{key}` is a list of {} items (at most {MAX_LIST_ITEMS} of at most {MAX_LIST_ITEM} bytes)",
+                            items.len()
+                        ));
+                    }
+                    AnnotationValue::List(items)
+                }
+            };
+            if declared {
+                let Some(spec) = self.spec.output(&key) else {
+                    let known: Vec<&str> =
+                        self.spec.outputs.iter().map(|o| o.key.as_str()).collect();
+                    return bad(format!(
+                        "output `{key}` is not declared in the manifest (declared: {})",
+                        known.join(", ")
+                    ));
+                };
+                if spec.ty != value.kind() {
+                    return bad(format!(
+                        "output `{key}` is a {}, but the manifest declares it a {}",
+                        value.kind().name(),
+                        spec.ty.name()
+                    ));
+                }
+            }
+            if values.insert(key.clone(), value).is_some() {
+                return bad(format!("output `{key}` is given twice"));
+            }
+        }
+        for offer in &analysis.offers {
+            if !self.spec.may_propose.contains(&offer.kind) {
+                return bad(format!(
+                    "proposes a `{}` offer, but the manifest's `may_propose` does not list it",
+                    clip(offer.kind.clone(), 64)
+                ));
+            }
+            if !offer.value.is_finite() || offer.value < 0.0 {
+                return bad(format!("proposes an offer worth {}", offer.value));
+            }
+            if offer.note.as_ref().is_some_and(|n| n.len() > MAX_LIST_ITEM) {
+                return bad("offer note longer than 1024 bytes".to_string());
+            }
+        }
+        Ok(Outputs {
+            values,
+            offers: analysis.offers,
+        })
+    }
+
+    /// Warm instances currently pooled.
+    pub fn warm_instances(&self) -> usize {
+        self.pool.lock().map(|p| p.len()).unwrap_or(0)
+    }
+}
+
+fn clip(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut end = max;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push('…');
+    }
+    text
+}

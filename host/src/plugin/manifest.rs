@@ -1,0 +1,510 @@
+//! Plugin manifests: `plugins/<name>.toml` next to `<name>.wasm`. The raw
+//! format (documented in `docs/plugins.md`, schema in
+//! `docs/plugin.schema.json`) is validated into a [`PluginSpec`].
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use crate::annotation::{AnnotationType, AnnotationValue};
+use crate::diagnostic::{Diagnostic, Location};
+use crate::suggest::did_you_mean;
+use crate::time::Duration;
+
+/// A plugin manifest as written.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "Redress plugin manifest")]
+pub struct RawManifest {
+    /// The plugin's name; rules read its outputs as `plugins.<name>.<key>`.
+    /// Default: the manifest's file name without `.toml`.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// What the plugin does. Default: none.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The component, relative to the manifest. Default: `<name>.wasm`.
+    #[serde(default)]
+    pub file: Option<String>,
+    /// Plugins run in ascending `order`, ties by name; a plugin sees the
+    /// outputs of those before it. Default: `100`.
+    #[serde(default)]
+    pub order: Option<i32>,
+    /// What a failure (trap, timeout, bad output, error) does to the event:
+    /// `skip` drops this plugin's outputs, `default` uses the declared
+    /// defaults, `reject` refuses the event. Default: `"skip"`.
+    #[serde(default)]
+    pub on_error: Option<OnError>,
+    /// `pooled` reuses warm instances; `per-event` gives every complaint a
+    /// fresh instance (nothing shared in memory between complaints).
+    /// Default: `"pooled"`.
+    #[serde(default)]
+    pub isolation: Option<Isolation>,
+    /// Offer kinds the plugin may propose. Default: `[]` (none).
+    #[serde(default)]
+    pub may_propose: Vec<String>,
+    /// The outputs the plugin produces, by name. Rules using them are
+    /// type-checked against these declarations.
+    #[serde(default)]
+    pub outputs: BTreeMap<String, RawOutput>,
+    /// Values the plugin reads with `config(key)`. Default: empty.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, serde_json::Value>")]
+    pub config: BTreeMap<String, toml::Value>,
+    /// Resource limits. Every key has a default.
+    #[serde(default)]
+    pub limits: RawLimits,
+}
+
+/// One declared output.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawOutput {
+    /// `number`, `text`, `flag` or `list` (of strings). Required.
+    #[serde(rename = "type")]
+    pub ty: AnnotationType,
+    /// Used when the plugin leaves the output out, and for every output
+    /// when it fails with `on_error = "default"`. Default: none (unset).
+    #[serde(default)]
+    #[schemars(with = "Option<serde_json::Value>")]
+    pub default: Option<toml::Value>,
+    /// An event field this output fills in when the event has none. Only
+    /// `"category"` (for a `text` output). Default: none.
+    #[serde(default)]
+    pub fills: Option<String>,
+    /// What the output means. Default: none.
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// `[limits]`: what one call may use.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimits {
+    /// Fuel (roughly, WebAssembly instructions) per call.
+    /// Default: `50000000`.
+    #[serde(default)]
+    pub fuel: Option<u64>,
+    /// Linear memory, e.g. `"16MiB"`. Default: `"16MiB"`; at most `"256MiB"`.
+    #[serde(default)]
+    pub memory: Option<ByteSize>,
+    /// Wall-clock time per call, e.g. `"100ms"`. Default: `"100ms"`.
+    #[serde(default)]
+    pub timeout: Option<Duration>,
+    /// Calls an instance serves before it is replaced by a fresh one.
+    /// Default: `10000`.
+    #[serde(default)]
+    pub recycle_after: Option<u64>,
+    /// Warm instances kept ready. Default: twice the number of CPUs.
+    #[serde(default)]
+    pub instances: Option<usize>,
+    /// Failures in a row after which the plugin is quarantined (not
+    /// called). Default: `5`.
+    #[serde(default)]
+    pub quarantine_after: Option<u32>,
+    /// How long a quarantine lasts. Default: `"30s"`.
+    #[serde(default)]
+    pub quarantine_for: Option<Duration>,
+}
+
+/// What a plugin failure does to the event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnError {
+    /// Drop the plugin's outputs for this event; rules see them unset.
+    Skip,
+    /// Refuse the event with an error naming the plugin.
+    Reject,
+    /// Use the outputs' declared defaults.
+    Default,
+}
+
+/// How instances are shared between complaints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Isolation {
+    Pooled,
+    PerEvent,
+}
+
+/// A size in bytes: `"16MiB"`, `"512KiB"`, `"1GiB"` or a number of bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, JsonSchema)]
+#[schemars(with = "serde_json::Value")]
+pub struct ByteSize(pub u64);
+
+impl<'de> Deserialize<'de> for ByteSize {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Bytes(u64),
+            Text(String),
+        }
+        match Raw::deserialize(deserializer)? {
+            Raw::Bytes(bytes) => Ok(ByteSize(bytes)),
+            Raw::Text(text) => parse_size(&text).map(ByteSize).ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "invalid size `{text}`: write a number and a unit, like `16MiB`, `512KiB` or `1GiB`"
+                ))
+            }),
+        }
+    }
+}
+
+fn parse_size(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.parse().ok()?;
+    let factor = match unit.trim() {
+        "B" => 1,
+        "KiB" | "KB" | "K" => 1 << 10,
+        "MiB" | "MB" | "M" => 1 << 20,
+        "GiB" | "GB" | "G" => 1 << 30,
+        _ => return None,
+    };
+    number.checked_mul(factor)
+}
+
+/// Largest `limits.memory` accepted (the pooling allocator reserves this
+/// much address space per instance slot).
+pub const MAX_MEMORY: u64 = 256 << 20;
+
+/// A validated plugin manifest.
+#[derive(Debug, Clone)]
+pub struct PluginSpec {
+    pub name: String,
+    pub description: Option<String>,
+    pub manifest_path: PathBuf,
+    pub wasm_path: PathBuf,
+    pub order: i32,
+    pub on_error: OnError,
+    pub isolation: Isolation,
+    pub may_propose: Vec<String>,
+    pub outputs: Vec<OutputSpec>,
+    pub config: BTreeMap<String, String>,
+    pub limits: PluginLimits,
+}
+
+/// A validated output declaration.
+#[derive(Debug, Clone)]
+pub struct OutputSpec {
+    pub key: String,
+    pub ty: AnnotationType,
+    pub default: Option<AnnotationValue>,
+    pub fills_category: bool,
+    pub description: Option<String>,
+}
+
+/// Limits with their defaults applied.
+#[derive(Debug, Clone)]
+pub struct PluginLimits {
+    pub fuel: u64,
+    pub memory: u64,
+    pub timeout: Duration,
+    pub recycle_after: u64,
+    pub instances: usize,
+    pub quarantine_after: u32,
+    pub quarantine_for: Duration,
+}
+
+impl Default for PluginLimits {
+    fn default() -> Self {
+        PluginLimits {
+            fuel: 50_000_000,
+            memory: 16 << 20,
+            timeout: Duration::from_millis(100),
+            recycle_after: 10_000,
+            instances: std::thread::available_parallelism().map_or(2, |n| n.get()) * 2,
+            quarantine_after: 5,
+            quarantine_for: Duration::from_millis(30_000),
+        }
+    }
+}
+
+impl PluginSpec {
+    /// Reads and validates the manifest at `path`.
+    pub fn load(path: &Path) -> Result<PluginSpec, Vec<Diagnostic>> {
+        let text = std::fs::read_to_string(path).map_err(|error| {
+            vec![
+                Diagnostic::error(format!("cannot read plugin manifest: {error}"))
+                    .at(Location::file_only(path)),
+            ]
+        })?;
+        Self::parse(path, &text)
+    }
+
+    /// Validates manifest `text` read from `path`.
+    pub fn parse(path: &Path, text: &str) -> Result<PluginSpec, Vec<Diagnostic>> {
+        let raw: RawManifest = toml::from_str(text).map_err(|error| {
+            let mut diagnostic = Diagnostic::error(format!(
+                "invalid plugin manifest: {}",
+                error.message().trim()
+            ));
+            diagnostic = match error.span() {
+                Some(span) => diagnostic.at(Location::new(path, text, span)),
+                None => diagnostic.at(Location::file_only(path)),
+            };
+            vec![diagnostic.with_help_opt(crate::suggest::from_serde_message(error.message()))]
+        })?;
+        let mut problems = Vec::new();
+        let here = || Location::file_only(path);
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("plugin")
+            .to_string();
+        let name = raw.name.clone().unwrap_or(stem);
+        if !is_identifier(&name) {
+            problems.push(
+                Diagnostic::error(format!("invalid plugin name `{name}`"))
+                    .at(here())
+                    .with_help("use lowercase letters, digits and `_`, starting with a letter (rules read `plugins.<name>.<output>`)"),
+            );
+        }
+        let directory = path.parent().unwrap_or(Path::new("."));
+        let wasm_path = directory.join(raw.file.clone().unwrap_or_else(|| format!("{name}.wasm")));
+        let mut outputs = Vec::new();
+        for (key, output) in &raw.outputs {
+            if !is_identifier(key) {
+                problems.push(
+                    Diagnostic::error(format!("invalid output name `{key}`"))
+                        .at(here())
+                        .with_help("use lowercase letters, digits and `_`, starting with a letter"),
+                );
+            }
+            let default = match &output.default {
+                Some(value) => match AnnotationValue::from_toml(output.ty, value) {
+                    Some(value) => Some(value),
+                    None => {
+                        problems.push(
+                            Diagnostic::error(format!(
+                                "the default of output `{key}` is not a {}",
+                                output.ty.name()
+                            ))
+                            .at(here()),
+                        );
+                        None
+                    }
+                },
+                None => None,
+            };
+            let fills_category = match output.fills.as_deref() {
+                None => false,
+                Some("category") if output.ty == AnnotationType::Text => true,
+                Some("category") => {
+                    problems.push(
+                        Diagnostic::error(format!(
+                            "output `{key}` fills `category`, so its type must be `text`"
+                        ))
+                        .at(here()),
+                    );
+                    false
+                }
+                Some(other) => {
+                    problems.push(
+                        Diagnostic::error(format!("output `{key}` cannot fill `{other}`"))
+                            .at(here())
+                            .with_help("only `fills = \"category\"` is supported"),
+                    );
+                    false
+                }
+            };
+            outputs.push(OutputSpec {
+                key: key.clone(),
+                ty: output.ty,
+                default,
+                fills_category,
+                description: output.description.clone(),
+            });
+        }
+        if outputs.iter().filter(|o| o.fills_category).count() > 1 {
+            problems.push(Diagnostic::error("only one output may fill `category`").at(here()));
+        }
+        let mut config = BTreeMap::new();
+        for (key, value) in &raw.config {
+            let text = match value {
+                toml::Value::String(s) => s.clone(),
+                toml::Value::Integer(_) | toml::Value::Float(_) | toml::Value::Boolean(_) => {
+                    value.to_string()
+                }
+                _ => {
+                    problems.push(
+                        Diagnostic::error(format!(
+                            "config `{key}` must be a string, number or boolean"
+                        ))
+                        .at(here()),
+                    );
+                    continue;
+                }
+            };
+            config.insert(key.clone(), text);
+        }
+        let defaults = PluginLimits::default();
+        let limits = PluginLimits {
+            fuel: raw.limits.fuel.unwrap_or(defaults.fuel),
+            memory: raw.limits.memory.map_or(defaults.memory, |m| m.0),
+            timeout: raw.limits.timeout.unwrap_or(defaults.timeout),
+            recycle_after: raw
+                .limits
+                .recycle_after
+                .unwrap_or(defaults.recycle_after)
+                .max(1),
+            instances: raw.limits.instances.unwrap_or(defaults.instances),
+            quarantine_after: raw
+                .limits
+                .quarantine_after
+                .unwrap_or(defaults.quarantine_after)
+                .max(1),
+            quarantine_for: raw.limits.quarantine_for.unwrap_or(defaults.quarantine_for),
+        };
+        if limits.memory < (1 << 20) || limits.memory > MAX_MEMORY {
+            problems.push(
+                Diagnostic::error(format!(
+                    "`limits.memory` must be between 1MiB and {}MiB",
+                    MAX_MEMORY >> 20
+                ))
+                .at(here()),
+            );
+        }
+        if limits.fuel == 0 || limits.timeout.millis() <= 0 {
+            problems.push(
+                Diagnostic::error("`limits.fuel` and `limits.timeout` must be positive").at(here()),
+            );
+        }
+        for kind in &raw.may_propose {
+            if !crate::rules::raw::OFFER_KINDS.contains(&kind.as_str()) {
+                let help = did_you_mean(kind, crate::rules::raw::OFFER_KINDS);
+                problems.push(
+                    Diagnostic::warning(format!(
+                        "`may_propose` lists `{kind}`, which is not a built-in offer kind; rule sets must add it to `offer_kinds`"
+                    ))
+                    .at(here())
+                    .with_help_opt(help),
+                );
+            }
+        }
+        if problems.iter().any(Diagnostic::is_error) {
+            return Err(problems);
+        }
+        Ok(PluginSpec {
+            name,
+            description: raw.description,
+            manifest_path: path.to_path_buf(),
+            wasm_path,
+            order: raw.order.unwrap_or(100),
+            on_error: raw.on_error.unwrap_or(OnError::Skip),
+            isolation: raw.isolation.unwrap_or(Isolation::Pooled),
+            may_propose: raw.may_propose,
+            outputs,
+            config,
+            limits,
+        })
+    }
+
+    /// A spec for a component without a manifest (`redress plugin run`):
+    /// no declared outputs (anything goes), default limits.
+    pub fn bare(wasm_path: &Path) -> PluginSpec {
+        let name = wasm_path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("plugin")
+            .to_string();
+        PluginSpec {
+            name,
+            description: None,
+            manifest_path: wasm_path.with_extension("toml"),
+            wasm_path: wasm_path.to_path_buf(),
+            order: 100,
+            on_error: OnError::Skip,
+            isolation: Isolation::Pooled,
+            may_propose: crate::rules::raw::OFFER_KINDS
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            outputs: Vec::new(),
+            config: BTreeMap::new(),
+            limits: PluginLimits::default(),
+        }
+    }
+
+    pub fn output(&self, key: &str) -> Option<&OutputSpec> {
+        self.outputs.iter().find(|o| o.key == key)
+    }
+}
+
+fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_manifest_parses_with_defaults() {
+        let spec = PluginSpec::parse(
+            Path::new("plugins/sentiment.toml"),
+            r#"
+order = 10
+on_error = "default"
+[outputs]
+anger = { type = "number", default = 0 }
+language = { type = "text" }
+[config]
+anger_scale = 1.5
+[limits]
+memory = "8MiB"
+timeout = "50ms"
+"#,
+        )
+        .unwrap();
+        assert_eq!(spec.name, "sentiment");
+        assert_eq!(spec.wasm_path, Path::new("plugins/sentiment.wasm"));
+        assert_eq!(spec.on_error, OnError::Default);
+        assert_eq!(
+            spec.output("anger").unwrap().default,
+            Some(AnnotationValue::Number(0.0))
+        );
+        assert_eq!(spec.config["anger_scale"], "1.5");
+        assert_eq!(spec.limits.memory, 8 << 20);
+        assert_eq!(spec.limits.fuel, 50_000_000);
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        let error = PluginSpec::parse(Path::new("p.toml"), "on_eror = \"skip\"").unwrap_err();
+        assert!(
+            error[0].message.contains("unknown field `on_eror`"),
+            "{error:?}"
+        );
+        assert_eq!(error[0].help.as_deref(), Some("did you mean `on_error`?"));
+        let error = PluginSpec::parse(
+            Path::new("p.toml"),
+            "[outputs]\nx = { type = \"number\", default = \"high\" }",
+        )
+        .unwrap_err();
+        assert!(
+            error[0]
+                .message
+                .contains("default of output `x` is not a number"),
+            "{error:?}"
+        );
+        let error =
+            PluginSpec::parse(Path::new("p.toml"), "[limits]\nmemory = \"lots\"").unwrap_err();
+        assert!(
+            error[0].message.contains("invalid size `lots`"),
+            "{error:?}"
+        );
+        let error =
+            PluginSpec::parse(Path::new("p.toml"), "[limits]\nmemory = \"4GiB\"").unwrap_err();
+        assert!(
+            error[0].message.contains("between 1MiB and 256MiB"),
+            "{error:?}"
+        );
+    }
+}

@@ -1,0 +1,30 @@
+//! Sandboxed WebAssembly plugins that add facts to a complaint.
+//!
+//! A plugin is a component built against the WIT contract in `sdk/wit/`
+//! ([`bindings`]), described by a TOML manifest ([`manifest`]). The
+//! [`runtime`] holds the one wasmtime engine, checks each component's world
+//! when it loads and compiles it once into an `InstancePre`. A
+//! [`LoadedPlugin`] keeps warm instances and bounds every call by fuel, a
+//! wall-clock deadline and a memory cap, validates the outputs, and
+//! quarantines a plugin that keeps failing. A [`PluginSet`] runs the plugins
+//! of a snapshot in order and hands the rules an
+//! [`Enrichment`](crate::engine::Enrichment).
+
+pub mod bindings;
+mod convert;
+mod error;
+mod host;
+mod instance;
+mod load;
+pub mod manifest;
+mod runtime;
+mod set;
+
+pub use convert::complaint;
+pub use error::{Failure, LoadError, PluginError};
+pub use host::HostState;
+pub use instance::{CallReport, LoadedPlugin, Outputs, PluginStats};
+pub use load::{PluginLoad, load_one, load_plugins, read_component};
+pub use manifest::{OnError, PluginSpec};
+pub use runtime::{PluginRuntime, RuntimeOptions, default_cache_dir};
+pub use set::PluginSet;

@@ -1,0 +1,262 @@
+//! Sentiment: how angry and how urgent a complaint sounds, and in which
+//! language it is written: English, Simplified Chinese, Traditional Chinese
+//! or Tagalog (the languages of Redress's source documents).
+//!
+//! Outputs (see `plugins/sentiment.toml`):
+//! - `anger`: 0 (calm) to 1 (furious)
+//! - `urgency`: 0 (whenever) to 1 (now: danger, injury, deadlines)
+//! - `language`: `en`, `zh-Hans`, `zh-Hant`, `tl` or `und`
+//! - `signals`: the phrases that moved the scores
+//!
+//! The method is deliberately simple and explainable: weighted phrase
+//! lexicons per language, intensifiers, exclamation marks and shouting,
+//! squashed into 0..1. Config `anger_scale` (default 1.0) scales anger.
+
+#![cfg_attr(target_arch = "wasm32", no_std)]
+extern crate alloc;
+
+use redress_sdk::prelude::*;
+
+mod language;
+mod lexicon;
+
+pub use language::detect_language;
+
+/// Scores one complaint.
+#[redress_sdk::plugin]
+pub fn analyze(complaint: &Complaint) -> Result<Analysis, String> {
+    let scale = redress_sdk::config_f64("anger_scale", 1.0);
+    let language = detect_language(&complaint.text);
+    let scores = score(&complaint.text, language);
+    Ok(Analysis::new()
+        .number("anger", round2((scores.anger * scale).clamp(0.0, 1.0)))
+        .number("urgency", round2(scores.urgency))
+        .text("language", language)
+        .list("signals", scores.signals))
+}
+
+/// Raw scores of one text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scores {
+    pub anger: f64,
+    pub urgency: f64,
+    pub signals: Vec<String>,
+}
+
+/// Most phrases reported in `signals`.
+const MAX_SIGNALS: usize = 10;
+
+/// Scores `text`, written in `language`.
+pub fn score(text: &str, language: &str) -> Scores {
+    let lower = text.to_lowercase();
+    let mut anger = 0.0;
+    let mut urgency = 0.0;
+    let mut signals = Vec::new();
+    for entry in lexicon::for_language(language) {
+        let found = if entry.phrase.is_ascii() {
+            contains_word(&lower, entry.phrase)
+        } else {
+            text.contains(entry.phrase)
+        };
+        if found {
+            anger += entry.anger;
+            urgency += entry.urgency;
+            if signals.len() < MAX_SIGNALS {
+                signals.push(String::from(entry.phrase));
+            }
+        }
+    }
+    let intensity = 1.0
+        + lexicon::INTENSIFIERS
+            .iter()
+            .filter(|w| {
+                if w.is_ascii() {
+                    contains_word(&lower, w)
+                } else {
+                    text.contains(*w)
+                }
+            })
+            .count()
+            .min(3) as f64
+            * 0.25;
+    let exclamations = text
+        .chars()
+        .filter(|c| *c == '!' || *c == '！')
+        .count()
+        .min(3) as f64;
+    let shouted = text
+        .split_whitespace()
+        .filter(|w| w.len() >= 3 && w.chars().all(|c| c.is_ascii_uppercase()))
+        .count()
+        .min(3) as f64;
+    let raw_anger = anger * intensity + 0.15 * exclamations + 0.2 * shouted;
+    Scores {
+        anger: squash(raw_anger),
+        urgency: squash(urgency * intensity),
+        signals,
+    }
+}
+
+/// Maps a non-negative score to 0..1: 1 point is about 0.63, 2 about 0.86.
+fn squash(x: f64) -> f64 {
+    1.0 - exp_neg(x.max(0.0))
+}
+
+/// e^-x for x >= 0, without std (a short series on the fractional part).
+fn exp_neg(x: f64) -> f64 {
+    let whole = x as u32;
+    let fraction = x - whole as f64;
+    let mut result = 1.0;
+    for _ in 0..whole.min(60) {
+        result *= 0.367_879_441_171_442_3; // e^-1
+    }
+    let mut term = 1.0;
+    let mut series = 1.0;
+    for n in 1..12 {
+        term *= -fraction / n as f64;
+        series += term;
+    }
+    result * series
+}
+
+fn round2(x: f64) -> f64 {
+    let scaled = x * 100.0;
+    let rounded = (scaled + 0.5) as i64 as f64;
+    rounded / 100.0
+}
+
+/// Whether `phrase` occurs in `text` on word boundaries (ASCII phrases).
+fn contains_word(text: &str, phrase: &str) -> bool {
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    while let Some(found) = text[start..].find(phrase) {
+        let at = start + found;
+        let end = at + phrase.len();
+        let before_ok = at == 0 || !bytes[at - 1].is_ascii_alphanumeric();
+        let after_ok = end >= bytes.len() || !bytes[end].is_ascii_alphanumeric();
+        if before_ok && after_ok {
+            return true;
+        }
+        start = at + 1;
+        while start < text.len() && !text.is_char_boundary(start) {
+            start += 1;
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(text: &str) -> Analysis {
+        analyze(&Complaint::from_text(text)).unwrap()
+    }
+
+    #[test]
+    fn calm_english_is_calm() {
+        let analysis = run("Hello, could you tell me when my order will arrive? Thanks.");
+        assert_eq!(analysis.text_value("language"), Some("en"));
+        assert!(analysis.number_value("anger").unwrap() < 0.2);
+        assert!(analysis.number_value("urgency").unwrap() < 0.2);
+    }
+
+    #[test]
+    fn furious_english_is_furious() {
+        let analysis = run(
+            "This is UNACCEPTABLE! The worst service ever, I am furious and I want a refund immediately!",
+        );
+        assert!(
+            analysis.number_value("anger").unwrap() >= 0.8,
+            "{analysis:?}"
+        );
+        assert!(
+            analysis.number_value("urgency").unwrap() >= 0.5,
+            "{analysis:?}"
+        );
+    }
+
+    #[test]
+    fn simplified_chinese_complaint() {
+        // Seed 003: a customer unhappy with quality and the staff's attitude.
+        let analysis = run("产品质量太差了，服务员的态度非常恶劣，我要投诉！");
+        assert_eq!(analysis.text_value("language"), Some("zh-Hans"));
+        assert!(
+            analysis.number_value("anger").unwrap() >= 0.8,
+            "{analysis:?}"
+        );
+    }
+
+    #[test]
+    fn traditional_chinese_complaint() {
+        // Seed 000 is in Traditional Chinese: 顧客投訴, 商品質量問題.
+        let analysis = run("你們的商品質量問題太嚴重了！我要投訴，馬上處理！");
+        assert_eq!(analysis.text_value("language"), Some("zh-Hant"));
+        assert!(
+            analysis.number_value("anger").unwrap() >= 0.7,
+            "{analysis:?}"
+        );
+        assert!(
+            analysis.number_value("urgency").unwrap() >= 0.5,
+            "{analysis:?}"
+        );
+    }
+
+    #[test]
+    fn tagalog_outburst_from_seed_004() {
+        // Seed 004: the customer who exploded over the plums.
+        let analysis = run(
+            "Dapat bang maging masaya ako? Dapat kang magbayad sa akin para sa aking oras at problema. \
+             Sa katunayan, batay sa iyong tono sa akin, pupunta ako sa iyong kakumpitensya.",
+        );
+        assert_eq!(analysis.text_value("language"), Some("tl"));
+        assert!(
+            analysis.number_value("anger").unwrap() >= 0.6,
+            "{analysis:?}"
+        );
+    }
+
+    #[test]
+    fn polite_staff_apology_from_seed_002_is_not_anger() {
+        // Seed 002's model answer is an apology, not a complaint.
+        let analysis = run("非常抱歉您遇到了这个问题，我可以详细听一下您的情况，然后帮助您解决。");
+        assert_eq!(analysis.text_value("language"), Some("zh-Hans"));
+        assert!(
+            analysis.number_value("anger").unwrap() < 0.4,
+            "{analysis:?}"
+        );
+    }
+
+    #[test]
+    fn danger_is_urgent_in_every_language() {
+        for text in [
+            "My child was injured, this is dangerous!",
+            "孩子受伤了，非常危险！",
+            "孩子受傷了，非常危險！",
+            "Nasaktan ang anak ko, delikado ito!",
+        ] {
+            let analysis = run(text);
+            assert!(
+                analysis.number_value("urgency").unwrap() >= 0.6,
+                "{text}: {analysis:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn anger_scale_comes_from_config() {
+        redress_sdk::testing::set_config("anger_scale", "0.5");
+        let analysis = run("This is unacceptable, I am furious!");
+        redress_sdk::testing::set_config("anger_scale", "1.0");
+        let full = run("This is unacceptable, I am furious!");
+        assert!(analysis.number_value("anger").unwrap() < full.number_value("anger").unwrap());
+    }
+
+    #[test]
+    fn words_match_on_boundaries() {
+        assert!(contains_word("i am mad.", "mad"));
+        assert!(!contains_word("nomad life", "mad"));
+        assert!((exp_neg(1.0) - 0.367_879).abs() < 1e-5);
+        assert!((exp_neg(2.5) - 0.082_085).abs() < 1e-5);
+    }
+}
