@@ -4,15 +4,45 @@
 
 use alloc::string::String;
 
-/// A value from the `[config]` table of the plugin's manifest.
+/// A value from the `[config]` table of the plugin's manifest. Values are
+/// fixed for an instance's life, so each key is asked of the host once.
 pub fn config(key: &str) -> Option<String> {
     #[cfg(target_arch = "wasm32")]
     {
-        crate::__private::redress::plugin::host::config(key)
+        cache::config(key)
     }
     #[cfg(not(target_arch = "wasm32"))]
     {
         native::config(key)
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+mod cache {
+    use alloc::collections::BTreeMap;
+    use alloc::string::String;
+    use core::cell::RefCell;
+
+    /// Config values already asked for.
+    struct Cache(RefCell<BTreeMap<String, Option<String>>>);
+
+    // SAFETY: a Redress plugin instance is a single-threaded component
+    // (wasm32 without the threads proposal): this static is never touched
+    // by two threads, which is all `Sync` promises here.
+    unsafe impl Sync for Cache {}
+
+    static CACHE: Cache = Cache(RefCell::new(BTreeMap::new()));
+
+    pub fn config(key: &str) -> Option<String> {
+        if let Some(value) = CACHE.0.borrow().get(key) {
+            return value.clone();
+        }
+        let value = crate::__private::redress::plugin::host::config(key);
+        CACHE
+            .0
+            .borrow_mut()
+            .insert(String::from(key), value.clone());
+        value
     }
 }
 

@@ -98,6 +98,7 @@ pub mod prelude {
 
 mod host;
 mod runtime;
+pub mod text;
 
 pub use host::{config, config_f64, log};
 

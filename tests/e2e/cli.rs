@@ -159,12 +159,13 @@ fn eval_names_the_bad_field_of_a_bad_event() {
 
 #[test]
 fn checked_in_schemas_are_current() {
-    for kind in ["rules", "tests", "event"] {
+    for kind in ["rules", "tests", "event", "plugin"] {
         let output = redress(&["schema", kind]);
         assert!(output.status.success());
         let path = match kind {
             "rules" => "docs/rules.schema.json",
             "tests" => "docs/rule-tests.schema.json",
+            "plugin" => "docs/plugin.schema.json",
             _ => "docs/event.schema.json",
         };
         let checked_in = std::fs::read_to_string(repo().join(path)).unwrap_or_default();
@@ -203,7 +204,7 @@ fn every_rule_file_key_is_documented() {
     let reference = std::fs::read_to_string(repo().join("docs/rules.md")).unwrap();
     let mut keys = std::collections::BTreeSet::new();
     collect_properties(&schema, &mut keys);
-    assert!(keys.len() > 30, "{keys:?}");
+    assert!(keys.len() > 15, "{keys:?}");
     let documented = |k: &str| {
         [
             format!("`{k}`"),

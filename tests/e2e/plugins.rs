@@ -456,3 +456,57 @@ fn rules_using_plugin_outputs_are_type_checked_against_manifests() {
         stderr(&without)
     );
 }
+
+/// An author's first five minutes: `redress plugin new`, the plugin's own
+/// tests, a component build, and a run.
+#[test]
+fn plugin_new_gives_a_plugin_that_tests_builds_and_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = redress_in(dir.path(), &["plugin", "new", "refunds"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let crate_dir = dir.path().join("refunds");
+    for file in ["Cargo.toml", "src/lib.rs", "refunds.toml", "README.md"] {
+        assert!(crate_dir.join(file).is_file(), "missing {file}");
+    }
+    // Share compiled dependencies between runs of this test.
+    let target = repo().join("target/plugin-new-test");
+    let cargo = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO"))
+            .args(args)
+            .current_dir(&crate_dir)
+            .env("CARGO_TARGET_DIR", &target)
+            .env_remove("RUSTFLAGS")
+            .env_remove("CARGO_ENCODED_RUSTFLAGS")
+            .output()
+            .unwrap()
+    };
+    let tested = cargo(&["test", "--release"]);
+    assert!(
+        tested.status.success(),
+        "{}",
+        String::from_utf8_lossy(&tested.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&tested.stdout).contains("2 passed"),
+        "{}",
+        String::from_utf8_lossy(&tested.stdout)
+    );
+    let built = cargo(&["build", "--release", "--target", "wasm32-wasip2"]);
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let wasm = target.join("wasm32-wasip2/release/refunds.wasm");
+    std::fs::copy(&wasm, crate_dir.join("refunds.wasm")).unwrap();
+    let event = crate_dir.join("event.json");
+    std::fs::write(&event, r#"{"id": "x", "text": "I want a refund for this"}"#).unwrap();
+    let run = redress_in(&crate_dir, &["plugin", "run", "refunds.wasm", "event.json"]);
+    assert!(run.status.success(), "{}{}", stdout(&run), stderr(&run));
+    let text = stdout(&run);
+    assert!(text.contains("mentions_keyword = true"), "{text}");
+    assert!(text.contains("words = 6.0"), "{text}");
+    // It loads as a plugin of a plugins directory, too.
+    let set = load(&crate_dir);
+    assert_eq!(set.plugins()[0].spec.name, "refunds");
+}

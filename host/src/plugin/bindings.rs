@@ -6,10 +6,10 @@ wasmtime::component::bindgen!({
     world: "plugin",
 });
 
+pub use self::redress::plugin::host::Level;
 pub use exports::redress::plugin::analyzer::{
     Analysis, Annotation, Complaint, Customer, EarlierPlugin, Offer, Value,
 };
-pub use redress::plugin::host::Level;
 
 /// The WIT package and version this host speaks.
 pub const PACKAGE: &str = "redress:plugin";

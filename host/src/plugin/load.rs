@@ -27,7 +27,8 @@ pub struct PluginLoad {
 /// Largest component accepted, in bytes.
 const MAX_COMPONENT: u64 = 64 << 20;
 
-/// Loads every plugin of `dir`; `previous` lends unchanged plugins.
+/// Loads every plugin of `dir` (each `*.toml` but `Cargo.toml` is a
+/// manifest); `previous` lends unchanged plugins.
 pub fn load_plugins(
     dir: &Path,
     runtime: &Arc<PluginRuntime>,
@@ -50,7 +51,9 @@ pub fn load_plugins(
     let mut manifests: Vec<_> = entries
         .filter_map(Result::ok)
         .map(|e| e.path())
-        .filter(|p| crate::rules::is_rule_file(p))
+        .filter(|p| {
+            crate::rules::is_rule_file(p) && p.file_name().is_some_and(|n| n != "Cargo.toml")
+        })
         .collect();
     manifests.sort();
     let mut plugins: Vec<Arc<LoadedPlugin>> = Vec::new();

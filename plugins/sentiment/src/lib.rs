@@ -20,24 +20,24 @@ use redress_sdk::prelude::*;
 mod language;
 mod lexicon;
 
-pub use language::detect_language;
+use lexicon::{CUES, Cue, Lang};
 
 /// Scores one complaint.
 #[redress_sdk::plugin]
 pub fn analyze(complaint: &Complaint) -> Result<Analysis, String> {
     let scale = redress_sdk::config_f64("anger_scale", 1.0);
-    let language = detect_language(&complaint.text);
-    let scores = score(&complaint.text, language);
+    let reading = read(&complaint.text);
     Ok(Analysis::new()
-        .number("anger", round2((scores.anger * scale).clamp(0.0, 1.0)))
-        .number("urgency", round2(scores.urgency))
-        .text("language", language)
-        .list("signals", scores.signals))
+        .number("anger", round2((reading.anger * scale).clamp(0.0, 1.0)))
+        .number("urgency", round2(reading.urgency))
+        .text("language", reading.language)
+        .list("signals", reading.signals))
 }
 
-/// Raw scores of one text.
+/// What one reading of a text found.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Scores {
+pub struct Reading {
+    pub language: &'static str,
     pub anger: f64,
     pub urgency: f64,
     pub signals: Vec<String>,
@@ -46,51 +46,54 @@ pub struct Scores {
 /// Most phrases reported in `signals`.
 const MAX_SIGNALS: usize = 10;
 
-/// Scores `text`, written in `language`.
-pub fn score(text: &str, language: &str) -> Scores {
-    let lower = text.to_lowercase();
-    let mut anger = 0.0;
-    let mut urgency = 0.0;
+/// The language of `text`: `en`, `zh-Hans`, `zh-Hant`, `tl` or `und`.
+pub fn detect_language(text: &str) -> &'static str {
+    read(text).language
+}
+
+/// Reads `text` once: every cue of every language, then keeps the feelings
+/// of the language it is written in (English too, for Tagalog: people mix
+/// them).
+pub fn read(text: &str) -> Reading {
+    let mut evidence = language::Evidence::default();
+    let mut intensifiers = 0usize;
+    let mut feelings: Vec<(Lang, f64, f64, &'static str)> = Vec::new();
+    let stats = CUES.for_each_match(text, |phrase, cue| match *cue {
+        Cue::Feeling(lang, anger, urgency) => feelings.push((lang, anger, urgency, phrase)),
+        Cue::Intensifier => intensifiers += 1,
+        Cue::Word(Lang::Tl) => evidence.tagalog_words += 1,
+        Cue::Word(_) => evidence.english_words += 1,
+        Cue::Script(Lang::ZhHant) => evidence.traditional += 1,
+        Cue::Script(_) => evidence.simplified += 1,
+    });
+    let language = language::decide(stats, evidence);
+    let counts = |lang: Lang| match language {
+        Some(Lang::Tl) => lang == Lang::Tl || lang == Lang::En,
+        Some(chosen) => lang == chosen,
+        None => lang == Lang::En,
+    };
+    let (mut anger, mut urgency) = (0.0, 0.0);
     let mut signals = Vec::new();
-    for entry in lexicon::for_language(language) {
-        let found = if entry.phrase.is_ascii() {
-            contains_word(&lower, entry.phrase)
-        } else {
-            text.contains(entry.phrase)
-        };
-        if found {
-            anger += entry.anger;
-            urgency += entry.urgency;
+    for (lang, phrase_anger, phrase_urgency, phrase) in feelings {
+        if counts(lang) {
+            anger += phrase_anger;
+            urgency += phrase_urgency;
             if signals.len() < MAX_SIGNALS {
-                signals.push(String::from(entry.phrase));
+                signals.push(String::from(phrase));
             }
         }
     }
-    let intensity = 1.0
-        + lexicon::INTENSIFIERS
-            .iter()
-            .filter(|w| {
-                if w.is_ascii() {
-                    contains_word(&lower, w)
-                } else {
-                    text.contains(*w)
-                }
-            })
-            .count()
-            .min(3) as f64
-            * 0.25;
-    let exclamations = text
-        .chars()
-        .filter(|c| *c == '!' || *c == '！')
-        .count()
-        .min(3) as f64;
+    let intensity = 1.0 + intensifiers.min(3) as f64 * 0.25;
+    let exclamations =
+        (text.bytes().filter(|b| *b == b'!').count() + text.matches('！').count()).min(3) as f64;
     let shouted = text
-        .split_whitespace()
-        .filter(|w| w.len() >= 3 && w.chars().all(|c| c.is_ascii_uppercase()))
+        .split_ascii_whitespace()
+        .filter(|w| w.len() >= 3 && w.bytes().all(|c| c.is_ascii_uppercase()))
         .count()
         .min(3) as f64;
     let raw_anger = anger * intensity + 0.15 * exclamations + 0.2 * shouted;
-    Scores {
+    Reading {
+        language: language.map_or("und", Lang::tag),
         anger: squash(raw_anger),
         urgency: squash(urgency * intensity),
         signals,
@@ -123,26 +126,6 @@ fn round2(x: f64) -> f64 {
     let scaled = x * 100.0;
     let rounded = (scaled + 0.5) as i64 as f64;
     rounded / 100.0
-}
-
-/// Whether `phrase` occurs in `text` on word boundaries (ASCII phrases).
-fn contains_word(text: &str, phrase: &str) -> bool {
-    let bytes = text.as_bytes();
-    let mut start = 0;
-    while let Some(found) = text[start..].find(phrase) {
-        let at = start + found;
-        let end = at + phrase.len();
-        let before_ok = at == 0 || !bytes[at - 1].is_ascii_alphanumeric();
-        let after_ok = end >= bytes.len() || !bytes[end].is_ascii_alphanumeric();
-        if before_ok && after_ok {
-            return true;
-        }
-        start = at + 1;
-        while start < text.len() && !text.is_char_boundary(start) {
-            start += 1;
-        }
-    }
-    false
 }
 
 #[cfg(test)]
@@ -253,9 +236,7 @@ mod tests {
     }
 
     #[test]
-    fn words_match_on_boundaries() {
-        assert!(contains_word("i am mad.", "mad"));
-        assert!(!contains_word("nomad life", "mad"));
+    fn exponential_is_accurate() {
         assert!((exp_neg(1.0) - 0.367_879).abs() < 1e-5);
         assert!((exp_neg(2.5) - 0.082_085).abs() < 1e-5);
     }
