@@ -97,6 +97,9 @@ pub struct EventError {
     /// 1-based line and column in the JSON text, when known.
     pub line: Option<usize>,
     pub column: Option<usize>,
+    /// The text is not JSON at all (as opposed to JSON that is not a valid
+    /// event).
+    pub syntax: bool,
 }
 
 impl EventError {
@@ -106,6 +109,7 @@ impl EventError {
             message: message.into(),
             line: None,
             column: None,
+            syntax: false,
         }
     }
 
@@ -133,6 +137,7 @@ impl ComplaintEvent {
         deserializer.end().map_err(|error| EventError {
             line: Some(error.line()),
             column: Some(error.column()),
+            syntax: true,
             ..EventError::new("", "trailing characters after the event")
         })?;
         event.validate()?;
@@ -207,6 +212,7 @@ fn from_path_error<E: std::fmt::Display + JsonPosition>(
         message: strip_position(&inner.to_string()),
         line: inner.line(),
         column: inner.column(),
+        syntax: inner.is_syntax(),
     }
 }
 
@@ -223,6 +229,7 @@ fn strip_position(message: &str) -> String {
 trait JsonPosition {
     fn line(&self) -> Option<usize>;
     fn column(&self) -> Option<usize>;
+    fn is_syntax(&self) -> bool;
 }
 
 impl JsonPosition for serde_json::Error {
@@ -232,6 +239,13 @@ impl JsonPosition for serde_json::Error {
 
     fn column(&self) -> Option<usize> {
         (serde_json::Error::line(self) > 0).then(|| serde_json::Error::column(self))
+    }
+
+    fn is_syntax(&self) -> bool {
+        matches!(
+            self.classify(),
+            serde_json::error::Category::Syntax | serde_json::error::Category::Eof
+        )
     }
 }
 

@@ -18,6 +18,8 @@ pub enum SchemaKind {
     Event,
     /// Plugin manifests (`plugins/*.toml`).
     Plugin,
+    /// The daemon's configuration file (`redress serve --config`).
+    Daemon,
 }
 
 impl SchemaKind {
@@ -28,6 +30,7 @@ impl SchemaKind {
             SchemaKind::Tests => "docs/rule-tests.schema.json",
             SchemaKind::Event => "docs/event.schema.json",
             SchemaKind::Plugin => "docs/plugin.schema.json",
+            SchemaKind::Daemon => "docs/daemon.schema.json",
         }
     }
 }
@@ -39,6 +42,7 @@ pub fn schema_json(kind: SchemaKind) -> String {
         SchemaKind::Tests => schemars::schema_for!(TestFile),
         SchemaKind::Event => schemars::schema_for!(ComplaintEvent),
         SchemaKind::Plugin => schemars::schema_for!(crate::plugin::manifest::RawManifest),
+        SchemaKind::Daemon => schemars::schema_for!(crate::server::config::RawServeConfig),
     };
     let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
     text.push('\n');

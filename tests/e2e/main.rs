@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod cli;
+mod daemon;
 mod plugins;
 mod robustness;
 mod support;

@@ -48,3 +48,182 @@ pub fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// A `redress serve` process on a free loopback port, in a temporary
+/// directory holding copies of the default rules and plugins. Killed when
+/// dropped.
+pub struct Daemon {
+    pub child: std::process::Child,
+    pub base: String,
+    pub dir: tempfile::TempDir,
+    agent: ureq::Agent,
+    token: Option<String>,
+}
+
+impl Daemon {
+    /// Starts a daemon with `config` (TOML) in a fresh directory.
+    pub fn start(config: &str) -> Daemon {
+        let dir = tempfile::tempdir().unwrap();
+        copy_dir(&default_rules(), &dir.path().join("rules"));
+        let plugins = dir.path().join("plugins");
+        std::fs::create_dir_all(&plugins).unwrap();
+        for name in ["sentiment", "classify", "goodwill"] {
+            for ext in ["toml", "wasm"] {
+                std::fs::copy(
+                    repo().join(format!("plugins/{name}.{ext}")),
+                    plugins.join(format!("{name}.{ext}")),
+                )
+                .unwrap();
+            }
+        }
+        Daemon::start_in(dir, config)
+    }
+
+    /// Starts a daemon in `dir` (which holds `rules/` and `plugins/`).
+    pub fn start_in(dir: tempfile::TempDir, config: &str) -> Daemon {
+        use std::io::BufRead as _;
+        let config_path = dir.path().join("redress.toml");
+        std::fs::write(&config_path, format!("listen = \"127.0.0.1:0\"\n{config}")).unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_redress"))
+            .args(["serve", "--config", "redress.toml"])
+            .current_dir(dir.path())
+            .env("RUST_LOG", "error")
+            .env_remove("REDRESS_TOKENS")
+            .env_remove("REDRESS_ADMIN_TOKENS")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .unwrap();
+        let base = line
+            .split("on http://")
+            .nth(1)
+            .map(|rest| format!("http://{}", rest.trim()))
+            .unwrap_or_else(|| panic!("the daemon did not start: {line:?}"));
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(std::time::Duration::from_secs(30)))
+            .build()
+            .into();
+        Daemon {
+            child,
+            base,
+            dir,
+            agent,
+            token: None,
+        }
+    }
+
+    /// Sends requests with this bearer token from now on.
+    pub fn with_token(mut self, token: &str) -> Self {
+        self.token = Some(token.to_string());
+        self
+    }
+
+    pub fn path(&self, relative: &str) -> PathBuf {
+        self.dir.path().join(relative)
+    }
+
+    /// `(status, body as JSON (or the text as a JSON string))`
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+        token: Option<&str>,
+    ) -> (u16, serde_json::Value) {
+        let url = format!("{}{path}", self.base);
+        let token = token.map(str::to_string).or_else(|| self.token.clone());
+        let mut response = match (method, body) {
+            ("GET", _) => {
+                let mut request = self.agent.get(&url);
+                if let Some(token) = &token {
+                    request = request.header("Authorization", &format!("Bearer {token}"));
+                }
+                request.call()
+            }
+            (_, body) => {
+                let mut request = self
+                    .agent
+                    .post(&url)
+                    .header("Content-Type", "application/json");
+                if let Some(token) = &token {
+                    request = request.header("Authorization", &format!("Bearer {token}"));
+                }
+                request.send(body.unwrap_or(""))
+            }
+        }
+        .unwrap_or_else(|error| panic!("{method} {path}: {error}"));
+        let status = response.status().as_u16();
+        let text = response.body_mut().read_to_string().unwrap_or_default();
+        let value = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+        (status, value)
+    }
+
+    pub fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        self.request("GET", path, None, None)
+    }
+
+    pub fn post(&self, path: &str, body: &str) -> (u16, serde_json::Value) {
+        self.request("POST", path, Some(body), None)
+    }
+
+    /// The `ruleset_version` serving now.
+    pub fn ruleset_version(&self) -> String {
+        self.get("/v1/ruleset").1["ruleset_version"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// Waits (up to 10 s) until `/v1/ruleset` satisfies `done`.
+    pub fn wait_for(
+        &self,
+        what: &str,
+        done: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let (_, ruleset) = self.get("/v1/ruleset");
+            if done(&ruleset) {
+                return ruleset;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "timed out waiting for {what}: {ruleset:#}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
+    /// Sends `signal` (`HUP`, `TERM`) to the daemon.
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Replaces `path` the way most editors save: write a temporary file next
+/// to it, then rename it over the original.
+pub fn save_atomically(path: &Path, text: &[u8]) {
+    let temporary = path.with_file_name(format!(
+        ".{}.tmp",
+        path.file_name().unwrap().to_string_lossy()
+    ));
+    std::fs::write(&temporary, text).unwrap();
+    std::fs::rename(&temporary, path).unwrap();
+}

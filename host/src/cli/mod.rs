@@ -4,6 +4,7 @@ mod check;
 mod eval;
 mod plugin;
 mod schema;
+mod serve;
 mod test;
 
 use std::path::PathBuf;
@@ -36,6 +37,8 @@ enum Command {
     /// Run a plugin on an event, or start a new plugin.
     #[command(subcommand)]
     Plugin(plugin::Command),
+    /// Run the daemon: the HTTP API, with hot reload.
+    Serve(serve::Args),
 }
 
 /// Where the plugins are, for commands that decide.
@@ -96,6 +99,7 @@ pub fn main() -> ExitCode {
         Command::Test(args) => test::run(args),
         Command::Schema(args) => schema::run(args),
         Command::Plugin(command) => plugin::run(command),
+        Command::Serve(args) => serve::run(args),
     };
     match result {
         Ok(code) => code,

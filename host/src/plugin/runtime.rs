@@ -80,8 +80,9 @@ impl PluginRuntime {
             .max_memory_size(MAX_MEMORY as usize);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         if let Some(directory) = &options.cache_dir {
+            let directory = std::path::absolute(directory).unwrap_or_else(|_| directory.clone());
             let mut cache = wasmtime::CacheConfig::new();
-            cache.with_directory(directory);
+            cache.with_directory(&directory);
             match wasmtime::Cache::new(cache) {
                 Ok(cache) => {
                     config.cache(Some(cache));

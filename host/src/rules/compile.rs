@@ -46,6 +46,7 @@ pub(crate) fn compile(
         names: HashMap::new(),
     };
     let settings = checker.settings(&raw);
+    let raw_unreadable = raw.unreadable_files;
     let routes = checker.kind("route", raw.routes, |c, file, r| {
         if r.queue.trim().is_empty() {
             c.error_at(file, r.name.span(), "`queue` must not be empty", None);
@@ -152,7 +153,9 @@ pub(crate) fn compile(
             budget,
         })
     });
-    checker.check_fallback(&routes);
+    if raw_unreadable == 0 {
+        checker.check_fallback(&routes);
+    }
     let version = version_of(files);
     Some(RuleSet {
         version: Name::from(version),

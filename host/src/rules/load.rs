@@ -158,6 +158,9 @@ pub(crate) struct RawSet {
     pub compensations: Vec<Parsed<RawCompensate>>,
     pub caps: Vec<Parsed<RawCap>>,
     pub authorities: Vec<Parsed<RawAuthority>>,
+    /// Files that are not valid TOML: their rules are unknown, so checks of
+    /// the whole set (a fallback route exists) are not made.
+    pub unreadable_files: usize,
 }
 
 fn parse_file(
@@ -172,6 +175,7 @@ fn parse_file(
     }
     if !errors.is_empty() {
         // Rules in a file that does not parse would only add noise.
+        raw.unreadable_files += 1;
         return;
     }
     let lines = LineIndex::new(&file.text);
@@ -292,10 +296,16 @@ impl FileReader<'_> {
             .and_then(|v| v.get_ref().as_str())
             .map(|n| format!("{kind} `{n}`"));
         let allowed: Vec<&str> = COMMON_KEYS.iter().chain(kind_keys(kind)).copied().collect();
+        // Keys an unknown key was probably meant to be: their absence is
+        // not reported again.
+        let mut meant: Vec<&str> = Vec::new();
         for (key, _) in table.iter() {
             let key_name: &str = key.get_ref();
             if allowed.contains(&key_name) {
                 continue;
+            }
+            if let Some(intended) = crate::suggest::closest(key_name, allowed.iter().copied()) {
+                meant.push(intended);
             }
             let help = did_you_mean(key_name, allowed.iter().copied())
                 .unwrap_or_else(|| format!("`[[{kind}]]` accepts: {}", allowed.join(", ")));
@@ -315,7 +325,19 @@ impl FileReader<'_> {
             .map(|(key, value)| (key.clone(), value.clone()))
             .collect();
         let cleaned = Spanned::new(item.span(), DeValue::Table(cleaned));
-        self.deserialize(&cleaned, &format!("`[[{kind}]]`"), name, diagnostics)
+        let before = diagnostics.len();
+        let parsed = self.deserialize(&cleaned, &format!("`[[{kind}]]`"), name, diagnostics);
+        let redundant = |d: &Diagnostic| {
+            meant
+                .iter()
+                .any(|key| d.message.ends_with(&format!("missing field `{key}`")))
+        };
+        let mut index = 0;
+        diagnostics.retain(|d| {
+            index += 1;
+            index <= before || !redundant(d)
+        });
+        parsed
     }
 
     fn deserialize<T: DeserializeOwned>(

@@ -1,0 +1,187 @@
+//! `redress serve`: the daemon.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use tokio::net::TcpListener;
+
+use crate::plugin::{PluginRuntime, RuntimeOptions};
+use crate::reload::{DirectoryWatcher, Reloader};
+use crate::server::{self, AppState, LogFormat, Overrides, ServeConfig};
+use crate::snapshot::Sources;
+use crate::time::SystemClock;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Configuration file (TOML; see docs/daemon.md). Default: none, so
+    /// every setting has its default.
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+    /// Address to listen on. Default: 127.0.0.1:8080.
+    #[arg(long)]
+    listen: Option<String>,
+    /// The rules directory. Default: rules.
+    #[arg(long)]
+    rules: Option<PathBuf>,
+    /// The plugins directory. Default: plugins.
+    #[arg(long)]
+    plugins: Option<PathBuf>,
+    /// Serve without plugins.
+    #[arg(long, conflicts_with = "plugins")]
+    no_plugins: bool,
+    /// Where durable state and caches live. Default: data.
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Log format. Default: human.
+    #[arg(long, value_enum)]
+    log_format: Option<LogFormat>,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let overrides = Overrides {
+        listen: args.listen,
+        rules: args.rules,
+        plugins: args.plugins,
+        no_plugins: args.no_plugins,
+        data: args.data,
+        log_format: args.log_format,
+    };
+    let config = ServeConfig::load(args.config.as_deref(), &overrides)?;
+    init_logging(&config);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("redress")
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(serve(config))
+}
+
+fn init_logging(config: &ServeConfig) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log_filter));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match config.log_format {
+        LogFormat::Human => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
+}
+
+async fn serve(config: ServeConfig) -> anyhow::Result<ExitCode> {
+    std::fs::create_dir_all(&config.data)
+        .with_context(|| format!("cannot create the data directory {}", config.data.display()))?;
+    let runtime = match &config.plugins {
+        Some(_) => Some(PluginRuntime::new(&RuntimeOptions {
+            cache_dir: Some(config.data.join("cache").join("wasmtime")),
+            ..RuntimeOptions::default()
+        })?),
+        None => None,
+    };
+    let sources = Sources {
+        rules_dir: config.rules.clone(),
+        plugins_dir: config.plugins.clone(),
+    };
+    let reloader = match tokio::task::spawn_blocking(move || Reloader::start(sources, runtime))
+        .await?
+    {
+        Ok(reloader) => Arc::new(reloader),
+        Err(error) => {
+            eprint!("{}", error.rendered);
+            eprintln!(
+                "error: not serving: fix the problems above and start again (check with `redress check`)"
+            );
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    if !config.auth_required() {
+        tracing::warn!(listen = %config.listen, "no tokens configured: the API is open to anyone who can reach this address");
+    }
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let address = listener.local_addr()?;
+    let state = Arc::new(AppState::new(
+        config.clone(),
+        reloader.clone(),
+        Arc::new(SystemClock),
+    ));
+
+    let (changed_tx, mut changed_rx) = tokio::sync::mpsc::channel::<()>(1);
+    let _watcher = if config.watch {
+        let mut directories = vec![config.rules.clone()];
+        directories.extend(config.plugins.clone());
+        match DirectoryWatcher::start(directories, config.debounce, changed_tx.clone()) {
+            Ok(watcher) => Some(watcher),
+            Err(error) => {
+                tracing::warn!(%error, "cannot watch files; reload with SIGHUP or POST /v1/reload");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    {
+        let reloader = reloader.clone();
+        tokio::spawn(async move {
+            while changed_rx.recv().await.is_some() {
+                reloader.reload("watch").await;
+            }
+        });
+    }
+    spawn_sighup(reloader.clone());
+
+    let snapshot = state.live.load_full();
+    tracing::info!(%address, version = %snapshot.version, rules = %config.rules.display(), "listening");
+    println!(
+        "redress: serving {} (version {}) on http://{address}",
+        config.rules.display(),
+        snapshot.version
+    );
+    drop(snapshot);
+    server::run(listener, state, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reloads on SIGHUP.
+fn spawn_sighup(reloader: Arc<Reloader>) {
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        let Ok(mut hangups) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        else {
+            tracing::warn!("cannot listen for SIGHUP");
+            return;
+        };
+        while hangups.recv().await.is_some() {
+            reloader.reload("signal").await;
+        }
+    });
+    #[cfg(not(unix))]
+    let _ = reloader;
+}
+
+/// Completes on ctrl-c or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {}
+        _ = terminate => {}
+    }
+}

@@ -1,0 +1,340 @@
+//! The daemon's configuration: a TOML file (every key optional, documented
+//! in `docs/daemon.md` with its default), overridden by command-line flags,
+//! with tokens also from the environment.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use crate::decision::TraceLevel;
+use crate::plugin::manifest::ByteSize;
+use crate::time::Duration;
+
+/// `redress.toml` as written.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "Redress daemon configuration")]
+pub struct RawServeConfig {
+    /// Address to listen on. Default: `"127.0.0.1:8080"`.
+    pub listen: Option<String>,
+    /// The rules directory. Default: `"rules"`.
+    pub rules: Option<PathBuf>,
+    /// The plugins directory; `""` for none. Default: `"plugins"`.
+    pub plugins: Option<PathBuf>,
+    /// Where durable state and the compiled-plugin cache live.
+    /// Default: `"data"`.
+    pub data: Option<PathBuf>,
+    #[serde(default)]
+    pub auth: RawAuth,
+    #[serde(default)]
+    pub limits: RawLimits,
+    #[serde(default)]
+    pub reload: RawReload,
+    #[serde(default)]
+    pub log: RawLog,
+    #[serde(default)]
+    pub decisions: RawDecisions,
+}
+
+/// `[auth]`
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawAuth {
+    /// Bearer tokens accepted for the API (not for admin endpoints). Also
+    /// read, comma-separated, from `REDRESS_TOKENS`. Default: `[]`.
+    #[serde(default)]
+    pub tokens: Vec<String>,
+    /// Bearer tokens accepted everywhere, including `POST /v1/reload`. Also
+    /// read from `REDRESS_ADMIN_TOKENS`. Default: `[]`.
+    #[serde(default)]
+    pub admin_tokens: Vec<String>,
+    /// Without tokens the API is open; that is refused on a non-loopback
+    /// address unless this is `true`. Default: `false`.
+    #[serde(default)]
+    pub allow_unauthenticated: bool,
+}
+
+/// `[limits]`
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimits {
+    /// Largest request body. Default: `"1MiB"`.
+    pub body: Option<ByteSize>,
+    /// Most events in one batch. Default: `1000`.
+    pub batch: Option<usize>,
+    /// Longest a request may take. Default: `"10s"`.
+    pub request_timeout: Option<Duration>,
+    /// Requests handled at once; beyond it, `503` with `Retry-After`.
+    /// Default: `512`.
+    pub max_in_flight: Option<usize>,
+}
+
+/// `[reload]`
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawReload {
+    /// Watch the rules and plugins directories and reload on change.
+    /// Default: `true`.
+    pub watch: Option<bool>,
+    /// Quiet time after a change before reloading, so a burst of writes is
+    /// one reload. Default: `"50ms"`.
+    pub debounce: Option<Duration>,
+}
+
+/// `[log]`
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawLog {
+    /// `human` or `json`. Default: `"human"`.
+    pub format: Option<LogFormat>,
+    /// Filter in `RUST_LOG` syntax; `RUST_LOG` wins. Default: `"info"`.
+    pub filter: Option<String>,
+}
+
+/// `[decisions]`
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawDecisions {
+    /// Trace returned when a request does not say (`?trace=`): `none`,
+    /// `compact` or `full`. Default: `"compact"`.
+    pub trace: Option<TraceLevel>,
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+impl JsonSchema for TraceLevel {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "TraceLevel".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "string", "enum": ["none", "compact", "full"] })
+    }
+}
+
+/// The configuration with defaults applied.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub listen: SocketAddr,
+    pub rules: PathBuf,
+    pub plugins: Option<PathBuf>,
+    pub data: PathBuf,
+    pub tokens: Vec<String>,
+    pub admin_tokens: Vec<String>,
+    pub allow_unauthenticated: bool,
+    pub body_limit: usize,
+    pub batch_limit: usize,
+    pub request_timeout: std::time::Duration,
+    pub max_in_flight: usize,
+    pub watch: bool,
+    pub debounce: std::time::Duration,
+    pub log_format: LogFormat,
+    pub log_filter: String,
+    pub default_trace: TraceLevel,
+}
+
+/// Command-line values that override the file.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub listen: Option<String>,
+    pub rules: Option<PathBuf>,
+    pub plugins: Option<PathBuf>,
+    pub no_plugins: bool,
+    pub data: Option<PathBuf>,
+    pub log_format: Option<LogFormat>,
+}
+
+/// Why the configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {message}")]
+    Read { path: String, message: String },
+    #[error("{path}: {message}")]
+    Invalid { path: String, message: String },
+    #[error("invalid listen address `{0}`: expected host:port, like `127.0.0.1:8080`")]
+    Listen(String),
+    #[error(
+        "refusing to serve {0} without authentication: set `[auth] tokens` (or REDRESS_TOKENS), or `allow_unauthenticated = true`"
+    )]
+    Unauthenticated(SocketAddr),
+}
+
+impl ServeConfig {
+    /// Reads `path` (if given), applies `overrides` and the environment.
+    pub fn load(path: Option<&Path>, overrides: &Overrides) -> Result<Self, ConfigError> {
+        let raw = match path {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+                    path: path.display().to_string(),
+                    message: e.to_string(),
+                })?;
+                toml::from_str::<RawServeConfig>(&text).map_err(|error| {
+                    let line = error
+                        .span()
+                        .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+                    let mut message = error.message().trim().to_string();
+                    if let Some(help) = crate::suggest::from_serde_message(&message) {
+                        message.push_str(&format!(" ({help})"));
+                    }
+                    ConfigError::Invalid {
+                        path: match line {
+                            Some(line) => format!("{}:{line}", path.display()),
+                            None => path.display().to_string(),
+                        },
+                        message,
+                    }
+                })?
+            }
+            None => RawServeConfig::default(),
+        };
+        Self::from_raw(raw, overrides, &|name| std::env::var(name).ok())
+    }
+
+    /// Applies defaults, overrides and environment variables.
+    pub fn from_raw(
+        raw: RawServeConfig,
+        overrides: &Overrides,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let listen_text = overrides
+            .listen
+            .clone()
+            .or(raw.listen)
+            .unwrap_or_else(|| "127.0.0.1:8080".to_string());
+        let listen: SocketAddr = listen_text
+            .parse()
+            .map_err(|_| ConfigError::Listen(listen_text.clone()))?;
+        let from_env = |name: &str| -> Vec<String> {
+            env(name)
+                .map(|value| {
+                    value
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|t| !t.is_empty())
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let mut tokens = raw.auth.tokens;
+        tokens.extend(from_env("REDRESS_TOKENS"));
+        let mut admin_tokens = raw.auth.admin_tokens;
+        admin_tokens.extend(from_env("REDRESS_ADMIN_TOKENS"));
+        if tokens.is_empty()
+            && admin_tokens.is_empty()
+            && !listen.ip().is_loopback()
+            && !raw.auth.allow_unauthenticated
+        {
+            return Err(ConfigError::Unauthenticated(listen));
+        }
+        let plugins = if overrides.no_plugins {
+            None
+        } else {
+            let plugins = overrides
+                .plugins
+                .clone()
+                .or(raw.plugins)
+                .unwrap_or_else(|| PathBuf::from("plugins"));
+            (!plugins.as_os_str().is_empty()).then_some(plugins)
+        };
+        let millis = |d: Duration| std::time::Duration::from_millis(d.millis().max(0) as u64);
+        Ok(ServeConfig {
+            listen,
+            rules: overrides
+                .rules
+                .clone()
+                .or(raw.rules)
+                .unwrap_or_else(|| PathBuf::from("rules")),
+            plugins,
+            data: overrides
+                .data
+                .clone()
+                .or(raw.data)
+                .unwrap_or_else(|| PathBuf::from("data")),
+            tokens,
+            admin_tokens,
+            allow_unauthenticated: raw.auth.allow_unauthenticated,
+            body_limit: raw.limits.body.map_or(1 << 20, |b| b.0 as usize),
+            batch_limit: raw.limits.batch.unwrap_or(1000).max(1),
+            request_timeout: millis(
+                raw.limits
+                    .request_timeout
+                    .unwrap_or(Duration::from_millis(10_000)),
+            ),
+            max_in_flight: raw.limits.max_in_flight.unwrap_or(512).max(1),
+            watch: raw.reload.watch.unwrap_or(true),
+            debounce: millis(raw.reload.debounce.unwrap_or(Duration::from_millis(50))),
+            log_format: overrides
+                .log_format
+                .or(raw.log.format)
+                .unwrap_or(LogFormat::Human),
+            log_filter: raw.log.filter.unwrap_or_else(|| "info".to_string()),
+            default_trace: raw.decisions.trace.unwrap_or(TraceLevel::Compact),
+        })
+    }
+
+    /// Whether requests need a token.
+    pub fn auth_required(&self) -> bool {
+        !(self.tokens.is_empty() && self.admin_tokens.is_empty())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(text: &str, env: &[(&str, &str)]) -> Result<ServeConfig, ConfigError> {
+        let raw: RawServeConfig = toml::from_str(text).unwrap();
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        ServeConfig::from_raw(raw, &Overrides::default(), &|name| {
+            env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        })
+    }
+
+    #[test]
+    fn defaults_are_loopback_and_open() {
+        let config = config("", &[]).unwrap();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert!(!config.auth_required());
+        assert_eq!(config.body_limit, 1 << 20);
+        assert_eq!(config.plugins.as_deref(), Some(Path::new("plugins")));
+    }
+
+    #[test]
+    fn an_open_public_address_is_refused() {
+        let error = config("listen = \"0.0.0.0:8080\"", &[]).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("refusing to serve 0.0.0.0:8080 without authentication")
+        );
+        assert!(
+            config("listen = \"0.0.0.0:8080\"", &[("REDRESS_TOKENS", "a, b")])
+                .unwrap()
+                .auth_required()
+        );
+    }
+
+    #[test]
+    fn sizes_and_durations_parse() {
+        let config = config(
+            "[limits]\nbody = \"64KiB\"\nrequest_timeout = \"2s\"\n[reload]\ndebounce = \"10ms\"",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(config.body_limit, 64 << 10);
+        assert_eq!(config.request_timeout, std::time::Duration::from_secs(2));
+        assert_eq!(config.debounce, std::time::Duration::from_millis(10));
+    }
+}

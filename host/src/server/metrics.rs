@@ -1,0 +1,158 @@
+//! Metrics in the Prometheus text format. Counters are atomics; the
+//! per-queue counters sit behind a read-mostly lock taken for writing only
+//! when a queue is seen for the first time.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use crate::decision::Name;
+
+/// Upper bounds of the decision latency histogram, in seconds.
+const BUCKETS: [f64; 14] = [
+    0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+    1.0,
+];
+
+/// A latency histogram.
+#[derive(Debug, Default)]
+pub struct Histogram {
+    buckets: [AtomicU64; BUCKETS.len()],
+    count: AtomicU64,
+    sum_nanos: AtomicU64,
+}
+
+impl Histogram {
+    pub fn observe(&self, elapsed: std::time::Duration) {
+        let seconds = elapsed.as_secs_f64();
+        if let Some(index) = BUCKETS.iter().position(|bound| seconds <= *bound) {
+            self.buckets[index].fetch_add(1, Ordering::Relaxed);
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.sum_nanos
+            .fetch_add(elapsed.as_nanos() as u64, Ordering::Relaxed);
+    }
+
+    fn render(&self, out: &mut String, name: &str) {
+        let mut cumulative = 0;
+        for (bound, bucket) in BUCKETS.iter().zip(&self.buckets) {
+            cumulative += bucket.load(Ordering::Relaxed);
+            let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {cumulative}");
+        }
+        let count = self.count.load(Ordering::Relaxed);
+        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
+        let _ = writeln!(
+            out,
+            "{name}_sum {}",
+            self.sum_nanos.load(Ordering::Relaxed) as f64 / 1e9
+        );
+        let _ = writeln!(out, "{name}_count {count}");
+    }
+}
+
+/// The daemon's own counters (plugin and reload counters are read from
+/// where they live when rendering).
+#[derive(Debug, Default)]
+pub struct Metrics {
+    decisions: RwLock<BTreeMap<Name, Arc<AtomicU64>>>,
+    pub rejected: AtomicU64,
+    pub invalid: AtomicU64,
+    pub overloaded: AtomicU64,
+    pub latency: Histogram,
+}
+
+impl Metrics {
+    /// Counts one decision routed to `queue`.
+    pub fn decided(&self, queue: &Name) {
+        if let Ok(counters) = self.decisions.read()
+            && let Some(counter) = counters.get(queue)
+        {
+            counter.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        if let Ok(mut counters) = self.decisions.write() {
+            counters
+                .entry(queue.clone())
+                .or_default()
+                .fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Renders the daemon's counters, then `extra` (plugins, reloads...).
+    pub fn render(&self, extra: &dyn Fn(&mut String)) -> String {
+        let mut out = String::with_capacity(4096);
+        out.push_str(
+            "# HELP redress_decisions_total Complaints decided, by route queue and outcome.\n",
+        );
+        out.push_str("# TYPE redress_decisions_total counter\n");
+        if let Ok(counters) = self.decisions.read() {
+            for (queue, count) in counters.iter() {
+                let _ = writeln!(
+                    out,
+                    "redress_decisions_total{{queue=\"{}\",outcome=\"decided\"}} {}",
+                    escape(queue),
+                    count.load(Ordering::Relaxed)
+                );
+            }
+        }
+        let _ = writeln!(
+            out,
+            "redress_decisions_total{{queue=\"\",outcome=\"rejected\"}} {}",
+            self.rejected.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "redress_decisions_total{{queue=\"\",outcome=\"invalid\"}} {}",
+            self.invalid.load(Ordering::Relaxed)
+        );
+        out.push_str("# HELP redress_overloaded_total Requests refused with 503 because too many were in flight.\n");
+        out.push_str("# TYPE redress_overloaded_total counter\n");
+        let _ = writeln!(
+            out,
+            "redress_overloaded_total {}",
+            self.overloaded.load(Ordering::Relaxed)
+        );
+        out.push_str(
+            "# HELP redress_decision_seconds Time to decide one complaint (plugins and rules).\n",
+        );
+        out.push_str("# TYPE redress_decision_seconds histogram\n");
+        self.latency.render(&mut out, "redress_decision_seconds");
+        extra(&mut out);
+        out
+    }
+}
+
+/// Escapes a Prometheus label value.
+pub fn escape(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counters_and_histogram() {
+        let metrics = Metrics::default();
+        metrics.decided(&Name::from("billing"));
+        metrics.decided(&Name::from("billing"));
+        metrics
+            .latency
+            .observe(std::time::Duration::from_micros(80));
+        let text = metrics.render(&|out| out.push_str("extra 1\n"));
+        assert!(
+            text.contains("redress_decisions_total{queue=\"billing\",outcome=\"decided\"} 2"),
+            "{text}"
+        );
+        assert!(
+            text.contains("redress_decision_seconds_bucket{le=\"0.0001\"} 1"),
+            "{text}"
+        );
+        assert!(text.contains("redress_decision_seconds_count 1"), "{text}");
+        assert!(text.ends_with("extra 1\n"));
+    }
+}

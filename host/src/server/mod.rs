@@ -1,0 +1,245 @@
+//! The daemon's HTTP API (tokio + axum).
+//!
+//! [`router`] wires the [`ENDPOINTS`] to their handlers behind the auth,
+//! timeout and access-log layers; [`run`] serves it until the shutdown
+//! future completes, finishing requests in flight. The OpenAPI document in
+//! `docs/openapi.json` describes exactly these endpoints (a test checks).
+
+pub mod config;
+mod error;
+mod handlers;
+mod metrics;
+mod state;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderMap, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, get, post};
+use tokio::net::TcpListener;
+
+pub use config::{ConfigError, LogFormat, Overrides, ServeConfig};
+pub use error::ApiError;
+pub use handlers::OPENAPI;
+pub use metrics::Metrics;
+pub use state::AppState;
+
+/// An endpoint of the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Endpoint {
+    pub method: &'static str,
+    pub path: &'static str,
+    /// Needs no token even when tokens are configured.
+    pub public: bool,
+    /// Needs an admin token when tokens are configured.
+    pub admin: bool,
+}
+
+const fn endpoint(method: &'static str, path: &'static str) -> Endpoint {
+    Endpoint {
+        method,
+        path,
+        public: false,
+        admin: false,
+    }
+}
+
+/// Every endpoint the daemon serves.
+pub const ENDPOINTS: &[Endpoint] = &[
+    endpoint("POST", "/v1/complaints"),
+    endpoint("POST", "/v1/simulate"),
+    endpoint("GET", "/v1/ruleset"),
+    Endpoint {
+        admin: true,
+        ..endpoint("POST", "/v1/reload")
+    },
+    Endpoint {
+        public: true,
+        ..endpoint("GET", "/healthz")
+    },
+    endpoint("GET", "/readyz"),
+    endpoint("GET", "/metrics"),
+    endpoint("GET", "/v1/openapi.json"),
+];
+
+/// The handler of `endpoint`.
+fn handler(endpoint: &Endpoint) -> Option<MethodRouter<Arc<AppState>>> {
+    Some(match (endpoint.method, endpoint.path) {
+        ("POST", "/v1/complaints") => post(handlers::complaints),
+        ("POST", "/v1/simulate") => post(handlers::simulate),
+        ("GET", "/v1/ruleset") => get(handlers::ruleset),
+        ("POST", "/v1/reload") => post(handlers::reload),
+        ("GET", "/healthz") => get(handlers::healthz),
+        ("GET", "/readyz") => get(handlers::readyz),
+        ("GET", "/metrics") => get(handlers::metrics),
+        ("GET", "/v1/openapi.json") => get(handlers::openapi),
+        _ => return None,
+    })
+}
+
+/// The API with its layers.
+pub fn router(state: Arc<AppState>) -> Router {
+    let mut router = Router::new();
+    for endpoint in ENDPOINTS {
+        match handler(endpoint) {
+            Some(method_router) => router = router.route(endpoint.path, method_router),
+            None => tracing::error!(path = endpoint.path, "endpoint without a handler"),
+        }
+    }
+    router
+        .fallback(|| async { ApiError::not_found() })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this endpoint does not take that method; see GET /v1/openapi.json",
+            )
+        })
+        .layer(DefaultBodyLimit::max(state.config.body_limit))
+        .layer(middleware::from_fn_with_state(state.clone(), limits))
+        .layer(middleware::from_fn_with_state(state.clone(), authenticate))
+        .with_state(state)
+}
+
+/// Serves `router` on `listener` until `shutdown` completes; requests in
+/// flight then finish before this returns.
+pub async fn run(
+    listener: TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(state.clone());
+    let on_shutdown = {
+        let state = state.clone();
+        async move {
+            shutdown.await;
+            state
+                .shutting_down
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+            tracing::info!("shutting down: finishing requests in flight");
+        }
+    };
+    axum::serve(listener, app)
+        .with_graceful_shutdown(on_shutdown)
+        .await
+}
+
+/// Bearer-token auth: `/healthz` is open; with tokens configured everything
+/// else needs one, and admin endpoints need an admin token.
+async fn authenticate(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if !state.config.auth_required() {
+        return next.run(request).await;
+    }
+    let path = request.uri().path();
+    let endpoint = ENDPOINTS.iter().find(|e| e.path == path);
+    if endpoint.is_some_and(|e| e.public) {
+        return next.run(request).await;
+    }
+    let admin_only = endpoint.is_some_and(|e| e.admin);
+    let Some(token) = bearer(request.headers()) else {
+        return ApiError::unauthorized().into_response();
+    };
+    let is_admin = state
+        .config
+        .admin_tokens
+        .iter()
+        .any(|t| constant_time_eq(t, token));
+    let is_user = state
+        .config
+        .tokens
+        .iter()
+        .any(|t| constant_time_eq(t, token));
+    match (is_admin, is_user, admin_only) {
+        (true, _, _) | (false, true, false) => next.run(request).await,
+        (false, true, true) => ApiError::forbidden().into_response(),
+        (false, false, _) => ApiError::unauthorized().into_response(),
+    }
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))?;
+    Some(token.trim())
+}
+
+/// Compares without an early exit, so timing does not reveal prefixes.
+fn constant_time_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The per-request timeout, and a debug line per request.
+async fn limits(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let response = match tokio::time::timeout(state.config.request_timeout, next.run(request)).await
+    {
+        Ok(response) => response,
+        Err(_) => ApiError::timeout().into_response(),
+    };
+    tracing::debug!(
+        %method,
+        path,
+        status = response.status().as_u16(),
+        micros = started.elapsed().as_micros() as u64,
+        "request"
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_endpoint_has_a_handler() {
+        for endpoint in ENDPOINTS {
+            assert!(handler(endpoint).is_some(), "{endpoint:?}");
+        }
+    }
+
+    #[test]
+    fn the_openapi_document_describes_exactly_the_endpoints() {
+        let document: serde_json::Value = serde_json::from_str(OPENAPI).unwrap();
+        let mut documented: Vec<(String, String)> = Vec::new();
+        for (path, item) in document["paths"].as_object().unwrap() {
+            for method in item.as_object().unwrap().keys() {
+                if ["get", "post", "put", "delete", "patch"].contains(&method.as_str()) {
+                    documented.push((method.to_uppercase(), path.clone()));
+                }
+            }
+        }
+        documented.sort();
+        let mut served: Vec<(String, String)> = ENDPOINTS
+            .iter()
+            .map(|e| (e.method.to_string(), e.path.to_string()))
+            .collect();
+        served.sort();
+        assert_eq!(
+            documented, served,
+            "docs/openapi.json and the router disagree"
+        );
+    }
+
+    #[test]
+    fn tokens_compare_exactly() {
+        assert!(constant_time_eq("secret", "secret"));
+        assert!(!constant_time_eq("secret", "secreT"));
+        assert!(!constant_time_eq("secret", "secre"));
+    }
+}

@@ -1,0 +1,125 @@
+//! What every request handler shares.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use arc_swap::ArcSwap;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::reload::Reloader;
+use crate::server::config::ServeConfig;
+use crate::server::error::ApiError;
+use crate::server::metrics::{Metrics, escape};
+use crate::snapshot::Snapshot;
+use crate::time::Clock;
+
+/// The daemon's shared state.
+pub struct AppState {
+    pub config: ServeConfig,
+    /// The snapshot serving now; handlers take it once per request.
+    pub live: Arc<ArcSwap<Snapshot>>,
+    pub reloader: Arc<Reloader>,
+    pub metrics: Metrics,
+    pub clock: Arc<dyn Clock>,
+    /// Permits for requests in flight.
+    in_flight: Arc<Semaphore>,
+    pub shutting_down: AtomicBool,
+}
+
+impl AppState {
+    pub fn new(config: ServeConfig, reloader: Arc<Reloader>, clock: Arc<dyn Clock>) -> Self {
+        AppState {
+            in_flight: Arc::new(Semaphore::new(config.max_in_flight)),
+            live: reloader.live(),
+            config,
+            reloader,
+            metrics: Metrics::default(),
+            clock,
+            shutting_down: AtomicBool::new(false),
+        }
+    }
+
+    /// Admits one more request, or refuses with 503 + Retry-After when
+    /// `max_in_flight` are already being handled: back-pressure instead of
+    /// an unbounded queue.
+    pub fn admit(&self) -> Result<OwnedSemaphorePermit, ApiError> {
+        self.in_flight.clone().try_acquire_owned().map_err(|_| {
+            self.metrics.overloaded.fetch_add(1, Ordering::Relaxed);
+            ApiError::overloaded()
+        })
+    }
+
+    /// Everything `/metrics` shows.
+    pub fn render_metrics(&self) -> String {
+        let snapshot = self.live.load_full();
+        let reloader = &self.reloader;
+        self.metrics.render(&|out| {
+            out.push_str("# HELP redress_ruleset_info The snapshot serving now.\n# TYPE redress_ruleset_info gauge\n");
+            let _ = writeln!(
+                out,
+                "redress_ruleset_info{{version=\"{}\",ruleset_version=\"{}\"}} 1",
+                escape(&snapshot.version),
+                escape(&snapshot.ruleset.version)
+            );
+            out.push_str("# HELP redress_reloads_total Reloads by outcome.\n# TYPE redress_reloads_total counter\n");
+            for (outcome, counter) in [
+                ("loaded", &reloader.counts.loaded),
+                ("unchanged", &reloader.counts.unchanged),
+                ("failed", &reloader.counts.failed),
+            ] {
+                let _ = writeln!(out, "redress_reloads_total{{outcome=\"{outcome}\"}} {}", counter.load(Ordering::Relaxed));
+            }
+            let last_failed = reloader.status().outcome == "failed";
+            out.push_str("# HELP redress_reload_last_failed 1 when the latest reload failed and an older rule set is serving.\n# TYPE redress_reload_last_failed gauge\n");
+            let _ = writeln!(out, "redress_reload_last_failed {}", u8::from(last_failed));
+            out.push_str("# HELP redress_plugin_calls_total Plugin calls.\n# TYPE redress_plugin_calls_total counter\n");
+            let plugins = snapshot.plugins.plugins();
+            for plugin in plugins {
+                let _ = writeln!(
+                    out,
+                    "redress_plugin_calls_total{{plugin=\"{}\"}} {}",
+                    escape(&plugin.name),
+                    plugin.stats.calls.load(Ordering::Relaxed)
+                );
+            }
+            out.push_str("# HELP redress_plugin_failures_total Failed plugin calls by kind (timeout, out_of_fuel, memory, panic, trap, bad_output...).\n# TYPE redress_plugin_failures_total counter\n");
+            for plugin in plugins {
+                for (kind, count) in plugin.stats.failures_by_kind() {
+                    let _ = writeln!(
+                        out,
+                        "redress_plugin_failures_total{{plugin=\"{}\",kind=\"{kind}\"}} {count}",
+                        escape(&plugin.name)
+                    );
+                }
+            }
+            out.push_str("# HELP redress_plugin_fuel_total Fuel used by plugin calls.\n# TYPE redress_plugin_fuel_total counter\n");
+            for plugin in plugins {
+                let _ = writeln!(
+                    out,
+                    "redress_plugin_fuel_total{{plugin=\"{}\"}} {}",
+                    escape(&plugin.name),
+                    plugin.stats.fuel.load(Ordering::Relaxed)
+                );
+            }
+            out.push_str("# HELP redress_plugin_quarantined 1 while a plugin is quarantined.\n# TYPE redress_plugin_quarantined gauge\n");
+            for plugin in plugins {
+                let _ = writeln!(
+                    out,
+                    "redress_plugin_quarantined{{plugin=\"{}\"}} {}",
+                    escape(&plugin.name),
+                    u8::from(plugin.is_quarantined())
+                );
+            }
+            out.push_str("# HELP redress_plugin_instances_created_total Plugin instances created.\n# TYPE redress_plugin_instances_created_total counter\n");
+            for plugin in plugins {
+                let _ = writeln!(
+                    out,
+                    "redress_plugin_instances_created_total{{plugin=\"{}\"}} {}",
+                    escape(&plugin.name),
+                    plugin.stats.instances_created.load(Ordering::Relaxed)
+                );
+            }
+        })
+    }
+}
