@@ -15,6 +15,9 @@ use crate::time::{Duration, Timestamp};
 /// putting it in a decision does not copy it.
 pub type Name = Arc<str>;
 
+/// Plugin outputs: plugin name → output name → value.
+pub type Annotations = BTreeMap<String, BTreeMap<String, AnnotationValue>>;
+
 /// Everything decided for one complaint.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Decision {
@@ -23,7 +26,7 @@ pub struct Decision {
     pub ruleset_version: Name,
     pub received_at: Timestamp,
     /// The plugins that ran, with the digest of their code.
-    pub plugins: Vec<PluginRun>,
+    pub plugins: Arc<Vec<PluginRun>>,
     /// The complaint's category: sent with it, or filled by a plugin.
     pub category: Option<String>,
     pub route: RouteDecision,
@@ -40,7 +43,7 @@ pub struct Decision {
     pub authority: Vec<GrantDecision>,
     pub control_lines: Vec<ControlLineOutcome>,
     /// Plugin outputs: plugin name → output name → value.
-    pub annotations: BTreeMap<String, BTreeMap<String, AnnotationValue>>,
+    pub annotations: Arc<Annotations>,
     /// Why: rule by rule.
     pub trace: Vec<TraceEntry>,
 }
@@ -51,10 +54,7 @@ pub struct PluginRun {
     pub name: Name,
     /// sha256 of the plugin's wasm file.
     pub digest: Name,
-    /// `ok`, `skipped` (its contribution was dropped after an error),
-    /// `defaults` (its declared defaults were used after an error) or
-    /// `stubbed` (a rule test gave its outputs).
-    pub outcome: String,
+    pub outcome: PluginOutcome,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
@@ -139,8 +139,7 @@ pub struct BudgetStatus {
     /// (`location:branch-12`).
     pub scope: String,
     pub window: Duration,
-    /// `within` or `unchecked` (no store to count against).
-    pub status: String,
+    pub status: BudgetState,
     pub used_count: Option<i64>,
     pub limit_count: Option<i64>,
     pub used_amount: Option<f64>,
@@ -152,9 +151,8 @@ pub struct BudgetStatus {
 pub struct ControlLineOutcome {
     pub rule: Name,
     /// The grid cell: `group_by` field → value.
-    pub group: BTreeMap<String, String>,
-    /// `crossed`, `within` or `not_evaluated` (counting needs the store).
-    pub status: String,
+    pub group: BTreeMap<Name, String>,
+    pub status: ControlLineStatus,
     /// Complaints in the window including this one.
     pub count: Option<i64>,
     /// The line: the most complaints allowed in the window.
@@ -178,6 +176,66 @@ pub struct TraceEntry {
     /// Why it did or did not apply, when there is more to say.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+}
+
+macro_rules! word_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $word:literal),* $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+        pub enum $name {
+            $($(#[$vmeta])* #[serde(rename = $word)] $variant),*
+        }
+
+        impl $name {
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $word),*
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+word_enum! {
+    /// How a plugin's run went.
+    PluginOutcome {
+        /// Its outputs are in the decision.
+        Ok => "ok",
+        /// It failed; its outputs were dropped (`on_error = "skip"`).
+        Skipped => "skipped",
+        /// It failed; its declared defaults stand in (`on_error = "default"`).
+        Defaults => "defaults",
+        /// A rule test gave its outputs.
+        Stubbed => "stubbed",
+    }
+}
+
+word_enum! {
+    /// Where a grant stands against its budget.
+    BudgetState {
+        /// Counted by the store, and there is room.
+        Within => "within",
+        /// No store to count against (`redress eval`, `redress test`).
+        Unchecked => "unchecked",
+    }
+}
+
+word_enum! {
+    /// The state of a control line for one complaint.
+    ControlLineStatus {
+        /// This complaint goes over the line.
+        Crossed => "crossed",
+        /// Counted, and under the line.
+        Within => "within",
+        /// Not counted: no store, or the volume could not be computed.
+        NotEvaluated => "not_evaluated",
+    }
 }
 
 /// How much of the rule-by-rule account to keep.

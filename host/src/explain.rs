@@ -17,7 +17,7 @@ pub fn explain(decision: &Decision, ruleset: &RuleSet) -> String {
     if let Some(category) = &decision.category {
         let _ = writeln!(out, "Category: {category}");
     }
-    for run in &decision.plugins {
+    for run in decision.plugins.iter() {
         let _ = write!(
             out,
             "Plugin {} ({}): {}",
@@ -140,7 +140,7 @@ pub fn explain(decision: &Decision, ruleset: &RuleSet) -> String {
                 .flatten()
                 .collect::<Vec<_>>()
                 .join(" and ");
-                let state = if budget.status == "unchecked" {
+                let state = if budget.status == crate::decision::BudgetState::Unchecked {
                     "not checked here: budgets are counted by the daemon's store".to_string()
                 } else {
                     format!(
@@ -168,8 +168,10 @@ pub fn explain(decision: &Decision, ruleset: &RuleSet) -> String {
                 .map(|(k, v)| format!("{k}={v}"))
                 .collect::<Vec<_>>()
                 .join(", ");
-            let state = match line.status.as_str() {
-                "not_evaluated" => "not evaluated: counting needs the daemon's store".to_string(),
+            let state = match line.status {
+                crate::decision::ControlLineStatus::NotEvaluated => {
+                    "not evaluated: counting needs the daemon's store".to_string()
+                }
                 status => format!(
                     "{status} ({} in window, line at {})",
                     line.count.unwrap_or_default(),

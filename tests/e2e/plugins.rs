@@ -96,7 +96,7 @@ fn decide_twice(set: PluginSet, plugin: &str) -> (String, String) {
             .find(|r| &*r.name == plugin)
             .unwrap()
             .clone();
-        first.get_or_insert((run.outcome, run.error.unwrap_or_default()));
+        first.get_or_insert((run.outcome.to_string(), run.error.unwrap_or_default()));
     }
     first.unwrap()
 }
@@ -350,7 +350,7 @@ fn per_event_isolation_gives_a_fresh_instance_every_time() {
     let set = load(dir.path());
     for _ in 0..3 {
         let enrichment = set.enrich(&event("x"), &BTreeMap::new()).unwrap();
-        assert_eq!(enrichment.runs[0].outcome, "ok");
+        assert_eq!(enrichment.runs[0].outcome.as_str(), "ok");
     }
     let plugin = set.get("sentiment").unwrap();
     assert_eq!(

@@ -271,7 +271,10 @@ fn mutated_events_are_refused_or_decided_never_panic() {
                 result.unwrap_or_else(|_| panic!("round {round}: panic deciding {text}"));
             let decision = decision.unwrap_or_else(|error| panic!("round {round}: {error}"));
             assert!(
-                decision.plugins.iter().all(|run| run.outcome == "ok"),
+                decision
+                    .plugins
+                    .iter()
+                    .all(|run| run.outcome.as_str() == "ok"),
                 "round {round}: {:?}",
                 decision.plugins
             );

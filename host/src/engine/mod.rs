@@ -17,8 +17,9 @@ pub use offers::{Limits, apply_caps, round_cents};
 pub use state::{BudgetUse, StateView, Stateless};
 
 use crate::decision::{
-    BreachDecision, BudgetStatus, ControlLineOutcome, Decision, EscalationDecision, GrantDecision,
-    Name, OfferDecision, RouteDecision, SlaDecision, TraceEntry, TraceLevel,
+    BreachDecision, BudgetState, BudgetStatus, ControlLineOutcome, ControlLineStatus, Decision,
+    EscalationDecision, GrantDecision, Name, OfferDecision, RouteDecision, SlaDecision, TraceEntry,
+    TraceLevel,
 };
 use crate::event::ComplaintEvent;
 use crate::expr::{Facts, Value};
@@ -106,7 +107,7 @@ pub fn decide(
     let mut control_lines = Vec::new();
     for rule in run.all("control_line", &ruleset.control_lines) {
         let outcome = control_line(&run, rule, state, received_at);
-        if outcome.status == "crossed" {
+        if outcome.status == ControlLineStatus::Crossed {
             run.flags.push(rule.body.then.flag.clone());
             notify.extend(rule.body.then.notify.iter().cloned());
             if let Some(to) = &rule.body.then.escalate
@@ -181,7 +182,12 @@ pub fn decide(
             ));
             continue;
         }
-        if !ruleset.settings.offer_kinds.contains(&proposal.kind) {
+        if !ruleset
+            .settings
+            .offer_kinds
+            .iter()
+            .any(|k| **k == *proposal.kind)
+        {
             plugin_notes.push(format!(
                 "offer `{}` proposed by plugin `{}` left out: not an offer kind of this rule set",
                 proposal.kind, proposal.plugin
@@ -189,12 +195,12 @@ pub fn decide(
             continue;
         }
         offers.push(OfferDecision {
-            kind: Name::from(proposal.kind.as_str()),
+            kind: proposal.kind.clone(),
             value: round_cents(proposal.value.max(0.0)),
             currency: currency.clone(),
-            note: proposal.note.as_deref().map(Name::from),
+            note: proposal.note.clone(),
             due: None,
-            source: Name::from(format!("plugin:{}", proposal.plugin)),
+            source: proposal.source.clone(),
             capped: None,
         });
     }
@@ -243,7 +249,7 @@ pub fn decide(
                     None => BudgetStatus {
                         scope,
                         window: budget.window,
-                        status: "unchecked".to_string(),
+                        status: BudgetState::Unchecked,
                         used_count: None,
                         limit_count: budget.count,
                         used_amount: None,
@@ -271,7 +277,7 @@ pub fn decide(
                         BudgetStatus {
                             scope,
                             window: budget.window,
-                            status: "within".to_string(),
+                            status: BudgetState::Within,
                             used_count: Some(used.count),
                             limit_count: budget.count,
                             used_amount: Some(used.amount),
@@ -440,7 +446,7 @@ fn control_line(
     state: &dyn StateView,
     at: Timestamp,
 ) -> ControlLineOutcome {
-    let group: BTreeMap<String, String> = rule
+    let group: BTreeMap<Name, String> = rule
         .body
         .group_by
         .iter()
@@ -453,44 +459,54 @@ fn control_line(
             (path.clone(), value)
         })
         .collect();
-    let group_key = group.values().cloned().collect::<Vec<_>>().join("|");
     let limit = match &rule.body.limit {
         ControlLimit::Count(count) => Some(*count as f64),
         ControlLimit::Rate { max_rate, volume } => {
             volume.number_value(run.facts).map(|v| max_rate * v)
         }
     };
-    let Some(before) = state.control_line_count(&rule.name, &group_key, rule.body.window, at)
-    else {
+    let before = {
+        // In `group_by` order, for the store's key.
+        let values: smallvec::SmallVec<[&str; 4]> = rule
+            .body
+            .group_by
+            .iter()
+            .filter_map(|(path, _)| group.get(path).map(String::as_str))
+            .collect();
+        state.control_line_count(&rule.name, &values, rule.body.window, at)
+    };
+    let Some(before) = before else {
         return ControlLineOutcome {
             rule: rule.name.clone(),
             group,
-            status: "not_evaluated".to_string(),
+            status: ControlLineStatus::NotEvaluated,
             count: None,
             limit,
         };
     };
     let count = before + 1;
     let status = match limit {
-        Some(limit) if count as f64 > limit => "crossed",
-        Some(_) => "within",
-        None => "not_evaluated",
+        Some(limit) if count as f64 > limit => ControlLineStatus::Crossed,
+        Some(_) => ControlLineStatus::Within,
+        None => ControlLineStatus::NotEvaluated,
     };
     ControlLineOutcome {
         rule: rule.name.clone(),
         group,
-        status: status.to_string(),
+        status,
         count: Some(count),
         limit,
     }
 }
 
 fn describe_control_line(outcome: &ControlLineOutcome) -> String {
-    match outcome.status.as_str() {
-        "not_evaluated" if outcome.count.is_none() => {
+    match outcome.status {
+        ControlLineStatus::NotEvaluated if outcome.count.is_none() => {
             "not evaluated: counting complaints needs the daemon's store".to_string()
         }
-        "not_evaluated" => "not evaluated: the volume could not be computed".to_string(),
+        ControlLineStatus::NotEvaluated => {
+            "not evaluated: the volume could not be computed".to_string()
+        }
         status => format!(
             "{status}: {} complaints in the window, line at {}",
             outcome.count.unwrap_or_default(),

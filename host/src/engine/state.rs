@@ -19,12 +19,13 @@ pub trait StateView {
     /// The customer's history before this complaint.
     fn history(&self, event: &ComplaintEvent) -> Option<CustomerHistory>;
 
-    /// Complaints counted by control line `rule` in group `group` during
-    /// the `window` before `at` (this complaint not included).
+    /// Complaints counted by control line `rule` in the group with these
+    /// values (in `group_by` order) during the `window` before `at` (this
+    /// complaint not included).
     fn control_line_count(
         &self,
         rule: &str,
-        group: &str,
+        group: &[&str],
         window: Duration,
         at: Timestamp,
     ) -> Option<i64>;
@@ -49,7 +50,7 @@ impl StateView for Stateless {
         None
     }
 
-    fn control_line_count(&self, _: &str, _: &str, _: Duration, _: Timestamp) -> Option<i64> {
+    fn control_line_count(&self, _: &str, _: &[&str], _: Duration, _: Timestamp) -> Option<i64> {
         None
     }
 

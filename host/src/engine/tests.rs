@@ -128,10 +128,15 @@ fn a_decision_collects_every_kind() {
     );
     assert_eq!(&*decision.authority[0].policy, "parking-validation");
     assert_eq!(
-        decision.authority[0].budget.as_ref().unwrap().status,
+        decision.authority[0]
+            .budget
+            .as_ref()
+            .unwrap()
+            .status
+            .as_str(),
         "unchecked"
     );
-    assert_eq!(&*decision.control_lines[0].status, "not_evaluated");
+    assert_eq!(decision.control_lines[0].status.as_str(), "not_evaluated");
     let route_trace = decision
         .trace
         .iter()
@@ -175,6 +180,7 @@ fn plugin_proposals_pass_through_caps_only() {
     let mut enrichment = Enrichment::none();
     enrichment.proposals.push(Proposal {
         plugin: "goodwill".into(),
+        source: "plugin:goodwill".into(),
         kind: "coupon".into(),
         value: 250.0,
         note: None,
@@ -223,11 +229,11 @@ impl StateView for Counts {
     fn control_line_count(
         &self,
         _: &str,
-        group: &str,
+        group: &[&str],
         window: Duration,
         _: Timestamp,
     ) -> Option<i64> {
-        assert_eq!(group, "tv");
+        assert_eq!(group, ["tv"]);
         assert_eq!(window, "30d".parse().unwrap());
         self.asked.set(self.asked.get() + 1);
         Some(self.control)
@@ -257,7 +263,7 @@ fn control_line_flags_the_sixth_not_the_fifth() {
         &fifth,
         TraceLevel::Compact,
     );
-    assert_eq!(&*decision.control_lines[0].status, "within");
+    assert_eq!(decision.control_lines[0].status.as_str(), "within");
     assert!(
         !decision
             .flags
@@ -274,7 +280,7 @@ fn control_line_flags_the_sixth_not_the_fifth() {
         &sixth,
         TraceLevel::Compact,
     );
-    assert_eq!(&*decision.control_lines[0].status, "crossed");
+    assert_eq!(decision.control_lines[0].status.as_str(), "crossed");
     assert_eq!(decision.control_lines[0].count, Some(6));
     assert!(
         decision
@@ -336,7 +342,12 @@ fn exhausted_budget_withholds_the_grant_and_says_why() {
         TraceLevel::Compact,
     );
     assert_eq!(
-        decision.authority[0].budget.as_ref().unwrap().status,
+        decision.authority[0]
+            .budget
+            .as_ref()
+            .unwrap()
+            .status
+            .as_str(),
         "within"
     );
 }

@@ -295,7 +295,11 @@ impl Expression {
         self.reads
             .iter()
             .map(|(path, reader)| {
-                let value = reader(facts).map_or(serde_json::Value::Null, |v| v.to_json());
+                let value = match reader(facts) {
+                    None => serde_json::Value::Null,
+                    Some(Value::Str(text)) => serde_json::Value::String(clip_for_trace(&text)),
+                    Some(value) => value.to_json(),
+                };
                 (path.clone(), value)
             })
             .collect()
@@ -309,6 +313,22 @@ impl Expression {
     pub fn index_hints(&self) -> &[IndexHint] {
         &self.hints
     }
+}
+
+/// Longest string a trace shows in full; the event has the rest.
+const TRACE_TEXT: usize = 120;
+
+/// A string for a trace: long ones keep their start and say how long they
+/// were, so a 1 KB complaint is not copied into every trace entry.
+fn clip_for_trace(text: &str) -> String {
+    if text.len() <= TRACE_TEXT {
+        return text.to_string();
+    }
+    let mut end = TRACE_TEXT;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} characters)", &text[..end], text.chars().count())
 }
 
 fn parse_errors(source: &str, errors: cel::ParseErrors) -> Vec<CompileError> {

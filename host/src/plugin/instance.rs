@@ -95,6 +95,8 @@ pub struct LoadedPlugin {
     /// `sha256:<hex>` of the component file.
     pub digest: Name,
     pub name: Name,
+    /// `plugin:<name>`: the source of the offers it proposes.
+    pub source: Name,
     runtime: Arc<PluginRuntime>,
     pre: PluginPre<HostState>,
     config: Arc<BTreeMap<String, String>>,
@@ -124,6 +126,7 @@ impl LoadedPlugin {
     ) -> Self {
         LoadedPlugin {
             name: Name::from(spec.name.as_str()),
+            source: Name::from(format!("plugin:{}", spec.name)),
             config: Arc::new(spec.config.clone()),
             spec,
             digest,

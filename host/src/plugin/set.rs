@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::annotation::AnnotationValue;
-use crate::decision::PluginRun;
+use crate::decision::{Name, PluginOutcome, PluginRun};
 use crate::engine::{Enrichment, Proposal};
 use crate::event::ComplaintEvent;
 use crate::expr::Env;
@@ -102,10 +102,15 @@ impl PluginSet {
             return Ok(enrichment);
         }
         let mut complaint = convert::complaint(event);
+        let mut by_plugin = crate::decision::Annotations::new();
+        let mut runs: Vec<PluginRun> = Vec::with_capacity(self.plugins.len());
         for (plugin, slots) in self.plugins.iter().zip(&self.slots) {
             let spec = &plugin.spec;
             let (outputs, run) = match stubs.get(&spec.name) {
-                Some(stub) => (stubbed(plugin, stub)?, run(plugin, "stubbed", None)),
+                Some(stub) => (
+                    stubbed(plugin, stub)?,
+                    run(plugin, PluginOutcome::Stubbed, None),
+                ),
                 None => {
                     let (result, _report) = plugin.call(&complaint);
                     match result {
@@ -113,29 +118,32 @@ impl PluginSet {
                             enrichment
                                 .proposals
                                 .extend(outputs.offers.iter().map(|offer| Proposal {
-                                    plugin: spec.name.clone(),
-                                    kind: offer.kind.clone(),
+                                    plugin: plugin.name.clone(),
+                                    source: plugin.source.clone(),
+                                    kind: Name::from(offer.kind.as_str()),
                                     value: offer.value,
-                                    note: offer.note.clone(),
+                                    note: offer.note.as_deref().map(Name::from),
                                 }));
-                            (outputs.values, run(plugin, "ok", None))
+                            (outputs.values, run(plugin, PluginOutcome::Ok, None))
                         }
                         Err(error) => {
                             tracing::warn!(plugin = %plugin.name, event = %event.id, error = %error.failure, on_error = ?spec.on_error, "plugin failed");
                             match spec.on_error {
                                 OnError::Reject => return Err(error),
-                                OnError::Skip => {
-                                    (BTreeMap::new(), run(plugin, "skipped", Some(error)))
-                                }
-                                OnError::Default => {
-                                    (BTreeMap::new(), run(plugin, "defaults", Some(error)))
-                                }
+                                OnError::Skip => (
+                                    BTreeMap::new(),
+                                    run(plugin, PluginOutcome::Skipped, Some(error)),
+                                ),
+                                OnError::Default => (
+                                    BTreeMap::new(),
+                                    run(plugin, PluginOutcome::Defaults, Some(error)),
+                                ),
                             }
                         }
                     }
                 }
             };
-            let use_defaults = run.outcome != "skipped";
+            let use_defaults = run.outcome != PluginOutcome::Skipped;
             let mut values = BTreeMap::new();
             for (output, slot) in spec.outputs.iter().zip(slots) {
                 let value = outputs.get(&output.key).cloned().or_else(|| {
@@ -164,18 +172,20 @@ impl PluginSet {
             complaint
                 .earlier
                 .push(convert::earlier(&spec.name, &values));
-            enrichment.by_plugin.insert(spec.name.clone(), values);
-            enrichment.runs.push(run);
+            by_plugin.insert(spec.name.clone(), values);
+            runs.push(run);
         }
+        enrichment.by_plugin = std::sync::Arc::new(by_plugin);
+        enrichment.runs = std::sync::Arc::new(runs);
         Ok(enrichment)
     }
 }
 
-fn run(plugin: &LoadedPlugin, outcome: &str, error: Option<PluginError>) -> PluginRun {
+fn run(plugin: &LoadedPlugin, outcome: PluginOutcome, error: Option<PluginError>) -> PluginRun {
     PluginRun {
         name: plugin.name.clone(),
         digest: plugin.digest.clone(),
-        outcome: outcome.to_string(),
+        outcome,
         error: error.map(|e| e.failure.to_string()),
     }
 }

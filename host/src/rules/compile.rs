@@ -475,7 +475,7 @@ impl Checker<'_> {
         let mut group_by = Vec::new();
         for path in &r.group_by {
             let expression = self.expression(file, path, Expect::Any, "")?;
-            group_by.push((path.get().clone(), expression));
+            group_by.push((Name::from(path.get().as_str()), expression));
         }
         let window = self.positive(file, Some(&r.window))?;
         let limit = match (&r.limit, r.max_rate, &r.volume) {

@@ -111,7 +111,7 @@ pub enum ControlLimit {
 #[derive(Debug)]
 pub struct ControlLine {
     /// Paths and readers of the grouping fields.
-    pub group_by: Vec<(String, Expression)>,
+    pub group_by: Vec<(Name, Expression)>,
     pub window: Duration,
     pub limit: ControlLimit,
     pub then: ControlAction,
