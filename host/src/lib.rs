@@ -43,6 +43,7 @@ pub mod rules;
 pub mod schema;
 pub mod server;
 pub mod snapshot;
+pub mod store;
 pub mod suggest;
 pub mod testing;
 pub mod time;

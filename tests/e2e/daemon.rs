@@ -15,6 +15,17 @@ const MILLER: &str = r#"{"id": "miller-001", "channel": "in_person", "location":
 
 const BILLING: &str = r#"{"id": "b-1", "category": "price_billing", "amount": 20}"#;
 
+/// A billing complaint with an id never used before: with durable state,
+/// an id already decided is answered with its recorded decision.
+fn billing() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!(
+        r#"{{"id": "b-{}-{n}", "category": "price_billing", "amount": 20}}"#,
+        std::process::id()
+    )
+}
+
 fn routing(daemon: &Daemon) -> PathBuf {
     daemon.path("rules/10-routing.toml")
 }
@@ -41,9 +52,9 @@ fn decides_complaints_and_batches() {
     assert_eq!(decisions[0]["event_id"], "miller-001");
     assert_eq!(decisions[1]["route"]["queue"], "billing");
     assert_eq!(decisions[2]["error"]["code"], "invalid_event");
-    let (status, full) = daemon.post("/v1/complaints?trace=full", BILLING);
+    let (status, full) = daemon.post("/v1/complaints?trace=full", &billing());
     assert_eq!(status, 200);
-    let (_, none) = daemon.post("/v1/complaints?trace=none", BILLING);
+    let (_, none) = daemon.post("/v1/complaints?trace=none", &billing());
     assert!(full["trace"].as_array().unwrap().len() > 10);
     assert!(none["trace"].as_array().unwrap().is_empty());
 }
@@ -119,7 +130,7 @@ fn a_rule_change_takes_effect_and_a_broken_one_is_kept_out() {
     let daemon = Daemon::start("");
     let first = daemon.ruleset_version();
     assert_eq!(
-        daemon.post("/v1/complaints", BILLING).1["route"]["queue"],
+        daemon.post("/v1/complaints", &billing()).1["route"]["queue"],
         "billing"
     );
     let original = std::fs::read_to_string(routing(&daemon)).unwrap();
@@ -133,7 +144,7 @@ fn a_rule_change_takes_effect_and_a_broken_one_is_kept_out() {
     let ruleset = daemon.wait_for("the good edit", |r| r["ruleset_version"] != first.as_str());
     assert_eq!(ruleset["last_reload"]["outcome"], "loaded");
     let second = daemon.ruleset_version();
-    let (_, decision) = daemon.post("/v1/complaints", BILLING);
+    let (_, decision) = daemon.post("/v1/complaints", &billing());
     assert_eq!(decision["route"]["queue"], "billing-team");
     assert_eq!(decision["ruleset_version"], second.as_str());
 
@@ -153,7 +164,7 @@ fn a_rule_change_takes_effect_and_a_broken_one_is_kept_out() {
         ruleset["last_reload"]["diagnostics"][0]["location"]["line"],
         43
     );
-    let (_, decision) = daemon.post("/v1/complaints", BILLING);
+    let (_, decision) = daemon.post("/v1/complaints", &billing());
     assert_eq!(
         decision["route"]["queue"], "billing-team",
         "the last good rules keep serving"
@@ -175,7 +186,7 @@ fn a_rule_change_takes_effect_and_a_broken_one_is_kept_out() {
         r["last_reload"]["outcome"] == "loaded" && r["ruleset_version"] == first.as_str()
     });
     assert_eq!(
-        daemon.post("/v1/complaints", BILLING).1["route"]["queue"],
+        daemon.post("/v1/complaints", &billing()).1["route"]["queue"],
         "billing"
     );
 }
@@ -192,7 +203,7 @@ fn editors_that_save_in_odd_ways_are_followed() {
         });
         *version = seen["ruleset_version"].as_str().unwrap().to_string();
         assert_eq!(
-            daemon.post("/v1/complaints", BILLING).1["route"]["queue"],
+            daemon.post("/v1/complaints", &billing()).1["route"]["queue"],
             queue
         );
     };
@@ -256,7 +267,12 @@ fn a_plugin_replaced_on_disk_is_used_for_the_next_event() {
     daemon.wait_for("the new plugin", |r| {
         r["plugins"][0]["digest"] == new_digest.as_str()
     });
-    let (status, after) = daemon.post("/v1/complaints", MILLER);
+    // A new event: the first one's id is already decided and would be
+    // answered from the audit log.
+    let (status, after) = daemon.post(
+        "/v1/complaints",
+        &MILLER.replace("miller-001", "miller-002"),
+    );
     assert_eq!(status, 200);
     let run = &after["plugins"][0];
     assert_eq!(run["name"], "sentiment");
@@ -308,7 +324,7 @@ fn sighup_and_the_api_reload_when_watching_is_off() {
             .contains("unknown key `qeue`")
     );
     assert_eq!(
-        daemon.post("/v1/complaints", BILLING).1["route"]["queue"],
+        daemon.post("/v1/complaints", &billing()).1["route"]["queue"],
         "hup"
     );
 }
@@ -327,7 +343,7 @@ fn simulate_tries_a_change_without_saving_it() {
     assert_eq!(answer["decisions"][0]["route"]["queue"], "trial");
     assert_ne!(answer["ruleset_version"], daemon.ruleset_version().as_str());
     assert_eq!(
-        daemon.post("/v1/complaints", BILLING).1["route"]["queue"],
+        daemon.post("/v1/complaints", &billing()).1["route"]["queue"],
         "billing",
         "nothing was saved"
     );
@@ -370,10 +386,10 @@ fn overload_is_refused_with_retry_after() {
     let daemon = Arc::new(Daemon::start_in(dir, "[limits]\nmax_in_flight = 1\n"));
     let slow = {
         let daemon = daemon.clone();
-        std::thread::spawn(move || daemon.post("/v1/complaints", BILLING))
+        std::thread::spawn(move || daemon.post("/v1/complaints", &billing()))
     };
     std::thread::sleep(std::time::Duration::from_millis(100));
-    let (status, error) = daemon.post("/v1/complaints", BILLING);
+    let (status, error) = daemon.post("/v1/complaints", &billing());
     assert_eq!(status, 503, "{error}");
     assert_eq!(error["error"]["code"], "overloaded");
     let (status, decision) = slow.join().unwrap();
@@ -416,7 +432,7 @@ fn alternating_good_and_broken_edits_under_load_lose_nothing() {
             );
             std::thread::spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
-                    let (status, decision) = daemon.post("/v1/complaints?trace=none", BILLING);
+                    let (status, decision) = daemon.post("/v1/complaints?trace=none", &billing());
                     sent.fetch_add(1, Ordering::Relaxed);
                     if status == 200 {
                         seen.lock().unwrap().insert(

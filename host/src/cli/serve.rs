@@ -11,7 +11,8 @@ use crate::plugin::{PluginRuntime, RuntimeOptions};
 use crate::reload::{DirectoryWatcher, Reloader};
 use crate::server::{self, AppState, LogFormat, Overrides, ServeConfig};
 use crate::snapshot::Sources;
-use crate::time::SystemClock;
+use crate::store::{SqliteStore, Store, StoreOptions, spawn_scheduler};
+use crate::time::{Clock, SystemClock};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -103,11 +104,45 @@ async fn serve(config: ServeConfig) -> anyhow::Result<ExitCode> {
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let address = listener.local_addr()?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store: Option<Arc<dyn Store>> = if config.store {
+        let options = StoreOptions {
+            durability: config.durability,
+            max_batch: config.max_batch,
+        };
+        let data = config.data.clone();
+        let opened = {
+            let clock = clock.clone();
+            tokio::task::spawn_blocking(move || SqliteStore::open(&data, options, clock)).await?
+        };
+        match opened {
+            Ok(store) => {
+                tracing::info!(path = %store.path().display(), durability = ?config.durability, "store open");
+                Some(Arc::new(store))
+            }
+            Err(error) => {
+                eprintln!("error: {error}");
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+    } else {
+        tracing::warn!(
+            "durable state is off: decisions are not recorded, control lines and budgets are not counted"
+        );
+        None
+    };
     let state = Arc::new(AppState::new(
         config.clone(),
         reloader.clone(),
-        Arc::new(SystemClock),
+        clock.clone(),
+        store.clone(),
     ));
+    let scheduler = store.clone().map(|store| {
+        let metrics_state = state.clone();
+        spawn_scheduler(store, clock.clone(), config.timer_interval, move |fired| {
+            metrics_state.metrics.timer_fired(&fired.timer);
+        })
+    });
 
     let (changed_tx, mut changed_rx) = tokio::sync::mpsc::channel::<()>(1);
     let _watcher = if config.watch {
@@ -142,6 +177,13 @@ async fn serve(config: ServeConfig) -> anyhow::Result<ExitCode> {
     );
     drop(snapshot);
     server::run(listener, state, shutdown_signal()).await?;
+    if let Some(scheduler) = scheduler {
+        scheduler.abort();
+        let _ = scheduler.await;
+    }
+    // The last reference to the store commits what is queued and stops
+    // its writer.
+    drop(store);
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
 }

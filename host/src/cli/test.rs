@@ -32,7 +32,7 @@ impl StateView for CaseState {
     fn control_line_count(
         &self,
         rule: &str,
-        group: &[&str],
+        group: &crate::engine::Group,
         window: Duration,
         at: Timestamp,
     ) -> Option<i64> {

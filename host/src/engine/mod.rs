@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 pub use enrichment::{Enrichment, Proposal};
 pub use offers::{Limits, apply_caps, round_cents};
-pub use state::{BudgetUse, StateView, Stateless};
+pub use state::{BudgetUse, Group, StateView, Stateless, group_key};
 
 use crate::decision::{
     BreachDecision, BudgetState, BudgetStatus, ControlLineOutcome, ControlLineStatus, Decision,
@@ -465,17 +465,7 @@ fn control_line(
             volume.number_value(run.facts).map(|v| max_rate * v)
         }
     };
-    let before = {
-        // In `group_by` order, for the store's key.
-        let values: smallvec::SmallVec<[&str; 4]> = rule
-            .body
-            .group_by
-            .iter()
-            .filter_map(|(path, _)| group.get(path).map(String::as_str))
-            .collect();
-        state.control_line_count(&rule.name, &values, rule.body.window, at)
-    };
-    let Some(before) = before else {
+    let Some(before) = state.control_line_count(&rule.name, &group, rule.body.window, at) else {
         return ControlLineOutcome {
             rule: rule.name.clone(),
             group,

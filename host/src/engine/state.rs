@@ -2,9 +2,30 @@
 //! history, control-line counts and authority budget use. The engine only
 //! reads; the store records the decision afterwards.
 
+use std::collections::BTreeMap;
+
+use crate::decision::Name;
 use crate::event::ComplaintEvent;
 use crate::expr::CustomerHistory;
 use crate::time::{Duration, Timestamp};
+
+/// A control line's grid cell: `group_by` field → value.
+pub type Group = BTreeMap<Name, String>;
+
+/// The key a store counts a group under: `field=value` pairs in field
+/// order, separated by a unit separator.
+pub fn group_key(group: &Group) -> String {
+    let mut key = String::new();
+    for (index, (field, value)) in group.iter().enumerate() {
+        if index > 0 {
+            key.push('\u{1f}');
+        }
+        key.push_str(field);
+        key.push('=');
+        key.push_str(value);
+    }
+    key
+}
 
 /// Uses of a grant already counted in a budget window.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -19,13 +40,13 @@ pub trait StateView {
     /// The customer's history before this complaint.
     fn history(&self, event: &ComplaintEvent) -> Option<CustomerHistory>;
 
-    /// Complaints counted by control line `rule` in the group with these
-    /// values (in `group_by` order) during the `window` before `at` (this
-    /// complaint not included).
+    /// Complaints counted by control line `rule` in `group` (the grid
+    /// cell: `group_by` field → value) during the `window` before `at`
+    /// (this complaint not included).
     fn control_line_count(
         &self,
         rule: &str,
-        group: &[&str],
+        group: &Group,
         window: Duration,
         at: Timestamp,
     ) -> Option<i64>;
@@ -50,7 +71,7 @@ impl StateView for Stateless {
         None
     }
 
-    fn control_line_count(&self, _: &str, _: &[&str], _: Duration, _: Timestamp) -> Option<i64> {
+    fn control_line_count(&self, _: &str, _: &Group, _: Duration, _: Timestamp) -> Option<i64> {
         None
     }
 

@@ -229,11 +229,11 @@ impl StateView for Counts {
     fn control_line_count(
         &self,
         _: &str,
-        group: &[&str],
+        group: &crate::engine::Group,
         window: Duration,
         _: Timestamp,
     ) -> Option<i64> {
-        assert_eq!(group, ["tv"]);
+        assert_eq!(group.values().collect::<Vec<_>>(), ["tv"]);
         assert_eq!(window, "30d".parse().unwrap());
         self.asked.set(self.asked.get() + 1);
         Some(self.control)

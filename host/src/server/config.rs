@@ -36,6 +36,27 @@ pub struct RawServeConfig {
     pub log: RawLog,
     #[serde(default)]
     pub decisions: RawDecisions,
+    #[serde(default)]
+    pub store: RawStore,
+}
+
+/// `[store]`
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawStore {
+    /// Keep durable state (audit log, cases, timers, counts, budgets) in
+    /// `data/redress.db`. Without it decisions are not recorded, control
+    /// lines are not counted and budgets are not checked. Default: `true`.
+    pub enabled: Option<bool>,
+    /// `full`: an answer waits until the decision is synced to disk
+    /// (survives power loss); `normal`: until it is written to the
+    /// operating system (survives a crash of the daemon, not of the
+    /// machine; faster). Default: `"full"`.
+    pub durability: Option<crate::store::Durability>,
+    /// Most requests committed together in one transaction. Default: `512`.
+    pub max_batch: Option<usize>,
+    /// How often due SLA timers and follow-ups are checked. Default: `"1s"`.
+    pub timer_interval: Option<Duration>,
 }
 
 /// `[auth]`
@@ -139,6 +160,10 @@ pub struct ServeConfig {
     pub log_format: LogFormat,
     pub log_filter: String,
     pub default_trace: TraceLevel,
+    pub store: bool,
+    pub durability: crate::store::Durability,
+    pub max_batch: usize,
+    pub timer_interval: std::time::Duration,
 }
 
 /// Command-line values that override the file.
@@ -278,6 +303,18 @@ impl ServeConfig {
                 .unwrap_or(LogFormat::Human),
             log_filter: raw.log.filter.unwrap_or_else(|| "info".to_string()),
             default_trace: raw.decisions.trace.unwrap_or(TraceLevel::Compact),
+            store: raw.store.enabled.unwrap_or(true),
+            durability: raw
+                .store
+                .durability
+                .unwrap_or(crate::store::Durability::Full),
+            max_batch: raw.store.max_batch.unwrap_or(512).max(1),
+            timer_interval: millis(
+                raw.store
+                    .timer_interval
+                    .unwrap_or(Duration::from_millis(1000)),
+            )
+            .max(std::time::Duration::from_millis(10)),
         })
     }
 

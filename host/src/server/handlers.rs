@@ -6,21 +6,24 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{Query, State};
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use crate::decision::{Decision, TraceLevel};
-use crate::engine::Stateless;
+use crate::decision::{Decision, Name, TraceLevel};
+use crate::engine::StateView;
+use crate::engine::{Enrichment, Stateless, decide};
 use crate::event::{ComplaintEvent, EventError};
 use crate::plugin::PluginError;
 use crate::rules::{RuleFileText, read_rule_files};
 use crate::server::error::ApiError;
 use crate::server::state::AppState;
 use crate::snapshot::Snapshot;
+use crate::store::{DecisionQuery, Intake, LifecycleError, LifecycleEvent, Store};
+use crate::time::Timestamp;
 
 #[derive(Debug, Deserialize)]
 pub struct TraceQuery {
@@ -34,35 +37,209 @@ pub async fn complaints(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let _permit = state.admit()?;
+    let started = Instant::now();
     let body = body.map_err(body_error)?;
     let trace = query.trace.unwrap_or(state.config.default_trace);
     let snapshot = state.live.load_full();
-    match parse_body(&state, &body)? {
-        Body::One(event) => {
-            let event = (*event).map_err(|error| {
-                state
-                    .metrics
-                    .invalid
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                event_error(error)
-            })?;
-            // Plugins and rules are CPU work bounded only by the plugins'
-            // timeouts: keep it off the async workers' queues so a slow
-            // plugin cannot stall accepting or answering other requests.
-            let decision =
-                tokio::task::block_in_place(|| decide_one(&state, &snapshot, event, trace))
-                    .map_err(plugin_rejected)?;
-            Ok(json(StatusCode::OK, &decision))
+    let (events, single) = match parse_body(&state, &body)? {
+        Body::One(event) => (vec![*event], true),
+        Body::Many(events) => (events, false),
+    };
+    // Plugins are CPU work bounded only by their timeouts: keep it off the
+    // async workers' queues so a slow plugin cannot stall accepting or
+    // answering other requests.
+    let prepared: Vec<Prepared> = tokio::task::block_in_place(|| {
+        events
+            .into_iter()
+            .map(|event| prepare(&state, &snapshot, event))
+            .collect()
+    });
+    let answers = match &state.store {
+        Some(store) => record(&state, store.as_ref(), &snapshot, prepared, trace).await?,
+        None => {
+            tokio::task::block_in_place(|| decide_without_store(&state, &snapshot, prepared, trace))
         }
-        Body::Many(events) => {
-            let items =
-                tokio::task::block_in_place(|| decide_many(&state, &snapshot, events, trace));
-            Ok(json(
-                StatusCode::OK,
-                &serde_json::json!({ "decisions": items }),
-            ))
+    };
+    let elapsed = started.elapsed() / answers.len().max(1) as u32;
+    for answer in &answers {
+        if answer.is_ok() {
+            state.metrics.latency.observe(elapsed);
         }
     }
+    if single {
+        return match answers.into_iter().next() {
+            Some(Ok(answer)) => {
+                let mut response = raw_json(StatusCode::OK, answer.json);
+                if answer.replayed {
+                    response
+                        .headers_mut()
+                        .insert("redress-replayed", HeaderValue::from_static("true"));
+                }
+                Ok(response)
+            }
+            Some(Err(error)) => Err(error),
+            None => Err(ApiError::internal("no answer")),
+        };
+    }
+    let items: Vec<BatchItem> = answers
+        .into_iter()
+        .map(|answer| match answer {
+            Ok(answer) => match RawValue::from_string(answer.json) {
+                Ok(raw) => BatchItem::Stored(raw),
+                Err(error) => BatchItem::Error {
+                    error: ApiError::internal(format!("cannot encode a decision: {error}")),
+                },
+            },
+            Err(error) => BatchItem::Error { error },
+        })
+        .collect();
+    Ok(json(
+        StatusCode::OK,
+        &serde_json::json!({ "decisions": items }),
+    ))
+}
+
+/// One event after validation and plugins. Lives only between the two
+/// stages of one request; boxing the large variant would cost an allocation
+/// per event for nothing.
+#[allow(clippy::large_enum_variant)]
+enum Prepared {
+    Ready(ComplaintEvent, Enrichment),
+    Refused(ApiError),
+}
+
+/// A decision as answered.
+struct Answer {
+    json: String,
+    replayed: bool,
+}
+
+/// Validates an event and runs the plugins on it.
+fn prepare(
+    state: &AppState,
+    snapshot: &Snapshot,
+    event: Result<ComplaintEvent, EventError>,
+) -> Prepared {
+    let mut event = match event {
+        Ok(event) => event,
+        Err(error) => {
+            state
+                .metrics
+                .invalid
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            return Prepared::Refused(event_error(error));
+        }
+    };
+    if event.received_at.is_none() {
+        event.received_at = Some(state.clock.now());
+    }
+    match snapshot.plugins.enrich(&event, &BTreeMap::new()) {
+        Ok(enrichment) => Prepared::Ready(event, enrichment),
+        Err(error) => {
+            state
+                .metrics
+                .rejected
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Prepared::Refused(plugin_rejected(error))
+        }
+    }
+}
+
+/// Decides and records, durably, the prepared events.
+async fn record(
+    state: &AppState,
+    store: &dyn Store,
+    snapshot: &Arc<Snapshot>,
+    prepared: Vec<Prepared>,
+    trace: TraceLevel,
+) -> Result<Vec<Result<Answer, ApiError>>, ApiError> {
+    let levels: Vec<Name> = snapshot
+        .ruleset
+        .settings
+        .levels
+        .iter()
+        .map(|l| Name::from(l.as_str()))
+        .collect();
+    let mut intakes = Vec::new();
+    let mut answers: Vec<Option<Result<Answer, ApiError>>> = Vec::with_capacity(prepared.len());
+    for item in prepared {
+        match item {
+            Prepared::Refused(error) => answers.push(Some(Err(error))),
+            Prepared::Ready(event, enrichment) => {
+                let snapshot = snapshot.clone();
+                let for_rules = event.clone();
+                intakes.push(Intake {
+                    event,
+                    levels: levels.clone(),
+                    decide: Box::new(move |view| {
+                        decide(&snapshot.ruleset, &for_rules, &enrichment, view, trace)
+                    }),
+                });
+                answers.push(None);
+            }
+        }
+    }
+    if !intakes.is_empty() {
+        let recorded = store
+            .decide_and_record(intakes)
+            .await
+            .map_err(|_| store_unavailable("the store stopped"))?
+            .map_err(|error| store_unavailable(&error.to_string()))?;
+        let mut recorded = recorded.into_iter();
+        for slot in answers.iter_mut().filter(|a| a.is_none()) {
+            if let Some(entry) = recorded.next() {
+                state.metrics.decided(&entry.queue);
+                state.metrics.control_lines(&entry.control_lines);
+                *slot = Some(Ok(Answer {
+                    json: entry.json,
+                    replayed: entry.replayed,
+                }));
+            }
+        }
+    }
+    Ok(answers
+        .into_iter()
+        .map(|a| {
+            a.unwrap_or_else(|| {
+                Err(ApiError::internal(
+                    "the store gave fewer answers than asked",
+                ))
+            })
+        })
+        .collect())
+}
+
+/// Decides without durable state (`[store] enabled = false`).
+fn decide_without_store(
+    state: &AppState,
+    snapshot: &Snapshot,
+    prepared: Vec<Prepared>,
+    trace: TraceLevel,
+) -> Vec<Result<Answer, ApiError>> {
+    prepared
+        .into_iter()
+        .map(|item| match item {
+            Prepared::Refused(error) => Err(error),
+            Prepared::Ready(event, enrichment) => {
+                let decision = decide(&snapshot.ruleset, &event, &enrichment, &Stateless, trace);
+                state.metrics.decided(&decision.route.queue);
+                serde_json::to_string(&decision)
+                    .map(|json| Answer {
+                        json,
+                        replayed: false,
+                    })
+                    .map_err(|e| ApiError::internal(format!("cannot encode a decision: {e}")))
+            }
+        })
+        .collect()
+}
+
+fn store_unavailable(message: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "store_unavailable",
+        format!("the decision could not be recorded durably, so it is not given: {message}"),
+    )
 }
 
 /// One item of a batch response: a decision or why there is none.
@@ -70,59 +247,8 @@ pub async fn complaints(
 #[serde(untagged)]
 pub enum BatchItem {
     Decision(Box<Decision>),
+    Stored(Box<RawValue>),
     Error { error: ApiError },
-}
-
-fn decide_many(
-    state: &AppState,
-    snapshot: &Snapshot,
-    events: Vec<Result<ComplaintEvent, EventError>>,
-    trace: TraceLevel,
-) -> Vec<BatchItem> {
-    events
-        .into_iter()
-        .map(|event| match event {
-            Err(error) => {
-                state
-                    .metrics
-                    .invalid
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                BatchItem::Error {
-                    error: event_error(error),
-                }
-            }
-            Ok(event) => match decide_one(state, snapshot, event, trace) {
-                Ok(decision) => BatchItem::Decision(Box::new(decision)),
-                Err(error) => BatchItem::Error {
-                    error: plugin_rejected(error),
-                },
-            },
-        })
-        .collect()
-}
-
-fn decide_one(
-    state: &AppState,
-    snapshot: &Snapshot,
-    mut event: ComplaintEvent,
-    trace: TraceLevel,
-) -> Result<Decision, PluginError> {
-    let started = Instant::now();
-    if event.received_at.is_none() {
-        event.received_at = Some(state.clock.now());
-    }
-    let result = snapshot.decide(&event, &BTreeMap::new(), &Stateless, trace);
-    match &result {
-        Ok(decision) => state.metrics.decided(&decision.route.queue),
-        Err(_) => {
-            state
-                .metrics
-                .rejected
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        }
-    }
-    state.metrics.latency.observe(started.elapsed());
-    result
 }
 
 enum Body {
@@ -202,6 +328,16 @@ fn body_error(rejection: BytesRejection) -> ApiError {
     } else {
         ApiError::new(status, "unreadable_body", rejection.body_text())
     }
+}
+
+/// A response whose body is already JSON.
+fn raw_json(status: StatusCode, body: String) -> Response {
+    let mut response = (status, body).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
 }
 
 /// A JSON response.
@@ -332,6 +468,8 @@ pub async fn simulate(
     ))
 }
 
+/// Decides every event without recording anything: against the store's
+/// current state when there is one.
 fn simulate_all(
     state: &AppState,
     snapshot: &Snapshot,
@@ -339,25 +477,157 @@ fn simulate_all(
     trace: TraceLevel,
 ) -> Vec<BatchItem> {
     let mut items = Vec::with_capacity(raw_events.len());
-    for raw in raw_events {
-        items.push(match ComplaintEvent::from_json(raw.get().as_bytes()) {
-            Err(error) => BatchItem::Error {
-                error: event_error(error),
-            },
-            Ok(mut event) => {
-                if event.received_at.is_none() {
-                    event.received_at = Some(state.clock.now());
+    let mut run = |view: &dyn StateView| {
+        for raw in &raw_events {
+            items.push(match ComplaintEvent::from_json(raw.get().as_bytes()) {
+                Err(error) => BatchItem::Error {
+                    error: event_error(error),
+                },
+                Ok(mut event) => {
+                    if event.received_at.is_none() {
+                        event.received_at = Some(state.clock.now());
+                    }
+                    match snapshot.decide(&event, &BTreeMap::new(), view, trace) {
+                        Ok(decision) => BatchItem::Decision(Box::new(decision)),
+                        Err(error) => BatchItem::Error {
+                            error: plugin_rejected(error),
+                        },
+                    }
                 }
-                match snapshot.decide(&event, &BTreeMap::new(), &Stateless, trace) {
-                    Ok(decision) => BatchItem::Decision(Box::new(decision)),
-                    Err(error) => BatchItem::Error {
-                        error: plugin_rejected(error),
-                    },
-                }
+            });
+        }
+    };
+    match &state.store {
+        Some(store) => {
+            if let Err(error) = store.with_view(&mut run) {
+                return vec![BatchItem::Error {
+                    error: store_unavailable(&error.to_string()),
+                }];
             }
-        });
+        }
+        None => run(&Stateless),
     }
     items
+}
+
+/// `POST /v1/complaints/{id}/events`: something happened to a case.
+pub async fn case_event(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let store = store_of(&state)?;
+    let body = body.map_err(body_error)?;
+    let event: LifecycleEvent = serde_json::from_slice(&body).map_err(|error| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_lifecycle_event",
+            format!(
+                "invalid lifecycle event: {error}; `type` is one of responded, customer_replied, resolved, confirmed, closed, reopened, followed_up, authority_used"
+            ),
+        )
+    })?;
+    let case = store
+        .apply(id, event)
+        .await
+        .map_err(|_| store_unavailable("the store stopped"))?
+        .map_err(|error| match error {
+            LifecycleError::NoCase(_) => {
+                ApiError::new(StatusCode::NOT_FOUND, "no_case", error.to_string())
+            }
+            LifecycleError::Conflict { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "conflict", error.to_string())
+            }
+            LifecycleError::Invalid(_) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_lifecycle_event",
+                error.to_string(),
+            ),
+            other => store_unavailable(&other.to_string()),
+        })?;
+    Ok(json(StatusCode::OK, &case))
+}
+
+/// `GET /v1/cases/{id}`
+pub async fn case(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let store = store_of(&state)?;
+    let case = tokio::task::block_in_place(|| store.case(&id))
+        .map_err(|e| store_unavailable(&e.to_string()))?;
+    match case {
+        Some(case) => Ok(json(StatusCode::OK, &case)),
+        None => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no_case",
+            format!("no case `{id}`"),
+        )),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionsQuery {
+    after: Option<i64>,
+    limit: Option<usize>,
+    case: Option<String>,
+    since: Option<Timestamp>,
+    until: Option<Timestamp>,
+}
+
+/// `GET /v1/decisions`: the audit log, by cursor.
+pub async fn decisions(
+    State(state): State<Arc<AppState>>,
+    query: Result<Query<DecisionsQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let store = store_of(&state)?;
+    let Query(query) = query
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", e.body_text()))?;
+    let query = DecisionQuery {
+        after: query.after.unwrap_or(0),
+        limit: query.limit.unwrap_or(100),
+        case_id: query.case,
+        since: query.since,
+        until: query.until,
+    };
+    let page = tokio::task::block_in_place(|| store.decisions(&query))
+        .map_err(|e| store_unavailable(&e.to_string()))?;
+    Ok(json(StatusCode::OK, &page))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportQuery {
+    from: Option<Timestamp>,
+    to: Option<Timestamp>,
+}
+
+/// `GET /v1/report`: complaints by category, product line and tier.
+pub async fn report(
+    State(state): State<Arc<AppState>>,
+    query: Result<Query<ReportQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let store = store_of(&state)?;
+    let Query(query) = query
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", e.body_text()))?;
+    let to = query.to.unwrap_or_else(|| state.clock.now());
+    let from = query
+        .from
+        .unwrap_or(Timestamp(to.millis() - 30 * 86_400_000));
+    let report = tokio::task::block_in_place(|| store.report(from, to))
+        .map_err(|e| store_unavailable(&e.to_string()))?;
+    Ok(json(StatusCode::OK, &report))
+}
+
+fn store_of(state: &AppState) -> Result<&dyn Store, ApiError> {
+    state.store.as_deref().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_IMPLEMENTED,
+            "store_disabled",
+            "durable state is turned off (`[store] enabled = false`), so there are no cases or audit log",
+        )
+    })
 }
 
 /// `GET /v1/ruleset`

@@ -60,7 +60,15 @@ pub struct Metrics {
     pub invalid: AtomicU64,
     pub overloaded: AtomicU64,
     pub latency: Histogram,
+    /// Control lines: crossings by rule, and the latest count by (rule, group).
+    crossings: RwLock<BTreeMap<Name, u64>>,
+    control_counts: RwLock<BTreeMap<(Name, String), i64>>,
+    /// Timers fired, by kind.
+    timers: RwLock<BTreeMap<String, u64>>,
 }
+
+/// Most (rule, group) control-line counts shown in the metrics.
+const MAX_CONTROL_GROUPS: usize = 1000;
 
 impl Metrics {
     /// Counts one decision routed to `queue`.
@@ -76,6 +84,34 @@ impl Metrics {
                 .entry(queue.clone())
                 .or_default()
                 .fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Records the control lines a decision was counted by.
+    pub fn control_lines(&self, lines: &[(Name, String, i64, bool)]) {
+        if lines.is_empty() {
+            return;
+        }
+        if let Ok(mut counts) = self.control_counts.write() {
+            for (rule, group, count, _) in lines {
+                let key = (rule.clone(), group.clone());
+                if counts.len() < MAX_CONTROL_GROUPS || counts.contains_key(&key) {
+                    counts.insert(key, *count);
+                }
+            }
+        }
+        if let Ok(mut crossings) = self.crossings.write() {
+            for (rule, _, _, crossed) in lines {
+                let entry = crossings.entry(rule.clone()).or_default();
+                *entry += u64::from(*crossed);
+            }
+        }
+    }
+
+    /// Records a fired timer.
+    pub fn timer_fired(&self, kind: &str) {
+        if let Ok(mut timers) = self.timers.write() {
+            *timers.entry(kind.to_string()).or_default() += 1;
         }
     }
 
@@ -118,6 +154,36 @@ impl Metrics {
         );
         out.push_str("# TYPE redress_decision_seconds histogram\n");
         self.latency.render(&mut out, "redress_decision_seconds");
+        out.push_str("# HELP redress_control_line_crossings_total Complaints that crossed a control line, by rule.\n# TYPE redress_control_line_crossings_total counter\n");
+        if let Ok(crossings) = self.crossings.read() {
+            for (rule, count) in crossings.iter() {
+                let _ = writeln!(
+                    out,
+                    "redress_control_line_crossings_total{{rule=\"{}\"}} {count}",
+                    escape(rule)
+                );
+            }
+        }
+        out.push_str("# HELP redress_control_line_count Complaints in the window of a control line's cell, as of its latest complaint.\n# TYPE redress_control_line_count gauge\n");
+        if let Ok(counts) = self.control_counts.read() {
+            for ((rule, group), count) in counts.iter() {
+                let _ = writeln!(
+                    out,
+                    "redress_control_line_count{{rule=\"{}\",group=\"{}\"}} {count}",
+                    escape(rule),
+                    escape(&group.replace('\u{1f}', ","))
+                );
+            }
+        }
+        out.push_str("# HELP redress_timers_fired_total SLA breaches and follow-ups fired, by timer.\n# TYPE redress_timers_fired_total counter\n");
+        if let Ok(timers) = self.timers.read() {
+            for (kind, count) in timers.iter() {
+                let _ = writeln!(
+                    out,
+                    "redress_timers_fired_total{{timer=\"{kind}\"}} {count}"
+                );
+            }
+        }
         extra(&mut out);
         out
     }

@@ -52,6 +52,10 @@ const fn endpoint(method: &'static str, path: &'static str) -> Endpoint {
 /// Every endpoint the daemon serves.
 pub const ENDPOINTS: &[Endpoint] = &[
     endpoint("POST", "/v1/complaints"),
+    endpoint("POST", "/v1/complaints/{id}/events"),
+    endpoint("GET", "/v1/cases/{id}"),
+    endpoint("GET", "/v1/decisions"),
+    endpoint("GET", "/v1/report"),
     endpoint("POST", "/v1/simulate"),
     endpoint("GET", "/v1/ruleset"),
     Endpoint {
@@ -71,6 +75,10 @@ pub const ENDPOINTS: &[Endpoint] = &[
 fn handler(endpoint: &Endpoint) -> Option<MethodRouter<Arc<AppState>>> {
     Some(match (endpoint.method, endpoint.path) {
         ("POST", "/v1/complaints") => post(handlers::complaints),
+        ("POST", "/v1/complaints/{id}/events") => post(handlers::case_event),
+        ("GET", "/v1/cases/{id}") => get(handlers::case),
+        ("GET", "/v1/decisions") => get(handlers::decisions),
+        ("GET", "/v1/report") => get(handlers::report),
         ("POST", "/v1/simulate") => post(handlers::simulate),
         ("GET", "/v1/ruleset") => get(handlers::ruleset),
         ("POST", "/v1/reload") => post(handlers::reload),
@@ -141,6 +149,7 @@ async fn authenticate(
     }
     let path = request.uri().path();
     let endpoint = ENDPOINTS.iter().find(|e| e.path == path);
+    // (Endpoints with `{id}` in their path are neither public nor admin.)
     if endpoint.is_some_and(|e| e.public) {
         return next.run(request).await;
     }

@@ -12,6 +12,7 @@ use crate::server::config::ServeConfig;
 use crate::server::error::ApiError;
 use crate::server::metrics::{Metrics, escape};
 use crate::snapshot::Snapshot;
+use crate::store::Store;
 use crate::time::Clock;
 
 /// The daemon's shared state.
@@ -22,14 +23,22 @@ pub struct AppState {
     pub reloader: Arc<Reloader>,
     pub metrics: Metrics,
     pub clock: Arc<dyn Clock>,
+    /// Durable state; `None` with `[store] enabled = false`.
+    pub store: Option<Arc<dyn Store>>,
     /// Permits for requests in flight.
     in_flight: Arc<Semaphore>,
     pub shutting_down: AtomicBool,
 }
 
 impl AppState {
-    pub fn new(config: ServeConfig, reloader: Arc<Reloader>, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(
+        config: ServeConfig,
+        reloader: Arc<Reloader>,
+        clock: Arc<dyn Clock>,
+        store: Option<Arc<dyn Store>>,
+    ) -> Self {
         AppState {
+            store,
             in_flight: Arc::new(Semaphore::new(config.max_in_flight)),
             live: reloader.live(),
             config,

@@ -1,0 +1,198 @@
+//! Durable state: the audit log of decisions, cases and their lifecycle,
+//! SLA timers and follow-ups, control-line counts and authority budgets.
+//!
+//! [`Store`] is the interface; [`SqliteStore`] is the embedded
+//! implementation (one file in the data directory, WAL). Deciding and
+//! recording are one step: the store runs the rules stage against a view
+//! of the state inside the same transaction that records the decision, so
+//! counts and budgets are exact under concurrency, and answers only after
+//! the transaction is durable. Another implementation (PostgreSQL shared by
+//! several daemons) implements the same trait; the engine does not change.
+
+mod lifecycle;
+mod report;
+mod scheduler;
+mod sqlite;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::oneshot;
+
+pub use lifecycle::{LifecycleError, LifecycleEvent, LifecycleKind, Status};
+pub use report::{Report, ReportRow};
+pub use scheduler::spawn_scheduler;
+pub use sqlite::{Durability, SqliteStore, StoreOptions};
+
+use crate::decision::{Decision, Name};
+use crate::engine::StateView;
+use crate::event::ComplaintEvent;
+use crate::time::Timestamp;
+
+/// Runs the rules stage for one event against the store's view of the
+/// state just before it.
+pub type DecideFn = Box<dyn FnOnce(&dyn StateView) -> Decision + Send>;
+
+/// One complaint to decide and record.
+pub struct Intake {
+    /// The event, with `received_at` set.
+    pub event: ComplaintEvent,
+    pub decide: DecideFn,
+    /// Position of each escalation level (`[ruleset] escalation_levels`),
+    /// so breaches only ever raise a case.
+    pub levels: Vec<Name>,
+}
+
+/// A recorded decision.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    /// Position in the audit log.
+    pub seq: i64,
+    /// The decision as stored and answered (JSON).
+    pub json: String,
+    pub queue: Name,
+    /// The event was decided before (a retry): this is that decision.
+    pub replayed: bool,
+    /// Control lines this complaint was counted by: (rule, group, count, crossed).
+    pub control_lines: Vec<(Name, String, i64, bool)>,
+}
+
+/// A time-based decision the scheduler made.
+#[derive(Debug, Clone, Serialize)]
+pub struct Fired {
+    pub seq: i64,
+    pub case_id: String,
+    /// `first_response`, `resolve` or `follow_up`.
+    pub timer: String,
+    pub due_at: Timestamp,
+    pub escalate: Option<String>,
+}
+
+/// A case and everything that happened to it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CaseView {
+    pub id: String,
+    pub customer_id: Option<String>,
+    pub status: Status,
+    pub opened_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub category: Option<String>,
+    pub product_line: Option<String>,
+    pub tier: Option<String>,
+    pub location: Option<String>,
+    pub queue: String,
+    pub handler: Option<String>,
+    pub escalation_level: Option<String>,
+    pub goodwill: f64,
+    pub timers: Vec<TimerView>,
+    pub history: Vec<CaseEventView>,
+    pub decisions: Vec<StoredDecision>,
+}
+
+/// A timer of a case.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TimerView {
+    pub kind: String,
+    pub due_at: Timestamp,
+    /// `pending`, `fired` or `cancelled`.
+    pub state: String,
+    pub fired_at: Option<Timestamp>,
+}
+
+/// One lifecycle event of a case.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CaseEventView {
+    pub kind: String,
+    pub at: Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<serde_json::Value>,
+}
+
+/// One entry of the audit log.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredDecision {
+    pub seq: i64,
+    pub event_id: String,
+    pub case_id: String,
+    /// `complaint`, `sla_breach` or `follow_up_due`.
+    pub kind: String,
+    pub decided_at: Timestamp,
+    pub ruleset_version: String,
+    pub plugin_digests: BTreeMap<String, String>,
+    pub decision: serde_json::Value,
+}
+
+/// Which part of the audit log to read.
+#[derive(Debug, Clone, Default)]
+pub struct DecisionQuery {
+    /// Entries after this position (the previous page's `next`).
+    pub after: i64,
+    pub limit: usize,
+    pub case_id: Option<String>,
+    pub since: Option<Timestamp>,
+    pub until: Option<Timestamp>,
+}
+
+/// A page of the audit log.
+#[derive(Debug, Clone, Serialize)]
+pub struct DecisionPage {
+    pub decisions: Vec<StoredDecision>,
+    /// Pass as `after` for the next page; absent at the end.
+    pub next: Option<i64>,
+}
+
+/// Why the store failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] rusqlite::Error),
+    #[error("cannot open the store at {path}: {message}")]
+    Open { path: String, message: String },
+    #[error(
+        "the database was written by a newer Redress (schema version {found}; this one knows {known})"
+    )]
+    NewerSchema { found: i64, known: i64 },
+    #[error("the store is shutting down")]
+    Closed,
+    #[error("cannot encode: {0}")]
+    Encode(#[from] serde_json::Error),
+}
+
+/// A reply that arrives once the store's transaction is durable.
+pub type Pending<T> = oneshot::Receiver<T>;
+
+/// Durable state behind one interface.
+pub trait Store: Send + Sync {
+    /// Decides (with each intake's `decide`, against the state just before
+    /// it) and records complaints; the reply comes once they are durable.
+    /// An event already recorded is not decided again: its decision is
+    /// returned with `replayed` set.
+    fn decide_and_record(&self, items: Vec<Intake>) -> Pending<Result<Vec<Recorded>, StoreError>>;
+
+    /// Applies a lifecycle event to a case.
+    fn apply(
+        &self,
+        case_id: String,
+        event: LifecycleEvent,
+    ) -> Pending<Result<CaseView, LifecycleError>>;
+
+    /// Fires the timers due at `now`, each exactly once, recording a
+    /// time-based decision for each.
+    fn fire_due_timers(&self, now: Timestamp) -> Pending<Result<Vec<Fired>, StoreError>>;
+
+    /// A case, its timers, history and decisions.
+    fn case(&self, id: &str) -> Result<Option<CaseView>, StoreError>;
+
+    /// A page of the audit log.
+    fn decisions(&self, query: &DecisionQuery) -> Result<DecisionPage, StoreError>;
+
+    /// Complaints by category, product line and tier opened in `[from, to)`.
+    fn report(&self, from: Timestamp, to: Timestamp) -> Result<Report, StoreError>;
+
+    /// Runs `read` against a read-only view of the state (simulations).
+    fn with_view(&self, read: &mut dyn FnMut(&dyn StateView)) -> Result<(), StoreError>;
+}
+
+#[cfg(test)]
+mod tests;

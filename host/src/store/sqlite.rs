@@ -1,0 +1,1107 @@
+//! The embedded store: one SQLite file (WAL) in the data directory.
+//!
+//! One writer thread owns the write connection. Requests queue on a
+//! channel; the writer takes everything queued (up to `max_batch`) into one
+//! transaction, each request in a savepoint of its own, commits once, and
+//! only then answers them all: group commit, so durability costs one sync
+//! per batch, not per complaint. Reads (cases, the audit log, reports,
+//! simulations) use a separate connection, which WAL lets run alongside.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use tokio::sync::oneshot;
+
+use crate::decision::{Decision, Name};
+use crate::engine::{BudgetUse, Group, StateView, group_key};
+use crate::event::ComplaintEvent;
+use crate::expr::CustomerHistory;
+use crate::store::lifecycle::{
+    LifecycleError, LifecycleEvent, LifecycleKind, Status, transition, when,
+};
+use crate::store::report::{Report, ReportRow};
+use crate::store::{
+    CaseEventView, CaseView, DecisionPage, DecisionQuery, Fired, Intake, Pending, Recorded, Store,
+    StoreError, StoredDecision, TimerView,
+};
+use crate::time::{Clock, Duration, Timestamp};
+
+/// Schema migrations, in order; applied once each.
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/0001_initial.sql"))];
+
+/// How hard a commit tries to survive a crash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Durability {
+    /// Synced to disk before the answer: survives power loss.
+    Full,
+    /// Written to the OS before the answer: survives a crash of the
+    /// daemon, not of the machine. Faster.
+    Normal,
+}
+
+/// Settings of the store.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    pub durability: Durability,
+    /// Most requests in one transaction.
+    pub max_batch: usize,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            durability: Durability::Full,
+            max_batch: 512,
+        }
+    }
+}
+
+enum Command {
+    Decide {
+        items: Vec<Intake>,
+        reply: oneshot::Sender<Result<Vec<Recorded>, StoreError>>,
+    },
+    Apply {
+        case_id: String,
+        /// Boxed: lifecycle events are rare, decisions are the hot path.
+        event: Box<LifecycleEvent>,
+        now: Timestamp,
+        reply: oneshot::Sender<Result<CaseView, LifecycleError>>,
+    },
+    Fire {
+        now: Timestamp,
+        reply: oneshot::Sender<Result<Vec<Fired>, StoreError>>,
+    },
+}
+
+/// The embedded store.
+pub struct SqliteStore {
+    path: PathBuf,
+    commands: Option<SyncSender<Command>>,
+    /// Held only for one query; never across an await.
+    reader: Mutex<Connection>,
+    writer: Option<JoinHandle<()>>,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+fn open_connection(path: &Path, durability: Durability) -> Result<Connection, StoreError> {
+    let connection = Connection::open(path).map_err(|error| StoreError::Open {
+        path: path.display().to_string(),
+        message: error.to_string(),
+    })?;
+    let synchronous = match durability {
+        Durability::Full => "FULL",
+        Durability::Normal => "NORMAL",
+    };
+    connection.execute_batch(&format!(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; PRAGMA busy_timeout = 10000; PRAGMA temp_store = MEMORY;"
+    ))?;
+    Ok(connection)
+}
+
+fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
+    connection.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+    )?;
+    let current: i64 = connection.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+        [],
+        |r| r.get(0),
+    )?;
+    let known = MIGRATIONS.last().map_or(0, |(v, _)| *v);
+    if current > known {
+        return Err(StoreError::NewerSchema {
+            found: current,
+            known,
+        });
+    }
+    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
+        let transaction = connection.transaction()?;
+        transaction.execute_batch(sql)?;
+        transaction.execute(
+            "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
+            params![version, Timestamp::now().millis()],
+        )?;
+        transaction.commit()?;
+        tracing::info!(version, "store schema migrated");
+    }
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Opens (creating and migrating) `directory/redress.db`.
+    pub fn open(
+        directory: &Path,
+        options: StoreOptions,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(directory).map_err(|error| StoreError::Open {
+            path: directory.display().to_string(),
+            message: error.to_string(),
+        })?;
+        let path = directory.join("redress.db");
+        let mut writer = open_connection(&path, options.durability)?;
+        migrate(&mut writer)?;
+        let reader = open_connection(&path, options.durability)?;
+        let (sender, receiver) = sync_channel::<Command>(16 * 1024);
+        let max_batch = options.max_batch.max(1);
+        let handle = std::thread::Builder::new()
+            .name("redress-store".to_string())
+            .spawn(move || writer_loop(writer, receiver, max_batch))
+            .map_err(|error| StoreError::Open {
+                path: path.display().to_string(),
+                message: format!("cannot start the writer thread: {error}"),
+            })?;
+        Ok(SqliteStore {
+            path,
+            commands: Some(sender),
+            reader: Mutex::new(reader),
+            writer: Some(handle),
+            clock,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn send(&self, command: Command) -> Result<(), Command> {
+        match &self.commands {
+            Some(sender) => match sender.try_send(command) {
+                Ok(()) => Ok(()),
+                // A full queue waits: back-pressure reaches the caller.
+                Err(TrySendError::Full(command)) => sender.send(command).map_err(|e| e.0),
+                Err(TrySendError::Disconnected(command)) => Err(command),
+            },
+            None => Err(command),
+        }
+    }
+
+    fn read<T>(
+        &self,
+        query: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let connection = match self.reader.lock() {
+            Ok(connection) => connection,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        query(&connection)
+    }
+
+    /// Stops the writer after it has committed everything queued.
+    pub fn close(&mut self) {
+        self.commands = None;
+        if let Some(handle) = self.writer.take() {
+            let _ = handle.join();
+        }
+    }
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+impl Store for SqliteStore {
+    fn decide_and_record(&self, items: Vec<Intake>) -> Pending<Result<Vec<Recorded>, StoreError>> {
+        let (reply, pending) = oneshot::channel();
+        if let Err(Command::Decide { reply, .. }) = self.send(Command::Decide { items, reply }) {
+            let _ = reply.send(Err(StoreError::Closed));
+        }
+        pending
+    }
+
+    fn apply(
+        &self,
+        case_id: String,
+        event: LifecycleEvent,
+    ) -> Pending<Result<CaseView, LifecycleError>> {
+        let (reply, pending) = oneshot::channel();
+        let now = self.clock.now();
+        if let Err(Command::Apply { reply, .. }) = self.send(Command::Apply {
+            case_id,
+            event: Box::new(event),
+            now,
+            reply,
+        }) {
+            let _ = reply.send(Err(LifecycleError::Store(StoreError::Closed)));
+        }
+        pending
+    }
+
+    fn fire_due_timers(&self, now: Timestamp) -> Pending<Result<Vec<Fired>, StoreError>> {
+        let (reply, pending) = oneshot::channel();
+        if let Err(Command::Fire { reply, .. }) = self.send(Command::Fire { now, reply }) {
+            let _ = reply.send(Err(StoreError::Closed));
+        }
+        pending
+    }
+
+    fn case(&self, id: &str) -> Result<Option<CaseView>, StoreError> {
+        self.read(|connection| read_case(connection, id))
+    }
+
+    fn decisions(&self, query: &DecisionQuery) -> Result<DecisionPage, StoreError> {
+        self.read(|connection| read_decisions(connection, query))
+    }
+
+    fn report(&self, from: Timestamp, to: Timestamp) -> Result<Report, StoreError> {
+        self.read(|connection| read_report(connection, from, to))
+    }
+
+    fn with_view(&self, read: &mut dyn FnMut(&dyn StateView)) -> Result<(), StoreError> {
+        self.read(|connection| {
+            read(&SqlView {
+                connection,
+                case_id: "",
+            });
+            Ok(())
+        })
+    }
+}
+
+/// What a command produced, answered after the commit.
+enum Done {
+    Decide(
+        oneshot::Sender<Result<Vec<Recorded>, StoreError>>,
+        Result<Vec<Recorded>, StoreError>,
+    ),
+    Apply(
+        oneshot::Sender<Result<CaseView, LifecycleError>>,
+        Box<Result<CaseView, LifecycleError>>,
+    ),
+    Fire(
+        oneshot::Sender<Result<Vec<Fired>, StoreError>>,
+        Result<Vec<Fired>, StoreError>,
+    ),
+}
+
+fn writer_loop(mut connection: Connection, commands: Receiver<Command>, max_batch: usize) {
+    while let Ok(first) = commands.recv() {
+        let mut batch = vec![first];
+        while batch.len() < max_batch {
+            match commands.try_recv() {
+                Ok(command) => batch.push(command),
+                Err(_) => break,
+            }
+        }
+        let done = match run_batch(&mut connection, batch) {
+            Ok(done) => done,
+            Err((done, error)) => {
+                tracing::error!(%error, "store transaction failed; the requests in it are answered with the error");
+                done.into_iter()
+                    .map(|d| match d {
+                        Done::Decide(reply, _) => Done::Decide(reply, Err(StoreError::Closed)),
+                        Done::Apply(reply, _) => Done::Apply(
+                            reply,
+                            Box::new(Err(LifecycleError::Store(StoreError::Closed))),
+                        ),
+                        Done::Fire(reply, _) => Done::Fire(reply, Err(StoreError::Closed)),
+                    })
+                    .collect()
+            }
+        };
+        for item in done {
+            match item {
+                Done::Decide(reply, result) => {
+                    let _ = reply.send(result);
+                }
+                Done::Apply(reply, result) => {
+                    let _ = reply.send(*result);
+                }
+                Done::Fire(reply, result) => {
+                    let _ = reply.send(result);
+                }
+            }
+        }
+    }
+}
+
+/// Runs a batch in one transaction; each command in a savepoint so one
+/// command's failure does not undo the others.
+#[allow(clippy::type_complexity)]
+fn run_batch(
+    connection: &mut Connection,
+    batch: Vec<Command>,
+) -> Result<Vec<Done>, (Vec<Done>, StoreError)> {
+    let mut done = Vec::with_capacity(batch.len());
+    let mut transaction = match connection.transaction_with_behavior(TransactionBehavior::Immediate)
+    {
+        Ok(transaction) => transaction,
+        Err(error) => {
+            let done = batch
+                .into_iter()
+                .map(|command| match command {
+                    Command::Decide { reply, .. } => Done::Decide(reply, Err(StoreError::Closed)),
+                    Command::Apply { reply, .. } => Done::Apply(
+                        reply,
+                        Box::new(Err(LifecycleError::Store(StoreError::Closed))),
+                    ),
+                    Command::Fire { reply, .. } => Done::Fire(reply, Err(StoreError::Closed)),
+                })
+                .collect();
+            return Err((done, error.into()));
+        }
+    };
+    for command in batch {
+        let savepoint = match transaction.savepoint() {
+            Ok(savepoint) => savepoint,
+            Err(error) => {
+                tracing::error!(%error, "cannot open a savepoint");
+                continue;
+            }
+        };
+        let (item, ok) = match command {
+            Command::Decide { items, reply } => {
+                let result = items
+                    .into_iter()
+                    .map(|intake| record_complaint(&savepoint, intake))
+                    .collect::<Result<Vec<_>, _>>();
+                let ok = result.is_ok();
+                (Done::Decide(reply, result), ok)
+            }
+            Command::Apply {
+                case_id,
+                event,
+                now,
+                reply,
+            } => {
+                let result = apply_event(&savepoint, &case_id, &event, now);
+                let ok = result.is_ok();
+                (Done::Apply(reply, Box::new(result)), ok)
+            }
+            Command::Fire { now, reply } => {
+                let result = fire_timers(&savepoint, now);
+                let ok = result.is_ok();
+                (Done::Fire(reply, result), ok)
+            }
+        };
+        let finished = if ok {
+            savepoint.commit()
+        } else {
+            savepoint.finish()
+        };
+        if let Err(error) = finished {
+            tracing::error!(%error, "cannot close a savepoint");
+        }
+        done.push(item);
+    }
+    match transaction.commit() {
+        Ok(()) => Ok(done),
+        Err(error) => Err((done, error.into())),
+    }
+}
+
+/// The state as of just before the complaint being decided.
+struct SqlView<'c> {
+    connection: &'c Connection,
+    /// The case being decided, left out of the customer's history.
+    case_id: &'c str,
+}
+
+const DAY: i64 = 86_400_000;
+
+impl StateView for SqlView<'_> {
+    fn history(&self, event: &ComplaintEvent) -> Option<CustomerHistory> {
+        let Some(customer) = event.customer.id.as_deref() else {
+            return Some(CustomerHistory::default());
+        };
+        let at = event.received_at.unwrap_or(Timestamp(0)).millis();
+        let result = self
+            .connection
+            .prepare_cached(
+                "SELECT COALESCE(SUM(status != 'closed'), 0), COALESCE(SUM(opened_at > ?2), 0),
+                        COALESCE(SUM(CASE WHEN opened_at > ?3 THEN goodwill ELSE 0 END), 0)
+                 FROM cases WHERE customer_id = ?1 AND id != ?4 AND opened_at <= ?5",
+            )
+            .and_then(|mut statement| {
+                statement.query_row(
+                    params![customer, at - 30 * DAY, at - 365 * DAY, self.case_id, at],
+                    |row| {
+                        Ok(CustomerHistory {
+                            open_cases: row.get(0)?,
+                            complaints_30d: row.get(1)?,
+                            goodwill_365d: row.get(2)?,
+                        })
+                    },
+                )
+            });
+        logged(result)
+    }
+
+    fn control_line_count(
+        &self,
+        rule: &str,
+        group: &Group,
+        window: Duration,
+        at: Timestamp,
+    ) -> Option<i64> {
+        let result = self
+            .connection
+            .prepare_cached("SELECT COUNT(*) FROM control_hits WHERE rule = ?1 AND grp = ?2 AND at > ?3 AND at <= ?4")
+            .and_then(|mut statement| {
+                statement.query_row(
+                    params![rule, group_key(group), at.millis() - window.millis(), at.millis()],
+                    |row| row.get(0),
+                )
+            });
+        logged(result)
+    }
+
+    fn budget_use(
+        &self,
+        rule: &str,
+        scope: &str,
+        window: Duration,
+        at: Timestamp,
+    ) -> Option<BudgetUse> {
+        let result = self
+            .connection
+            .prepare_cached(
+                "SELECT COUNT(*), COALESCE(SUM(cost), 0) FROM authority_uses WHERE rule = ?1 AND scope = ?2 AND at > ?3 AND at <= ?4",
+            )
+            .and_then(|mut statement| {
+                statement.query_row(params![rule, scope, at.millis() - window.millis(), at.millis()], |row| {
+                    Ok(BudgetUse {
+                        count: row.get(0)?,
+                        amount: row.get(1)?,
+                    })
+                })
+            });
+        logged(result)
+    }
+}
+
+fn logged<T>(result: rusqlite::Result<T>) -> Option<T> {
+    match result {
+        Ok(value) => Some(value),
+        Err(error) => {
+            tracing::error!(%error, "store read failed; the value is treated as unknown");
+            None
+        }
+    }
+}
+
+fn record_complaint(connection: &Connection, intake: Intake) -> Result<Recorded, StoreError> {
+    let Intake {
+        event,
+        decide,
+        levels,
+    } = intake;
+    let event = &event;
+    let replay: Option<(i64, String)> = connection
+        .prepare_cached(
+            "SELECT seq, decision FROM decisions WHERE event_id = ?1 AND kind = 'complaint'",
+        )?
+        .query_row(params![event.id], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()?;
+    if let Some((seq, json)) = replay {
+        let parsed: serde_json::Value = serde_json::from_str(&json)?;
+        let queue = parsed["route"]["queue"].as_str().unwrap_or_default();
+        return Ok(Recorded {
+            seq,
+            queue: Name::from(queue),
+            json,
+            replayed: true,
+            control_lines: Vec::new(),
+        });
+    }
+    let decision = decide(&SqlView {
+        connection,
+        case_id: &event.id,
+    });
+    let json = serde_json::to_string(&decision)?;
+    let at = decision.received_at.millis();
+    let digests: BTreeMap<&str, &str> = decision
+        .plugins
+        .iter()
+        .map(|p| (&*p.name, &*p.digest))
+        .collect();
+    connection
+        .prepare_cached(
+            "INSERT INTO decisions (event_id, case_id, kind, decided_at, ruleset_version, plugin_digests, event, decision)
+             VALUES (?1, ?1, 'complaint', ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![
+            event.id,
+            at,
+            &*decision.ruleset_version,
+            serde_json::to_string(&digests)?,
+            serde_json::to_string(event)?,
+            json
+        ])?;
+    let seq = connection.last_insert_rowid();
+    open_case(connection, event, &levels, &decision)?;
+    let mut control_lines = Vec::new();
+    for line in &decision.control_lines {
+        let key = group_key(&line.group);
+        connection
+            .prepare_cached(
+                "INSERT INTO control_hits (rule, grp, at, case_id) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![&*line.rule, key, at, event.id])?;
+        control_lines.push((
+            line.rule.clone(),
+            key,
+            line.count.unwrap_or_default(),
+            line.status == crate::decision::ControlLineStatus::Crossed,
+        ));
+    }
+    for grant in &decision.authority {
+        let budget = grant.budget.as_ref();
+        connection
+            .prepare_cached(
+                "INSERT OR REPLACE INTO case_grants (case_id, rule, policy, max_cost, scope, budget_window, budget_count, budget_amount)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?
+            .execute(params![
+                event.id,
+                &*grant.rule,
+                &*grant.policy,
+                grant.max_cost,
+                budget.map(|b| b.scope.clone()),
+                budget.map(|b| b.window.millis()),
+                budget.and_then(|b| b.limit_count),
+                budget.and_then(|b| b.limit_amount),
+            ])?;
+    }
+    Ok(Recorded {
+        seq,
+        json,
+        queue: decision.route.queue.clone(),
+        replayed: false,
+        control_lines,
+    })
+}
+
+fn rank(levels: &[Name], level: Option<&str>) -> i64 {
+    level
+        .and_then(|level| levels.iter().position(|l| &**l == level))
+        .map_or(-1, |p| p as i64)
+}
+
+/// A new case for a decided complaint, with its SLA timers.
+fn open_case(
+    connection: &Connection,
+    event: &ComplaintEvent,
+    levels: &[Name],
+    decision: &Decision,
+) -> Result<(), StoreError> {
+    let at = decision.received_at.millis();
+    let sla = decision.sla.as_ref();
+    let breach = sla.and_then(|s| s.on_breach.as_ref());
+    let goodwill: f64 = decision.offers.iter().map(|o| o.value).sum();
+    connection
+        .prepare_cached(
+            "INSERT INTO cases (id, customer_id, status, opened_at, updated_at, category, product_line, tier, location,
+                                queue, handler, escalation_level, escalation_rank, goodwill, resolve_ms, follow_up_ms,
+                                breach_escalate, breach_rank, breach_notify)
+             VALUES (?1, ?2, 'open', ?3, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+        )?
+        .execute(params![
+            event.id,
+            event.customer.id,
+            at,
+            decision.category.as_deref(),
+            event.product_line,
+            event.customer.tier,
+            event.location,
+            &*decision.route.queue,
+            decision.route.handler.as_deref(),
+            decision.escalation_level.as_deref(),
+            rank(levels, decision.escalation_level.as_deref()),
+            goodwill,
+            sla.and_then(|s| s.resolve_due).map(|due| due.millis() - at),
+            sla.and_then(|s| s.follow_up_after).map(|d| d.millis()),
+            breach.and_then(|b| b.escalate.as_deref()),
+            breach.map(|b| rank(levels, b.escalate.as_deref())),
+            breach.map(|b| serde_json::to_string(&b.notify)).transpose()?,
+        ])?;
+    add_case_event(connection, &event.id, "opened", at, None)?;
+    if let Some(sla) = sla {
+        for (kind, due) in [
+            ("first_response", sla.first_response_due),
+            ("resolve", sla.resolve_due),
+        ] {
+            if let Some(due) = due {
+                arm_timer(connection, &event.id, kind, due.millis())?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn arm_timer(
+    connection: &Connection,
+    case_id: &str,
+    kind: &str,
+    due_at: i64,
+) -> Result<(), StoreError> {
+    connection
+        .prepare_cached(
+            "INSERT INTO timers (case_id, kind, due_at, state) VALUES (?1, ?2, ?3, 'pending')
+             ON CONFLICT (case_id, kind) DO UPDATE SET due_at = excluded.due_at, state = 'pending', fired_at = NULL",
+        )?
+        .execute(params![case_id, kind, due_at])?;
+    Ok(())
+}
+
+fn cancel_timers(connection: &Connection, case_id: &str, kinds: &[&str]) -> Result<(), StoreError> {
+    for kind in kinds {
+        connection
+            .prepare_cached("UPDATE timers SET state = 'cancelled' WHERE case_id = ?1 AND kind = ?2 AND state = 'pending'")?
+            .execute(params![case_id, kind])?;
+    }
+    Ok(())
+}
+
+fn add_case_event(
+    connection: &Connection,
+    case_id: &str,
+    kind: &str,
+    at: i64,
+    data: Option<serde_json::Value>,
+) -> Result<(), StoreError> {
+    connection
+        .prepare_cached(
+            "INSERT INTO case_events (case_id, kind, at, data) VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![case_id, kind, at, data.map(|d| d.to_string())])?;
+    Ok(())
+}
+
+fn apply_event(
+    connection: &Connection,
+    case_id: &str,
+    event: &LifecycleEvent,
+    now: Timestamp,
+) -> Result<CaseView, LifecycleError> {
+    let row: Option<(String, Option<i64>, Option<i64>)> = connection
+        .prepare_cached("SELECT status, resolve_ms, follow_up_ms FROM cases WHERE id = ?1")
+        .map_err(StoreError::from)?
+        .query_row(params![case_id], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+        })
+        .optional()
+        .map_err(StoreError::from)?;
+    let Some((status, resolve_ms, follow_up_ms)) = row else {
+        return Err(LifecycleError::NoCase(case_id.to_string()));
+    };
+    let from = Status::parse(&status).unwrap_or(Status::Open);
+    let next = transition(case_id, from, event.kind)?;
+    let at = when(event, now).millis();
+    let mut data = serde_json::Map::new();
+    for (key, value) in [
+        ("by", &event.by),
+        ("note", &event.note),
+        ("policy", &event.policy),
+    ] {
+        if let Some(value) = value {
+            data.insert(key.to_string(), serde_json::Value::String(value.clone()));
+        }
+    }
+    match event.kind {
+        LifecycleKind::Responded => {
+            connection
+                .execute(
+                    "UPDATE cases SET responded_at = COALESCE(responded_at, ?2) WHERE id = ?1",
+                    params![case_id, at],
+                )
+                .map_err(StoreError::from)?;
+            cancel_timers(connection, case_id, &["first_response"])?;
+        }
+        LifecycleKind::Resolved => {
+            connection
+                .execute(
+                    "UPDATE cases SET resolved_at = ?2 WHERE id = ?1",
+                    params![case_id, at],
+                )
+                .map_err(StoreError::from)?;
+            cancel_timers(connection, case_id, &["first_response", "resolve"])?;
+            if let Some(delay) = follow_up_ms {
+                arm_timer(connection, case_id, "follow_up", at + delay)?;
+            }
+        }
+        LifecycleKind::Confirmed => {
+            connection
+                .execute(
+                    "UPDATE cases SET confirmed_at = ?2 WHERE id = ?1",
+                    params![case_id, at],
+                )
+                .map_err(StoreError::from)?;
+        }
+        LifecycleKind::Closed => {
+            connection
+                .execute(
+                    "UPDATE cases SET closed_at = ?2 WHERE id = ?1",
+                    params![case_id, at],
+                )
+                .map_err(StoreError::from)?;
+            cancel_timers(connection, case_id, &["first_response", "resolve"])?;
+        }
+        LifecycleKind::Reopened => {
+            cancel_timers(connection, case_id, &["follow_up"])?;
+            if let Some(resolve) = resolve_ms {
+                arm_timer(connection, case_id, "resolve", at + resolve)?;
+            }
+        }
+        LifecycleKind::FollowedUp => cancel_timers(connection, case_id, &["follow_up"])?,
+        LifecycleKind::CustomerReplied => {}
+        LifecycleKind::AuthorityUsed => {
+            let cost = use_authority(connection, case_id, event, at)?;
+            data.insert("cost".to_string(), serde_json::json!(cost));
+        }
+    }
+    connection
+        .execute(
+            "UPDATE cases SET status = ?2, updated_at = MAX(updated_at, ?3) WHERE id = ?1",
+            params![case_id, next.as_str(), at],
+        )
+        .map_err(StoreError::from)?;
+    let data = (!data.is_empty()).then_some(serde_json::Value::Object(data));
+    add_case_event(connection, case_id, event.kind.as_str(), at, data)?;
+    read_case(connection, case_id)?.ok_or_else(|| LifecycleError::NoCase(case_id.to_string()))
+}
+
+/// Records a use of a granted policy, within its grant and budget.
+fn use_authority(
+    connection: &Connection,
+    case_id: &str,
+    event: &LifecycleEvent,
+    at: i64,
+) -> Result<f64, LifecycleError> {
+    let Some(policy) = event.policy.as_deref() else {
+        return Err(LifecycleError::Invalid(
+            "`authority_used` needs `policy`: the policy that was bent".to_string(),
+        ));
+    };
+    let cost = event.cost.unwrap_or(0.0);
+    if !cost.is_finite() || cost < 0.0 {
+        return Err(LifecycleError::Invalid(format!(
+            "`cost` must be zero or more, not {cost}"
+        )));
+    }
+    type Grant = (
+        String,
+        f64,
+        Option<String>,
+        Option<i64>,
+        Option<i64>,
+        Option<f64>,
+    );
+    let grant: Option<Grant> = connection
+        .prepare_cached(
+            "SELECT rule, max_cost, scope, budget_window, budget_count, budget_amount FROM case_grants WHERE case_id = ?1 AND policy = ?2",
+        )
+        .map_err(StoreError::from)?
+        .query_row(params![case_id, policy], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?))
+        })
+        .optional()
+        .map_err(StoreError::from)?;
+    let Some((rule, max_cost, scope, window, count_limit, amount_limit)) = grant else {
+        return Err(LifecycleError::Invalid(format!(
+            "case `{case_id}` has no grant to bend `{policy}`; its decision lists the policies that may be bent"
+        )));
+    };
+    if cost > max_cost + 1e-9 {
+        return Err(LifecycleError::Invalid(format!(
+            "`{policy}` may be bent up to {max_cost} for this case, not {cost}"
+        )));
+    }
+    let scope = scope.unwrap_or_else(|| "global".to_string());
+    if let Some(window) = window {
+        let (count, amount): (i64, f64) = connection
+            .prepare_cached(
+                "SELECT COUNT(*), COALESCE(SUM(cost), 0) FROM authority_uses WHERE rule = ?1 AND scope = ?2 AND at > ?3 AND at <= ?4",
+            )
+            .map_err(StoreError::from)?
+            .query_row(params![rule, scope, at - window, at], |row| Ok((row.get(0)?, row.get(1)?)))
+            .map_err(StoreError::from)?;
+        let over_count = count_limit.is_some_and(|limit| count + 1 > limit);
+        let over_amount = amount_limit.is_some_and(|limit| amount + cost > limit + 1e-9);
+        if over_count || over_amount {
+            return Err(LifecycleError::Invalid(format!(
+                "the budget of `{rule}` for {scope} is used up ({count} uses, {amount} spent in the window)"
+            )));
+        }
+    }
+    connection
+        .prepare_cached(
+            "INSERT INTO authority_uses (rule, scope, policy, case_id, at, cost, used_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )
+        .map_err(StoreError::from)?
+        .execute(params![rule, scope, policy, case_id, at, cost, event.by])
+        .map_err(StoreError::from)?;
+    Ok(cost)
+}
+
+/// Fires every timer due at `now`, each exactly once: the timer's state
+/// and the time-based decision are written in the same transaction.
+fn fire_timers(connection: &Connection, now: Timestamp) -> Result<Vec<Fired>, StoreError> {
+    type Due = (
+        i64,
+        String,
+        String,
+        i64,
+        Option<String>,
+        Option<i64>,
+        Option<String>,
+        String,
+        i64,
+    );
+    let due: Vec<Due> = connection
+        .prepare_cached(
+            "SELECT t.id, t.case_id, t.kind, t.due_at, c.breach_escalate, c.breach_rank, c.breach_notify, c.queue, c.escalation_rank
+             FROM timers t JOIN cases c ON c.id = t.case_id
+             WHERE t.state = 'pending' AND t.due_at <= ?1 ORDER BY t.due_at LIMIT 1000",
+        )?
+        .query_map(params![now.millis()], |row| {
+            Ok((
+                row.get(0)?,
+                row.get(1)?,
+                row.get(2)?,
+                row.get(3)?,
+                row.get(4)?,
+                row.get(5)?,
+                row.get(6)?,
+                row.get(7)?,
+                row.get(8)?,
+            ))
+        })?
+        .collect::<Result<_, _>>()?;
+    let mut fired = Vec::with_capacity(due.len());
+    for (id, case_id, kind, due_at, escalate, breach_rank, notify, queue, case_rank) in due {
+        let changed = connection
+            .prepare_cached("UPDATE timers SET state = 'fired', fired_at = ?2 WHERE id = ?1 AND state = 'pending'")?
+            .execute(params![id, now.millis()])?;
+        if changed != 1 {
+            continue;
+        }
+        let follow_up = kind == "follow_up";
+        let notify: Vec<String> = notify
+            .map(|n| serde_json::from_str(&n))
+            .transpose()?
+            .unwrap_or_default();
+        let decision = if follow_up {
+            serde_json::json!({
+                "case_id": case_id,
+                "timer": kind,
+                "due_at": Timestamp(due_at),
+                "fired_at": now,
+                "queue": queue,
+                "action": "call or visit the customer to check they are satisfied (seed 000)",
+            })
+        } else {
+            serde_json::json!({
+                "case_id": case_id,
+                "timer": kind,
+                "due_at": Timestamp(due_at),
+                "fired_at": now,
+                "queue": queue,
+                "breach": true,
+                "escalate": escalate,
+                "notify": notify,
+            })
+        };
+        let kind_of_decision = if follow_up {
+            "follow_up_due"
+        } else {
+            "sla_breach"
+        };
+        connection
+            .prepare_cached(
+                "INSERT INTO decisions (event_id, case_id, kind, decided_at, ruleset_version, plugin_digests, event, decision)
+                 VALUES (?1, ?2, ?3, ?4, 'scheduler', '{}', NULL, ?5)",
+            )?
+            .execute(params![format!("{case_id}#{kind}"), case_id, kind_of_decision, now.millis(), decision.to_string()])?;
+        let seq = connection.last_insert_rowid();
+        if !follow_up
+            && let (Some(level), Some(rank)) = (&escalate, breach_rank)
+            && rank > case_rank
+        {
+            connection
+                .prepare_cached(
+                    "UPDATE cases SET escalation_level = ?2, escalation_rank = ?3 WHERE id = ?1",
+                )?
+                .execute(params![case_id, level, rank])?;
+        }
+        add_case_event(
+            connection,
+            &case_id,
+            if follow_up {
+                "follow_up_due"
+            } else {
+                "sla_breached"
+            },
+            now.millis(),
+            Some(serde_json::json!({ "timer": kind })),
+        )?;
+        fired.push(Fired {
+            seq,
+            case_id,
+            timer: kind,
+            due_at: Timestamp(due_at),
+            escalate: if follow_up { None } else { escalate },
+        });
+    }
+    Ok(fired)
+}
+
+fn read_case(connection: &Connection, id: &str) -> Result<Option<CaseView>, StoreError> {
+    let case = connection
+        .prepare_cached(
+            "SELECT id, customer_id, status, opened_at, updated_at, category, product_line, tier, location, queue,
+                    handler, escalation_level, goodwill FROM cases WHERE id = ?1",
+        )?
+        .query_row(params![id], |row| {
+            Ok(CaseView {
+                id: row.get(0)?,
+                customer_id: row.get(1)?,
+                status: Status::parse(&row.get::<_, String>(2)?).unwrap_or(Status::Open),
+                opened_at: Timestamp(row.get(3)?),
+                updated_at: Timestamp(row.get(4)?),
+                category: row.get(5)?,
+                product_line: row.get(6)?,
+                tier: row.get(7)?,
+                location: row.get(8)?,
+                queue: row.get(9)?,
+                handler: row.get(10)?,
+                escalation_level: row.get(11)?,
+                goodwill: row.get(12)?,
+                timers: Vec::new(),
+                history: Vec::new(),
+                decisions: Vec::new(),
+            })
+        })
+        .optional()?;
+    let Some(mut case) = case else {
+        return Ok(None);
+    };
+    case.timers = connection
+        .prepare_cached(
+            "SELECT kind, due_at, state, fired_at FROM timers WHERE case_id = ?1 ORDER BY due_at",
+        )?
+        .query_map(params![id], |row| {
+            Ok(TimerView {
+                kind: row.get(0)?,
+                due_at: Timestamp(row.get(1)?),
+                state: row.get(2)?,
+                fired_at: row.get::<_, Option<i64>>(3)?.map(Timestamp),
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    case.history = connection
+        .prepare_cached("SELECT kind, at, data FROM case_events WHERE case_id = ?1 ORDER BY seq")?
+        .query_map(params![id], |row| {
+            Ok(CaseEventView {
+                kind: row.get(0)?,
+                at: Timestamp(row.get(1)?),
+                data: row
+                    .get::<_, Option<String>>(2)?
+                    .and_then(|d| serde_json::from_str(&d).ok()),
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    case.decisions = read_decisions(
+        connection,
+        &DecisionQuery {
+            case_id: Some(id.to_string()),
+            limit: 1000,
+            ..DecisionQuery::default()
+        },
+    )?
+    .decisions;
+    Ok(Some(case))
+}
+
+fn read_decisions(
+    connection: &Connection,
+    query: &DecisionQuery,
+) -> Result<DecisionPage, StoreError> {
+    let limit = query.limit.clamp(1, 1000);
+    let mut statement = connection.prepare_cached(
+        "SELECT seq, event_id, case_id, kind, decided_at, ruleset_version, plugin_digests, decision FROM decisions
+         WHERE seq > ?1 AND (?2 IS NULL OR case_id = ?2) AND (?3 IS NULL OR decided_at >= ?3) AND (?4 IS NULL OR decided_at < ?4)
+         ORDER BY seq LIMIT ?5",
+    )?;
+    let decisions: Vec<StoredDecision> = statement
+        .query_map(
+            params![
+                query.after,
+                query.case_id,
+                query.since.map(Timestamp::millis),
+                query.until.map(Timestamp::millis),
+                limit as i64
+            ],
+            |row| {
+                let digests: String = row.get(6)?;
+                let decision: String = row.get(7)?;
+                Ok(StoredDecision {
+                    seq: row.get(0)?,
+                    event_id: row.get(1)?,
+                    case_id: row.get(2)?,
+                    kind: row.get(3)?,
+                    decided_at: Timestamp(row.get(4)?),
+                    ruleset_version: row.get(5)?,
+                    plugin_digests: serde_json::from_str(&digests).unwrap_or_default(),
+                    decision: serde_json::from_str(&decision).unwrap_or(serde_json::Value::Null),
+                })
+            },
+        )?
+        .collect::<Result<_, _>>()?;
+    let next = (decisions.len() == limit)
+        .then(|| decisions.last().map(|d| d.seq))
+        .flatten();
+    Ok(DecisionPage { decisions, next })
+}
+
+fn read_report(
+    connection: &Connection,
+    from: Timestamp,
+    to: Timestamp,
+) -> Result<Report, StoreError> {
+    let rows: Vec<ReportRow> = connection
+        .prepare_cached(
+            "SELECT c.category, c.product_line, c.tier, COUNT(*),
+                    SUM(c.status IN ('resolved', 'confirmed', 'closed')),
+                    COALESCE(SUM(c.goodwill), 0),
+                    SUM((SELECT COUNT(*) FROM timers t WHERE t.case_id = c.id AND t.kind IN ('first_response', 'resolve') AND t.state = 'fired')),
+                    SUM((SELECT COUNT(*) FROM timers t WHERE t.case_id = c.id AND t.kind = 'follow_up')),
+                    SUM((SELECT COUNT(*) FROM case_events e WHERE e.case_id = c.id AND e.kind = 'followed_up')),
+                    SUM(c.escalation_rank >= 0)
+             FROM cases c WHERE c.opened_at >= ?1 AND c.opened_at < ?2
+             GROUP BY c.category, c.product_line, c.tier
+             ORDER BY COUNT(*) DESC, c.category, c.product_line, c.tier",
+        )?
+        .query_map(params![from.millis(), to.millis()], |row| {
+            Ok(ReportRow {
+                category: row.get(0)?,
+                product_line: row.get(1)?,
+                tier: row.get(2)?,
+                complaints: row.get(3)?,
+                resolved: row.get(4)?,
+                compensation: row.get(5)?,
+                sla_breaches: row.get(6)?,
+                follow_ups_scheduled: row.get(7)?,
+                follow_ups_done: row.get(8)?,
+                escalated: row.get(9)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(Report::new(from, to, rows))
+}

@@ -1,0 +1,449 @@
+//! The store with a clock the tests move: SLA timers, follow-ups, control
+//! lines, budgets, retries and restarts.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::*;
+use crate::decision::TraceLevel;
+use crate::engine::{Enrichment, decide};
+use crate::expr::Env;
+use crate::rules::{RuleFileText, RuleSet, load_files};
+use crate::time::{Clock, ManualClock, Timestamp};
+
+const RULES: &str = r#"
+[[route]]
+name = "all"
+queue = "care"
+
+[[sla]]
+name = "standard"
+first_response = "24h"
+resolve = "72h"
+follow_up = "3d"
+on_breach = { escalate = "supervisor", notify = ["quality"] }
+
+[[control_line]]
+name = "quality"
+when = 'category == "product_quality"'
+group_by = ["product_line"]
+window = "30d"
+limit = 5
+then = { notify = ["product-department"] }
+
+[[authority]]
+name = "parking"
+policy = "parking-validation"
+grant = "teller"
+max_cost = 5
+budget = { per = "location", window = "1d", count = 2 }
+
+[[escalate]]
+name = "returning"
+when = 'customer.complaints_30d >= 2'
+to = "manager"
+"#;
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+    store: SqliteStore,
+    clock: Arc<ManualClock>,
+    rules: Arc<RuleSet>,
+}
+
+fn start() -> Timestamp {
+    "2026-11-01T09:00:00Z".parse().unwrap()
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_path_buf();
+    let clock = Arc::new(ManualClock::new(start()));
+    let store = SqliteStore::open(&path, StoreOptions::default(), clock.clone()).unwrap();
+    let outcome = load_files(
+        vec![RuleFileText {
+            path: "rules.toml".into(),
+            text: RULES.to_string(),
+        }],
+        &Env::standard(),
+    );
+    assert!(!outcome.has_errors(), "{:?}", outcome.diagnostics);
+    Fixture {
+        _dir: dir,
+        path,
+        store,
+        clock,
+        rules: Arc::new(outcome.ruleset.unwrap()),
+    }
+}
+
+impl Fixture {
+    /// Decides and records one complaint received now.
+    fn complain(&self, json: serde_json::Value) -> (Recorded, serde_json::Value) {
+        let mut event = crate::event::ComplaintEvent::from_value(json).unwrap();
+        event.received_at = Some(self.clock.now());
+        let rules = self.rules.clone();
+        let for_decision = event.clone();
+        let intake = Intake {
+            levels: rules
+                .settings
+                .levels
+                .iter()
+                .map(|l| Name::from(l.as_str()))
+                .collect(),
+            decide: Box::new(move |view| {
+                decide(
+                    &rules,
+                    &for_decision,
+                    &Enrichment::none(),
+                    view,
+                    TraceLevel::Compact,
+                )
+            }),
+            event,
+        };
+        let mut recorded = self
+            .store
+            .decide_and_record(vec![intake])
+            .blocking_recv()
+            .unwrap()
+            .unwrap();
+        let recorded = recorded.remove(0);
+        let decision = serde_json::from_str(&recorded.json).unwrap();
+        (recorded, decision)
+    }
+
+    fn apply(&self, case: &str, kind: LifecycleKind) -> Result<CaseView, LifecycleError> {
+        self.store
+            .apply(
+                case.to_string(),
+                LifecycleEvent {
+                    kind,
+                    at: None,
+                    by: Some("ana".into()),
+                    note: None,
+                    policy: None,
+                    cost: None,
+                },
+            )
+            .blocking_recv()
+            .unwrap()
+    }
+
+    fn tick(&self) -> Vec<Fired> {
+        self.store
+            .fire_due_timers(self.clock.now())
+            .blocking_recv()
+            .unwrap()
+            .unwrap()
+    }
+
+    fn advance(&self, duration: &str) {
+        self.clock.advance(duration.parse().unwrap());
+    }
+}
+
+#[test]
+fn a_missed_first_response_escalates_once() {
+    let f = fixture();
+    f.complain(serde_json::json!({"id": "c-1"}));
+    f.advance("23h");
+    assert!(f.tick().is_empty(), "not yet due");
+    f.advance("2h");
+    let fired = f.tick();
+    assert_eq!(fired.len(), 1);
+    assert_eq!(fired[0].timer, "first_response");
+    assert_eq!(fired[0].escalate.as_deref(), Some("supervisor"));
+    assert!(f.tick().is_empty(), "fired once");
+    let case = f.store.case("c-1").unwrap().unwrap();
+    assert_eq!(case.escalation_level.as_deref(), Some("supervisor"));
+    let breach = case
+        .decisions
+        .iter()
+        .find(|d| d.kind == "sla_breach")
+        .unwrap();
+    assert_eq!(breach.decision["notify"], serde_json::json!(["quality"]));
+}
+
+#[test]
+fn a_timely_response_means_no_breach() {
+    let f = fixture();
+    f.complain(serde_json::json!({"id": "c-2"}));
+    f.advance("3h");
+    f.apply("c-2", LifecycleKind::Responded).unwrap();
+    f.advance("30h");
+    let fired = f.tick();
+    assert!(fired.is_empty(), "{fired:?}");
+    let case = f.store.case("c-2").unwrap().unwrap();
+    assert_eq!(case.status, Status::Responded);
+    let first = case
+        .timers
+        .iter()
+        .find(|t| t.kind == "first_response")
+        .unwrap();
+    assert_eq!(first.state, "cancelled");
+}
+
+#[test]
+fn a_follow_up_is_due_after_resolution() {
+    let f = fixture();
+    f.complain(serde_json::json!({"id": "c-3"}));
+    f.advance("2h");
+    f.apply("c-3", LifecycleKind::Responded).unwrap();
+    f.advance("10h");
+    let case = f.apply("c-3", LifecycleKind::Resolved).unwrap();
+    let follow_up = case.timers.iter().find(|t| t.kind == "follow_up").unwrap();
+    assert_eq!(
+        follow_up.due_at,
+        start()
+            .checked_add("12h".parse().unwrap())
+            .unwrap()
+            .checked_add("3d".parse().unwrap())
+            .unwrap()
+    );
+    f.advance("2d");
+    assert!(f.tick().is_empty());
+    f.advance("1d");
+    let fired = f.tick();
+    assert_eq!(fired.len(), 1);
+    assert_eq!(fired[0].timer, "follow_up");
+    f.apply("c-3", LifecycleKind::FollowedUp).unwrap();
+    f.apply("c-3", LifecycleKind::Confirmed).unwrap();
+    let case = f.apply("c-3", LifecycleKind::Closed).unwrap();
+    let kinds: Vec<&str> = case.history.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "opened",
+            "responded",
+            "resolved",
+            "follow_up_due",
+            "followed_up",
+            "confirmed",
+            "closed"
+        ]
+    );
+}
+
+#[test]
+fn lifecycle_conflicts_are_refused() {
+    let f = fixture();
+    f.complain(serde_json::json!({"id": "c-4"}));
+    let error = f.apply("c-4", LifecycleKind::Confirmed).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("`confirmed` is not possible now"),
+        "{error}"
+    );
+    assert!(matches!(
+        f.apply("nope", LifecycleKind::Responded),
+        Err(LifecycleError::NoCase(_))
+    ));
+    f.apply("c-4", LifecycleKind::Closed).unwrap();
+    assert!(f.apply("c-4", LifecycleKind::Responded).is_err());
+    let reopened = f.apply("c-4", LifecycleKind::Reopened).unwrap();
+    assert_eq!(reopened.status, Status::Open);
+    let resolve = reopened
+        .timers
+        .iter()
+        .find(|t| t.kind == "resolve")
+        .unwrap();
+    assert_eq!(resolve.state, "pending");
+}
+
+#[test]
+fn a_control_line_of_five_flags_the_sixth_not_the_fifth() {
+    let f = fixture();
+    for n in 1..=6 {
+        let (recorded, decision) = f.complain(serde_json::json!({"id": format!("q-{n}"), "category": "product_quality", "product_line": "kettles"}));
+        let line = &decision["control_lines"][0];
+        assert_eq!(line["count"], n);
+        let crossed = line["status"] == "crossed";
+        assert_eq!(crossed, n == 6, "complaint {n}: {line}");
+        assert_eq!(recorded.control_lines[0].3, n == 6);
+        if n == 6 {
+            assert_eq!(
+                decision["flags"],
+                serde_json::json!(["control_line_exceeded"])
+            );
+            assert_eq!(
+                decision["notify"],
+                serde_json::json!(["product-department"])
+            );
+        }
+        f.advance("1d");
+    }
+    // Another product line is another cell.
+    let (_, other) = f.complain(serde_json::json!({"id": "q-other", "category": "product_quality", "product_line": "irons"}));
+    assert_eq!(other["control_lines"][0]["count"], 1);
+    // A month later the window has moved on.
+    f.advance("31d");
+    let (_, later) = f.complain(serde_json::json!({"id": "q-later", "category": "product_quality", "product_line": "kettles"}));
+    assert_eq!(later["control_lines"][0]["count"], 1);
+}
+
+#[test]
+fn authority_budgets_are_enforced_and_uses_recorded() {
+    let f = fixture();
+    let use_parking = |case: &str, cost: f64| {
+        f.store
+            .apply(
+                case.to_string(),
+                LifecycleEvent {
+                    kind: LifecycleKind::AuthorityUsed,
+                    at: None,
+                    by: Some("teller-3".into()),
+                    note: None,
+                    policy: Some("parking-validation".into()),
+                    cost: Some(cost),
+                },
+            )
+            .blocking_recv()
+            .unwrap()
+    };
+    for n in 1..=2 {
+        let (_, decision) =
+            f.complain(serde_json::json!({"id": format!("p-{n}"), "location": "branch-1"}));
+        assert_eq!(
+            decision["authority"][0]["budget"]["status"], "within",
+            "{decision}"
+        );
+        use_parking(&format!("p-{n}"), 2.0).unwrap();
+    }
+    let error = use_parking("p-1", 9.0).unwrap_err();
+    assert!(error.to_string().contains("up to 5"), "{error}");
+    let (_, third) = f.complain(serde_json::json!({"id": "p-3", "location": "branch-1"}));
+    assert_eq!(third["authority"], serde_json::json!([]));
+    let note = third["trace"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["rule"] == "parking")
+        .unwrap()["note"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        note.contains("budget for location:branch-1 used up"),
+        "{note}"
+    );
+    // Another branch has its own budget; tomorrow the budget is back.
+    let (_, elsewhere) = f.complain(serde_json::json!({"id": "p-4", "location": "branch-2"}));
+    assert_eq!(elsewhere["authority"][0]["policy"], "parking-validation");
+    f.advance("25h");
+    let (_, tomorrow) = f.complain(serde_json::json!({"id": "p-5", "location": "branch-1"}));
+    assert_eq!(tomorrow["authority"][0]["budget"]["used_count"], 0);
+}
+
+#[test]
+fn returning_customers_are_seen_in_history() {
+    let f = fixture();
+    for n in 1..=3 {
+        let (_, decision) =
+            f.complain(serde_json::json!({"id": format!("h-{n}"), "customer": {"id": "cust-9"}}));
+        let escalated = decision["escalation_level"] == "manager";
+        assert_eq!(
+            escalated,
+            n == 3,
+            "complaint {n}: complaints_30d = {}",
+            n - 1
+        );
+        f.advance("1d");
+    }
+}
+
+#[test]
+fn a_retried_event_is_not_decided_twice() {
+    let f = fixture();
+    let (first, _) = f.complain(
+        serde_json::json!({"id": "r-1", "category": "product_quality", "product_line": "tv"}),
+    );
+    f.advance("1h");
+    let (again, _) = f.complain(
+        serde_json::json!({"id": "r-1", "category": "product_quality", "product_line": "tv"}),
+    );
+    assert!(again.replayed);
+    assert_eq!(again.seq, first.seq);
+    assert_eq!(again.json, first.json);
+    let page = f
+        .store
+        .decisions(&DecisionQuery {
+            limit: 100,
+            ..DecisionQuery::default()
+        })
+        .unwrap();
+    assert_eq!(page.decisions.len(), 1);
+}
+
+#[test]
+fn timers_survive_a_restart_and_overdue_ones_fire_once() {
+    let f = fixture();
+    f.complain(serde_json::json!({"id": "t-1"}));
+    let Fixture {
+        _dir,
+        path,
+        mut store,
+        clock,
+        rules,
+    } = f;
+    store.close();
+    drop(store);
+    clock.advance("5d".parse().unwrap());
+    let store = SqliteStore::open(&path, StoreOptions::default(), clock.clone()).unwrap();
+    let f = Fixture {
+        _dir,
+        path,
+        store,
+        clock,
+        rules,
+    };
+    let fired = f.tick();
+    let timers: Vec<&str> = fired.iter().map(|t| t.timer.as_str()).collect();
+    assert_eq!(timers, ["first_response", "resolve"]);
+    assert!(f.tick().is_empty());
+}
+
+#[test]
+fn the_audit_log_pages_by_cursor_and_the_report_sums_up() {
+    let f = fixture();
+    for n in 0..5 {
+        f.complain(serde_json::json!({"id": format!("a-{n}"), "category": if n % 2 == 0 { "product_quality" } else { "price_billing" }, "product_line": "tv", "customer": {"tier": "ordinary"}}));
+    }
+    let first = f
+        .store
+        .decisions(&DecisionQuery {
+            limit: 2,
+            ..DecisionQuery::default()
+        })
+        .unwrap();
+    assert_eq!(first.decisions.len(), 2);
+    let second = f
+        .store
+        .decisions(&DecisionQuery {
+            limit: 2,
+            after: first.next.unwrap(),
+            ..DecisionQuery::default()
+        })
+        .unwrap();
+    assert_eq!(second.decisions[0].event_id, "a-2");
+    f.apply("a-0", LifecycleKind::Resolved).unwrap();
+    f.advance("2d");
+    f.tick();
+    let report = f.store.report(start(), f.clock.now()).unwrap();
+    assert_eq!(report.totals.complaints, 5);
+    let quality = report
+        .rows
+        .iter()
+        .find(|r| r.category.as_deref() == Some("product_quality"))
+        .unwrap();
+    assert_eq!(quality.complaints, 3);
+    assert_eq!(quality.resolved, 1);
+    assert_eq!(quality.follow_ups_scheduled, 1);
+    assert_eq!(
+        report.totals.sla_breaches, 4,
+        "first responses of the four unresolved cases"
+    );
+    assert!(report.render().contains("product_quality"));
+}
