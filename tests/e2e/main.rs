@@ -9,4 +9,5 @@ mod cli;
 mod daemon;
 mod plugins;
 mod robustness;
+mod store;
 mod support;

@@ -81,29 +81,9 @@ impl Daemon {
 
     /// Starts a daemon in `dir` (which holds `rules/` and `plugins/`).
     pub fn start_in(dir: tempfile::TempDir, config: &str) -> Daemon {
-        use std::io::BufRead as _;
         let config_path = dir.path().join("redress.toml");
         std::fs::write(&config_path, format!("listen = \"127.0.0.1:0\"\n{config}")).unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_redress"))
-            .args(["serve", "--config", "redress.toml"])
-            .current_dir(dir.path())
-            .env("RUST_LOG", "error")
-            .env_remove("REDRESS_TOKENS")
-            .env_remove("REDRESS_ADMIN_TOKENS")
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let mut line = String::new();
-        std::io::BufReader::new(stdout)
-            .read_line(&mut line)
-            .unwrap();
-        let base = line
-            .split("on http://")
-            .nth(1)
-            .map(|rest| format!("http://{}", rest.trim()))
-            .unwrap_or_else(|| panic!("the daemon did not start: {line:?}"));
+        let (child, base) = spawn_serve(dir.path());
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(std::time::Duration::from_secs(30)))
@@ -116,6 +96,16 @@ impl Daemon {
             agent,
             token: None,
         }
+    }
+
+    /// Kills the daemon with SIGKILL (no shutdown of any kind) and starts
+    /// it again on the same directories. The address changes.
+    pub fn crash_and_restart(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        let (child, base) = spawn_serve(self.dir.path());
+        self.child = child;
+        self.base = base;
     }
 
     /// Sends requests with this bearer token from now on.
@@ -208,6 +198,33 @@ impl Daemon {
             .unwrap();
         assert!(status.success());
     }
+}
+
+/// Runs `redress serve --config redress.toml` in `dir`; returns once it
+/// listens, with its base URL.
+fn spawn_serve(dir: &Path) -> (std::process::Child, String) {
+    use std::io::BufRead as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_redress"))
+        .args(["serve", "--config", "redress.toml"])
+        .current_dir(dir)
+        .env("RUST_LOG", "error")
+        .env_remove("REDRESS_TOKENS")
+        .env_remove("REDRESS_ADMIN_TOKENS")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(stdout)
+        .read_line(&mut line)
+        .unwrap();
+    let base = line
+        .split("on http://")
+        .nth(1)
+        .map(|rest| format!("http://{}", rest.trim()))
+        .unwrap_or_else(|| panic!("the daemon did not start: {line:?}"));
+    (child, base)
 }
 
 impl Drop for Daemon {

@@ -1,8 +1,10 @@
 //! The `redress` command line: one file per command.
 
+mod audit;
 mod check;
 mod eval;
 mod plugin;
+mod report;
 mod schema;
 mod serve;
 mod test;
@@ -14,6 +16,7 @@ use clap::{Parser, Subcommand};
 
 use crate::plugin::{PluginRuntime, RuntimeOptions};
 use crate::snapshot::{Snapshot, SnapshotOutcome, Sources};
+use crate::time::Timestamp;
 
 /// Redress: a rules engine for customer complaints.
 #[derive(Debug, Parser)]
@@ -39,6 +42,11 @@ enum Command {
     Plugin(plugin::Command),
     /// Run the daemon: the HTTP API, with hot reload.
     Serve(serve::Args),
+    /// List the audit log of a data directory (works while the daemon runs).
+    Audit(audit::Args),
+    /// Summarise complaints by category, product line and customer tier
+    /// over a period, with breaches, follow-ups and compensation.
+    Report(report::Args),
 }
 
 /// Where the plugins are, for commands that decide.
@@ -90,6 +98,38 @@ pub(crate) fn default_rules_dir() -> PathBuf {
     PathBuf::from("rules")
 }
 
+/// Default data directory, as for `redress serve`.
+pub(crate) fn default_data_dir() -> PathBuf {
+    PathBuf::from("data")
+}
+
+/// A moment given on the command line: RFC 3339, or a date (midnight UTC).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Moment(pub(crate) Timestamp);
+
+impl std::str::FromStr for Moment {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        if let Ok(at) = text.parse::<Timestamp>() {
+            return Ok(Moment(at));
+        }
+        chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+            .ok()
+            .and_then(|date| date.and_hms_opt(0, 0, 0))
+            .map(|midnight| {
+                Moment(Timestamp::from_millis(
+                    midnight.and_utc().timestamp_millis(),
+                ))
+            })
+            .ok_or_else(|| {
+                format!(
+                    "`{text}` is not a moment: expected e.g. 2026-11-22 or 2026-11-22T09:30:00Z"
+                )
+            })
+    }
+}
+
 /// Runs the command line; `main` of the `redress` binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -100,6 +140,8 @@ pub fn main() -> ExitCode {
         Command::Schema(args) => schema::run(args),
         Command::Plugin(command) => plugin::run(command),
         Command::Serve(args) => serve::run(args),
+        Command::Audit(args) => audit::run(args),
+        Command::Report(args) => report::run(args),
     };
     match result {
         Ok(code) => code,

@@ -478,6 +478,15 @@ impl Checker<'_> {
             group_by.push((Name::from(path.get().as_str()), expression));
         }
         let window = self.positive(file, Some(&r.window))?;
+        if window.millis() % 60_000 != 0 {
+            self.error_at(
+                file,
+                r.window.span(),
+                "a control line's `window` must be a whole number of minutes",
+                Some("the store counts control lines in minute buckets; e.g. `\"30m\"`, `\"24h\"`, `\"30d\"`".to_string()),
+            );
+            return None;
+        }
         let limit = match (&r.limit, r.max_rate, &r.volume) {
             (Some(limit), None, None) => {
                 if *limit.get() < 0 {

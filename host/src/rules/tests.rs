@@ -166,10 +166,16 @@ name = "parking"
 policy = "parking-validation"
 grant = "teller"
 budget = { per = "branch", window = "1d", count = 5 }
+
+[[control_line]]
+name = "burst"
+window = "90s"
+limit = 3
 "#,
     )]);
     let errors: Vec<String> = outcome.diagnostics.iter().map(|d| d.one_line()).collect();
     let expect = [
+        "a control line's `window` must be a whole number of minutes",
         "rule name `fallback` is used twice",
         "unknown escalation level `supervisr`",
         "did you mean `supervisor`?",

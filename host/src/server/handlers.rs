@@ -519,12 +519,17 @@ pub async fn case_event(
     let store = store_of(&state)?;
     let body = body.map_err(body_error)?;
     let event: LifecycleEvent = serde_json::from_slice(&body).map_err(|error| {
+        let error = error.to_string();
+        // serde already lists the types when the type is the problem.
+        let hint = if error.contains("`customer_replied`") {
+            ""
+        } else {
+            "; `type` is one of responded, customer_replied, resolved, confirmed, closed, reopened, followed_up, authority_used"
+        };
         ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_lifecycle_event",
-            format!(
-                "invalid lifecycle event: {error}; `type` is one of responded, customer_replied, resolved, confirmed, closed, reopened, followed_up, authority_used"
-            ),
+            format!("invalid lifecycle event: {error}{hint}"),
         )
     })?;
     let case = store

@@ -9,16 +9,20 @@
 //! the transaction is durable. Another implementation (PostgreSQL shared by
 //! several daemons) implements the same trait; the engine does not change.
 
+mod archive;
 mod lifecycle;
+mod queries;
 mod report;
 mod scheduler;
 mod sqlite;
+mod tally;
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
+pub use archive::Archive;
 pub use lifecycle::{LifecycleError, LifecycleEvent, LifecycleKind, Status};
 pub use report::{Report, ReportRow};
 pub use scheduler::spawn_scheduler;

@@ -24,7 +24,7 @@ pub fn spawn_scheduler(
             match store.fire_due_timers(clock.now()).await {
                 Ok(Ok(list)) => {
                     for timer in &list {
-                        tracing::info!(case = %timer.case_id, timer = %timer.timer, due = %timer.due_at, escalate = ?timer.escalate, "timer fired");
+                        tracing::info!(case = %timer.case_id, timer = %timer.timer, due = %timer.due_at, escalate = timer.escalate.as_deref().unwrap_or("-"), "timer fired");
                         fired(timer);
                     }
                 }

@@ -13,6 +13,7 @@ use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use tokio::sync::oneshot;
 
@@ -23,15 +24,17 @@ use crate::expr::CustomerHistory;
 use crate::store::lifecycle::{
     LifecycleError, LifecycleEvent, LifecycleKind, Status, transition, when,
 };
-use crate::store::report::{Report, ReportRow};
+use crate::store::queries::{read_case, read_decisions, read_report};
+use crate::store::report::Report;
+use crate::store::tally;
 use crate::store::{
-    CaseEventView, CaseView, DecisionPage, DecisionQuery, Fired, Intake, Pending, Recorded, Store,
-    StoreError, StoredDecision, TimerView,
+    CaseView, DecisionPage, DecisionQuery, Fired, Intake, Pending, Recorded, Store, StoreError,
 };
 use crate::time::{Clock, Duration, Timestamp};
 
 /// Schema migrations, in order; applied once each.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/0001_initial.sql"))];
+pub(super) const MIGRATIONS: &[(i64, &str)] =
+    &[(1, include_str!("../../migrations/0001_initial.sql"))];
 
 /// How hard a commit tries to survive a crash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema)]
@@ -97,7 +100,14 @@ impl std::fmt::Debug for SqliteStore {
     }
 }
 
-fn open_connection(path: &Path, durability: Durability) -> Result<Connection, StoreError> {
+/// Page cache per connection, in KiB: enough to keep the indexes the
+/// writer touches for every decision out of the kernel's read path.
+const CACHE_KIB: u32 = 16_384;
+
+pub(super) fn open_connection(
+    path: &Path,
+    durability: Durability,
+) -> Result<Connection, StoreError> {
     let connection = Connection::open(path).map_err(|error| StoreError::Open {
         path: path.display().to_string(),
         message: error.to_string(),
@@ -107,8 +117,12 @@ fn open_connection(path: &Path, durability: Durability) -> Result<Connection, St
         Durability::Normal => "NORMAL",
     };
     connection.execute_batch(&format!(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; PRAGMA busy_timeout = 10000; PRAGMA temp_store = MEMORY;"
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; PRAGMA busy_timeout = 10000;
+         PRAGMA temp_store = MEMORY; PRAGMA cache_size = -{CACHE_KIB};"
     ))?;
+    // Plans stay as prepared: without this, SQLite re-prepares a cached
+    // statement whenever a bound value might change its plan.
+    connection.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     Ok(connection)
 }
 
@@ -156,6 +170,7 @@ impl SqliteStore {
         let mut writer = open_connection(&path, options.durability)?;
         migrate(&mut writer)?;
         let reader = open_connection(&path, options.durability)?;
+
         let (sender, receiver) = sync_channel::<Command>(16 * 1024);
         let max_batch = options.max_batch.max(1);
         let handle = std::thread::Builder::new()
@@ -415,31 +430,68 @@ struct SqlView<'c> {
 
 const DAY: i64 = 86_400_000;
 
+/// Most cases a history count reads: `customer.open_cases` and
+/// `customer.complaints_30d` stop at this number, and
+/// `customer.goodwill_365d` sums the latest this many cases.
+const HISTORY_LIMIT: i64 = 1000;
+
 impl StateView for SqlView<'_> {
     fn history(&self, event: &ComplaintEvent) -> Option<CustomerHistory> {
         let Some(customer) = event.customer.id.as_deref() else {
             return Some(CustomerHistory::default());
         };
         let at = event.received_at.unwrap_or(Timestamp(0)).millis();
-        let result = self
-            .connection
-            .prepare_cached(
-                "SELECT COALESCE(SUM(status != 'closed'), 0), COALESCE(SUM(opened_at > ?2), 0),
-                        COALESCE(SUM(CASE WHEN opened_at > ?3 THEN goodwill ELSE 0 END), 0)
-                 FROM cases WHERE customer_id = ?1 AND id != ?4 AND opened_at <= ?5",
-            )
-            .and_then(|mut statement| {
-                statement.query_row(
-                    params![customer, at - 30 * DAY, at - 365 * DAY, self.case_id, at],
-                    |row| {
-                        Ok(CustomerHistory {
-                            open_cases: row.get(0)?,
-                            complaints_30d: row.get(1)?,
-                            goodwill_365d: row.get(2)?,
-                        })
-                    },
-                )
-            });
+        // Each count reads at most HISTORY_LIMIT index entries, so a
+        // customer with a flood of complaints costs no more than that.
+        let result = (|| {
+            let open_cases = self
+                .connection
+                .prepare_cached(
+                    "SELECT COUNT(*) FROM (SELECT 1 FROM cases WHERE customer_id = ?1 AND status != 'closed' LIMIT ?2)",
+                )?
+                .query_row(params![customer, HISTORY_LIMIT], |row| row.get(0))?;
+            let complaints_30d = self
+                .connection
+                .prepare_cached(
+                    "SELECT COUNT(*) FROM (SELECT 1 FROM cases WHERE customer_id = ?1 AND opened_at > ?2 AND opened_at <= ?3 LIMIT ?4)",
+                )?
+                .query_row(params![customer, at - 30 * DAY, at, HISTORY_LIMIT], |row| row.get(0))?;
+            let goodwill_365d = self
+                .connection
+                .prepare_cached(
+                    "SELECT COALESCE(SUM(goodwill), 0) FROM (SELECT goodwill FROM cases WHERE customer_id = ?1 AND opened_at > ?2 AND opened_at <= ?3
+                     ORDER BY opened_at DESC LIMIT ?4)",
+                )?
+                .query_row(params![customer, at - 365 * DAY, at, HISTORY_LIMIT], |row| row.get(0))?;
+            let mut history = CustomerHistory {
+                open_cases,
+                complaints_30d,
+                goodwill_365d,
+            };
+            // A simulation of a complaint already recorded: its own case is
+            // not part of its history.
+            let own: Option<(String, i64, f64)> = self
+                .connection
+                .prepare_cached(
+                    "SELECT status, opened_at, goodwill FROM cases WHERE id = ?1 AND customer_id = ?2",
+                )?
+                .query_row(params![self.case_id, customer], |row| {
+                    Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                })
+                .optional()?;
+            if let Some((status, opened_at, goodwill)) = own {
+                if status != "closed" {
+                    history.open_cases -= 1;
+                }
+                if opened_at > at - 30 * DAY && opened_at <= at {
+                    history.complaints_30d -= 1;
+                }
+                if opened_at > at - 365 * DAY && opened_at <= at {
+                    history.goodwill_365d -= goodwill;
+                }
+            }
+            Ok(history)
+        })();
         logged(result)
     }
 
@@ -450,16 +502,20 @@ impl StateView for SqlView<'_> {
         window: Duration,
         at: Timestamp,
     ) -> Option<i64> {
-        let result = self
-            .connection
-            .prepare_cached("SELECT COUNT(*) FROM control_hits WHERE rule = ?1 AND grp = ?2 AND at > ?3 AND at <= ?4")
-            .and_then(|mut statement| {
-                statement.query_row(
-                    params![rule, group_key(group), at.millis() - window.millis(), at.millis()],
-                    |row| row.get(0),
-                )
-            });
-        logged(result)
+        let result = tally::count(
+            self.connection,
+            rule,
+            &group_key(group),
+            at.millis() - window.millis(),
+            at.millis(),
+        );
+        match result {
+            Ok(count) => Some(count),
+            Err(error) => {
+                tracing::error!(%error, "store read failed; the value is treated as unknown");
+                None
+            }
+        }
     }
 
     fn budget_use(
@@ -505,7 +561,8 @@ fn record_complaint(connection: &Connection, intake: Intake) -> Result<Recorded,
     let event = &event;
     let replay: Option<(i64, String)> = connection
         .prepare_cached(
-            "SELECT seq, decision FROM decisions WHERE event_id = ?1 AND kind = 'complaint'",
+            "SELECT d.seq, d.decision FROM cases c JOIN decisions d ON d.case_no = c.no AND d.kind = 'complaint'
+             WHERE c.id = ?1",
         )?
         .query_row(params![event.id], |row| Ok((row.get(0)?, row.get(1)?)))
         .optional()?;
@@ -526,6 +583,7 @@ fn record_complaint(connection: &Connection, intake: Intake) -> Result<Recorded,
     });
     let json = serde_json::to_string(&decision)?;
     let at = decision.received_at.millis();
+    let case_no = open_case(connection, event, &levels, &decision)?;
     let digests: BTreeMap<&str, &str> = decision
         .plugins
         .iter()
@@ -533,11 +591,12 @@ fn record_complaint(connection: &Connection, intake: Intake) -> Result<Recorded,
         .collect();
     connection
         .prepare_cached(
-            "INSERT INTO decisions (event_id, case_id, kind, decided_at, ruleset_version, plugin_digests, event, decision)
-             VALUES (?1, ?1, 'complaint', ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO decisions (event_id, case_id, case_no, kind, decided_at, ruleset_version, plugin_digests, event, decision)
+             VALUES (?1, ?1, ?2, 'complaint', ?3, ?4, ?5, ?6, ?7)",
         )?
         .execute(params![
             event.id,
+            case_no,
             at,
             &*decision.ruleset_version,
             serde_json::to_string(&digests)?,
@@ -545,15 +604,10 @@ fn record_complaint(connection: &Connection, intake: Intake) -> Result<Recorded,
             json
         ])?;
     let seq = connection.last_insert_rowid();
-    open_case(connection, event, &levels, &decision)?;
     let mut control_lines = Vec::new();
     for line in &decision.control_lines {
         let key = group_key(&line.group);
-        connection
-            .prepare_cached(
-                "INSERT INTO control_hits (rule, grp, at, case_id) VALUES (?1, ?2, ?3, ?4)",
-            )?
-            .execute(params![&*line.rule, key, at, event.id])?;
+        tally::add(connection, &line.rule, &key, at)?;
         control_lines.push((
             line.rule.clone(),
             key,
@@ -594,13 +648,14 @@ fn rank(levels: &[Name], level: Option<&str>) -> i64 {
         .map_or(-1, |p| p as i64)
 }
 
-/// A new case for a decided complaint, with its SLA timers.
+/// A new case for a decided complaint, with its SLA timers; returns the
+/// case's number.
 fn open_case(
     connection: &Connection,
     event: &ComplaintEvent,
     levels: &[Name],
     decision: &Decision,
-) -> Result<(), StoreError> {
+) -> Result<i64, StoreError> {
     let at = decision.received_at.millis();
     let sla = decision.sla.as_ref();
     let breach = sla.and_then(|s| s.on_breach.as_ref());
@@ -631,56 +686,56 @@ fn open_case(
             breach.map(|b| rank(levels, b.escalate.as_deref())),
             breach.map(|b| serde_json::to_string(&b.notify)).transpose()?,
         ])?;
-    add_case_event(connection, &event.id, "opened", at, None)?;
+    let case_no = connection.last_insert_rowid();
     if let Some(sla) = sla {
         for (kind, due) in [
             ("first_response", sla.first_response_due),
             ("resolve", sla.resolve_due),
         ] {
             if let Some(due) = due {
-                arm_timer(connection, &event.id, kind, due.millis())?;
+                arm_timer(connection, case_no, kind, due.millis())?;
             }
         }
     }
-    Ok(())
+    Ok(case_no)
 }
 
 fn arm_timer(
     connection: &Connection,
-    case_id: &str,
+    case_no: i64,
     kind: &str,
     due_at: i64,
 ) -> Result<(), StoreError> {
     connection
         .prepare_cached(
-            "INSERT INTO timers (case_id, kind, due_at, state) VALUES (?1, ?2, ?3, 'pending')
-             ON CONFLICT (case_id, kind) DO UPDATE SET due_at = excluded.due_at, state = 'pending', fired_at = NULL",
+            "INSERT INTO timers (case_no, kind, due_at, state) VALUES (?1, ?2, ?3, 'pending')
+             ON CONFLICT (case_no, kind) DO UPDATE SET due_at = excluded.due_at, state = 'pending', fired_at = NULL",
         )?
-        .execute(params![case_id, kind, due_at])?;
+        .execute(params![case_no, kind, due_at])?;
     Ok(())
 }
 
-fn cancel_timers(connection: &Connection, case_id: &str, kinds: &[&str]) -> Result<(), StoreError> {
+fn cancel_timers(connection: &Connection, case_no: i64, kinds: &[&str]) -> Result<(), StoreError> {
     for kind in kinds {
         connection
-            .prepare_cached("UPDATE timers SET state = 'cancelled' WHERE case_id = ?1 AND kind = ?2 AND state = 'pending'")?
-            .execute(params![case_id, kind])?;
+            .prepare_cached("UPDATE timers SET state = 'cancelled' WHERE case_no = ?1 AND kind = ?2 AND state = 'pending'")?
+            .execute(params![case_no, kind])?;
     }
     Ok(())
 }
 
 fn add_case_event(
     connection: &Connection,
-    case_id: &str,
+    case_no: i64,
     kind: &str,
     at: i64,
     data: Option<serde_json::Value>,
 ) -> Result<(), StoreError> {
     connection
         .prepare_cached(
-            "INSERT INTO case_events (case_id, kind, at, data) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT INTO case_events (case_no, kind, at, data) VALUES (?1, ?2, ?3, ?4)",
         )?
-        .execute(params![case_id, kind, at, data.map(|d| d.to_string())])?;
+        .execute(params![case_no, kind, at, data.map(|d| d.to_string())])?;
     Ok(())
 }
 
@@ -690,15 +745,15 @@ fn apply_event(
     event: &LifecycleEvent,
     now: Timestamp,
 ) -> Result<CaseView, LifecycleError> {
-    let row: Option<(String, Option<i64>, Option<i64>)> = connection
-        .prepare_cached("SELECT status, resolve_ms, follow_up_ms FROM cases WHERE id = ?1")
+    let row: Option<(i64, String, Option<i64>, Option<i64>)> = connection
+        .prepare_cached("SELECT no, status, resolve_ms, follow_up_ms FROM cases WHERE id = ?1")
         .map_err(StoreError::from)?
         .query_row(params![case_id], |row| {
-            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
         })
         .optional()
         .map_err(StoreError::from)?;
-    let Some((status, resolve_ms, follow_up_ms)) = row else {
+    let Some((case_no, status, resolve_ms, follow_up_ms)) = row else {
         return Err(LifecycleError::NoCase(case_id.to_string()));
     };
     let from = Status::parse(&status).unwrap_or(Status::Open);
@@ -722,7 +777,7 @@ fn apply_event(
                     params![case_id, at],
                 )
                 .map_err(StoreError::from)?;
-            cancel_timers(connection, case_id, &["first_response"])?;
+            cancel_timers(connection, case_no, &["first_response"])?;
         }
         LifecycleKind::Resolved => {
             connection
@@ -731,9 +786,9 @@ fn apply_event(
                     params![case_id, at],
                 )
                 .map_err(StoreError::from)?;
-            cancel_timers(connection, case_id, &["first_response", "resolve"])?;
+            cancel_timers(connection, case_no, &["first_response", "resolve"])?;
             if let Some(delay) = follow_up_ms {
-                arm_timer(connection, case_id, "follow_up", at + delay)?;
+                arm_timer(connection, case_no, "follow_up", at + delay)?;
             }
         }
         LifecycleKind::Confirmed => {
@@ -751,15 +806,15 @@ fn apply_event(
                     params![case_id, at],
                 )
                 .map_err(StoreError::from)?;
-            cancel_timers(connection, case_id, &["first_response", "resolve"])?;
+            cancel_timers(connection, case_no, &["first_response", "resolve"])?;
         }
         LifecycleKind::Reopened => {
-            cancel_timers(connection, case_id, &["follow_up"])?;
+            cancel_timers(connection, case_no, &["follow_up"])?;
             if let Some(resolve) = resolve_ms {
-                arm_timer(connection, case_id, "resolve", at + resolve)?;
+                arm_timer(connection, case_no, "resolve", at + resolve)?;
             }
         }
-        LifecycleKind::FollowedUp => cancel_timers(connection, case_id, &["follow_up"])?,
+        LifecycleKind::FollowedUp => cancel_timers(connection, case_no, &["follow_up"])?,
         LifecycleKind::CustomerReplied => {}
         LifecycleKind::AuthorityUsed => {
             let cost = use_authority(connection, case_id, event, at)?;
@@ -773,7 +828,7 @@ fn apply_event(
         )
         .map_err(StoreError::from)?;
     let data = (!data.is_empty()).then_some(serde_json::Value::Object(data));
-    add_case_event(connection, case_id, event.kind.as_str(), at, data)?;
+    add_case_event(connection, case_no, event.kind.as_str(), at, data)?;
     read_case(connection, case_id)?.ok_or_else(|| LifecycleError::NoCase(case_id.to_string()))
 }
 
@@ -866,8 +921,8 @@ fn fire_timers(connection: &Connection, now: Timestamp) -> Result<Vec<Fired>, St
     );
     let due: Vec<Due> = connection
         .prepare_cached(
-            "SELECT t.id, t.case_id, t.kind, t.due_at, c.breach_escalate, c.breach_rank, c.breach_notify, c.queue, c.escalation_rank
-             FROM timers t JOIN cases c ON c.id = t.case_id
+            "SELECT t.case_no, c.id, t.kind, t.due_at, c.breach_escalate, c.breach_rank, c.breach_notify, c.queue, c.escalation_rank
+             FROM timers t JOIN cases c ON c.no = t.case_no
              WHERE t.state = 'pending' AND t.due_at <= ?1 ORDER BY t.due_at LIMIT 1000",
         )?
         .query_map(params![now.millis()], |row| {
@@ -885,10 +940,12 @@ fn fire_timers(connection: &Connection, now: Timestamp) -> Result<Vec<Fired>, St
         })?
         .collect::<Result<_, _>>()?;
     let mut fired = Vec::with_capacity(due.len());
-    for (id, case_id, kind, due_at, escalate, breach_rank, notify, queue, case_rank) in due {
+    for (case_no, case_id, kind, due_at, escalate, breach_rank, notify, queue, case_rank) in due {
         let changed = connection
-            .prepare_cached("UPDATE timers SET state = 'fired', fired_at = ?2 WHERE id = ?1 AND state = 'pending'")?
-            .execute(params![id, now.millis()])?;
+            .prepare_cached(
+                "UPDATE timers SET state = 'fired', fired_at = ?3 WHERE case_no = ?1 AND kind = ?2 AND state = 'pending'",
+            )?
+            .execute(params![case_no, kind, now.millis()])?;
         if changed != 1 {
             continue;
         }
@@ -925,10 +982,21 @@ fn fire_timers(connection: &Connection, now: Timestamp) -> Result<Vec<Fired>, St
         };
         connection
             .prepare_cached(
-                "INSERT INTO decisions (event_id, case_id, kind, decided_at, ruleset_version, plugin_digests, event, decision)
-                 VALUES (?1, ?2, ?3, ?4, 'scheduler', '{}', NULL, ?5)",
+                // The timer keeps the commitment of the decision that set
+                // it: that decision's ruleset version and plugin digests.
+                "INSERT INTO decisions (event_id, case_id, case_no, kind, decided_at, ruleset_version, plugin_digests, event, decision)
+                 SELECT ?1, ?2, ?3, ?4, ?5, COALESCE(d.ruleset_version, 'unknown'), COALESCE(d.plugin_digests, '{}'), NULL, ?6
+                 FROM (SELECT 1) LEFT JOIN (SELECT ruleset_version, plugin_digests FROM decisions
+                       WHERE case_no = ?3 AND kind = 'complaint' ORDER BY seq DESC LIMIT 1) d",
             )?
-            .execute(params![format!("{case_id}#{kind}"), case_id, kind_of_decision, now.millis(), decision.to_string()])?;
+            .execute(params![
+                format!("{case_id}#{kind}"),
+                case_id,
+                case_no,
+                kind_of_decision,
+                now.millis(),
+                decision.to_string()
+            ])?;
         let seq = connection.last_insert_rowid();
         if !follow_up
             && let (Some(level), Some(rank)) = (&escalate, breach_rank)
@@ -942,7 +1010,7 @@ fn fire_timers(connection: &Connection, now: Timestamp) -> Result<Vec<Fired>, St
         }
         add_case_event(
             connection,
-            &case_id,
+            case_no,
             if follow_up {
                 "follow_up_due"
             } else {
@@ -960,148 +1028,4 @@ fn fire_timers(connection: &Connection, now: Timestamp) -> Result<Vec<Fired>, St
         });
     }
     Ok(fired)
-}
-
-fn read_case(connection: &Connection, id: &str) -> Result<Option<CaseView>, StoreError> {
-    let case = connection
-        .prepare_cached(
-            "SELECT id, customer_id, status, opened_at, updated_at, category, product_line, tier, location, queue,
-                    handler, escalation_level, goodwill FROM cases WHERE id = ?1",
-        )?
-        .query_row(params![id], |row| {
-            Ok(CaseView {
-                id: row.get(0)?,
-                customer_id: row.get(1)?,
-                status: Status::parse(&row.get::<_, String>(2)?).unwrap_or(Status::Open),
-                opened_at: Timestamp(row.get(3)?),
-                updated_at: Timestamp(row.get(4)?),
-                category: row.get(5)?,
-                product_line: row.get(6)?,
-                tier: row.get(7)?,
-                location: row.get(8)?,
-                queue: row.get(9)?,
-                handler: row.get(10)?,
-                escalation_level: row.get(11)?,
-                goodwill: row.get(12)?,
-                timers: Vec::new(),
-                history: Vec::new(),
-                decisions: Vec::new(),
-            })
-        })
-        .optional()?;
-    let Some(mut case) = case else {
-        return Ok(None);
-    };
-    case.timers = connection
-        .prepare_cached(
-            "SELECT kind, due_at, state, fired_at FROM timers WHERE case_id = ?1 ORDER BY due_at",
-        )?
-        .query_map(params![id], |row| {
-            Ok(TimerView {
-                kind: row.get(0)?,
-                due_at: Timestamp(row.get(1)?),
-                state: row.get(2)?,
-                fired_at: row.get::<_, Option<i64>>(3)?.map(Timestamp),
-            })
-        })?
-        .collect::<Result<_, _>>()?;
-    case.history = connection
-        .prepare_cached("SELECT kind, at, data FROM case_events WHERE case_id = ?1 ORDER BY seq")?
-        .query_map(params![id], |row| {
-            Ok(CaseEventView {
-                kind: row.get(0)?,
-                at: Timestamp(row.get(1)?),
-                data: row
-                    .get::<_, Option<String>>(2)?
-                    .and_then(|d| serde_json::from_str(&d).ok()),
-            })
-        })?
-        .collect::<Result<_, _>>()?;
-    case.decisions = read_decisions(
-        connection,
-        &DecisionQuery {
-            case_id: Some(id.to_string()),
-            limit: 1000,
-            ..DecisionQuery::default()
-        },
-    )?
-    .decisions;
-    Ok(Some(case))
-}
-
-fn read_decisions(
-    connection: &Connection,
-    query: &DecisionQuery,
-) -> Result<DecisionPage, StoreError> {
-    let limit = query.limit.clamp(1, 1000);
-    let mut statement = connection.prepare_cached(
-        "SELECT seq, event_id, case_id, kind, decided_at, ruleset_version, plugin_digests, decision FROM decisions
-         WHERE seq > ?1 AND (?2 IS NULL OR case_id = ?2) AND (?3 IS NULL OR decided_at >= ?3) AND (?4 IS NULL OR decided_at < ?4)
-         ORDER BY seq LIMIT ?5",
-    )?;
-    let decisions: Vec<StoredDecision> = statement
-        .query_map(
-            params![
-                query.after,
-                query.case_id,
-                query.since.map(Timestamp::millis),
-                query.until.map(Timestamp::millis),
-                limit as i64
-            ],
-            |row| {
-                let digests: String = row.get(6)?;
-                let decision: String = row.get(7)?;
-                Ok(StoredDecision {
-                    seq: row.get(0)?,
-                    event_id: row.get(1)?,
-                    case_id: row.get(2)?,
-                    kind: row.get(3)?,
-                    decided_at: Timestamp(row.get(4)?),
-                    ruleset_version: row.get(5)?,
-                    plugin_digests: serde_json::from_str(&digests).unwrap_or_default(),
-                    decision: serde_json::from_str(&decision).unwrap_or(serde_json::Value::Null),
-                })
-            },
-        )?
-        .collect::<Result<_, _>>()?;
-    let next = (decisions.len() == limit)
-        .then(|| decisions.last().map(|d| d.seq))
-        .flatten();
-    Ok(DecisionPage { decisions, next })
-}
-
-fn read_report(
-    connection: &Connection,
-    from: Timestamp,
-    to: Timestamp,
-) -> Result<Report, StoreError> {
-    let rows: Vec<ReportRow> = connection
-        .prepare_cached(
-            "SELECT c.category, c.product_line, c.tier, COUNT(*),
-                    SUM(c.status IN ('resolved', 'confirmed', 'closed')),
-                    COALESCE(SUM(c.goodwill), 0),
-                    SUM((SELECT COUNT(*) FROM timers t WHERE t.case_id = c.id AND t.kind IN ('first_response', 'resolve') AND t.state = 'fired')),
-                    SUM((SELECT COUNT(*) FROM timers t WHERE t.case_id = c.id AND t.kind = 'follow_up')),
-                    SUM((SELECT COUNT(*) FROM case_events e WHERE e.case_id = c.id AND e.kind = 'followed_up')),
-                    SUM(c.escalation_rank >= 0)
-             FROM cases c WHERE c.opened_at >= ?1 AND c.opened_at < ?2
-             GROUP BY c.category, c.product_line, c.tier
-             ORDER BY COUNT(*) DESC, c.category, c.product_line, c.tier",
-        )?
-        .query_map(params![from.millis(), to.millis()], |row| {
-            Ok(ReportRow {
-                category: row.get(0)?,
-                product_line: row.get(1)?,
-                tier: row.get(2)?,
-                complaints: row.get(3)?,
-                resolved: row.get(4)?,
-                compensation: row.get(5)?,
-                sla_breaches: row.get(6)?,
-                follow_ups_scheduled: row.get(7)?,
-                follow_ups_done: row.get(8)?,
-                escalated: row.get(9)?,
-            })
-        })?
-        .collect::<Result<_, _>>()?;
-    Ok(Report::new(from, to, rows))
 }

@@ -164,6 +164,10 @@ fn a_missed_first_response_escalates_once() {
         .find(|d| d.kind == "sla_breach")
         .unwrap();
     assert_eq!(breach.decision["notify"], serde_json::json!(["quality"]));
+    assert_eq!(
+        breach.ruleset_version, case.decisions[0].ruleset_version,
+        "a breach answers to the ruleset that made the commitment"
+    );
 }
 
 #[test]

@@ -8,7 +8,9 @@
 //! ```
 //!
 //! The client is a lean keep-alive HTTP/1.1 client on raw TCP, so the
-//! harness spends as little of the machine as possible. `rate` is open
+//! harness spends as little of the machine as possible. Every event sent
+//! gets a new id, so a daemon with durable state decides and records each
+//! one rather than answering a retry from its log. `rate` is open
 //! loop: each request has a scheduled time and its latency counts from
 //! then, so a slow server cannot hide queueing delay (coordinated
 //! omission).
@@ -47,6 +49,10 @@ struct Target {
     /// Send a batch of this many events per request instead of one.
     #[arg(long, default_value_t = 1)]
     batch: usize,
+    /// Spread the events over this many customers (`customer.id`), as real
+    /// traffic is; `0` keeps the body's own customer for every event.
+    #[arg(long, default_value_t = 100_000)]
+    customers: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -125,7 +131,20 @@ fn main() -> anyhow::Result<()> {
 struct Request {
     address: String,
     bytes: Arc<Vec<u8>>,
+    /// Where each event's id placeholder sits in `bytes`.
+    id_slots: Arc<Vec<usize>>,
+    /// Where each event's customer id placeholder sits, if spread.
+    customer_slots: Arc<Vec<usize>>,
+    customers: u64,
 }
+
+/// Width of a generated event id: every request carries new ids, so the
+/// daemon decides each one (an id it has seen is answered from its audit
+/// log instead).
+const ID_WIDTH: usize = 32;
+const ID_PLACEHOLDER: &str = "################################";
+const CUSTOMER_WIDTH: usize = 12;
+const CUSTOMER_PLACEHOLDER: &str = "~~~~~~~~~~~~";
 
 impl Request {
     fn new(target: &Target, path: &str, body: &str) -> anyhow::Result<Self> {
@@ -144,21 +163,105 @@ impl Request {
         }
         head.push_str("\r\n");
         let mut bytes = head.into_bytes();
+        let body_start = bytes.len();
         bytes.extend_from_slice(body.as_bytes());
+        let slots = |placeholder: &str| -> Vec<usize> {
+            body.match_indices(placeholder)
+                .map(|(at, _)| body_start + at)
+                .collect()
+        };
         Ok(Request {
             address,
             bytes: Arc::new(bytes),
+            id_slots: Arc::new(slots(ID_PLACEHOLDER)),
+            customer_slots: Arc::new(slots(CUSTOMER_PLACEHOLDER)),
+            customers: target.customers,
         })
+    }
+
+    /// The request bytes for one sender, whose ids it numbers itself.
+    fn for_sender(&self, sender: usize) -> Sender {
+        Sender {
+            bytes: self.bytes.to_vec(),
+            id_slots: self.id_slots.clone(),
+            customer_slots: self.customer_slots.clone(),
+            customers: self.customers.max(1),
+            prefix: format!("{:08x}{sender:06}", run_tag()),
+            next: 0,
+            // Senders start at different customers.
+            next_customer: (sender as u64).wrapping_mul(7919),
+        }
     }
 }
 
+/// One connection's copy of a request, with fresh ids on each use.
+struct Sender {
+    bytes: Vec<u8>,
+    id_slots: Arc<Vec<usize>>,
+    customer_slots: Arc<Vec<usize>>,
+    customers: u64,
+    prefix: String,
+    next: u64,
+    next_customer: u64,
+}
+
+impl Sender {
+    fn next_bytes(&mut self) -> &[u8] {
+        for &slot in self.id_slots.iter() {
+            let id = format!("{}{:018}", self.prefix, self.next);
+            self.next += 1;
+            self.bytes[slot..slot + ID_WIDTH].copy_from_slice(&id.as_bytes()[..ID_WIDTH]);
+        }
+        for &slot in self.customer_slots.iter() {
+            // A stride coprime with most pool sizes visits every customer.
+            self.next_customer = self.next_customer.wrapping_add(104_729);
+            let customer = format!("c{:011}", self.next_customer % self.customers);
+            self.bytes[slot..slot + CUSTOMER_WIDTH]
+                .copy_from_slice(&customer.as_bytes()[..CUSTOMER_WIDTH]);
+        }
+        &self.bytes
+    }
+}
+
+/// Tells this run's ids from an earlier run's against the same daemon.
+fn run_tag() -> u32 {
+    static TAG: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *TAG.get_or_init(|| {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos() ^ d.as_secs() as u32);
+        nanos ^ std::process::id().rotate_left(16)
+    })
+}
+
+/// The event to send, with its id replaced by a placeholder that each
+/// request fills in, `--batch` times.
 fn body(target: &Target) -> anyhow::Result<String> {
-    let one = match &target.body {
-        Some(path) => std::fs::read_to_string(path)?,
+    let text = match &target.body {
+        Some(path) => std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?,
         None => COMPLAINT.to_string(),
     };
+    let mut event: serde_json::Value =
+        serde_json::from_str(&text).context("the body is not JSON")?;
+    let object = event
+        .as_object_mut()
+        .context("the body must be one event (a JSON object); use --batch for batches")?;
+    object.insert("id".to_string(), ID_PLACEHOLDER.into());
+    // Events arrive now, as live traffic does: a fixed past time would put
+    // every SLA timer in the past and make the daemon fire them all at once.
+    object.remove("received_at");
+    if target.customers > 0 {
+        let customer = object
+            .entry("customer")
+            .or_insert_with(|| serde_json::json!({}));
+        if let Some(customer) = customer.as_object_mut() {
+            customer.insert("id".to_string(), CUSTOMER_PLACEHOLDER.into());
+        }
+    }
+    let one = serde_json::to_string(&event)?;
     Ok(if target.batch > 1 {
-        format!("[{}]", vec![one.trim(); target.batch].join(","))
+        format!("[{}]", vec![one; target.batch].join(","))
     } else {
         one
     })
@@ -232,14 +335,15 @@ async fn throughput(target: &Target, connections: usize, seconds: u64) -> anyhow
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
     let mut tasks = Vec::new();
-    for _ in 0..connections {
+    for index in 0..connections {
         let (request, tally) = (request.clone(), tally.clone());
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
+            let mut sender = request.for_sender(index);
             let mut connection = Connection::open(&request.address).await?;
             while Instant::now() < deadline {
                 let sent = Instant::now();
-                match connection.send(&request.bytes).await {
+                match connection.send(sender.next_bytes()).await {
                     Ok((status, _)) if (200..300).contains(&status) => {
                         tally.ok.fetch_add(1, Ordering::Relaxed);
                         latencies.push(sent.elapsed().as_micros() as u64);
@@ -302,12 +406,13 @@ async fn fixed_rate(
         // Spread the connections' schedules across one interval.
         let offset = interval.mul_f64(index as f64 / connections as f64);
         tasks.push(tokio::spawn(async move {
+            let mut sender = request.for_sender(index);
             let mut connection = Connection::open(&request.address).await?;
             let mut latencies = Vec::with_capacity(per_connection as usize);
             for k in 0..per_connection {
                 let scheduled = start + offset + interval.mul_f64(k as f64);
                 tokio::time::sleep_until(scheduled.into()).await;
-                match connection.send(&request.bytes).await {
+                match connection.send(sender.next_bytes()).await {
                     Ok((status, _)) if (200..300).contains(&status) => {
                         tally.ok.fetch_add(1, Ordering::Relaxed);
                     }
@@ -361,8 +466,9 @@ async fn reload(target: &Target, rules: &std::path::Path, count: usize) -> anyho
     let request = Request::new(
         target,
         "/v1/complaints?trace=none",
-        r#"{"id": "reload-probe", "category": "price_billing"}"#,
+        &format!(r#"{{"id": "{ID_PLACEHOLDER}", "category": "price_billing"}}"#),
     )?;
+    let mut sender = request.for_sender(0);
     let mut connection = Connection::open(&request.address).await?;
     let mut latencies = Vec::new();
     for round in 0..count {
@@ -376,7 +482,7 @@ async fn reload(target: &Target, rules: &std::path::Path, count: usize) -> anyho
         std::fs::rename(&temporary, &file)?;
         let needle = format!("\"queue\":\"{queue}\"");
         loop {
-            let (_, body) = connection.send(&request.bytes).await?;
+            let (_, body) = connection.send(sender.next_bytes()).await?;
             if find(&body, needle.as_bytes()).is_some() {
                 latencies.push(saved.elapsed().as_micros() as u64);
                 break;
@@ -437,4 +543,42 @@ fn report(name: &str, fields: &[(&str, String)], latencies: &mut [u64]) {
             .last()
             .map_or("-".to_string(), |m| format!("{:.2}", *m as f64 / 1000.0))
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_request_carries_new_ids_of_the_same_length() {
+        let target = Target {
+            url: "http://127.0.0.1:1".to_string(),
+            path: "/v1/complaints".to_string(),
+            body: None,
+            token: None,
+            batch: 3,
+            customers: 10,
+        };
+        let request = Request::new(&target, &target.path, &body(&target).unwrap()).unwrap();
+        assert_eq!(request.id_slots.len(), 3);
+        let mut sender = request.for_sender(7);
+        let first = String::from_utf8(sender.next_bytes().to_vec()).unwrap();
+        let second = String::from_utf8(sender.next_bytes().to_vec()).unwrap();
+        assert_eq!(first.len(), second.len(), "Content-Length stays right");
+        let ids = |text: &str| -> Vec<String> {
+            let body = &text[text.find("\r\n\r\n").unwrap() + 4..];
+            let events: Vec<serde_json::Value> = serde_json::from_str(body).unwrap();
+            events
+                .iter()
+                .map(|e| e["id"].as_str().unwrap().to_string())
+                .collect()
+        };
+        let mut all = ids(&first);
+        all.extend(ids(&second));
+        let unique: std::collections::BTreeSet<_> = all.iter().collect();
+        assert_eq!(unique.len(), 6, "{all:?}");
+        assert!(!first.contains(ID_PLACEHOLDER));
+        assert!(!first.contains(CUSTOMER_PLACEHOLDER));
+        assert!(first.contains("\"id\":\"c0000000000"), "{first}");
+    }
 }

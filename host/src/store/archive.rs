@@ -1,0 +1,82 @@
+//! Reading a data directory's store offline (`redress audit`,
+//! `redress report`), alongside a running daemon or without one.
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OpenFlags};
+
+use crate::store::queries::{read_case, read_decisions, read_report};
+use crate::store::sqlite::MIGRATIONS;
+use crate::store::{CaseView, DecisionPage, DecisionQuery, Report, StoreError};
+use crate::time::Timestamp;
+
+/// A read-only view of `DIR/redress.db`. Never creates or migrates it.
+#[derive(Debug)]
+pub struct Archive {
+    path: PathBuf,
+    connection: Connection,
+}
+
+impl Archive {
+    /// Opens the store of the data directory `directory`.
+    pub fn open(directory: &Path) -> Result<Self, StoreError> {
+        let path = directory.join("redress.db");
+        if !path.is_file() {
+            return Err(StoreError::Open {
+                path: path.display().to_string(),
+                message: "no store here; the daemon creates it on its first start with this data directory (`redress serve --data DIR`)".to_string(),
+            });
+        }
+        let connection = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|error| StoreError::Open {
+            path: path.display().to_string(),
+            message: error.to_string(),
+        })?;
+        connection.busy_timeout(std::time::Duration::from_secs(10))?;
+        let found: i64 = connection
+            .query_row(
+                "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+                [],
+                |row| row.get(0),
+            )
+            .map_err(|error| StoreError::Open {
+                path: path.display().to_string(),
+                message: format!("not a Redress store ({error})"),
+            })?;
+        let known = MIGRATIONS.last().map_or(0, |(version, _)| *version);
+        if found > known {
+            return Err(StoreError::NewerSchema { found, known });
+        }
+        if found < known {
+            return Err(StoreError::Open {
+                path: path.display().to_string(),
+                message: format!(
+                    "written by an older Redress (schema version {found}; this one knows {known}); start the daemon once to migrate it"
+                ),
+            });
+        }
+        Ok(Archive { path, connection })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// A case, its timers, history and decisions.
+    pub fn case(&self, id: &str) -> Result<Option<CaseView>, StoreError> {
+        read_case(&self.connection, id)
+    }
+
+    /// A page of the audit log.
+    pub fn decisions(&self, query: &DecisionQuery) -> Result<DecisionPage, StoreError> {
+        read_decisions(&self.connection, query)
+    }
+
+    /// Complaints opened in `[from, to)`.
+    pub fn report(&self, from: Timestamp, to: Timestamp) -> Result<Report, StoreError> {
+        read_report(&self.connection, from, to)
+    }
+}

@@ -1,0 +1,375 @@
+//! Durable state through the daemon: the audit log, cases and their
+//! lifecycle, timers across crashes, and the offline `audit` and `report`
+//! commands on the same data directory.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use crate::support::{Daemon, redress_in, stderr, stdout};
+
+/// Routes everything to one queue and promises a first response within a
+/// second, so timers fall due while the test runs.
+const QUICK_SLA: &str = r#"
+[[route]]
+name = "everything"
+queue = "care"
+
+[[sla]]
+name = "quick"
+first_response = "1s"
+resolve = "1h"
+follow_up = "1s"
+on_breach = { escalate = "supervisor", notify = ["quality"] }
+"#;
+
+/// A daemon without plugins on the quick rules, checking timers often.
+fn quick_daemon(extra: &str) -> Daemon {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("rules")).unwrap();
+    std::fs::write(dir.path().join("rules/quick.toml"), QUICK_SLA).unwrap();
+    Daemon::start_in(
+        dir,
+        &format!("plugins = \"\"\n[store]\ntimer_interval = \"50ms\"\n{extra}"),
+    )
+}
+
+/// Every entry of the audit log, page by page.
+fn audit_log(daemon: &Daemon) -> Vec<serde_json::Value> {
+    let mut entries = Vec::new();
+    let mut after = 0;
+    loop {
+        let (status, page) = daemon.get(&format!("/v1/decisions?after={after}&limit=1000"));
+        assert_eq!(status, 200, "{page}");
+        entries.extend(page["decisions"].as_array().unwrap().iter().cloned());
+        match page["next"].as_i64() {
+            Some(next) => after = next,
+            None => return entries,
+        }
+    }
+}
+
+/// Waits up to 20 s for `done` over the audit log.
+fn wait_for_audit(
+    daemon: &Daemon,
+    what: &str,
+    done: impl Fn(&[serde_json::Value]) -> bool,
+) -> Vec<serde_json::Value> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let entries = audit_log(daemon);
+        if done(&entries) {
+            return entries;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}; {} entries",
+            entries.len()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn acknowledged_decisions_and_timers_survive_sigkill() {
+    let mut daemon = quick_daemon("");
+    let base = Arc::new(RwLock::new(daemon.base.clone()));
+    let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let clients: Vec<_> = (0..4)
+        .map(|client| {
+            let base = base.clone();
+            let acknowledged = acknowledged.clone();
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let agent: ureq::Agent = ureq::Agent::config_builder()
+                    .http_status_as_error(false)
+                    .timeout_global(Some(Duration::from_secs(5)))
+                    .build()
+                    .into();
+                // A bounded load: at most this many events per client.
+                for n in 0..5_000 {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let id = format!("crash-{client}-{n}");
+                    let url = format!("{}/v1/complaints", base.read().unwrap());
+                    let body = format!(
+                        r#"{{"id": "{id}", "customer": {{"id": "cust-{client}"}}, "category": "product_quality"}}"#
+                    );
+                    let response = agent
+                        .post(&url)
+                        .header("Content-Type", "application/json")
+                        .send(&body);
+                    match response {
+                        Ok(response) if response.status().is_success() => {
+                            acknowledged.lock().unwrap().push(id);
+                        }
+                        // Refused while the daemon is down, or cut off by
+                        // the kill: not acknowledged, so not promised.
+                        _ => std::thread::sleep(Duration::from_millis(5)),
+                    }
+                }
+            })
+        })
+        .collect();
+    for _ in 0..4 {
+        std::thread::sleep(Duration::from_millis(400));
+        daemon.crash_and_restart();
+        *base.write().unwrap() = daemon.base.clone();
+    }
+    std::thread::sleep(Duration::from_millis(400));
+    stop.store(true, Ordering::Relaxed);
+    for client in clients {
+        client.join().unwrap();
+    }
+    daemon.crash_and_restart();
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    eprintln!("{} events acknowledged across 5 kills", acknowledged.len());
+    assert!(
+        acknowledged.len() > 100,
+        "the load did not run: {} acknowledged",
+        acknowledged.len()
+    );
+
+    // Every complaint recorded, acknowledged or not, promised a first
+    // response within a second that nobody gave: each breach fires once.
+    let entries = wait_for_audit(&daemon, "every first-response timer", |entries| {
+        let cases: BTreeSet<&str> = entries
+            .iter()
+            .filter(|e| e["kind"] == "complaint")
+            .map(|e| e["case_id"].as_str().unwrap())
+            .collect();
+        let breached: BTreeSet<&str> = entries
+            .iter()
+            .filter(|e| e["kind"] == "sla_breach")
+            .map(|e| e["case_id"].as_str().unwrap())
+            .collect();
+        cases == breached
+    });
+    let recorded: BTreeSet<&str> = entries
+        .iter()
+        .filter(|e| e["kind"] == "complaint")
+        .map(|e| e["event_id"].as_str().unwrap())
+        .collect();
+    let lost: Vec<&String> = acknowledged
+        .iter()
+        .filter(|id| !recorded.contains(id.as_str()))
+        .collect();
+    assert!(
+        lost.is_empty(),
+        "{} of {} acknowledged events are not in the audit log, e.g. {:?}",
+        lost.len(),
+        acknowledged.len(),
+        &lost[..lost.len().min(5)]
+    );
+    let mut fired: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    for entry in entries.iter().filter(|e| e["kind"] == "sla_breach") {
+        *fired
+            .entry((
+                entry["case_id"].as_str().unwrap(),
+                entry["decision"]["timer"].as_str().unwrap(),
+            ))
+            .or_default() += 1;
+    }
+    let twice: Vec<_> = fired.iter().filter(|(_, count)| **count > 1).collect();
+    assert!(twice.is_empty(), "timers fired more than once: {twice:?}");
+    let mut complaints: BTreeMap<&str, usize> = BTreeMap::new();
+    for id in entries
+        .iter()
+        .filter(|e| e["kind"] == "complaint")
+        .map(|e| e["event_id"].as_str().unwrap())
+    {
+        *complaints.entry(id).or_default() += 1;
+    }
+    assert!(
+        complaints.values().all(|count| *count == 1),
+        "an event was decided twice"
+    );
+
+    // A retry of an acknowledged event is answered from the log, not
+    // decided again.
+    let retried = &acknowledged[0];
+    let (status, again) = daemon.post(
+        "/v1/complaints",
+        &format!(r#"{{"id": "{retried}", "category": "price_billing"}}"#),
+    );
+    assert_eq!(status, 200);
+    assert_eq!(again["event_id"], retried.as_str());
+    let case = daemon.get(&format!("/v1/cases/{retried}")).1;
+    assert_eq!(
+        case["category"], "product_quality",
+        "the first decision stands"
+    );
+}
+
+#[test]
+fn a_case_moves_through_its_lifecycle_over_http() {
+    let daemon = quick_daemon("");
+    let (status, decision) = daemon.post(
+        "/v1/complaints",
+        r#"{"id": "life-1", "customer": {"id": "c-9", "tier": "vip"}, "category": "product_quality", "product_line": "kettles"}"#,
+    );
+    assert_eq!(status, 200, "{decision}");
+    assert_eq!(decision["route"]["queue"], "care");
+    let (status, case) = daemon.post(
+        "/v1/complaints/life-1/events",
+        r#"{"type": "responded", "by": "ana"}"#,
+    );
+    assert_eq!(status, 200, "{case}");
+    assert_eq!(case["status"], "responded");
+    let first = case["timers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["kind"] == "first_response")
+        .unwrap();
+    assert_eq!(first["state"], "cancelled", "responded in time");
+
+    // Closing before resolving is not a step a case can take.
+    let (status, refused) = daemon.post("/v1/complaints/life-1/events", r#"{"type": "confirmed"}"#);
+    assert_eq!(status, 409, "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("responded"),
+        "{refused}"
+    );
+
+    let (status, case) = daemon.post("/v1/complaints/life-1/events", r#"{"type": "resolved"}"#);
+    assert_eq!(status, 200, "{case}");
+    assert!(
+        case["timers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["kind"] == "follow_up" && t["state"] == "pending"),
+        "a follow-up call is scheduled after resolution: {case:#}"
+    );
+    wait_for_audit(&daemon, "the follow-up", |entries| {
+        entries.iter().any(|e| e["kind"] == "follow_up_due")
+    });
+    let (_, case) = daemon.post("/v1/complaints/life-1/events", r#"{"type": "followed_up"}"#);
+    let (status, case_after) =
+        daemon.post("/v1/complaints/life-1/events", r#"{"type": "confirmed"}"#);
+    assert_eq!(status, 200, "{case} {case_after}");
+    let (status, case) = daemon.get("/v1/cases/life-1");
+    assert_eq!(status, 200);
+    assert_eq!(case["status"], "confirmed");
+    let history: Vec<&str> = case["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        history,
+        [
+            "opened",
+            "responded",
+            "resolved",
+            "follow_up_due",
+            "followed_up",
+            "confirmed"
+        ]
+    );
+
+    let (status, missing) = daemon.get("/v1/cases/nobody");
+    assert_eq!(status, 404, "{missing}");
+    let (status, missing) = daemon.post("/v1/complaints/nobody/events", r#"{"type": "responded"}"#);
+    assert_eq!(status, 404, "{missing}");
+    let (status, bad) = daemon.post("/v1/complaints/life-1/events", r#"{"type": "shrugged"}"#);
+    assert_eq!(status, 422, "{bad}");
+    assert!(
+        bad["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("responded")
+    );
+}
+
+#[test]
+fn the_audit_log_pages_and_the_cli_reads_it_offline() {
+    let daemon = quick_daemon("");
+    for n in 0..7 {
+        let (status, _) = daemon.post(
+            "/v1/complaints",
+            &format!(
+                r#"{{"id": "page-{n}", "category": "price_billing", "product_line": "plans", "customer": {{"tier": "gold"}}}}"#
+            ),
+        );
+        assert_eq!(status, 200);
+    }
+    let (_, first) = daemon.get("/v1/decisions?limit=3");
+    assert_eq!(first["decisions"].as_array().unwrap().len(), 3);
+    let next = first["next"].as_i64().unwrap();
+    let (_, second) = daemon.get(&format!("/v1/decisions?limit=3&after={next}"));
+    let second = second["decisions"].as_array().unwrap();
+    assert!(second[0]["seq"].as_i64().unwrap() > next);
+    let entry = &first["decisions"][0];
+    assert_eq!(entry["event_id"], "page-0");
+    assert!(entry["ruleset_version"].as_str().unwrap().len() >= 16);
+    assert_eq!(entry["decision"]["route"]["queue"], "care");
+    let (_, only) = daemon.get("/v1/decisions?case=page-4");
+    assert!(
+        only["decisions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["case_id"] == "page-4")
+    );
+
+    let (status, report) = daemon.get("/v1/report");
+    assert_eq!(status, 200);
+    let row = report["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["category"] == "price_billing")
+        .unwrap();
+    assert_eq!(row["complaints"], 7);
+    assert_eq!(row["product_line"], "plans");
+    assert_eq!(row["tier"], "gold");
+
+    // The CLI reads the same data directory while the daemon runs.
+    let audit = redress_in(daemon.dir.path(), &["audit", "--case", "page-2"]);
+    assert!(audit.status.success(), "{}", stderr(&audit));
+    assert!(stdout(&audit).contains("page-2"), "{}", stdout(&audit));
+    let lines = redress_in(daemon.dir.path(), &["audit", "--json", "--limit", "5"]);
+    let parsed: Vec<serde_json::Value> = stdout(&lines)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(parsed.len(), 5);
+    assert!(parsed[0]["decision"]["route"].is_object());
+    let report = redress_in(daemon.dir.path(), &["report"]);
+    assert!(report.status.success(), "{}", stderr(&report));
+    let text = stdout(&report);
+    assert!(
+        text.contains("price_billing") && text.contains("plans"),
+        "{text}"
+    );
+
+    let empty = tempfile::tempdir().unwrap();
+    let missing = redress_in(empty.path(), &["audit"]);
+    assert!(!missing.status.success());
+    assert!(
+        stderr(&missing).contains("no store here"),
+        "{}",
+        stderr(&missing)
+    );
+}
+
+#[test]
+fn without_a_store_the_state_endpoints_say_so() {
+    let daemon = quick_daemon("enabled = false\n");
+    let (status, decision) = daemon.post("/v1/complaints", r#"{"id": "x-1"}"#);
+    assert_eq!(status, 200, "{decision}");
+    for path in ["/v1/decisions", "/v1/cases/x-1", "/v1/report"] {
+        let (status, error) = daemon.get(path);
+        assert_eq!(status, 501, "{path}: {error}");
+        assert_eq!(error["error"]["code"], "store_disabled");
+    }
+}
