@@ -47,8 +47,11 @@ pub async fn complaints(
     };
     // Plugins are CPU work bounded only by their timeouts: keep it off the
     // async workers' queues so a slow plugin cannot stall accepting or
-    // answering other requests.
-    let prepared: Vec<Prepared> = tokio::task::block_in_place(|| {
+    // answering other requests. Rules alone take microseconds per event, and
+    // handing the worker over costs more than that (a context switch), so
+    // a small request without plugins is decided in place.
+    let offload = !snapshot.plugins.is_empty() || events.len() > DECIDE_IN_PLACE_MAX_EVENTS;
+    let prepared: Vec<Prepared> = off_worker_if(offload, || {
         events
             .into_iter()
             .map(|event| prepare(&state, &snapshot, event))
@@ -56,9 +59,9 @@ pub async fn complaints(
     });
     let answers = match &state.store {
         Some(store) => record(&state, store.as_ref(), &snapshot, prepared, trace).await?,
-        None => {
-            tokio::task::block_in_place(|| decide_without_store(&state, &snapshot, prepared, trace))
-        }
+        None => off_worker_if(prepared.len() > DECIDE_IN_PLACE_MAX_EVENTS, || {
+            decide_without_store(&state, &snapshot, prepared, trace)
+        }),
     };
     let elapsed = started.elapsed() / answers.len().max(1) as u32;
     for answer in &answers {
@@ -115,6 +118,20 @@ struct Answer {
 }
 
 /// Validates an event and runs the plugins on it.
+/// Most events a request may hold and still be decided (rules only) on the
+/// async worker itself.
+const DECIDE_IN_PLACE_MAX_EVENTS: usize = 16;
+
+/// Runs `work` on this thread, first handing the async worker's other tasks
+/// to another thread when `offload` says the work may take long.
+fn off_worker_if<T>(offload: bool, work: impl FnOnce() -> T) -> T {
+    if offload {
+        tokio::task::block_in_place(work)
+    } else {
+        work()
+    }
+}
+
 fn prepare(
     state: &AppState,
     snapshot: &Snapshot,
