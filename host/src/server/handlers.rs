@@ -117,7 +117,6 @@ struct Answer {
     replayed: bool,
 }
 
-/// Validates an event and runs the plugins on it.
 /// Most events a request may hold and still be decided (rules only) on the
 /// async worker itself.
 const DECIDE_IN_PLACE_MAX_EVENTS: usize = 16;
@@ -132,6 +131,7 @@ fn off_worker_if<T>(offload: bool, work: impl FnOnce() -> T) -> T {
     }
 }
 
+/// Validates an event and runs the plugins on it.
 fn prepare(
     state: &AppState,
     snapshot: &Snapshot,
