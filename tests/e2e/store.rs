@@ -136,23 +136,10 @@ fn acknowledged_decisions_and_timers_survive_sigkill() {
     // Every complaint recorded, acknowledged or not, promised a first
     // response within a second that nobody gave: each breach fires once.
     let entries = wait_for_audit(&daemon, "every first-response timer", |entries| {
-        let cases: BTreeSet<&str> = entries
-            .iter()
-            .filter(|e| e["kind"] == "complaint")
-            .map(|e| e["case_id"].as_str().unwrap())
-            .collect();
-        let breached: BTreeSet<&str> = entries
-            .iter()
-            .filter(|e| e["kind"] == "sla_breach")
-            .map(|e| e["case_id"].as_str().unwrap())
-            .collect();
-        cases == breached
+        field_of_kind(entries, "complaint", "case_id")
+            == field_of_kind(entries, "sla_breach", "case_id")
     });
-    let recorded: BTreeSet<&str> = entries
-        .iter()
-        .filter(|e| e["kind"] == "complaint")
-        .map(|e| e["event_id"].as_str().unwrap())
-        .collect();
+    let recorded = field_of_kind(&entries, "complaint", "event_id");
     let lost: Vec<&String> = acknowledged
         .iter()
         .filter(|id| !recorded.contains(id.as_str()))
@@ -360,6 +347,19 @@ fn the_audit_log_pages_and_the_cli_reads_it_offline() {
         "{}",
         stderr(&missing)
     );
+}
+
+/// `field` of every audit entry of `kind`.
+fn field_of_kind<'a>(
+    entries: &'a [serde_json::Value],
+    kind: &str,
+    field: &str,
+) -> BTreeSet<&'a str> {
+    entries
+        .iter()
+        .filter(|e| e["kind"] == kind)
+        .map(|e| e[field].as_str().unwrap())
+        .collect()
 }
 
 #[test]

@@ -116,18 +116,22 @@ impl std::str::FromStr for Moment {
         }
         chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
             .ok()
-            .and_then(|date| date.and_hms_opt(0, 0, 0))
-            .map(|midnight| {
-                Moment(Timestamp::from_millis(
-                    midnight.and_utc().timestamp_millis(),
-                ))
-            })
+            .and_then(midnight_utc)
+            .map(Moment)
             .ok_or_else(|| {
                 format!(
                     "`{text}` is not a moment: expected e.g. 2026-11-22 or 2026-11-22T09:30:00Z"
                 )
             })
     }
+}
+
+/// The first instant of `date`, in UTC.
+pub(crate) fn midnight_utc(date: chrono::NaiveDate) -> Option<Timestamp> {
+    let midnight = date.and_hms_opt(0, 0, 0)?;
+    Some(Timestamp::from_millis(
+        midnight.and_utc().timestamp_millis(),
+    ))
 }
 
 /// Runs the command line; `main` of the `redress` binary.

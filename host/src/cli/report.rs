@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 
-use crate::cli::{Moment, default_data_dir};
+use crate::cli::{Moment, default_data_dir, midnight_utc};
 use crate::store::Archive;
 use crate::time::Timestamp;
 
@@ -68,11 +68,9 @@ fn month_bounds(month: &str) -> anyhow::Result<(Timestamp, Timestamp)> {
     let year: i32 = year.parse().map_err(|_| invalid())?;
     let number: u32 = number.parse().map_err(|_| invalid())?;
     let start = |year: i32, number: u32| -> anyhow::Result<Timestamp> {
-        let date = chrono::NaiveDate::from_ymd_opt(year, number, 1).ok_or_else(invalid)?;
-        let midnight = date.and_hms_opt(0, 0, 0).ok_or_else(invalid)?;
-        Ok(Timestamp::from_millis(
-            midnight.and_utc().timestamp_millis(),
-        ))
+        chrono::NaiveDate::from_ymd_opt(year, number, 1)
+            .and_then(midnight_utc)
+            .ok_or_else(invalid)
     };
     let next = if number == 12 {
         start(year + 1, 1)?

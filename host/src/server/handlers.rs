@@ -537,8 +537,8 @@ pub async fn case_event(
     let body = body.map_err(body_error)?;
     let event: LifecycleEvent = serde_json::from_slice(&body).map_err(|error| {
         let error = error.to_string();
-        // serde already lists the types when the type is the problem.
-        let hint = if error.contains("`customer_replied`") {
+        // For an unknown `type`, serde's message already lists the types.
+        let hint = if error.contains("unknown variant") {
             ""
         } else {
             "; `type` is one of responded, customer_replied, resolved, confirmed, closed, reopened, followed_up, authority_used"

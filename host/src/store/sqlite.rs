@@ -170,7 +170,6 @@ impl SqliteStore {
         let mut writer = open_connection(&path, options.durability)?;
         migrate(&mut writer)?;
         let reader = open_connection(&path, options.durability)?;
-
         let (sender, receiver) = sync_channel::<Command>(16 * 1024);
         let max_batch = options.max_batch.max(1);
         let handle = std::thread::Builder::new()
@@ -282,7 +281,7 @@ impl Store for SqliteStore {
         self.read(|connection| {
             read(&SqlView {
                 connection,
-                case_id: "",
+                may_be_recorded: true,
             });
             Ok(())
         })
@@ -424,8 +423,10 @@ fn run_batch(
 /// The state as of just before the complaint being decided.
 struct SqlView<'c> {
     connection: &'c Connection,
-    /// The case being decided, left out of the customer's history.
-    case_id: &'c str,
+    /// Whether the complaint may already have its case (a simulation of a
+    /// recorded event), which is then left out of the customer's history.
+    /// Never when recording: a recorded event is answered from the log.
+    may_be_recorded: bool,
 }
 
 const DAY: i64 = 86_400_000;
@@ -470,15 +471,18 @@ impl StateView for SqlView<'_> {
             };
             // A simulation of a complaint already recorded: its own case is
             // not part of its history.
-            let own: Option<(String, i64, f64)> = self
-                .connection
-                .prepare_cached(
-                    "SELECT status, opened_at, goodwill FROM cases WHERE id = ?1 AND customer_id = ?2",
-                )?
-                .query_row(params![self.case_id, customer], |row| {
-                    Ok((row.get(0)?, row.get(1)?, row.get(2)?))
-                })
-                .optional()?;
+            let own: Option<(String, i64, f64)> = if self.may_be_recorded {
+                self.connection
+                    .prepare_cached(
+                        "SELECT status, opened_at, goodwill FROM cases WHERE id = ?1 AND customer_id = ?2",
+                    )?
+                    .query_row(params![event.id, customer], |row| {
+                        Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                    })
+                    .optional()?
+            } else {
+                None
+            };
             if let Some((status, opened_at, goodwill)) = own {
                 if status != "closed" {
                     history.open_cases -= 1;
@@ -490,7 +494,7 @@ impl StateView for SqlView<'_> {
                     history.goodwill_365d -= goodwill;
                 }
             }
-            Ok(history)
+            Ok::<_, rusqlite::Error>(history)
         })();
         logged(result)
     }
@@ -502,20 +506,13 @@ impl StateView for SqlView<'_> {
         window: Duration,
         at: Timestamp,
     ) -> Option<i64> {
-        let result = tally::count(
+        logged(tally::count(
             self.connection,
             rule,
             &group_key(group),
             at.millis() - window.millis(),
             at.millis(),
-        );
-        match result {
-            Ok(count) => Some(count),
-            Err(error) => {
-                tracing::error!(%error, "store read failed; the value is treated as unknown");
-                None
-            }
-        }
+        ))
     }
 
     fn budget_use(
@@ -542,7 +539,7 @@ impl StateView for SqlView<'_> {
     }
 }
 
-fn logged<T>(result: rusqlite::Result<T>) -> Option<T> {
+fn logged<T, E: std::fmt::Display>(result: Result<T, E>) -> Option<T> {
     match result {
         Ok(value) => Some(value),
         Err(error) => {
@@ -579,7 +576,7 @@ fn record_complaint(connection: &Connection, intake: Intake) -> Result<Recorded,
     }
     let decision = decide(&SqlView {
         connection,
-        case_id: &event.id,
+        may_be_recorded: false,
     });
     let json = serde_json::to_string(&decision)?;
     let at = decision.received_at.millis();

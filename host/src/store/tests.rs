@@ -451,3 +451,23 @@ fn the_audit_log_pages_by_cursor_and_the_report_sums_up() {
     );
     assert!(report.render().contains("product_quality"));
 }
+
+#[test]
+fn simulating_a_recorded_complaint_leaves_its_own_case_out_of_history() {
+    let f = fixture();
+    f.complain(serde_json::json!({"id": "s-1", "customer": {"id": "cust-s"}}));
+    f.advance("1h");
+    f.complain(serde_json::json!({"id": "s-2", "customer": {"id": "cust-s"}}));
+    let mut again = crate::event::ComplaintEvent::from_value(
+        serde_json::json!({"id": "s-2", "customer": {"id": "cust-s"}}),
+    )
+    .unwrap();
+    again.received_at = Some(f.clock.now());
+    let mut seen = None;
+    f.store
+        .with_view(&mut |view| seen = view.history(&again))
+        .unwrap();
+    let history = seen.unwrap();
+    assert_eq!(history.complaints_30d, 1, "{history:?}");
+    assert_eq!(history.open_cases, 1, "{history:?}");
+}
