@@ -23,8 +23,14 @@ mod cache {
     use alloc::string::String;
     use core::cell::RefCell;
 
+    /// A config value already asked for, and its reading as a number.
+    struct Entry {
+        value: Option<String>,
+        number: Option<f64>,
+    }
+
     /// Config values already asked for.
-    struct Cache(RefCell<BTreeMap<String, Option<String>>>);
+    struct Cache(RefCell<BTreeMap<String, Entry>>);
 
     // SAFETY: a Redress plugin instance is a single-threaded component
     // (wasm32 without the threads proposal): this static is never touched
@@ -33,25 +39,44 @@ mod cache {
 
     static CACHE: Cache = Cache(RefCell::new(BTreeMap::new()));
 
-    pub fn config(key: &str) -> Option<String> {
-        if let Some(value) = CACHE.0.borrow().get(key) {
-            return value.clone();
+    /// Reads `key`'s entry, asking the host the first time.
+    fn with_entry<T>(key: &str, read: impl FnOnce(&Entry) -> T) -> T {
+        if let Some(entry) = CACHE.0.borrow().get(key) {
+            return read(entry);
         }
         let value = crate::__private::redress::plugin::host::config(key);
-        CACHE
-            .0
-            .borrow_mut()
-            .insert(String::from(key), value.clone());
-        value
+        let entry = Entry {
+            number: value.as_deref().and_then(super::parse_number),
+            value,
+        };
+        let result = read(&entry);
+        CACHE.0.borrow_mut().insert(String::from(key), entry);
+        result
+    }
+
+    pub fn config(key: &str) -> Option<String> {
+        with_entry(key, |entry| entry.value.clone())
+    }
+
+    pub fn config_number(key: &str) -> Option<f64> {
+        with_entry(key, |entry| entry.number)
     }
 }
 
+/// A config value read as a number.
+fn parse_number(value: &str) -> Option<f64> {
+    value.trim().parse().ok()
+}
+
 /// A number from the manifest's `[config]`, or `default` when it is absent
-/// or not a number.
+/// or not a number. Read once per instance: calling it for every complaint
+/// costs a lookup, not a parse.
 pub fn config_f64(key: &str, default: f64) -> f64 {
-    config(key)
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(default)
+    #[cfg(target_arch = "wasm32")]
+    let number = cache::config_number(key);
+    #[cfg(not(target_arch = "wasm32"))]
+    let number = native::config(key).as_deref().and_then(parse_number);
+    number.unwrap_or(default)
 }
 
 /// Lines in the host's log, tagged with the plugin's name.

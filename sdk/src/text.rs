@@ -4,8 +4,10 @@
 //! A [`Phrases`] table is a sorted list of phrases with a value each.
 //! Phrases that start with an ASCII character are written in lowercase and
 //! match whole words, ignoring ASCII case (`"refund"` matches `Refund!` but
-//! not `refunded`); other phrases (Chinese, say) match anywhere, exactly. Build the table in a
-//! `const` so an unsorted list is a compile error:
+//! not `refunded`); other phrases (Chinese, say) match anywhere, exactly.
+//! ASCII phrases must begin with a letter or digit. Build the table in a
+//! `const` so an unsorted list is a compile error, and so the index that
+//! finds a word's phrases in one lookup is built by the compiler:
 //!
 //! ```
 //! use redress_sdk::text::Phrases;
@@ -19,8 +21,12 @@
 //! ]);
 //!
 //! let mut score = 0.0;
-//! ANGER.for_each_match("I am FED UP and furious. 我很生气", |_phrase, weight| score += weight);
+//! let stats = ANGER.for_each_match("I am FED UP and furious! 我很生气", |_phrase, weight| {
+//!     score += weight
+//! });
 //! assert_eq!(score, 3.4);
+//! // One `!`; "FED" is shouted, "UP" too short to count.
+//! assert_eq!((stats.exclamation_marks, stats.shouted_words), (1, 1));
 //! ```
 
 use alloc::vec;
@@ -32,7 +38,15 @@ pub struct TextStats {
     pub ascii_alphanumeric: usize,
     /// Characters outside ASCII (Chinese characters, accented letters...).
     pub non_ascii_characters: usize,
+    /// Exclamation marks: `!` and the full-width `！`.
+    pub exclamation_marks: usize,
+    /// Shouted words: ASCII words (runs of letters and digits) of three
+    /// letters or more, all capitals (`UNACCEPTABLE`, not `OK` or `A4`).
+    pub shouted_words: usize,
 }
+
+/// The full-width exclamation mark, as Chinese text writes it.
+const FULL_WIDTH_EXCLAMATION: &[u8] = "！".as_bytes();
 
 /// Phrases and their values, sorted by phrase.
 #[derive(Debug, Clone, Copy)]
@@ -40,16 +54,62 @@ pub struct Phrases<V: 'static> {
     entries: &'static [(&'static str, V)],
     /// `starts[b]..starts[b + 1]`: the entries whose first byte is `b`.
     starts: [u16; 257],
+    /// ASCII phrases by a hash of their first word: the first entry whose
+    /// first word has this hash, [`NO_PHRASE`], or [`SHARED`] when two
+    /// different first words have it. A word of the text that starts no
+    /// phrase is passed over after one lookup, and one that does goes
+    /// straight to its phrases.
+    by_first_word: [u16; FIRST_WORD_BUCKETS],
+}
+
+/// Buckets of [`Phrases`]'s first-word index.
+const FIRST_WORD_BUCKETS: usize = 4096;
+/// A bucket no phrase's first word falls in.
+const NO_PHRASE: u16 = u16::MAX;
+/// A bucket two different first words fall in: its words are looked up
+/// among all phrases with the same first letter.
+const SHARED: u16 = u16::MAX - 1;
+
+/// The first-word index's bucket for an ASCII word, ignoring case, from its
+/// first eight bytes (little-endian, zero-padded) and its length.
+const fn first_word_bucket(head: u64, len: usize) -> usize {
+    let kept = if len >= 8 {
+        u64::MAX
+    } else {
+        (1u64 << (len * 8)) - 1
+    };
+    // `| 0x20` lowercases letters and leaves digits as they are.
+    let key = (head | 0x2020_2020_2020_2020) & kept;
+    let hash = key
+        .wrapping_add(len as u64)
+        .wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    (hash >> (64 - FIRST_WORD_BUCKETS.trailing_zeros())) as usize
+}
+
+/// Up to eight bytes from `start`, little-endian, zero-padded.
+const fn head_of(bytes: &[u8], start: usize) -> u64 {
+    let mut head = 0u64;
+    let mut i = 0;
+    while i < 8 && start + i < bytes.len() {
+        head |= (bytes[start + i] as u64) << (i * 8);
+        i += 1;
+    }
+    head
 }
 
 impl<V> Phrases<V> {
     /// A table; panics (at compile time, in a `const`) unless `entries`
     /// are sorted by phrase bytes and ASCII phrases are lowercase.
     pub const fn new(entries: &'static [(&'static str, V)]) -> Self {
-        assert!(entries.len() < u16::MAX as usize, "too many phrases");
+        assert!(entries.len() < SHARED as usize, "too many phrases");
         let mut i = 0;
         while i < entries.len() {
             assert!(!entries[i].0.is_empty(), "a phrase is empty");
+            let first = entries[i].0.as_bytes()[0];
+            assert!(
+                !first.is_ascii() || first.is_ascii_alphanumeric(),
+                "ASCII phrases must begin with a letter or digit (they match whole words)"
+            );
             assert!(
                 is_lowercase(entries[i].0.as_bytes()),
                 "ASCII phrases must be lowercase"
@@ -73,7 +133,30 @@ impl<V> Phrases<V> {
             byte += 1;
         }
         starts[256] = entries.len() as u16;
-        Phrases { entries, starts }
+        let mut by_first_word = [NO_PHRASE; FIRST_WORD_BUCKETS];
+        let mut i = 0;
+        while i < entries.len() {
+            let phrase = entries[i].0.as_bytes();
+            if phrase[0].is_ascii() {
+                let word = ascii_word_length(phrase, 0);
+                let bucket = first_word_bucket(head_of(phrase, 0), word);
+                let slot = by_first_word[bucket];
+                if slot == NO_PHRASE {
+                    by_first_word[bucket] = i as u16;
+                } else if slot != SHARED {
+                    let other = entries[slot as usize].0.as_bytes();
+                    if !same_first_word(other, phrase, word) {
+                        by_first_word[bucket] = SHARED;
+                    }
+                }
+            }
+            i += 1;
+        }
+        Phrases {
+            entries,
+            starts,
+            by_first_word,
+        }
     }
 
     /// Every entry, in order.
@@ -82,7 +165,7 @@ impl<V> Phrases<V> {
     }
 
     /// Calls `found` once for every phrase that occurs in `text`, in the
-    /// order they occur; returns character counts seen on the way.
+    /// order they occur; returns the [`TextStats`] gathered on the way.
     pub fn for_each_match(
         &self,
         text: &str,
@@ -104,14 +187,13 @@ impl<V> Phrases<V> {
         let bytes = text.as_bytes();
         let mut previous_alphanumeric = 0u64;
         for (block, chunk) in bytes.chunks(64).enumerate() {
-            // One bit per byte: which bytes are ASCII letters or digits, and
-            // which start a non-ASCII character.
-            let (alphanumeric, non_ascii_start) = classify_block(chunk);
+            // One bit per byte: letters and digits, capitals, starts of
+            // non-ASCII characters, exclamation marks.
+            let masks = classify_block(chunk);
+            let (alphanumeric, non_ascii_start) = (masks.alphanumeric, masks.non_ascii_start);
             stats.ascii_alphanumeric += alphanumeric.count_ones() as usize;
             stats.non_ascii_characters += non_ascii_start.count_ones() as usize;
-            if self.entries.is_empty() {
-                continue;
-            }
+            stats.exclamation_marks += masks.exclamation.count_ones() as usize;
             let word_starts = alphanumeric & !((alphanumeric << 1) | previous_alphanumeric);
             previous_alphanumeric = (alphanumeric >> (chunk.len() - 1)) & 1;
             let mut candidates = word_starts | non_ascii_start;
@@ -125,54 +207,111 @@ impl<V> Phrases<V> {
                 } else {
                     word_length(bytes, position)
                 };
-                self.match_at(bytes, position, word, seen, &mut found);
+                if word == 0 {
+                    if bytes[position..].starts_with(FULL_WIDTH_EXCLAMATION) {
+                        stats.exclamation_marks += 1;
+                    }
+                    self.match_non_ascii(bytes, position, seen, &mut found);
+                    continue;
+                }
+                let capitals = if bit + word <= 64 {
+                    let span = u64::MAX >> (64 - word);
+                    (masks.uppercase >> bit) & span == span
+                } else {
+                    bytes[position..position + word]
+                        .iter()
+                        .all(u8::is_ascii_uppercase)
+                };
+                if capitals && word >= 3 {
+                    stats.shouted_words += 1;
+                }
+                let head = match bytes.get(position..position + 8) {
+                    Some(eight) => u64::from_le_bytes([
+                        eight[0], eight[1], eight[2], eight[3], eight[4], eight[5], eight[6],
+                        eight[7],
+                    ]),
+                    None => head_of(bytes, position),
+                };
+                match self.by_first_word[first_word_bucket(head, word)] {
+                    NO_PHRASE => {}
+                    SHARED => {
+                        let first = bytes[position].to_ascii_lowercase() as usize;
+                        let from = self.starts[first] as usize;
+                        self.match_word(bytes, position, word, from, seen, &mut found);
+                    }
+                    from => {
+                        self.match_word(bytes, position, word, from as usize, seen, &mut found);
+                    }
+                }
             }
         }
         stats
     }
 
-    /// Tries the phrases that could start at `position`.
-    fn match_at(
+    /// Reports the phrases that start with the ASCII word at `position`
+    /// (`word` bytes long), looking from entry `from` on: the table is sorted
+    /// and its ASCII phrases are lowercase, so the phrases that begin with
+    /// the word follow each other, and the first that does not (past the
+    /// word's own) ends the search.
+    fn match_word(
         &self,
         bytes: &[u8],
         position: usize,
         word: usize,
+        from: usize,
         seen: &mut [u64],
         found: &mut impl FnMut(&'static str, &'static V),
     ) {
-        let first = bytes[position].to_ascii_lowercase();
+        let text_word = &bytes[position..position + word];
+        let mut started = false;
+        for (index, (phrase, value)) in self.entries.iter().enumerate().skip(from) {
+            let phrase_bytes = phrase.as_bytes();
+            let begins = phrase_bytes
+                .get(..word)
+                .is_some_and(|head| head.eq_ignore_ascii_case(text_word));
+            if !begins {
+                // Past the phrases that begin with the word, or past those of
+                // its first letter: none further can match.
+                if started || !phrase_bytes[0].eq_ignore_ascii_case(&bytes[position]) {
+                    return;
+                }
+                continue;
+            }
+            started = true;
+            let matched = match phrase_bytes.get(word) {
+                // The phrase is this word.
+                None => true,
+                // A longer word ("dangerous" for "danger").
+                Some(next) if next.is_ascii_alphanumeric() => false,
+                // A phrase of several words: the rest must follow, and end a
+                // word.
+                Some(_) => {
+                    let end = position + phrase_bytes.len();
+                    bytes.get(position + word..end).is_some_and(|rest| {
+                        rest.eq_ignore_ascii_case(&phrase_bytes[word..])
+                            && bytes.get(end).is_none_or(|b| !b.is_ascii_alphanumeric())
+                    })
+                }
+            };
+            if matched && mark_seen(seen, index) {
+                found(phrase, value);
+            }
+        }
+    }
+
+    /// Reports the phrases that start with the non-ASCII character at
+    /// `position`; they match anywhere, exactly.
+    fn match_non_ascii(
+        &self,
+        bytes: &[u8],
+        position: usize,
+        seen: &mut [u64],
+        found: &mut impl FnMut(&'static str, &'static V),
+    ) {
+        let first = bytes[position];
         let start = self.starts[first as usize] as usize;
         let end = self.starts[first as usize + 1] as usize;
         let run = &self.entries[start..end];
-        let mut report = |index: usize, phrase: &'static str, value: &'static V| {
-            if seen[index / 64] & (1 << (index % 64)) == 0 {
-                seen[index / 64] |= 1 << (index % 64);
-                found(phrase, value);
-            }
-        };
-        if first.is_ascii() {
-            // Whole words, ignoring ASCII case. A phrase of one word must
-            // have the word's length; a longer phrase must continue after
-            // it: most candidates fail that test without comparing bytes.
-            for (offset, (phrase, value)) in run.iter().enumerate() {
-                let phrase_bytes = phrase.as_bytes();
-                let fits = phrase_bytes.len() == word
-                    || (phrase_bytes.len() > word && !phrase_bytes[word].is_ascii_alphanumeric());
-                if !fits {
-                    continue;
-                }
-                let Some(candidate) = bytes.get(position..position + phrase_bytes.len()) else {
-                    continue;
-                };
-                let word_ends = bytes
-                    .get(position + phrase_bytes.len())
-                    .is_none_or(|next| !next.is_ascii_alphanumeric());
-                if word_ends && candidate.eq_ignore_ascii_case(phrase_bytes) {
-                    report(start + offset, phrase, value);
-                }
-            }
-            return;
-        }
         // Many CJK phrases share a first byte: go straight to those that
         // share the whole first character, then compare exactly.
         let width = match first {
@@ -189,8 +328,8 @@ impl<V> Phrases<V> {
             if prefix(phrase_bytes, width) != character {
                 break;
             }
-            if bytes[position..].starts_with(phrase_bytes) {
-                report(start + offset, phrase, value);
+            if bytes[position..].starts_with(phrase_bytes) && mark_seen(seen, start + offset) {
+                found(phrase, value);
             }
         }
     }
@@ -203,36 +342,101 @@ impl<V> Phrases<V> {
     }
 }
 
-/// Bit masks of a block of up to 64 bytes: ASCII letters and digits, and
-/// bytes that start a non-ASCII character. Eight bytes at a time.
-fn classify_block(chunk: &[u8]) -> (u64, u64) {
+/// One bit per byte of a block of up to 64 bytes.
+struct BlockMasks {
+    /// ASCII letters and digits.
+    alphanumeric: u64,
+    /// ASCII capital letters.
+    uppercase: u64,
+    /// Bytes that start a non-ASCII character.
+    non_ascii_start: u64,
+    /// `!`.
+    exclamation: u64,
+}
+
+/// The masks of a block of up to 64 bytes, eight bytes at a time.
+fn classify_block(chunk: &[u8]) -> BlockMasks {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     // Sets the high bit of each byte of `word` that is within lo..=hi
-    // (for bytes below 0x80).
+    // (for bytes below 0x80; others must be masked out by the caller).
+    // High bits are cleared first, so no byte's sum carries into the next.
     fn within(word: u64, lo: u8, hi: u8) -> u64 {
+        let word = word & 0x7f7f_7f7f_7f7f_7f7f;
         let at_least_lo = word.wrapping_add((0x80 - lo as u64) * ONES);
         let above_hi = word.wrapping_add((0x7f - hi as u64) * ONES);
         at_least_lo & !above_hi & HIGH
+    }
+    // Sets the high bit of each byte of `word` equal to `byte`; exact, as
+    // no byte's sum carries into the next.
+    fn equal(word: u64, byte: u8) -> u64 {
+        const LOW: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+        let x = word ^ (byte as u64 * ONES);
+        !((x & LOW).wrapping_add(LOW) | x) & HIGH
     }
     // The high bit of each byte, gathered into the low eight bits.
     fn gather(high_bits: u64) -> u64 {
         (high_bits >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56
     }
-    let mut alphanumeric = 0u64;
-    let mut non_ascii_start = 0u64;
+    let mut masks = BlockMasks {
+        alphanumeric: 0,
+        uppercase: 0,
+        non_ascii_start: 0,
+        exclamation: 0,
+    };
     for (index, group) in chunk.chunks(8).enumerate() {
-        let mut padded = [0u8; 8];
-        padded[..group.len()].copy_from_slice(group);
-        let word = u64::from_le_bytes(padded);
+        let word = match <[u8; 8]>::try_from(group) {
+            Ok(eight) => u64::from_le_bytes(eight),
+            Err(_) => {
+                let mut padded = [0u8; 8];
+                padded[..group.len()].copy_from_slice(group);
+                u64::from_le_bytes(padded)
+            }
+        };
         let ascii = !word & HIGH;
-        let letters = within(word | (0x20 * ONES), b'a', b'z');
-        let digits = within(word, b'0', b'9');
+        let uppercase = within(word, b'A', b'Z') & ascii;
+        let letters = within(word | (0x20 * ONES), b'a', b'z') & ascii;
+        let digits = within(word, b'0', b'9') & ascii;
+        let exclamation = equal(word, b'!');
         let shift = index * 8;
-        alphanumeric |= gather((letters | digits) & ascii) << shift;
-        non_ascii_start |= gather(word & (word << 1) & HIGH) << shift;
+        masks.alphanumeric |= gather(letters | digits) << shift;
+        masks.uppercase |= gather(uppercase) << shift;
+        masks.non_ascii_start |= gather(word & (word << 1) & HIGH) << shift;
+        masks.exclamation |= gather(exclamation) << shift;
     }
-    (alphanumeric, non_ascii_start)
+    masks
+}
+
+/// Marks entry `index` as reported; false if it already was.
+fn mark_seen(seen: &mut [u64], index: usize) -> bool {
+    let (block, bit) = (index / 64, 1 << (index % 64));
+    let fresh = seen[block] & bit == 0;
+    seen[block] |= bit;
+    fresh
+}
+
+/// Length of the ASCII word (letters and digits) starting at `start`.
+const fn ascii_word_length(bytes: &[u8], start: usize) -> usize {
+    let mut end = start;
+    while end < bytes.len() && bytes[end].is_ascii_alphanumeric() {
+        end += 1;
+    }
+    end - start
+}
+
+/// Whether both phrases begin with the same `word`-byte word.
+const fn same_first_word(a: &[u8], b: &[u8], word: usize) -> bool {
+    if ascii_word_length(a, 0) != word || ascii_word_length(b, 0) != word {
+        return false;
+    }
+    let mut i = 0;
+    while i < word {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }
 
 /// Length of the ASCII word starting at `position`.
@@ -292,16 +496,19 @@ mod tests {
 
     #[test]
     fn block_masks_match_a_byte_by_byte_reading() {
-        let text = "Hi! 质量 x9_Z@[`{ \u{e9}t\u{e9} 0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ~";
+        let text = "Hi! 质量 x9_Z@[`{ \u{e9}t\u{e9} \u{c1}!\u{a1} \u{3b0}/\u{3bf}0\u{e9}! 0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ~";
         for chunk in text.as_bytes().chunks(64) {
-            let (alphanumeric, non_ascii) = classify_block(chunk);
+            let masks = classify_block(chunk);
             for (bit, byte) in chunk.iter().enumerate() {
+                let set = |mask: u64| (mask >> bit) & 1 == 1;
                 assert_eq!(
-                    (alphanumeric >> bit) & 1 == 1,
+                    set(masks.alphanumeric),
                     byte.is_ascii_alphanumeric(),
                     "{byte:#x}"
                 );
-                assert_eq!((non_ascii >> bit) & 1 == 1, *byte >= 0xC0, "{byte:#x}");
+                assert_eq!(set(masks.uppercase), byte.is_ascii_uppercase(), "{byte:#x}");
+                assert_eq!(set(masks.non_ascii_start), *byte >= 0xC0, "{byte:#x}");
+                assert_eq!(set(masks.exclamation), *byte == b'!', "{byte:#x}");
             }
         }
     }
@@ -316,6 +523,113 @@ mod tests {
         assert_eq!(matches(&text), [3, 4]);
         let long = alloc::format!("{}{}", " ".repeat(60), "dangerous");
         assert_eq!(matches(&long), [3]);
+    }
+
+    const SHARED_PREFIXES: Phrases<u8> = Phrases::new(&[
+        ("charge", 0),
+        ("chargeback", 1),
+        ("charged", 2),
+        ("charged twice", 3),
+        ("charged twice again", 4),
+        ("danger", 5),
+        ("danger zone", 6),
+        ("dangerous", 7),
+        ("doesn't work", 8),
+        ("i", 9),
+        ("it", 10),
+        ("服务", 11),
+        ("服务员", 12),
+    ]);
+
+    /// What the table should find, by brute force.
+    fn reference(table: &Phrases<u8>, text: &str) -> Vec<u8> {
+        let bytes = text.as_bytes();
+        let lower = text.to_ascii_lowercase();
+        let mut found: Vec<(usize, u8)> = Vec::new();
+        for (phrase, value) in table.entries() {
+            let first = lower.match_indices(phrase).map(|(at, _)| at).find(|&at| {
+                let end = at + phrase.len();
+                !phrase.is_ascii()
+                    || ((at == 0 || !bytes[at - 1].is_ascii_alphanumeric())
+                        && bytes.get(end).is_none_or(|b| !b.is_ascii_alphanumeric()))
+            });
+            if let Some(at) = first {
+                found.push((at, *value));
+            }
+        }
+        found.sort();
+        found.into_iter().map(|(_, value)| value).collect()
+    }
+
+    #[test]
+    fn phrases_sharing_a_prefix_match_like_brute_force() {
+        let long = alloc::format!("{}Charged TWICE again", "x".repeat(58));
+        for text in [
+            "I was charged twice, then CHARGED again; it doesn't work.",
+            "danger! Danger zone ahead, dangerous chargeback charge",
+            "it i It I iT",
+            "charged twic",
+            "charged twice again and again",
+            "服务员的服务",
+            "dangers chargers charges",
+            long.as_str(),
+        ] {
+            let mut found = Vec::new();
+            SHARED_PREFIXES.for_each_match(text, |_, value| found.push(*value));
+            assert_eq!(found, reference(&SHARED_PREFIXES, text), "{text}");
+        }
+    }
+
+    #[test]
+    fn first_words_sharing_a_bucket_are_all_found() {
+        // Two three-letter words starting with `q` that land in the same
+        // bucket of the first-word index.
+        let words: Vec<alloc::string::String> = (b'a'..=b'z')
+            .flat_map(|b| (b'a'..=b'z').map(move |c| alloc::format!("q{}{}", b as char, c as char)))
+            .collect();
+        let bucket = |word: &str| first_word_bucket(head_of(word.as_bytes(), 0), word.len());
+        let (first, second) = words
+            .iter()
+            .enumerate()
+            .find_map(|(i, a)| {
+                words[i + 1..]
+                    .iter()
+                    .find(|b| bucket(b) == bucket(a))
+                    .map(|b| (a.clone(), b.clone()))
+            })
+            .expect("676 words in 4,096 buckets collide somewhere");
+        let second_phrase = alloc::format!("{second} zone");
+        let leaked: &'static [(&'static str, u8)] = Vec::leak(alloc::vec![
+            (&*alloc::string::String::leak(first.clone()), 1),
+            (&*alloc::string::String::leak(second.clone()), 2),
+            (&*alloc::string::String::leak(second_phrase.clone()), 3),
+        ]);
+        let table = Phrases::new(leaked);
+        assert_eq!(table.by_first_word[bucket(&first)], SHARED);
+        let text = alloc::format!(
+            "{} and {} then {}",
+            first.to_uppercase(),
+            second,
+            second_phrase
+        );
+        let mut found = Vec::new();
+        table.for_each_match(&text, |_, value| found.push(*value));
+        assert_eq!(found, reference(&table, &text));
+        assert_eq!(found, [1, 2, 3]);
+    }
+
+    #[test]
+    fn exclamations_and_shouted_words_are_counted() {
+        let stats = |text: &str| {
+            let stats = TABLE.for_each_match(text, |_, _| {});
+            (stats.exclamation_marks, stats.shouted_words)
+        };
+        assert_eq!(stats(""), (0, 0));
+        assert_eq!(stats("NO! no!! 不行！"), (4, 0));
+        assert_eq!(stats("THIS is UNACCEPTABLE!!"), (2, 2));
+        assert_eq!(stats("OK A4 ABC1 ABC Abc"), (0, 1));
+        let long = alloc::format!("{}UNACCEPTABLE", " ".repeat(60));
+        assert_eq!(stats(&long), (0, 1));
     }
 
     #[test]

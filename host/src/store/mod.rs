@@ -34,8 +34,9 @@ use crate::event::ComplaintEvent;
 use crate::time::Timestamp;
 
 /// Runs the rules stage for one event against the store's view of the
-/// state just before it.
-pub type DecideFn = Box<dyn FnOnce(&dyn StateView) -> Decision + Send>;
+/// state just before it. `Fn`, not `FnOnce`: the store may run it again
+/// when it retries a batch.
+pub type DecideFn = Box<dyn Fn(&dyn StateView) -> Decision + Send>;
 
 /// One complaint to decide and record.
 pub struct Intake {

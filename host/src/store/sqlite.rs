@@ -33,8 +33,13 @@ use crate::store::{
 use crate::time::{Clock, Duration, Timestamp};
 
 /// Schema migrations, in order; applied once each.
-pub(super) const MIGRATIONS: &[(i64, &str)] =
-    &[(1, include_str!("../../migrations/0001_initial.sql"))];
+pub(super) const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/0001_initial.sql")),
+    (
+        2,
+        include_str!("../../migrations/0002_one_customer_index.sql"),
+    ),
+];
 
 /// How hard a commit tries to survive a crash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema)]
@@ -289,19 +294,11 @@ impl Store for SqliteStore {
 }
 
 /// What a command produced, answered after the commit.
-enum Done {
-    Decide(
-        oneshot::Sender<Result<Vec<Recorded>, StoreError>>,
-        Result<Vec<Recorded>, StoreError>,
-    ),
-    Apply(
-        oneshot::Sender<Result<CaseView, LifecycleError>>,
-        Box<Result<CaseView, LifecycleError>>,
-    ),
-    Fire(
-        oneshot::Sender<Result<Vec<Fired>, StoreError>>,
-        Result<Vec<Fired>, StoreError>,
-    ),
+enum Outcome {
+    Decide(Result<Vec<Recorded>, StoreError>),
+    /// Boxed: lifecycle events are rare, decisions are the hot path.
+    Apply(Box<Result<CaseView, LifecycleError>>),
+    Fire(Result<Vec<Fired>, StoreError>),
 }
 
 fn writer_loop(mut connection: Connection, commands: Receiver<Command>, max_batch: usize) {
@@ -313,111 +310,123 @@ fn writer_loop(mut connection: Connection, commands: Receiver<Command>, max_batc
                 Err(_) => break,
             }
         }
-        let done = match run_batch(&mut connection, batch) {
-            Ok(done) => done,
-            Err((done, error)) => {
-                tracing::error!(%error, "store transaction failed; the requests in it are answered with the error");
-                done.into_iter()
-                    .map(|d| match d {
-                        Done::Decide(reply, _) => Done::Decide(reply, Err(StoreError::Closed)),
-                        Done::Apply(reply, _) => Done::Apply(
-                            reply,
-                            Box::new(Err(LifecycleError::Store(StoreError::Closed))),
-                        ),
-                        Done::Fire(reply, _) => Done::Fire(reply, Err(StoreError::Closed)),
-                    })
-                    .collect()
-            }
-        };
-        for item in done {
-            match item {
-                Done::Decide(reply, result) => {
+        let outcomes = run_batch(&mut connection, &batch);
+        if let Err(error) = &outcomes {
+            tracing::error!(%error, "store transaction failed; the requests in it are answered with the error");
+        }
+        let mut outcomes = outcomes.ok().map(Vec::into_iter);
+        for command in batch {
+            let outcome = outcomes.as_mut().and_then(Iterator::next);
+            match (command, outcome) {
+                (Command::Decide { reply, .. }, Some(Outcome::Decide(result))) => {
                     let _ = reply.send(result);
                 }
-                Done::Apply(reply, result) => {
+                (Command::Apply { reply, .. }, Some(Outcome::Apply(result))) => {
                     let _ = reply.send(*result);
                 }
-                Done::Fire(reply, result) => {
+                (Command::Fire { reply, .. }, Some(Outcome::Fire(result))) => {
                     let _ = reply.send(result);
+                }
+                (Command::Decide { reply, .. }, _) => {
+                    let _ = reply.send(Err(StoreError::Closed));
+                }
+                (Command::Apply { reply, .. }, _) => {
+                    let _ = reply.send(Err(LifecycleError::Store(StoreError::Closed)));
+                }
+                (Command::Fire { reply, .. }, _) => {
+                    let _ = reply.send(Err(StoreError::Closed));
                 }
             }
         }
     }
 }
 
-/// Runs a batch in one transaction; each command in a savepoint so one
-/// command's failure does not undo the others.
-#[allow(clippy::type_complexity)]
-fn run_batch(
-    connection: &mut Connection,
-    batch: Vec<Command>,
-) -> Result<Vec<Done>, (Vec<Done>, StoreError)> {
-    let mut done = Vec::with_capacity(batch.len());
-    let mut transaction = match connection.transaction_with_behavior(TransactionBehavior::Immediate)
-    {
-        Ok(transaction) => transaction,
-        Err(error) => {
-            let done = batch
-                .into_iter()
-                .map(|command| match command {
-                    Command::Decide { reply, .. } => Done::Decide(reply, Err(StoreError::Closed)),
-                    Command::Apply { reply, .. } => Done::Apply(
-                        reply,
-                        Box::new(Err(LifecycleError::Store(StoreError::Closed))),
-                    ),
-                    Command::Fire { reply, .. } => Done::Fire(reply, Err(StoreError::Closed)),
-                })
-                .collect();
-            return Err((done, error.into()));
+/// How commands of one transaction are kept apart.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Isolation {
+    /// Decisions share the transaction: the fast path, as recording a
+    /// decision fails only when the database does. Lifecycle events and
+    /// timer runs, which are refused for cause, still get a savepoint each.
+    Shared,
+    /// Every command in a savepoint of its own, so one command's failure
+    /// does not undo the others.
+    SavepointEach,
+}
+
+/// Runs a batch in one transaction, answers once committed. If a decision
+/// fails on the fast path, the transaction is rolled back and the batch run
+/// again with a savepoint per command (decisions are deterministic given
+/// the state, so the second run decides the same).
+fn run_batch(connection: &mut Connection, batch: &[Command]) -> Result<Vec<Outcome>, StoreError> {
+    match run_transaction(connection, batch, Isolation::Shared)? {
+        Some(outcomes) => Ok(outcomes),
+        None => {
+            run_transaction(connection, batch, Isolation::SavepointEach)?.ok_or(StoreError::Closed)
         }
-    };
+    }
+}
+
+/// One transaction over the batch; `None` when a decision failed with
+/// `Isolation::Shared` (the transaction is then rolled back).
+fn run_transaction(
+    connection: &mut Connection,
+    batch: &[Command],
+    isolation: Isolation,
+) -> Result<Option<Vec<Outcome>>, StoreError> {
+    let mut outcomes = Vec::with_capacity(batch.len());
+    let mut transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
     for command in batch {
-        let savepoint = match transaction.savepoint() {
-            Ok(savepoint) => savepoint,
-            Err(error) => {
-                tracing::error!(%error, "cannot open a savepoint");
-                continue;
+        if isolation == Isolation::Shared
+            && let Command::Decide { items, .. } = command
+        {
+            match record_all(&transaction, items) {
+                Ok(recorded) => outcomes.push(Outcome::Decide(Ok(recorded))),
+                Err(error) => {
+                    tracing::warn!(%error, "a decision failed to record; the batch is retried a command at a time");
+                    return Ok(None);
+                }
             }
-        };
-        let (item, ok) = match command {
-            Command::Decide { items, reply } => {
-                let result = items
-                    .into_iter()
-                    .map(|intake| record_complaint(&savepoint, intake))
-                    .collect::<Result<Vec<_>, _>>();
+            continue;
+        }
+        let savepoint = transaction.savepoint()?;
+        let (outcome, ok) = match command {
+            Command::Decide { items, .. } => {
+                let result = record_all(&savepoint, items);
                 let ok = result.is_ok();
-                (Done::Decide(reply, result), ok)
+                (Outcome::Decide(result), ok)
             }
             Command::Apply {
                 case_id,
                 event,
                 now,
-                reply,
+                ..
             } => {
-                let result = apply_event(&savepoint, &case_id, &event, now);
+                let result = apply_event(&savepoint, case_id, event, *now);
                 let ok = result.is_ok();
-                (Done::Apply(reply, Box::new(result)), ok)
+                (Outcome::Apply(Box::new(result)), ok)
             }
-            Command::Fire { now, reply } => {
-                let result = fire_timers(&savepoint, now);
+            Command::Fire { now, .. } => {
+                let result = fire_timers(&savepoint, *now);
                 let ok = result.is_ok();
-                (Done::Fire(reply, result), ok)
+                (Outcome::Fire(result), ok)
             }
         };
-        let finished = if ok {
-            savepoint.commit()
+        if ok {
+            savepoint.commit()?;
         } else {
-            savepoint.finish()
-        };
-        if let Err(error) = finished {
-            tracing::error!(%error, "cannot close a savepoint");
+            savepoint.finish()?;
         }
-        done.push(item);
+        outcomes.push(outcome);
     }
-    match transaction.commit() {
-        Ok(()) => Ok(done),
-        Err(error) => Err((done, error.into())),
-    }
+    transaction.commit()?;
+    Ok(Some(outcomes))
+}
+
+fn record_all(connection: &Connection, items: &[Intake]) -> Result<Vec<Recorded>, StoreError> {
+    items
+        .iter()
+        .map(|intake| record_complaint(connection, intake))
+        .collect()
 }
 
 /// The state as of just before the complaint being decided.
@@ -431,9 +440,7 @@ struct SqlView<'c> {
 
 const DAY: i64 = 86_400_000;
 
-/// Most cases a history count reads: `customer.open_cases` and
-/// `customer.complaints_30d` stop at this number, and
-/// `customer.goodwill_365d` sums the latest this many cases.
+/// Most cases a customer's history is read from: the latest this many.
 const HISTORY_LIMIT: i64 = 1000;
 
 impl StateView for SqlView<'_> {
@@ -442,28 +449,22 @@ impl StateView for SqlView<'_> {
             return Some(CustomerHistory::default());
         };
         let at = event.received_at.unwrap_or(Timestamp(0)).millis();
-        // Each count reads at most HISTORY_LIMIT index entries, so a
-        // customer with a flood of complaints costs no more than that.
+        // One pass over the customer's latest cases, in the index alone, so
+        // a customer with a flood of complaints costs no more than that.
         let result = (|| {
-            let open_cases = self
+            let (open_cases, complaints_30d, goodwill_365d) = self
                 .connection
                 .prepare_cached(
-                    "SELECT COUNT(*) FROM (SELECT 1 FROM cases WHERE customer_id = ?1 AND status != 'closed' LIMIT ?2)",
+                    "SELECT COALESCE(SUM(status != 'closed'), 0),
+                            COALESCE(SUM(opened_at > ?2 AND opened_at <= ?4), 0),
+                            COALESCE(SUM(CASE WHEN opened_at > ?3 AND opened_at <= ?4 THEN goodwill ELSE 0 END), 0)
+                     FROM (SELECT status, opened_at, goodwill FROM cases WHERE customer_id = ?1
+                           ORDER BY opened_at DESC LIMIT ?5)",
                 )?
-                .query_row(params![customer, HISTORY_LIMIT], |row| row.get(0))?;
-            let complaints_30d = self
-                .connection
-                .prepare_cached(
-                    "SELECT COUNT(*) FROM (SELECT 1 FROM cases WHERE customer_id = ?1 AND opened_at > ?2 AND opened_at <= ?3 LIMIT ?4)",
-                )?
-                .query_row(params![customer, at - 30 * DAY, at, HISTORY_LIMIT], |row| row.get(0))?;
-            let goodwill_365d = self
-                .connection
-                .prepare_cached(
-                    "SELECT COALESCE(SUM(goodwill), 0) FROM (SELECT goodwill FROM cases WHERE customer_id = ?1 AND opened_at > ?2 AND opened_at <= ?3
-                     ORDER BY opened_at DESC LIMIT ?4)",
-                )?
-                .query_row(params![customer, at - 365 * DAY, at, HISTORY_LIMIT], |row| row.get(0))?;
+                .query_row(
+                    params![customer, at - 30 * DAY, at - 365 * DAY, at, HISTORY_LIMIT],
+                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+                )?;
             let mut history = CustomerHistory {
                 open_cases,
                 complaints_30d,
@@ -549,13 +550,12 @@ fn logged<T, E: std::fmt::Display>(result: Result<T, E>) -> Option<T> {
     }
 }
 
-fn record_complaint(connection: &Connection, intake: Intake) -> Result<Recorded, StoreError> {
+fn record_complaint(connection: &Connection, intake: &Intake) -> Result<Recorded, StoreError> {
     let Intake {
         event,
         decide,
         levels,
     } = intake;
-    let event = &event;
     let replay: Option<(i64, String)> = connection
         .prepare_cached(
             "SELECT d.seq, d.decision FROM cases c JOIN decisions d ON d.case_no = c.no AND d.kind = 'complaint'
@@ -580,7 +580,7 @@ fn record_complaint(connection: &Connection, intake: Intake) -> Result<Recorded,
     });
     let json = serde_json::to_string(&decision)?;
     let at = decision.received_at.millis();
-    let case_no = open_case(connection, event, &levels, &decision)?;
+    let case_no = open_case(connection, event, levels, &decision)?;
     let digests: BTreeMap<&str, &str> = decision
         .plugins
         .iter()

@@ -79,13 +79,13 @@ fn fixture() -> Fixture {
 }
 
 impl Fixture {
-    /// Decides and records one complaint received now.
-    fn complain(&self, json: serde_json::Value) -> (Recorded, serde_json::Value) {
+    /// A complaint received now, ready to decide and record.
+    fn intake(&self, json: serde_json::Value) -> Intake {
         let mut event = crate::event::ComplaintEvent::from_value(json).unwrap();
         event.received_at = Some(self.clock.now());
         let rules = self.rules.clone();
         let for_decision = event.clone();
-        let intake = Intake {
+        Intake {
             levels: rules
                 .settings
                 .levels
@@ -102,7 +102,12 @@ impl Fixture {
                 )
             }),
             event,
-        };
+        }
+    }
+
+    /// Decides and records one complaint received now.
+    fn complain(&self, json: serde_json::Value) -> (Recorded, serde_json::Value) {
+        let intake = self.intake(json);
         let mut recorded = self
             .store
             .decide_and_record(vec![intake])
@@ -470,4 +475,55 @@ fn simulating_a_recorded_complaint_leaves_its_own_case_out_of_history() {
     let history = seen.unwrap();
     assert_eq!(history.complaints_30d, 1, "{history:?}");
     assert_eq!(history.open_cases, 1, "{history:?}");
+}
+
+#[test]
+fn a_decision_that_fails_to_record_does_not_undo_the_others_in_its_batch() {
+    let f = fixture();
+    // The database refuses one case, as a full disk or a broken index would.
+    rusqlite::Connection::open(f.path.join("redress.db"))
+        .unwrap()
+        .execute_batch(
+            "CREATE TRIGGER refuse_poison BEFORE INSERT ON cases WHEN NEW.id = 'poison'
+             BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;",
+        )
+        .unwrap();
+    // Queued together, so the writer takes many of them into one batch.
+    let pending: Vec<_> = (0..60)
+        .map(|i| {
+            let id = if i == 30 {
+                "poison".to_string()
+            } else {
+                format!("c-{i}")
+            };
+            let intake = f.intake(serde_json::json!({
+                "id": id, "text": "broken", "customer": {"id": format!("k-{i}")}
+            }));
+            (id, f.store.decide_and_record(vec![intake]))
+        })
+        .collect();
+    for (id, pending) in pending {
+        let result = pending.blocking_recv().unwrap();
+        if id == "poison" {
+            let error = result.unwrap_err().to_string();
+            assert!(error.contains("refused by the test"), "{error}");
+        } else {
+            let recorded = result.unwrap();
+            assert!(!recorded[0].replayed, "{id}");
+            assert!(f.store.case(&id).unwrap().is_some(), "{id} has its case");
+        }
+    }
+    assert!(f.store.case("poison").unwrap().is_none());
+    let page = f
+        .store
+        .decisions(&DecisionQuery {
+            limit: 100,
+            ..DecisionQuery::default()
+        })
+        .unwrap();
+    assert_eq!(
+        page.decisions.len(),
+        59,
+        "every other decision is in the audit log once"
+    );
 }

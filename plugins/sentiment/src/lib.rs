@@ -84,13 +84,8 @@ pub fn read(text: &str) -> Reading {
         }
     }
     let intensity = 1.0 + intensifiers.min(3) as f64 * 0.25;
-    let exclamations =
-        (text.bytes().filter(|b| *b == b'!').count() + text.matches('！').count()).min(3) as f64;
-    let shouted = text
-        .split_ascii_whitespace()
-        .filter(|w| w.len() >= 3 && w.bytes().all(|c| c.is_ascii_uppercase()))
-        .count()
-        .min(3) as f64;
+    let exclamations = stats.exclamation_marks.min(3) as f64;
+    let shouted = stats.shouted_words.min(3) as f64;
     let raw_anger = anger * intensity + 0.15 * exclamations + 0.2 * shouted;
     Reading {
         language: language.map_or("und", Lang::tag),
@@ -233,6 +228,16 @@ mod tests {
         redress_sdk::testing::set_config("anger_scale", "1.0");
         let full = run("This is unacceptable, I am furious!");
         assert!(analysis.number_value("anger").unwrap() < full.number_value("anger").unwrap());
+    }
+
+    #[test]
+    fn exclamations_and_shouting_raise_anger() {
+        let calm = run("the refund did not arrive");
+        let loud = run("the REFUND did NOT arrive! WHERE is it！");
+        assert!(
+            loud.number_value("anger").unwrap() > calm.number_value("anger").unwrap() + 0.3,
+            "{calm:?} {loud:?}"
+        );
     }
 
     #[test]
