@@ -55,10 +55,11 @@ pub struct Phrases<V: 'static> {
     /// `starts[b]..starts[b + 1]`: the entries whose first byte is `b`.
     starts: [u16; 257],
     /// ASCII phrases by a hash of their first word: the first entry whose
-    /// first word has this hash, [`NO_PHRASE`], or [`SHARED`] when two
-    /// different first words have it. A word of the text that starts no
-    /// phrase is passed over after one lookup, and one that does goes
-    /// straight to its phrases.
+    /// first word has this hash (with [`ALONE`] set when that entry is the
+    /// word's only phrase and is the word itself), [`NO_PHRASE`], or
+    /// [`SHARED`] when two different first words have it. A word of the
+    /// text that starts no phrase is passed over after one lookup, and one
+    /// that does goes straight to its phrases.
     by_first_word: [u16; FIRST_WORD_BUCKETS],
 }
 
@@ -69,6 +70,9 @@ const NO_PHRASE: u16 = u16::MAX;
 /// A bucket two different first words fall in: its words are looked up
 /// among all phrases with the same first letter.
 const SHARED: u16 = u16::MAX - 1;
+/// Marks a bucket whose word has one phrase, the word itself: a word seen
+/// again (`and`, `the` in a language's cues) costs no comparison.
+const ALONE: u16 = 0x8000;
 
 /// The first-word index's bucket for an ASCII word, ignoring case, from its
 /// first eight bytes (little-endian, zero-padded) and its length.
@@ -101,7 +105,7 @@ impl<V> Phrases<V> {
     /// A table; panics (at compile time, in a `const`) unless `entries`
     /// are sorted by phrase bytes and ASCII phrases are lowercase.
     pub const fn new(entries: &'static [(&'static str, V)]) -> Self {
-        assert!(entries.len() < SHARED as usize, "too many phrases");
+        assert!(entries.len() < ALONE as usize, "too many phrases");
         let mut i = 0;
         while i < entries.len() {
             assert!(!entries[i].0.is_empty(), "a phrase is empty");
@@ -142,12 +146,17 @@ impl<V> Phrases<V> {
                 let bucket = first_word_bucket(head_of(phrase, 0), word);
                 let slot = by_first_word[bucket];
                 if slot == NO_PHRASE {
-                    by_first_word[bucket] = i as u16;
+                    let alone = if word == phrase.len() { ALONE } else { 0 };
+                    by_first_word[bucket] = i as u16 | alone;
                 } else if slot != SHARED {
-                    let other = entries[slot as usize].0.as_bytes();
-                    if !same_first_word(other, phrase, word) {
-                        by_first_word[bucket] = SHARED;
-                    }
+                    let first = slot & !ALONE;
+                    let other = entries[first as usize].0.as_bytes();
+                    by_first_word[bucket] = if same_first_word(other, phrase, word) {
+                        // A second phrase with this first word.
+                        first
+                    } else {
+                        SHARED
+                    };
                 }
             }
             i += 1;
@@ -238,6 +247,19 @@ impl<V> Phrases<V> {
                         let first = bytes[position].to_ascii_lowercase() as usize;
                         let from = self.starts[first] as usize;
                         self.match_word(bytes, position, word, from, seen, &mut found);
+                    }
+                    alone if alone & ALONE != 0 => {
+                        let index = (alone & !ALONE) as usize;
+                        let (phrase, value) = &self.entries[index];
+                        if !is_seen(seen, index)
+                            && phrase.len() == word
+                            && phrase
+                                .as_bytes()
+                                .eq_ignore_ascii_case(&bytes[position..position + word])
+                        {
+                            mark_seen(seen, index);
+                            found(phrase, value);
+                        }
                     }
                     from => {
                         self.match_word(bytes, position, word, from as usize, seen, &mut found);
@@ -405,6 +427,11 @@ fn classify_block(chunk: &[u8]) -> BlockMasks {
         masks.exclamation |= gather(exclamation) << shift;
     }
     masks
+}
+
+/// Whether entry `index` was reported.
+fn is_seen(seen: &[u64], index: usize) -> bool {
+    seen[index / 64] & (1 << (index % 64)) != 0
 }
 
 /// Marks entry `index` as reported; false if it already was.

@@ -527,3 +527,73 @@ fn a_decision_that_fails_to_record_does_not_undo_the_others_in_its_batch() {
         "every other decision is in the audit log once"
     );
 }
+
+#[test]
+fn a_version_1_database_is_migrated_and_keeps_its_cases() {
+    let f = fixture();
+    let path = f.path.clone();
+    let clock = f.clock.clone();
+    f.complain(serde_json::json!({"id": "old-1", "text": "broken", "customer": {"id": "k-1"}}));
+    drop(f.store);
+    // Back to version 1's indexes, as a database written before migration 2.
+    let connection = rusqlite::Connection::open(path.join("redress.db")).unwrap();
+    connection
+        .execute_batch(
+            "DROP INDEX cases_customer;
+             CREATE INDEX cases_customer ON cases(customer_id, opened_at, goodwill);
+             CREATE INDEX cases_customer_open ON cases(customer_id) WHERE status != 'closed';
+             DELETE FROM schema_migrations WHERE version = 2;",
+        )
+        .unwrap();
+    drop(connection);
+    let store = SqliteStore::open(&path, StoreOptions::default(), clock).unwrap();
+    let connection = rusqlite::Connection::open(path.join("redress.db")).unwrap();
+    let version: i64 = connection
+        .query_row("SELECT MAX(version) FROM schema_migrations", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(version, 2);
+    let indexes: Vec<String> = connection
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'cases' AND name LIKE 'cases_customer%'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(indexes, ["cases_customer"]);
+    assert!(store.case("old-1").unwrap().is_some());
+    let mut open_cases = None;
+    let event = crate::event::ComplaintEvent::from_value(
+        serde_json::json!({"id": "new-1", "text": "again", "received_at": "2026-11-01T10:00:00Z", "customer": {"id": "k-1"}}),
+    )
+    .unwrap();
+    store
+        .with_view(&mut |view| open_cases = view.history(&event).map(|h| h.open_cases))
+        .unwrap();
+    assert_eq!(
+        open_cases,
+        Some(1),
+        "the migrated case counts in the history"
+    );
+}
+
+#[test]
+fn a_database_from_a_newer_redress_is_refused() {
+    let f = fixture();
+    let path = f.path.clone();
+    let clock = f.clock.clone();
+    drop(f.store);
+    rusqlite::Connection::open(path.join("redress.db"))
+        .unwrap()
+        .execute(
+            "INSERT INTO schema_migrations (version, applied_at) VALUES (99, 0)",
+            [],
+        )
+        .unwrap();
+    let error = SqliteStore::open(&path, StoreOptions::default(), clock).unwrap_err();
+    assert!(
+        matches!(error, StoreError::NewerSchema { found: 99, .. }),
+        "{error}"
+    );
+}
