@@ -237,3 +237,43 @@ fn collect_properties(value: &serde_json::Value, keys: &mut std::collections::BT
         _ => {}
     }
 }
+
+/// The README's `cargo run --release -- serve` works only while the
+/// workspace's default members have exactly one binary: the daemon.
+#[test]
+fn cargo_run_has_one_binary_to_run() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let output = std::process::Command::new(cargo)
+        .args([
+            "metadata",
+            "--no-deps",
+            "--format-version",
+            "1",
+            "--offline",
+        ])
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let defaults: Vec<&str> = metadata["workspace_default_members"]
+        .as_array()
+        .expect("cargo reports the default members")
+        .iter()
+        .filter_map(|id| id.as_str())
+        .collect();
+    let binaries: Vec<&str> = metadata["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|package| defaults.contains(&package["id"].as_str().unwrap_or_default()))
+        .flat_map(|package| package["targets"].as_array().unwrap())
+        .filter(|target| {
+            target["kind"]
+                .as_array()
+                .is_some_and(|kinds| kinds.iter().any(|kind| kind == "bin"))
+        })
+        .filter_map(|target| target["name"].as_str())
+        .collect();
+    assert_eq!(binaries, ["redress"]);
+}
