@@ -57,7 +57,7 @@ pub fn detect_language(text: &str) -> &'static str {
 pub fn read(text: &str) -> Reading {
     let mut evidence = language::Evidence::default();
     let mut intensifiers = 0usize;
-    let mut feelings: Vec<(Lang, f64, f64, &'static str)> = Vec::new();
+    let mut feelings: Vec<(Lang, f64, f64, &'static str)> = Vec::with_capacity(32);
     let stats = CUES.for_each_match(text, |phrase, cue| match *cue {
         Cue::Feeling(lang, anger, urgency) => feelings.push((lang, anger, urgency, phrase)),
         Cue::Intensifier => intensifiers += 1,
@@ -73,7 +73,7 @@ pub fn read(text: &str) -> Reading {
         None => lang == Lang::En,
     };
     let (mut anger, mut urgency) = (0.0, 0.0);
-    let mut signals = Vec::new();
+    let mut signals = Vec::with_capacity(MAX_SIGNALS);
     for (lang, phrase_anger, phrase_urgency, phrase) in feelings {
         if counts(lang) {
             anger += phrase_anger;
