@@ -105,7 +105,10 @@ impl<V> Phrases<V> {
     /// A table; panics (at compile time, in a `const`) unless `entries`
     /// are sorted by phrase bytes and ASCII phrases are lowercase.
     pub const fn new(entries: &'static [(&'static str, V)]) -> Self {
-        assert!(entries.len() < ALONE as usize, "too many phrases");
+        assert!(
+            entries.len() < ALONE as usize,
+            "too many phrases: a table holds at most 32,767"
+        );
         let mut i = 0;
         while i < entries.len() {
             assert!(!entries[i].0.is_empty(), "a phrase is empty");
@@ -214,7 +217,7 @@ impl<V> Phrases<V> {
                 let word = if bit + run < 64 {
                     run
                 } else {
-                    word_length(bytes, position)
+                    ascii_word_length(bytes, position)
                 };
                 if word == 0 {
                     if bytes[position..].starts_with(FULL_WIDTH_EXCLAMATION) {
@@ -464,14 +467,6 @@ const fn same_first_word(a: &[u8], b: &[u8], word: usize) -> bool {
         i += 1;
     }
     true
-}
-
-/// Length of the ASCII word starting at `position`.
-fn word_length(bytes: &[u8], position: usize) -> usize {
-    bytes[position..]
-        .iter()
-        .position(|b| !b.is_ascii_alphanumeric())
-        .unwrap_or(bytes.len() - position)
 }
 
 /// The first `n` bytes of `bytes` (or all of them).

@@ -184,12 +184,11 @@ async fn record(
             Prepared::Refused(error) => answers.push(Some(Err(error))),
             Prepared::Ready(event, enrichment) => {
                 let snapshot = snapshot.clone();
-                let for_rules = event.clone();
                 intakes.push(Intake {
                     event,
                     levels: levels.clone(),
-                    decide: Box::new(move |view| {
-                        decide(&snapshot.ruleset, &for_rules, &enrichment, view, trace)
+                    decide: Box::new(move |event, view| {
+                        decide(&snapshot.ruleset, event, &enrichment, view, trace)
                     }),
                 });
                 answers.push(None);

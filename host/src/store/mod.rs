@@ -33,10 +33,10 @@ use crate::engine::StateView;
 use crate::event::ComplaintEvent;
 use crate::time::Timestamp;
 
-/// Runs the rules stage for one event against the store's view of the
-/// state just before it. `Fn`, not `FnOnce`: the store may run it again
+/// Runs the rules stage for the intake's event against the store's view of
+/// the state just before it. `Fn`, not `FnOnce`: the store may run it again
 /// when it retries a batch.
-pub type DecideFn = Box<dyn Fn(&dyn StateView) -> Decision + Send>;
+pub type DecideFn = Box<dyn Fn(&ComplaintEvent, &dyn StateView) -> Decision + Send>;
 
 /// One complaint to decide and record.
 pub struct Intake {
@@ -160,6 +160,10 @@ pub enum StoreError {
     NewerSchema { found: i64, known: i64 },
     #[error("the store is shutting down")]
     Closed,
+    /// The batch's transaction could not be opened or committed (disk full,
+    /// I/O error); nothing of the batch was recorded.
+    #[error("the transaction was not committed, nothing was recorded: {0}")]
+    NotCommitted(String),
     #[error("cannot encode: {0}")]
     Encode(#[from] serde_json::Error),
 }

@@ -310,11 +310,14 @@ fn writer_loop(mut connection: Connection, commands: Receiver<Command>, max_batc
                 Err(_) => break,
             }
         }
-        let outcomes = run_batch(&mut connection, &batch);
-        if let Err(error) = &outcomes {
-            tracing::error!(%error, "store transaction failed; the requests in it are answered with the error");
-        }
-        let mut outcomes = outcomes.ok().map(Vec::into_iter);
+        let (mut outcomes, failure) = match run_batch(&mut connection, &batch) {
+            Ok(outcomes) => (Some(outcomes.into_iter()), String::new()),
+            Err(error) => {
+                tracing::error!(%error, "store transaction failed; the requests in it are answered with the error");
+                (None, error.to_string())
+            }
+        };
+        let failed = || StoreError::NotCommitted(failure.clone());
         for command in batch {
             let outcome = outcomes.as_mut().and_then(Iterator::next);
             match (command, outcome) {
@@ -328,13 +331,13 @@ fn writer_loop(mut connection: Connection, commands: Receiver<Command>, max_batc
                     let _ = reply.send(result);
                 }
                 (Command::Decide { reply, .. }, _) => {
-                    let _ = reply.send(Err(StoreError::Closed));
+                    let _ = reply.send(Err(failed()));
                 }
                 (Command::Apply { reply, .. }, _) => {
-                    let _ = reply.send(Err(LifecycleError::Store(StoreError::Closed)));
+                    let _ = reply.send(Err(LifecycleError::Store(failed())));
                 }
                 (Command::Fire { reply, .. }, _) => {
-                    let _ = reply.send(Err(StoreError::Closed));
+                    let _ = reply.send(Err(failed()));
                 }
             }
         }
@@ -360,9 +363,10 @@ enum Isolation {
 fn run_batch(connection: &mut Connection, batch: &[Command]) -> Result<Vec<Outcome>, StoreError> {
     match run_transaction(connection, batch, Isolation::Shared)? {
         Some(outcomes) => Ok(outcomes),
-        None => {
-            run_transaction(connection, batch, Isolation::SavepointEach)?.ok_or(StoreError::Closed)
-        }
+        // A savepoint per command never gives up on the batch.
+        None => run_transaction(connection, batch, Isolation::SavepointEach)?.ok_or_else(|| {
+            StoreError::NotCommitted("a command failed outside its savepoint".to_string())
+        }),
     }
 }
 
@@ -574,10 +578,13 @@ fn record_complaint(connection: &Connection, intake: &Intake) -> Result<Recorded
             control_lines: Vec::new(),
         });
     }
-    let decision = decide(&SqlView {
-        connection,
-        may_be_recorded: false,
-    });
+    let decision = decide(
+        event,
+        &SqlView {
+            connection,
+            may_be_recorded: false,
+        },
+    );
     let json = serde_json::to_string(&decision)?;
     let at = decision.received_at.millis();
     let case_no = open_case(connection, event, levels, &decision)?;

@@ -1,7 +1,7 @@
 //! The store with a clock the tests move: SLA timers, follow-ups, control
 //! lines, budgets, retries and restarts.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::*;
@@ -52,6 +52,11 @@ struct Fixture {
     rules: Arc<RuleSet>,
 }
 
+/// A connection of the test's own to the store's database file.
+fn database(path: &Path) -> rusqlite::Connection {
+    rusqlite::Connection::open(path.join("redress.db")).unwrap()
+}
+
 fn start() -> Timestamp {
     "2026-11-01T09:00:00Z".parse().unwrap()
 }
@@ -84,7 +89,6 @@ impl Fixture {
         let mut event = crate::event::ComplaintEvent::from_value(json).unwrap();
         event.received_at = Some(self.clock.now());
         let rules = self.rules.clone();
-        let for_decision = event.clone();
         Intake {
             levels: rules
                 .settings
@@ -92,10 +96,10 @@ impl Fixture {
                 .iter()
                 .map(|l| Name::from(l.as_str()))
                 .collect(),
-            decide: Box::new(move |view| {
+            decide: Box::new(move |event, view| {
                 decide(
                     &rules,
-                    &for_decision,
+                    event,
                     &Enrichment::none(),
                     view,
                     TraceLevel::Compact,
@@ -146,6 +150,29 @@ impl Fixture {
 
     fn advance(&self, duration: &str) {
         self.clock.advance(duration.parse().unwrap());
+    }
+
+    /// Stops the store, runs `while_closed` on its data directory, and
+    /// opens the store there again.
+    fn reopen(self, while_closed: impl FnOnce(&Path)) -> Result<Fixture, StoreError> {
+        let Fixture {
+            _dir,
+            path,
+            mut store,
+            clock,
+            rules,
+        } = self;
+        store.close();
+        drop(store);
+        while_closed(&path);
+        let store = SqliteStore::open(&path, StoreOptions::default(), clock.clone())?;
+        Ok(Fixture {
+            _dir,
+            path,
+            store,
+            clock,
+            rules,
+        })
     }
 }
 
@@ -390,24 +417,8 @@ fn a_retried_event_is_not_decided_twice() {
 fn timers_survive_a_restart_and_overdue_ones_fire_once() {
     let f = fixture();
     f.complain(serde_json::json!({"id": "t-1"}));
-    let Fixture {
-        _dir,
-        path,
-        mut store,
-        clock,
-        rules,
-    } = f;
-    store.close();
-    drop(store);
-    clock.advance("5d".parse().unwrap());
-    let store = SqliteStore::open(&path, StoreOptions::default(), clock.clone()).unwrap();
-    let f = Fixture {
-        _dir,
-        path,
-        store,
-        clock,
-        rules,
-    };
+    let clock = f.clock.clone();
+    let f = f.reopen(|_| clock.advance("5d".parse().unwrap())).unwrap();
     let fired = f.tick();
     let timers: Vec<&str> = fired.iter().map(|t| t.timer.as_str()).collect();
     assert_eq!(timers, ["first_response", "resolve"]);
@@ -481,8 +492,7 @@ fn simulating_a_recorded_complaint_leaves_its_own_case_out_of_history() {
 fn a_decision_that_fails_to_record_does_not_undo_the_others_in_its_batch() {
     let f = fixture();
     // The database refuses one case, as a full disk or a broken index would.
-    rusqlite::Connection::open(f.path.join("redress.db"))
-        .unwrap()
+    database(&f.path)
         .execute_batch(
             "CREATE TRIGGER refuse_poison BEFORE INSERT ON cases WHEN NEW.id = 'poison'
              BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;",
@@ -531,23 +541,21 @@ fn a_decision_that_fails_to_record_does_not_undo_the_others_in_its_batch() {
 #[test]
 fn a_version_1_database_is_migrated_and_keeps_its_cases() {
     let f = fixture();
-    let path = f.path.clone();
-    let clock = f.clock.clone();
     f.complain(serde_json::json!({"id": "old-1", "text": "broken", "customer": {"id": "k-1"}}));
-    drop(f.store);
     // Back to version 1's indexes, as a database written before migration 2.
-    let connection = rusqlite::Connection::open(path.join("redress.db")).unwrap();
-    connection
-        .execute_batch(
-            "DROP INDEX cases_customer;
-             CREATE INDEX cases_customer ON cases(customer_id, opened_at, goodwill);
-             CREATE INDEX cases_customer_open ON cases(customer_id) WHERE status != 'closed';
-             DELETE FROM schema_migrations WHERE version = 2;",
-        )
+    let f = f
+        .reopen(|path| {
+            database(path)
+                .execute_batch(
+                    "DROP INDEX cases_customer;
+                     CREATE INDEX cases_customer ON cases(customer_id, opened_at, goodwill);
+                     CREATE INDEX cases_customer_open ON cases(customer_id) WHERE status != 'closed';
+                     DELETE FROM schema_migrations WHERE version = 2;",
+                )
+                .unwrap();
+        })
         .unwrap();
-    drop(connection);
-    let store = SqliteStore::open(&path, StoreOptions::default(), clock).unwrap();
-    let connection = rusqlite::Connection::open(path.join("redress.db")).unwrap();
+    let connection = database(&f.path);
     let version: i64 = connection
         .query_row("SELECT MAX(version) FROM schema_migrations", [], |r| {
             r.get(0)
@@ -562,13 +570,13 @@ fn a_version_1_database_is_migrated_and_keeps_its_cases() {
         .collect::<Result<_, _>>()
         .unwrap();
     assert_eq!(indexes, ["cases_customer"]);
-    assert!(store.case("old-1").unwrap().is_some());
+    assert!(f.store.case("old-1").unwrap().is_some());
     let mut open_cases = None;
     let event = crate::event::ComplaintEvent::from_value(
         serde_json::json!({"id": "new-1", "text": "again", "received_at": "2026-11-01T10:00:00Z", "customer": {"id": "k-1"}}),
     )
     .unwrap();
-    store
+    f.store
         .with_view(&mut |view| open_cases = view.history(&event).map(|h| h.open_cases))
         .unwrap();
     assert_eq!(
@@ -580,18 +588,17 @@ fn a_version_1_database_is_migrated_and_keeps_its_cases() {
 
 #[test]
 fn a_database_from_a_newer_redress_is_refused() {
-    let f = fixture();
-    let path = f.path.clone();
-    let clock = f.clock.clone();
-    drop(f.store);
-    rusqlite::Connection::open(path.join("redress.db"))
-        .unwrap()
-        .execute(
-            "INSERT INTO schema_migrations (version, applied_at) VALUES (99, 0)",
-            [],
-        )
-        .unwrap();
-    let error = SqliteStore::open(&path, StoreOptions::default(), clock).unwrap_err();
+    let error = fixture()
+        .reopen(|path| {
+            database(path)
+                .execute(
+                    "INSERT INTO schema_migrations (version, applied_at) VALUES (99, 0)",
+                    [],
+                )
+                .unwrap();
+        })
+        .err()
+        .expect("a newer schema is refused");
     assert!(
         matches!(error, StoreError::NewerSchema { found: 99, .. }),
         "{error}"
