@@ -131,9 +131,23 @@ const MAX_ID_LEN: usize = 200;
 impl ComplaintEvent {
     /// Parses and validates one event from JSON text.
     pub fn from_json(bytes: &[u8]) -> Result<Self, EventError> {
+        // Tracking the path costs an allocation per key, so only a body that
+        // fails to parse is read a second time, to say where it failed.
         let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-        let event: ComplaintEvent = serde_path_to_error::deserialize(&mut deserializer)
-            .map_err(|error| from_path_error(&error))?;
+        let event = match ComplaintEvent::deserialize(&mut deserializer) {
+            Ok(event) => event,
+            Err(error) => {
+                let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+                let traced =
+                    serde_path_to_error::deserialize::<_, ComplaintEvent>(&mut deserializer);
+                return Err(match traced {
+                    Err(error) => from_path_error(&error),
+                    // Cannot happen (the same parse, with its path traced);
+                    // the first error still says what failed.
+                    Ok(_) => positioned_error(String::new(), &error),
+                });
+            }
+        };
         deserializer.end().map_err(|error| EventError {
             line: Some(error.line()),
             column: Some(error.column()),
@@ -206,7 +220,10 @@ fn from_path_error<E: std::fmt::Display + JsonPosition>(
 ) -> EventError {
     let path = error.path().to_string();
     let field = if path == "." { String::new() } else { path };
-    let inner = error.inner();
+    positioned_error(field, error.inner())
+}
+
+fn positioned_error<E: std::fmt::Display + JsonPosition>(field: String, inner: &E) -> EventError {
     EventError {
         field,
         message: strip_position(&inner.to_string()),

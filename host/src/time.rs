@@ -7,7 +7,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike, SecondsFormat, Timelike, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -35,12 +35,59 @@ impl Timestamp {
     }
 
     pub fn to_rfc3339(self) -> String {
+        let mut text = Rfc3339Text::default();
+        match self.write_common_rfc3339(&mut text) {
+            Some(written) => written.to_string(),
+            None => self.to_rfc3339_slow(),
+        }
+    }
+
+    fn to_rfc3339_slow(self) -> String {
         match DateTime::<Utc>::from_timestamp_millis(self.0) {
             Some(dt) => dt.to_rfc3339_opts(SecondsFormat::AutoSi, true),
             None => format!("@{}ms", self.0),
         }
     }
+
+    /// Writes years 0 to 9999 into `text` as `to_rfc3339` would, without
+    /// allocating (every decision writes several timestamps); `None` for
+    /// other years.
+    fn write_common_rfc3339(self, text: &mut Rfc3339Text) -> Option<&str> {
+        let time = DateTime::<Utc>::from_timestamp_millis(self.0)?;
+        let year = u32::try_from(time.year())
+            .ok()
+            .filter(|year| *year <= 9999)?;
+        let millis = self.0.rem_euclid(1000) as u32;
+        let buffer = &mut text.0;
+        let mut put = |at: usize, value: u32, digits: usize| {
+            let mut value = value;
+            for index in (at..at + digits).rev() {
+                buffer[index] = b'0' + (value % 10) as u8;
+                value /= 10;
+            }
+        };
+        put(0, year, 4);
+        put(5, time.month(), 2);
+        put(8, time.day(), 2);
+        put(11, time.hour(), 2);
+        put(14, time.minute(), 2);
+        put(17, time.second(), 2);
+        put(20, millis, 3);
+        buffer[4] = b'-';
+        buffer[7] = b'-';
+        buffer[10] = b'T';
+        buffer[13] = b':';
+        buffer[16] = b':';
+        buffer[19] = b'.';
+        let end = if millis == 0 { 19 } else { 23 };
+        buffer[end] = b'Z';
+        std::str::from_utf8(&buffer[..=end]).ok()
+    }
 }
+
+/// Room for `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+#[derive(Default)]
+struct Rfc3339Text([u8; 24]);
 
 /// Why a timestamp could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -71,14 +118,33 @@ impl fmt::Display for Timestamp {
 
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.to_rfc3339())
+        let mut text = Rfc3339Text::default();
+        match self.write_common_rfc3339(&mut text) {
+            Some(written) => serializer.serialize_str(written),
+            None => serializer.serialize_str(&self.to_rfc3339_slow()),
+        }
     }
 }
 
 impl<'de> Deserialize<'de> for Timestamp {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        text.parse().map_err(serde::de::Error::custom)
+        deserializer.deserialize_str(TimestampVisitor)
+    }
+}
+
+/// Reads a timestamp from borrowed text when the format allows, without
+/// copying it first.
+struct TimestampVisitor;
+
+impl serde::de::Visitor<'_> for TimestampVisitor {
+    type Value = Timestamp;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("an RFC 3339 timestamp such as \"2026-11-22T09:30:00Z\"")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Timestamp, E> {
+        text.parse().map_err(E::custom)
     }
 }
 
@@ -271,6 +337,57 @@ impl JsonSchema for Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timestamps_are_written_as_chrono_writes_them() {
+        let mut millis: Vec<i64> = vec![
+            0,
+            1,
+            999,
+            1_000,
+            -1,
+            -1_000,
+            -62_167_219_200_000, // 0000-01-01
+            -62_167_219_200_001, // the millisecond before: year -1
+            253_402_300_799_999, // 9999-12-31T23:59:59.999
+            253_402_300_800_000, // 10000-01-01
+            1_795_339_800_000,
+            i64::MAX,
+            i64::MIN,
+        ];
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..20_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            millis.push((state % 400_000_000_000_000) as i64 - 100_000_000_000_000);
+            millis.push((state % 4_000_000_000_000) as i64 / 1000 * 1000);
+        }
+        for value in millis {
+            let timestamp = Timestamp(value);
+            let expected = timestamp.to_rfc3339_slow();
+            assert_eq!(timestamp.to_rfc3339(), expected, "{value}");
+            let json = serde_json::to_string(&timestamp).unwrap();
+            assert_eq!(json, format!("\"{expected}\""), "{value}");
+            // Years 0 to 9999 read back (the others are written, not read).
+            if !expected.starts_with(['@', '-', '+']) {
+                let back: Timestamp = serde_json::from_str(&json).unwrap();
+                assert_eq!(back, timestamp, "{json}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_timestamp_that_is_not_text_is_refused_with_what_was_expected() {
+        let error = serde_json::from_str::<Timestamp>("42")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("RFC 3339"), "{error}");
+        let error = serde_json::from_str::<Timestamp>("\"yesterday\"")
+            .unwrap_err()
+            .to_string();
+        assert!(!error.is_empty());
+    }
 
     #[test]
     fn durations_parse_in_operator_units() {

@@ -392,6 +392,16 @@ fn overload_is_refused_with_retry_after() {
     let (status, error) = daemon.post("/v1/complaints", &billing());
     assert_eq!(status, 503, "{error}");
     assert_eq!(error["error"]["code"], "overloaded");
+    let metrics = daemon.get("/metrics").1;
+    let metrics = metrics.as_str().unwrap();
+    assert!(
+        metrics.contains("redress_requests_in_flight 1\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("redress_overloaded_total 1\n"),
+        "{metrics}"
+    );
     let (status, decision) = slow.join().unwrap();
     assert_eq!(status, 200);
     assert_eq!(decision["plugins"][0]["error"], "timed out after 300ms");

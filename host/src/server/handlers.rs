@@ -22,7 +22,7 @@ use crate::rules::{RuleFileText, read_rule_files};
 use crate::server::error::ApiError;
 use crate::server::state::AppState;
 use crate::snapshot::Snapshot;
-use crate::store::{DecisionQuery, Intake, LifecycleError, LifecycleEvent, Store};
+use crate::store::{DecideFn, DecisionQuery, Intake, LifecycleError, LifecycleEvent, Store};
 use crate::time::Timestamp;
 
 #[derive(Debug, Deserialize)]
@@ -184,14 +184,18 @@ async fn record(
             Prepared::Refused(error) => answers.push(Some(Err(error))),
             Prepared::Ready(event, enrichment) => {
                 let snapshot = snapshot.clone();
-                intakes.push(Intake {
-                    event,
-                    levels: levels.clone(),
-                    decide: Box::new(move |event, view| {
-                        decide(&snapshot.ruleset, event, &enrichment, view, trace)
-                    }),
+                let decide: DecideFn = Box::new(move |event, view| {
+                    decide(&snapshot.ruleset, event, &enrichment, view, trace)
                 });
-                answers.push(None);
+                match Intake::new(event, decide, levels.clone()) {
+                    Ok(intake) => {
+                        intakes.push(intake);
+                        answers.push(None);
+                    }
+                    Err(error) => answers.push(Some(Err(ApiError::internal(format!(
+                        "cannot encode the event for the audit log: {error}"
+                    ))))),
+                }
             }
         }
     }
@@ -239,7 +243,8 @@ fn decide_without_store(
             Prepared::Ready(event, enrichment) => {
                 let decision = decide(&snapshot.ruleset, &event, &enrichment, &Stateless, trace);
                 state.metrics.decided(&decision.route.queue);
-                serde_json::to_string(&decision)
+                decision
+                    .to_json()
                     .map(|json| Answer {
                         json,
                         replayed: false,

@@ -1,10 +1,11 @@
 //! The daemon's HTTP API (tokio + axum).
 //!
-//! [`router`] wires the [`ENDPOINTS`] to their handlers behind the auth,
-//! timeout and access-log layers; [`run`] serves it until the shutdown
+//! [`router`] wires the [`ENDPOINTS`] to their handlers behind one layer for
+//! auth, timeout and the access log; [`run`] serves it until the shutdown
 //! future completes, finishing requests in flight. The OpenAPI document in
 //! `docs/openapi.json` describes exactly these endpoints (a test checks).
 
+mod admission;
 pub mod config;
 mod error;
 mod handlers;
@@ -109,8 +110,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             )
         })
         .layer(DefaultBodyLimit::max(state.config.body_limit))
-        .layer(middleware::from_fn_with_state(state.clone(), limits))
-        .layer(middleware::from_fn_with_state(state.clone(), authenticate))
+        .layer(middleware::from_fn_with_state(state.clone(), guard))
         .with_state(state)
 }
 
@@ -137,25 +137,48 @@ pub async fn run(
         .await
 }
 
+/// Every request passes here: the bearer-token check, the per-request
+/// timeout and a debug line. One middleware rather than one per concern:
+/// each layer costs a boxed service and a boxed future per request.
+async fn guard(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let logged = tracing::enabled!(tracing::Level::DEBUG)
+        .then(|| (request.method().clone(), request.uri().path().to_owned()));
+    let response = match refusal(&state, &request) {
+        Some(refused) => refused,
+        None => match tokio::time::timeout(state.config.request_timeout, next.run(request)).await {
+            Ok(response) => response,
+            Err(_) => ApiError::timeout().into_response(),
+        },
+    };
+    if let Some((method, path)) = logged {
+        tracing::debug!(
+            %method,
+            path,
+            status = response.status().as_u16(),
+            micros = started.elapsed().as_micros() as u64,
+            "request"
+        );
+    }
+    response
+}
+
 /// Bearer-token auth: `/healthz` is open; with tokens configured everything
-/// else needs one, and admin endpoints need an admin token.
-async fn authenticate(
-    State(state): State<Arc<AppState>>,
-    request: Request,
-    next: Next,
-) -> Response {
+/// else needs one, and admin endpoints need an admin token. The answer to a
+/// request that may not pass, or `None`.
+fn refusal(state: &AppState, request: &Request) -> Option<Response> {
     if !state.config.auth_required() {
-        return next.run(request).await;
+        return None;
     }
     let path = request.uri().path();
     let endpoint = ENDPOINTS.iter().find(|e| e.path == path);
     // (Endpoints with `{id}` in their path are neither public nor admin.)
     if endpoint.is_some_and(|e| e.public) {
-        return next.run(request).await;
+        return None;
     }
     let admin_only = endpoint.is_some_and(|e| e.admin);
     let Some(token) = bearer(request.headers()) else {
-        return ApiError::unauthorized().into_response();
+        return Some(ApiError::unauthorized().into_response());
     };
     let is_admin = state
         .config
@@ -168,9 +191,9 @@ async fn authenticate(
         .iter()
         .any(|t| constant_time_eq(t, token));
     match (is_admin, is_user, admin_only) {
-        (true, _, _) | (false, true, false) => next.run(request).await,
-        (false, true, true) => ApiError::forbidden().into_response(),
-        (false, false, _) => ApiError::unauthorized().into_response(),
+        (true, _, _) | (false, true, false) => None,
+        (false, true, true) => Some(ApiError::forbidden().into_response()),
+        (false, false, _) => Some(ApiError::unauthorized().into_response()),
     }
 }
 
@@ -189,26 +212,6 @@ fn constant_time_eq(a: &str, b: &str) -> bool {
         return false;
     }
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-/// The per-request timeout, and a debug line per request.
-async fn limits(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = request.method().clone();
-    let path = request.uri().path().to_string();
-    let response = match tokio::time::timeout(state.config.request_timeout, next.run(request)).await
-    {
-        Ok(response) => response,
-        Err(_) => ApiError::timeout().into_response(),
-    };
-    tracing::debug!(
-        %method,
-        path,
-        status = response.status().as_u16(),
-        micros = started.elapsed().as_micros() as u64,
-        "request"
-    );
-    response
 }
 
 #[cfg(test)]

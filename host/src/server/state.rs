@@ -5,9 +5,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use arc_swap::ArcSwap;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::reload::Reloader;
+use crate::server::admission::{Admitted, InFlight};
 use crate::server::config::ServeConfig;
 use crate::server::error::ApiError;
 use crate::server::metrics::{Metrics, escape};
@@ -25,8 +25,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Durable state; `None` with `[store] enabled = false`.
     pub store: Option<Arc<dyn Store>>,
-    /// Permits for requests in flight.
-    in_flight: Arc<Semaphore>,
+    /// Requests being handled, bounded by `max_in_flight`.
+    in_flight: InFlight,
     pub shutting_down: AtomicBool,
 }
 
@@ -39,7 +39,7 @@ impl AppState {
     ) -> Self {
         AppState {
             store,
-            in_flight: Arc::new(Semaphore::new(config.max_in_flight)),
+            in_flight: InFlight::new(config.max_in_flight),
             live: reloader.live(),
             config,
             reloader,
@@ -52,8 +52,8 @@ impl AppState {
     /// Admits one more request, or refuses with 503 + Retry-After when
     /// `max_in_flight` are already being handled: back-pressure instead of
     /// an unbounded queue.
-    pub fn admit(&self) -> Result<OwnedSemaphorePermit, ApiError> {
-        self.in_flight.clone().try_acquire_owned().map_err(|_| {
+    pub fn admit(&self) -> Result<Admitted<'_>, ApiError> {
+        self.in_flight.try_admit().ok_or_else(|| {
             self.metrics.overloaded.fetch_add(1, Ordering::Relaxed);
             ApiError::overloaded()
         })
@@ -71,6 +71,8 @@ impl AppState {
                 escape(&snapshot.version),
                 escape(&snapshot.ruleset.version)
             );
+            out.push_str("# HELP redress_requests_in_flight Requests to decide or simulate being handled now (at most [limits] max_in_flight).\n# TYPE redress_requests_in_flight gauge\n");
+            let _ = writeln!(out, "redress_requests_in_flight {}", self.in_flight.current());
             out.push_str("# HELP redress_reloads_total Reloads by outcome.\n# TYPE redress_reloads_total counter\n");
             for (outcome, counter) in [
                 ("loaded", &reloader.counts.loaded),

@@ -42,10 +42,28 @@ pub type DecideFn = Box<dyn Fn(&ComplaintEvent, &dyn StateView) -> Decision + Se
 pub struct Intake {
     /// The event, with `received_at` set.
     pub event: ComplaintEvent,
+    /// The event as the audit log keeps it, written by [`Intake::new`] on
+    /// the caller's thread rather than by the store's single writer.
+    event_json: String,
     pub decide: DecideFn,
     /// Position of each escalation level (`[ruleset] escalation_levels`),
     /// so breaches only ever raise a case.
     pub levels: Vec<Name>,
+}
+
+impl Intake {
+    pub fn new(
+        event: ComplaintEvent,
+        decide: DecideFn,
+        levels: Vec<Name>,
+    ) -> Result<Self, StoreError> {
+        Ok(Intake {
+            event_json: serde_json::to_string(&event)?,
+            event,
+            decide,
+            levels,
+        })
+    }
 }
 
 /// A recorded decision.

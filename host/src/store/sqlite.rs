@@ -557,6 +557,7 @@ fn logged<T, E: std::fmt::Display>(result: Result<T, E>) -> Option<T> {
 fn record_complaint(connection: &Connection, intake: &Intake) -> Result<Recorded, StoreError> {
     let Intake {
         event,
+        event_json,
         decide,
         levels,
     } = intake;
@@ -585,7 +586,7 @@ fn record_complaint(connection: &Connection, intake: &Intake) -> Result<Recorded
             may_be_recorded: false,
         },
     );
-    let json = serde_json::to_string(&decision)?;
+    let json = decision.to_json()?;
     let at = decision.received_at.millis();
     let case_no = open_case(connection, event, levels, &decision)?;
     let digests: BTreeMap<&str, &str> = decision
@@ -604,7 +605,7 @@ fn record_complaint(connection: &Connection, intake: &Intake) -> Result<Recorded
             at,
             &*decision.ruleset_version,
             serde_json::to_string(&digests)?,
-            serde_json::to_string(event)?,
+            event_json,
             json
         ])?;
     let seq = connection.last_insert_rowid();

@@ -89,24 +89,22 @@ impl Fixture {
         let mut event = crate::event::ComplaintEvent::from_value(json).unwrap();
         event.received_at = Some(self.clock.now());
         let rules = self.rules.clone();
-        Intake {
-            levels: rules
-                .settings
-                .levels
-                .iter()
-                .map(|l| Name::from(l.as_str()))
-                .collect(),
-            decide: Box::new(move |event, view| {
-                decide(
-                    &rules,
-                    event,
-                    &Enrichment::none(),
-                    view,
-                    TraceLevel::Compact,
-                )
-            }),
-            event,
-        }
+        let levels = rules
+            .settings
+            .levels
+            .iter()
+            .map(|l| Name::from(l.as_str()))
+            .collect();
+        let decide: DecideFn = Box::new(move |event, view| {
+            decide(
+                &rules,
+                event,
+                &Enrichment::none(),
+                view,
+                TraceLevel::Compact,
+            )
+        });
+        Intake::new(event, decide, levels).unwrap()
     }
 
     /// Decides and records one complaint received now.
