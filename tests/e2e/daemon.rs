@@ -82,6 +82,11 @@ fn bad_requests_get_json_errors() {
     );
     assert_eq!(status, 413);
     assert_eq!(error["error"]["code"], "batch_too_large");
+    let (status, error) = daemon.post("/v1/complaints?trace=al", &billing());
+    assert_eq!(status, 400);
+    assert_eq!(error["error"]["code"], "invalid_request");
+    let message = error["error"]["message"].as_str().unwrap();
+    assert!(message.contains("none`, `compact`, `full`"), "{message}");
     let (status, error) = daemon.get("/v2/nothing");
     assert_eq!(status, 404);
     assert_eq!(error["error"]["code"], "not_found");

@@ -33,11 +33,12 @@ pub struct TraceQuery {
 /// `POST /v1/complaints`: one event, or an array of events.
 pub async fn complaints(
     State(state): State<Arc<AppState>>,
-    Query(query): Query<TraceQuery>,
+    query: Result<Query<TraceQuery>, QueryRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let _permit = state.admit()?;
     let started = Instant::now();
+    let Query(query) = query.map_err(query_error)?;
     let body = body.map_err(body_error)?;
     let trace = query.trace.unwrap_or(state.config.default_trace);
     let snapshot = state.live.load_full();
@@ -314,6 +315,15 @@ fn parse_body(state: &AppState, body: &[u8]) -> Result<Body, ApiError> {
             .map(|raw| ComplaintEvent::from_json(raw.get().as_bytes()))
             .collect(),
     ))
+}
+
+/// A query string that does not fit the endpoint, e.g. `?trace=al`.
+fn query_error(error: QueryRejection) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        error.body_text(),
+    )
 }
 
 fn event_error(error: EventError) -> ApiError {
@@ -608,8 +618,7 @@ pub async fn decisions(
     query: Result<Query<DecisionsQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let store = store_of(&state)?;
-    let Query(query) = query
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", e.body_text()))?;
+    let Query(query) = query.map_err(query_error)?;
     let query = DecisionQuery {
         after: query.after.unwrap_or(0),
         limit: query.limit.unwrap_or(100),
@@ -635,8 +644,7 @@ pub async fn report(
     query: Result<Query<ReportQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let store = store_of(&state)?;
-    let Query(query) = query
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", e.body_text()))?;
+    let Query(query) = query.map_err(query_error)?;
     let to = query.to.unwrap_or_else(|| state.clock.now());
     let from = query
         .from

@@ -16,13 +16,14 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderMap, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
+use axum::{Router, ServiceExt as _};
 use tokio::net::TcpListener;
+use tower_layer::Layer as _;
 
 pub use config::{ConfigError, LogFormat, Overrides, ServeConfig};
 pub use error::ApiError;
@@ -91,7 +92,7 @@ fn handler(endpoint: &Endpoint) -> Option<MethodRouter<Arc<AppState>>> {
     })
 }
 
-/// The API with its layers.
+/// The API's routes; [`run`] puts [`guard`] in front of them.
 pub fn router(state: Arc<AppState>) -> Router {
     let mut router = Router::new();
     for endpoint in ENDPOINTS {
@@ -110,7 +111,6 @@ pub fn router(state: Arc<AppState>) -> Router {
             )
         })
         .layer(DefaultBodyLimit::max(state.config.body_limit))
-        .layer(middleware::from_fn_with_state(state.clone(), guard))
         .with_state(state)
 }
 
@@ -121,7 +121,10 @@ pub async fn run(
     state: Arc<AppState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(state.clone());
+    // The guard wraps the router as a whole rather than each route through
+    // `Router::layer`: passing a request on then clones the router (an
+    // `Arc`) instead of a boxed route.
+    let app = middleware::from_fn_with_state(state.clone(), guard).layer(router(state.clone()));
     let on_shutdown = {
         let state = state.clone();
         async move {
@@ -132,7 +135,7 @@ pub async fn run(
             tracing::info!("shutting down: finishing requests in flight");
         }
     };
-    axum::serve(listener, app)
+    axum::serve(listener, app.into_make_service())
         .with_graceful_shutdown(on_shutdown)
         .await
 }
