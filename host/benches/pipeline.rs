@@ -39,7 +39,7 @@ fn pipeline(c: &mut Criterion) {
                 let event = ComplaintEvent::from_json(&bytes).expect("parses");
                 let enrichment = plugins.enrich(&event, &stubs).expect("the plugins run");
                 let decision = decide(&ruleset, &event, &enrichment, &Stateless, level);
-                black_box(serde_json::to_vec(&decision).expect("serializes"))
+                black_box(decision.to_json().expect("serializes"))
             })
         });
     }
@@ -57,7 +57,7 @@ fn pipeline(c: &mut Criterion) {
         b.iter(|| decide(&ruleset, &event, &enrichment, &Stateless, TraceLevel::None))
     });
     group.bench_function("stage/serialize_decision", |b| {
-        b.iter(|| serde_json::to_vec(&decision).expect("serializes"))
+        b.iter(|| decision.to_json().expect("serializes"))
     });
     group.finish();
 }
