@@ -2,8 +2,8 @@
 //!
 //! A plugin is a component built against the WIT contract in `sdk/wit/`
 //! ([`bindings`]), described by a TOML manifest ([`manifest`]). The
-//! [`runtime`] holds the one wasmtime engine, checks each component's world
-//! when it loads and compiles it once into an `InstancePre`. A
+//! `runtime` module holds the one wasmtime engine, checks each component's
+//! world when it loads and compiles it once into an `InstancePre`. A
 //! [`LoadedPlugin`] keeps warm instances and bounds every call by fuel, a
 //! wall-clock deadline and a memory cap, validates the outputs, and
 //! quarantines a plugin that keeps failing. A [`PluginSet`] runs the plugins

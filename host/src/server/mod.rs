@@ -1,8 +1,8 @@
 //! The daemon's HTTP API (tokio + axum).
 //!
-//! [`router`] wires the [`ENDPOINTS`] to their handlers behind one layer for
-//! auth, timeout and the access log; [`run`] serves it until the shutdown
-//! future completes, finishing requests in flight. The OpenAPI document in
+//! [`run`] serves the [`ENDPOINTS`] behind one layer for auth, timeout and
+//! the access log, until the shutdown future completes, finishing requests
+//! in flight. The OpenAPI document in
 //! `docs/openapi.json` describes exactly these endpoints (a test checks).
 
 mod admission;
@@ -92,8 +92,8 @@ fn handler(endpoint: &Endpoint) -> Option<MethodRouter<Arc<AppState>>> {
     })
 }
 
-/// The API's routes; [`run`] puts [`guard`] in front of them.
-pub fn router(state: Arc<AppState>) -> Router {
+/// The API's routes, without auth: [`run`] puts [`guard`] in front of them.
+fn router(state: Arc<AppState>) -> Router {
     let mut router = Router::new();
     for endpoint in ENDPOINTS {
         match handler(endpoint) {

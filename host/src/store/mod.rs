@@ -52,6 +52,8 @@ pub struct Intake {
 }
 
 impl Intake {
+    /// An intake for `event`; fails only if the event cannot be written as
+    /// JSON for the audit log.
     pub fn new(
         event: ComplaintEvent,
         decide: DecideFn,
