@@ -35,10 +35,16 @@ impl Timestamp {
     }
 
     pub fn to_rfc3339(self) -> String {
+        self.with_rfc3339(str::to_string)
+    }
+
+    /// Hands the RFC 3339 text to `use_text`; years 0 to 9999 (every real
+    /// timestamp) without allocating, others through chrono.
+    fn with_rfc3339<R>(self, use_text: impl FnOnce(&str) -> R) -> R {
         let mut text = Rfc3339Text::default();
         match self.write_common_rfc3339(&mut text) {
-            Some(written) => written.to_string(),
-            None => self.to_rfc3339_slow(),
+            Some(written) => use_text(written),
+            None => use_text(&self.to_rfc3339_slow()),
         }
     }
 
@@ -112,17 +118,13 @@ impl FromStr for Timestamp {
 
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_rfc3339())
+        self.with_rfc3339(|text| f.write_str(text))
     }
 }
 
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut text = Rfc3339Text::default();
-        match self.write_common_rfc3339(&mut text) {
-            Some(written) => serializer.serialize_str(written),
-            None => serializer.serialize_str(&self.to_rfc3339_slow()),
-        }
+        self.with_rfc3339(|text| serializer.serialize_str(text))
     }
 }
 
@@ -367,6 +369,7 @@ mod tests {
             let timestamp = Timestamp(value);
             let expected = timestamp.to_rfc3339_slow();
             assert_eq!(timestamp.to_rfc3339(), expected, "{value}");
+            assert_eq!(timestamp.to_string(), expected, "{value}");
             let json = serde_json::to_string(&timestamp).unwrap();
             assert_eq!(json, format!("\"{expected}\""), "{value}");
             // Years 0 to 9999 read back (the others are written, not read).

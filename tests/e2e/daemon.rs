@@ -175,8 +175,7 @@ fn a_rule_change_takes_effect_and_a_broken_one_is_kept_out() {
         "the last good rules keep serving"
     );
     assert_eq!(decision["ruleset_version"], second.as_str());
-    let metrics = daemon.get("/metrics").1;
-    let metrics = metrics.as_str().unwrap();
+    let metrics = daemon.metrics();
     assert!(
         metrics.contains("redress_reloads_total{outcome=\"failed\"} 1"),
         "{metrics}"
@@ -397,8 +396,7 @@ fn overload_is_refused_with_retry_after() {
     let (status, error) = daemon.post("/v1/complaints", &billing());
     assert_eq!(status, 503, "{error}");
     assert_eq!(error["error"]["code"], "overloaded");
-    let metrics = daemon.get("/metrics").1;
-    let metrics = metrics.as_str().unwrap();
+    let metrics = daemon.metrics();
     assert!(
         metrics.contains("redress_requests_in_flight 1\n"),
         "{metrics}"

@@ -162,6 +162,13 @@ impl Daemon {
         self.request("POST", path, Some(body), None)
     }
 
+    /// The Prometheus text of `GET /metrics`.
+    pub fn metrics(&self) -> String {
+        let (status, body) = self.get("/metrics");
+        assert_eq!(status, 200, "{body}");
+        body.as_str().unwrap().to_string()
+    }
+
     /// The `ruleset_version` serving now.
     pub fn ruleset_version(&self) -> String {
         self.get("/v1/ruleset").1["ruleset_version"]
