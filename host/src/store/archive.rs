@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags};
 
-use crate::store::queries::{read_case, read_decisions, read_report};
+use crate::store::queries::{find_case_no, read_case, read_decisions, read_report};
 use crate::store::sqlite::MIGRATIONS;
 use crate::store::{CaseView, DecisionPage, DecisionQuery, Report, StoreError};
 use crate::time::Timestamp;
@@ -65,14 +65,26 @@ impl Archive {
         &self.path
     }
 
-    /// A case, its timers, history and decisions.
+    /// A case, its timers, history and decisions. Finding a case by its
+    /// id reads the whole cases table (the daemon keeps that lookup in
+    /// memory instead).
     pub fn case(&self, id: &str) -> Result<Option<CaseView>, StoreError> {
-        read_case(&self.connection, id)
+        match find_case_no(&self.connection, id)? {
+            Some(case_no) => read_case(&self.connection, case_no),
+            None => Ok(None),
+        }
     }
 
     /// A page of the audit log.
     pub fn decisions(&self, query: &DecisionQuery) -> Result<DecisionPage, StoreError> {
-        read_decisions(&self.connection, query)
+        let case_no = match &query.case_id {
+            None => None,
+            Some(id) => match find_case_no(&self.connection, id)? {
+                Some(case_no) => Some(case_no),
+                None => return Ok(DecisionPage::default()),
+            },
+        };
+        read_decisions(&self.connection, query, case_no)
     }
 
     /// Complaints opened in `[from, to)`.

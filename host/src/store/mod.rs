@@ -10,6 +10,7 @@
 //! several daemons) implements the same trait; the engine does not change.
 
 mod archive;
+mod case_index;
 mod lifecycle;
 mod queries;
 mod report;
@@ -159,7 +160,7 @@ pub struct DecisionQuery {
 }
 
 /// A page of the audit log.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct DecisionPage {
     pub decisions: Vec<StoredDecision>,
     /// Pass as `after` for the next page; absent at the end.
@@ -184,6 +185,10 @@ pub enum StoreError {
     /// I/O error); nothing of the batch was recorded.
     #[error("the transaction was not committed, nothing was recorded: {0}")]
     NotCommitted(String),
+    /// The database contradicts itself (rows missing that the store always
+    /// writes together).
+    #[error("the store's data is inconsistent: {0}")]
+    Inconsistent(String),
     #[error("cannot encode: {0}")]
     Encode(#[from] serde_json::Error),
 }

@@ -10,14 +10,27 @@ use crate::store::{
 };
 use crate::time::Timestamp;
 
-pub(super) fn read_case(connection: &Connection, id: &str) -> Result<Option<CaseView>, StoreError> {
+/// The number of the case with this id, by reading the whole cases table:
+/// for the offline [`Archive`](super::Archive), which has no case index in
+/// memory (the daemon's store looks ids up in its `CaseIndex`).
+pub(super) fn find_case_no(connection: &Connection, id: &str) -> Result<Option<i64>, StoreError> {
+    Ok(connection
+        .prepare_cached("SELECT no FROM cases WHERE id = ?1 LIMIT 1")?
+        .query_row(params![id], |row| row.get(0))
+        .optional()?)
+}
+
+/// The case numbered `case_no`.
+pub(super) fn read_case(
+    connection: &Connection,
+    case_no: i64,
+) -> Result<Option<CaseView>, StoreError> {
     let case = connection
         .prepare_cached(
             "SELECT id, customer_id, status, opened_at, updated_at, category, product_line, tier, location, queue,
-                    handler, escalation_level, goodwill, no FROM cases WHERE id = ?1",
+                    handler, escalation_level, goodwill FROM cases WHERE no = ?1",
         )?
-        .query_row(params![id], |row| {
-            let case_no: i64 = row.get(13)?;
+        .query_row(params![case_no], |row| {
             let case = CaseView {
                 id: row.get(0)?,
                 customer_id: row.get(1)?,
@@ -36,10 +49,10 @@ pub(super) fn read_case(connection: &Connection, id: &str) -> Result<Option<Case
                 history: Vec::new(),
                 decisions: Vec::new(),
             };
-            Ok((case_no, case))
+            Ok(case)
         })
         .optional()?;
-    let Some((case_no, mut case)) = case else {
+    let Some(mut case) = case else {
         return Ok(None);
     };
     case.timers = connection
@@ -77,25 +90,30 @@ pub(super) fn read_case(connection: &Connection, id: &str) -> Result<Option<Case
     case.decisions = read_decisions(
         connection,
         &DecisionQuery {
-            case_id: Some(id.to_string()),
+            case_id: Some(case.id.clone()),
             limit: 1000,
             ..DecisionQuery::default()
         },
+        Some(case_no),
     )?
     .decisions;
     Ok(Some(case))
 }
 
+/// A page of the audit log; `case_no` is the number of the case
+/// `query.case_id` names, found by the caller (`None` when the query is
+/// not about one case).
 pub(super) fn read_decisions(
     connection: &Connection,
     query: &DecisionQuery,
+    case_no: Option<i64>,
 ) -> Result<DecisionPage, StoreError> {
     let limit = query.limit.clamp(1, 1000);
     // Two statements, so that each can use its index: a case's decisions
     // by the case's number, the whole log by sequence.
-    let mut statement = connection.prepare_cached(if query.case_id.is_some() {
+    let mut statement = connection.prepare_cached(if case_no.is_some() {
         "SELECT seq, event_id, case_id, kind, decided_at, ruleset_version, plugin_digests, decision FROM decisions
-         WHERE case_no = (SELECT no FROM cases WHERE id = ?2) AND seq > ?1
+         WHERE case_no = ?2 AND seq > ?1
            AND (?3 IS NULL OR decided_at >= ?3) AND (?4 IS NULL OR decided_at < ?4)
          ORDER BY seq LIMIT ?5"
     } else {
@@ -107,7 +125,7 @@ pub(super) fn read_decisions(
         .query_map(
             params![
                 query.after,
-                query.case_id,
+                case_no,
                 query.since.map(Timestamp::millis),
                 query.until.map(Timestamp::millis),
                 limit as i64

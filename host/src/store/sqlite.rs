@@ -2,10 +2,12 @@
 //!
 //! One writer thread owns the write connection. Requests queue on a
 //! channel; the writer takes everything queued (up to `max_batch`) into one
-//! transaction, each request in a savepoint of its own, commits once, and
-//! only then answers them all: group commit, so durability costs one sync
-//! per batch, not per complaint. Reads (cases, the audit log, reports,
-//! simulations) use a separate connection, which WAL lets run alongside.
+//! transaction (lifecycle events and timer runs each in a savepoint of
+//! their own), commits once, and only then answers them all: group commit,
+//! so durability costs one sync per batch, not per complaint. Reads (cases,
+//! the audit log, reports, simulations) use a separate connection, which
+//! WAL lets run alongside. Case ids and customers' cases are looked up in a
+//! [`CaseIndex`] in memory, which the writer changes with its transactions.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -21,6 +23,7 @@ use crate::decision::{Decision, Name};
 use crate::engine::{BudgetUse, Group, StateView, group_key};
 use crate::event::ComplaintEvent;
 use crate::expr::CustomerHistory;
+use crate::store::case_index::{CaseIndex, SharedCaseIndex};
 use crate::store::lifecycle::{
     LifecycleError, LifecycleEvent, LifecycleKind, Status, transition, when,
 };
@@ -38,6 +41,10 @@ pub(super) const MIGRATIONS: &[(i64, &str)] = &[
     (
         2,
         include_str!("../../migrations/0002_one_customer_index.sql"),
+    ),
+    (
+        3,
+        include_str!("../../migrations/0003_cases_indexed_in_memory.sql"),
     ),
 ];
 
@@ -93,6 +100,7 @@ pub struct SqliteStore {
     commands: Option<SyncSender<Command>>,
     /// Held only for one query; never across an await.
     reader: Mutex<Connection>,
+    cases: Arc<SharedCaseIndex>,
     writer: Option<JoinHandle<()>>,
     clock: Arc<dyn Clock>,
 }
@@ -174,12 +182,22 @@ impl SqliteStore {
         let path = directory.join("redress.db");
         let mut writer = open_connection(&path, options.durability)?;
         migrate(&mut writer)?;
+        let started = std::time::Instant::now();
+        let cases = Arc::new(SharedCaseIndex::new(CaseIndex::load(&writer)?));
+        tracing::info!(
+            cases = cases.read().len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "case index loaded"
+        );
         let reader = open_connection(&path, options.durability)?;
         let (sender, receiver) = sync_channel::<Command>(16 * 1024);
         let max_batch = options.max_batch.max(1);
         let handle = std::thread::Builder::new()
             .name("redress-store".to_string())
-            .spawn(move || writer_loop(writer, receiver, max_batch))
+            .spawn({
+                let cases = Arc::clone(&cases);
+                move || writer_loop(writer, &cases, receiver, max_batch)
+            })
             .map_err(|error| StoreError::Open {
                 path: path.display().to_string(),
                 message: format!("cannot start the writer thread: {error}"),
@@ -188,6 +206,7 @@ impl SqliteStore {
             path,
             commands: Some(sender),
             reader: Mutex::new(reader),
+            cases,
             writer: Some(handle),
             clock,
         })
@@ -271,11 +290,21 @@ impl Store for SqliteStore {
     }
 
     fn case(&self, id: &str) -> Result<Option<CaseView>, StoreError> {
-        self.read(|connection| read_case(connection, id))
+        let Some(case_no) = self.cases.read().case_no(id) else {
+            return Ok(None);
+        };
+        self.read(|connection| read_case(connection, case_no))
     }
 
     fn decisions(&self, query: &DecisionQuery) -> Result<DecisionPage, StoreError> {
-        self.read(|connection| read_decisions(connection, query))
+        let case_no = match &query.case_id {
+            None => None,
+            Some(id) => match self.cases.read().case_no(id) {
+                Some(case_no) => Some(case_no),
+                None => return Ok(DecisionPage::default()),
+            },
+        };
+        self.read(|connection| read_decisions(connection, query, case_no))
     }
 
     fn report(&self, from: Timestamp, to: Timestamp) -> Result<Report, StoreError> {
@@ -286,6 +315,7 @@ impl Store for SqliteStore {
         self.read(|connection| {
             read(&SqlView {
                 connection,
+                cases: &self.cases,
                 may_be_recorded: true,
             });
             Ok(())
@@ -301,7 +331,12 @@ enum Outcome {
     Fire(Result<Vec<Fired>, StoreError>),
 }
 
-fn writer_loop(mut connection: Connection, commands: Receiver<Command>, max_batch: usize) {
+fn writer_loop(
+    mut connection: Connection,
+    cases: &SharedCaseIndex,
+    commands: Receiver<Command>,
+    max_batch: usize,
+) {
     while let Ok(first) = commands.recv() {
         let mut batch = vec![first];
         while batch.len() < max_batch {
@@ -310,7 +345,7 @@ fn writer_loop(mut connection: Connection, commands: Receiver<Command>, max_batc
                 Err(_) => break,
             }
         }
-        let (mut outcomes, failure) = match run_batch(&mut connection, &batch) {
+        let (mut outcomes, failure) = match run_batch(&mut connection, cases, &batch) {
             Ok(outcomes) => (Some(outcomes.into_iter()), String::new()),
             Err(error) => {
                 tracing::error!(%error, "store transaction failed; the requests in it are answered with the error");
@@ -360,20 +395,43 @@ enum Isolation {
 /// fails on the fast path, the transaction is rolled back and the batch run
 /// again with a savepoint per command (decisions are deterministic given
 /// the state, so the second run decides the same).
-fn run_batch(connection: &mut Connection, batch: &[Command]) -> Result<Vec<Outcome>, StoreError> {
-    match run_transaction(connection, batch, Isolation::Shared)? {
+fn run_batch(
+    connection: &mut Connection,
+    cases: &SharedCaseIndex,
+    batch: &[Command],
+) -> Result<Vec<Outcome>, StoreError> {
+    match run_transaction(connection, cases, batch, Isolation::Shared)? {
         Some(outcomes) => Ok(outcomes),
         // A savepoint per command never gives up on the batch.
-        None => run_transaction(connection, batch, Isolation::SavepointEach)?.ok_or_else(|| {
-            StoreError::NotCommitted("a command failed outside its savepoint".to_string())
-        }),
+        None => {
+            run_transaction(connection, cases, batch, Isolation::SavepointEach)?.ok_or_else(|| {
+                StoreError::NotCommitted("a command failed outside its savepoint".to_string())
+            })
+        }
     }
 }
 
 /// One transaction over the batch; `None` when a decision failed with
-/// `Isolation::Shared` (the transaction is then rolled back).
+/// `Isolation::Shared` (the transaction is then rolled back). The case
+/// index keeps the transaction's changes only if it commits.
 fn run_transaction(
     connection: &mut Connection,
+    cases: &SharedCaseIndex,
+    batch: &[Command],
+    isolation: Isolation,
+) -> Result<Option<Vec<Outcome>>, StoreError> {
+    let result = run_transaction_uncommitted_index(connection, cases, batch, isolation);
+    let mut index = cases.write();
+    match result {
+        Ok(Some(_)) => index.commit(),
+        _ => index.rollback_to(0),
+    }
+    result
+}
+
+fn run_transaction_uncommitted_index(
+    connection: &mut Connection,
+    cases: &SharedCaseIndex,
     batch: &[Command],
     isolation: Isolation,
 ) -> Result<Option<Vec<Outcome>>, StoreError> {
@@ -383,7 +441,7 @@ fn run_transaction(
         if isolation == Isolation::Shared
             && let Command::Decide { items, .. } = command
         {
-            match record_all(&transaction, items) {
+            match record_all(&transaction, cases, items) {
                 Ok(recorded) => outcomes.push(Outcome::Decide(Ok(recorded))),
                 Err(error) => {
                     tracing::warn!(%error, "a decision failed to record; the batch is retried a command at a time");
@@ -393,9 +451,10 @@ fn run_transaction(
             continue;
         }
         let savepoint = transaction.savepoint()?;
+        let mark = cases.read().mark();
         let (outcome, ok) = match command {
             Command::Decide { items, .. } => {
-                let result = record_all(&savepoint, items);
+                let result = record_all(&savepoint, cases, items);
                 let ok = result.is_ok();
                 (Outcome::Decide(result), ok)
             }
@@ -405,7 +464,7 @@ fn run_transaction(
                 now,
                 ..
             } => {
-                let result = apply_event(&savepoint, case_id, event, *now);
+                let result = apply_event(&savepoint, cases, case_id, event, *now);
                 let ok = result.is_ok();
                 (Outcome::Apply(Box::new(result)), ok)
             }
@@ -419,6 +478,7 @@ fn run_transaction(
             savepoint.commit()?;
         } else {
             savepoint.finish()?;
+            cases.write().rollback_to(mark);
         }
         outcomes.push(outcome);
     }
@@ -426,26 +486,26 @@ fn run_transaction(
     Ok(Some(outcomes))
 }
 
-fn record_all(connection: &Connection, items: &[Intake]) -> Result<Vec<Recorded>, StoreError> {
+fn record_all(
+    connection: &Connection,
+    cases: &SharedCaseIndex,
+    items: &[Intake],
+) -> Result<Vec<Recorded>, StoreError> {
     items
         .iter()
-        .map(|intake| record_complaint(connection, intake))
+        .map(|intake| record_complaint(connection, cases, intake))
         .collect()
 }
 
 /// The state as of just before the complaint being decided.
 struct SqlView<'c> {
     connection: &'c Connection,
+    cases: &'c SharedCaseIndex,
     /// Whether the complaint may already have its case (a simulation of a
     /// recorded event), which is then left out of the customer's history.
     /// Never when recording: a recorded event is answered from the log.
     may_be_recorded: bool,
 }
-
-const DAY: i64 = 86_400_000;
-
-/// Most cases a customer's history is read from: the latest this many.
-const HISTORY_LIMIT: i64 = 1000;
 
 impl StateView for SqlView<'_> {
     fn history(&self, event: &ComplaintEvent) -> Option<CustomerHistory> {
@@ -453,55 +513,15 @@ impl StateView for SqlView<'_> {
             return Some(CustomerHistory::default());
         };
         let at = event.received_at.unwrap_or(Timestamp(0)).millis();
-        // One pass over the customer's latest cases, in the index alone, so
-        // a customer with a flood of complaints costs no more than that.
-        let result = (|| {
-            let (open_cases, complaints_30d, goodwill_365d) = self
-                .connection
-                .prepare_cached(
-                    "SELECT COALESCE(SUM(status != 'closed'), 0),
-                            COALESCE(SUM(opened_at > ?2 AND opened_at <= ?4), 0),
-                            COALESCE(SUM(CASE WHEN opened_at > ?3 AND opened_at <= ?4 THEN goodwill ELSE 0 END), 0)
-                     FROM (SELECT status, opened_at, goodwill FROM cases WHERE customer_id = ?1
-                           ORDER BY opened_at DESC LIMIT ?5)",
-                )?
-                .query_row(
-                    params![customer, at - 30 * DAY, at - 365 * DAY, at, HISTORY_LIMIT],
-                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
-                )?;
-            let mut history = CustomerHistory {
-                open_cases,
-                complaints_30d,
-                goodwill_365d,
-            };
-            // A simulation of a complaint already recorded: its own case is
-            // not part of its history.
-            let own: Option<(String, i64, f64)> = if self.may_be_recorded {
-                self.connection
-                    .prepare_cached(
-                        "SELECT status, opened_at, goodwill FROM cases WHERE id = ?1 AND customer_id = ?2",
-                    )?
-                    .query_row(params![event.id, customer], |row| {
-                        Ok((row.get(0)?, row.get(1)?, row.get(2)?))
-                    })
-                    .optional()?
-            } else {
-                None
-            };
-            if let Some((status, opened_at, goodwill)) = own {
-                if status != "closed" {
-                    history.open_cases -= 1;
-                }
-                if opened_at > at - 30 * DAY && opened_at <= at {
-                    history.complaints_30d -= 1;
-                }
-                if opened_at > at - 365 * DAY && opened_at <= at {
-                    history.goodwill_365d -= goodwill;
-                }
-            }
-            Ok::<_, rusqlite::Error>(history)
-        })();
-        logged(result)
+        let index = self.cases.read();
+        // A simulation of a complaint already recorded: its own case is
+        // not part of its history.
+        let own = if self.may_be_recorded {
+            index.case_no(&event.id)
+        } else {
+            None
+        };
+        Some(index.history(customer, at, own))
     }
 
     fn control_line_count(
@@ -554,21 +574,29 @@ fn logged<T, E: std::fmt::Display>(result: Result<T, E>) -> Option<T> {
     }
 }
 
-fn record_complaint(connection: &Connection, intake: &Intake) -> Result<Recorded, StoreError> {
+fn record_complaint(
+    connection: &Connection,
+    cases: &SharedCaseIndex,
+    intake: &Intake,
+) -> Result<Recorded, StoreError> {
     let Intake {
         event,
         event_json,
         decide,
         levels,
     } = intake;
-    let replay: Option<(i64, String)> = connection
-        .prepare_cached(
-            "SELECT d.seq, d.decision FROM cases c JOIN decisions d ON d.case_no = c.no AND d.kind = 'complaint'
-             WHERE c.id = ?1",
-        )?
-        .query_row(params![event.id], |row| Ok((row.get(0)?, row.get(1)?)))
-        .optional()?;
-    if let Some((seq, json)) = replay {
+    let recorded_case = cases.read().case_no(&event.id);
+    if let Some(case_no) = recorded_case {
+        let (seq, json): (i64, String) = connection
+            .prepare_cached(
+                "SELECT seq, decision FROM decisions WHERE case_no = ?1 AND kind = 'complaint' ORDER BY seq LIMIT 1",
+            )?
+            .query_row(params![case_no], |row| Ok((row.get(0)?, row.get(1)?)))
+            .optional()?
+            .ok_or_else(|| StoreError::Inconsistent(format!(
+                "case `{}` (number {case_no}) has no complaint decision in the audit log; was the database edited by hand?",
+                event.id
+            )))?;
         let parsed: serde_json::Value = serde_json::from_str(&json)?;
         let queue = parsed["route"]["queue"].as_str().unwrap_or_default();
         return Ok(Recorded {
@@ -583,12 +611,13 @@ fn record_complaint(connection: &Connection, intake: &Intake) -> Result<Recorded
         event,
         &SqlView {
             connection,
+            cases,
             may_be_recorded: false,
         },
     );
     let json = decision.to_json()?;
     let at = decision.received_at.millis();
-    let case_no = open_case(connection, event, levels, &decision)?;
+    let case_no = open_case(connection, cases, event, levels, &decision)?;
     let digests: BTreeMap<&str, &str> = decision
         .plugins
         .iter()
@@ -657,6 +686,7 @@ fn rank(levels: &[Name], level: Option<&str>) -> i64 {
 /// case's number.
 fn open_case(
     connection: &Connection,
+    cases: &SharedCaseIndex,
     event: &ComplaintEvent,
     levels: &[Name],
     decision: &Decision,
@@ -692,6 +722,13 @@ fn open_case(
             breach.map(|b| serde_json::to_string(&b.notify)).transpose()?,
         ])?;
     let case_no = connection.last_insert_rowid();
+    cases.write().opened(
+        &event.id,
+        event.customer.id.as_deref(),
+        case_no,
+        at,
+        goodwill,
+    );
     if let Some(sla) = sla {
         for (kind, due) in [
             ("first_response", sla.first_response_due),
@@ -746,21 +783,28 @@ fn add_case_event(
 
 fn apply_event(
     connection: &Connection,
+    cases: &SharedCaseIndex,
     case_id: &str,
     event: &LifecycleEvent,
     now: Timestamp,
 ) -> Result<CaseView, LifecycleError> {
-    let row: Option<(i64, String, Option<i64>, Option<i64>)> = connection
-        .prepare_cached("SELECT no, status, resolve_ms, follow_up_ms FROM cases WHERE id = ?1")
-        .map_err(StoreError::from)?
-        .query_row(params![case_id], |row| {
-            Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
-        })
-        .optional()
-        .map_err(StoreError::from)?;
-    let Some((case_no, status, resolve_ms, follow_up_ms)) = row else {
+    let Some(case_no) = cases.read().case_no(case_id) else {
         return Err(LifecycleError::NoCase(case_id.to_string()));
     };
+    let (status, resolve_ms, follow_up_ms, customer): (
+        String,
+        Option<i64>,
+        Option<i64>,
+        Option<String>,
+    ) = connection
+        .prepare_cached(
+            "SELECT status, resolve_ms, follow_up_ms, customer_id FROM cases WHERE no = ?1",
+        )
+        .map_err(StoreError::from)?
+        .query_row(params![case_no], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+        })
+        .map_err(StoreError::from)?;
     let from = Status::parse(&status).unwrap_or(Status::Open);
     let next = transition(case_id, from, event.kind)?;
     let at = when(event, now).millis();
@@ -778,8 +822,8 @@ fn apply_event(
         LifecycleKind::Responded => {
             connection
                 .execute(
-                    "UPDATE cases SET responded_at = COALESCE(responded_at, ?2) WHERE id = ?1",
-                    params![case_id, at],
+                    "UPDATE cases SET responded_at = COALESCE(responded_at, ?2) WHERE no = ?1",
+                    params![case_no, at],
                 )
                 .map_err(StoreError::from)?;
             cancel_timers(connection, case_no, &["first_response"])?;
@@ -787,8 +831,8 @@ fn apply_event(
         LifecycleKind::Resolved => {
             connection
                 .execute(
-                    "UPDATE cases SET resolved_at = ?2 WHERE id = ?1",
-                    params![case_id, at],
+                    "UPDATE cases SET resolved_at = ?2 WHERE no = ?1",
+                    params![case_no, at],
                 )
                 .map_err(StoreError::from)?;
             cancel_timers(connection, case_no, &["first_response", "resolve"])?;
@@ -799,16 +843,16 @@ fn apply_event(
         LifecycleKind::Confirmed => {
             connection
                 .execute(
-                    "UPDATE cases SET confirmed_at = ?2 WHERE id = ?1",
-                    params![case_id, at],
+                    "UPDATE cases SET confirmed_at = ?2 WHERE no = ?1",
+                    params![case_no, at],
                 )
                 .map_err(StoreError::from)?;
         }
         LifecycleKind::Closed => {
             connection
                 .execute(
-                    "UPDATE cases SET closed_at = ?2 WHERE id = ?1",
-                    params![case_id, at],
+                    "UPDATE cases SET closed_at = ?2 WHERE no = ?1",
+                    params![case_no, at],
                 )
                 .map_err(StoreError::from)?;
             cancel_timers(connection, case_no, &["first_response", "resolve"])?;
@@ -828,13 +872,18 @@ fn apply_event(
     }
     connection
         .execute(
-            "UPDATE cases SET status = ?2, updated_at = MAX(updated_at, ?3) WHERE id = ?1",
-            params![case_id, next.as_str(), at],
+            "UPDATE cases SET status = ?2, updated_at = MAX(updated_at, ?3) WHERE no = ?1",
+            params![case_no, next.as_str(), at],
         )
         .map_err(StoreError::from)?;
+    if let Some(customer) = &customer {
+        cases
+            .write()
+            .set_open(customer, case_no, next != Status::Closed);
+    }
     let data = (!data.is_empty()).then_some(serde_json::Value::Object(data));
     add_case_event(connection, case_no, event.kind.as_str(), at, data)?;
-    read_case(connection, case_id)?.ok_or_else(|| LifecycleError::NoCase(case_id.to_string()))
+    read_case(connection, case_no)?.ok_or_else(|| LifecycleError::NoCase(case_id.to_string()))
 }
 
 /// Records a use of a granted policy, within its grant and budget.
@@ -1009,9 +1058,9 @@ fn fire_timers(connection: &Connection, now: Timestamp) -> Result<Vec<Fired>, St
         {
             connection
                 .prepare_cached(
-                    "UPDATE cases SET escalation_level = ?2, escalation_rank = ?3 WHERE id = ?1",
+                    "UPDATE cases SET escalation_level = ?2, escalation_rank = ?3 WHERE no = ?1",
                 )?
-                .execute(params![case_id, level, rank])?;
+                .execute(params![case_no, level, rank])?;
         }
         add_case_event(
             connection,

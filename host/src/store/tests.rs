@@ -536,20 +536,41 @@ fn a_decision_that_fails_to_record_does_not_undo_the_others_in_its_batch() {
     );
 }
 
+/// The cases table as migrations 1 and 2 left it: ids unique in the
+/// database, the customer's history in an index.
+const CASES_VERSION_2: &str = "
+    ALTER TABLE cases RENAME TO cases_v3;
+    CREATE TABLE cases (
+        no INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, customer_id TEXT, status TEXT NOT NULL,
+        opened_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, category TEXT, product_line TEXT,
+        tier TEXT, location TEXT, queue TEXT NOT NULL, handler TEXT, escalation_level TEXT,
+        escalation_rank INTEGER NOT NULL DEFAULT -1, goodwill REAL NOT NULL DEFAULT 0,
+        resolve_ms INTEGER, follow_up_ms INTEGER, breach_escalate TEXT, breach_rank INTEGER,
+        breach_notify TEXT, responded_at INTEGER, resolved_at INTEGER, confirmed_at INTEGER,
+        closed_at INTEGER);
+    INSERT INTO cases SELECT * FROM cases_v3;
+    DROP TABLE cases_v3;
+    CREATE INDEX cases_opened ON cases(opened_at);
+    CREATE INDEX cases_customer ON cases(customer_id, opened_at, goodwill, status);
+    DELETE FROM schema_migrations WHERE version = 3;";
+
 #[test]
 fn a_version_1_database_is_migrated_and_keeps_its_cases() {
     let f = fixture();
-    f.complain(serde_json::json!({"id": "old-1", "text": "broken", "customer": {"id": "k-1"}}));
-    // Back to version 1's indexes, as a database written before migration 2.
+    let (first, _) =
+        f.complain(serde_json::json!({"id": "old-1", "text": "broken", "customer": {"id": "k-1"}}));
+    // Back to version 1's table and indexes, as a database written before
+    // migrations 2 and 3.
     let f = f
         .reopen(|path| {
             database(path)
-                .execute_batch(
-                    "DROP INDEX cases_customer;
+                .execute_batch(&format!(
+                    "{CASES_VERSION_2}
+                     DROP INDEX cases_customer;
                      CREATE INDEX cases_customer ON cases(customer_id, opened_at, goodwill);
                      CREATE INDEX cases_customer_open ON cases(customer_id) WHERE status != 'closed';
-                     DELETE FROM schema_migrations WHERE version = 2;",
-                )
+                     DELETE FROM schema_migrations WHERE version = 2;"
+                ))
                 .unwrap();
         })
         .unwrap();
@@ -559,16 +580,17 @@ fn a_version_1_database_is_migrated_and_keeps_its_cases() {
             r.get(0)
         })
         .unwrap();
-    assert_eq!(version, 2);
+    assert_eq!(version, 3);
     let indexes: Vec<String> = connection
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'cases' AND name LIKE 'cases_customer%'")
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'cases'")
         .unwrap()
         .query_map([], |r| r.get(0))
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert_eq!(indexes, ["cases_customer"]);
-    assert!(f.store.case("old-1").unwrap().is_some());
+    assert_eq!(indexes, ["cases_opened"], "no index on client-chosen ids");
+    let case = f.store.case("old-1").unwrap().expect("the case is kept");
+    assert_eq!(case.decisions.len(), 1);
     let mut open_cases = None;
     let event = crate::event::ComplaintEvent::from_value(
         serde_json::json!({"id": "new-1", "text": "again", "received_at": "2026-11-01T10:00:00Z", "customer": {"id": "k-1"}}),
@@ -582,6 +604,86 @@ fn a_version_1_database_is_migrated_and_keeps_its_cases() {
         Some(1),
         "the migrated case counts in the history"
     );
+    let (again, _) =
+        f.complain(serde_json::json!({"id": "old-1", "text": "broken", "customer": {"id": "k-1"}}));
+    assert!(
+        again.replayed,
+        "a migrated case's event is still recognised"
+    );
+    assert_eq!(again.seq, first.seq);
+}
+
+#[test]
+fn cases_and_histories_are_found_after_a_restart() {
+    let f = fixture();
+    for i in 0..3 {
+        f.complain(serde_json::json!({"id": format!("h-{i}"), "customer": {"id": "cust-h"}}));
+        f.advance("1h");
+    }
+    f.apply("h-0", LifecycleKind::Closed).unwrap();
+    let history_now = |f: &Fixture| {
+        let mut event = crate::event::ComplaintEvent::from_value(
+            serde_json::json!({"id": "h-next", "customer": {"id": "cust-h"}}),
+        )
+        .unwrap();
+        event.received_at = Some(f.clock.now());
+        let mut seen = None;
+        f.store
+            .with_view(&mut |view| seen = view.history(&event))
+            .unwrap();
+        seen.unwrap()
+    };
+    let before = history_now(&f);
+    assert_eq!((before.open_cases, before.complaints_30d), (2, 3));
+    let f = f.reopen(|_| {}).unwrap();
+    assert_eq!(
+        history_now(&f),
+        before,
+        "the history is rebuilt from the cases"
+    );
+    assert_eq!(f.store.case("h-2").unwrap().unwrap().id, "h-2");
+    let (again, _) = f.complain(serde_json::json!({"id": "h-1", "customer": {"id": "cust-h"}}));
+    assert!(again.replayed);
+}
+
+#[test]
+fn a_case_whose_decision_failed_to_record_is_not_remembered() {
+    let f = fixture();
+    // The case row is written, then the audit row is refused: the
+    // transaction's changes to the case index must go with it.
+    database(&f.path)
+        .execute_batch(
+            "CREATE TRIGGER refuse_audit BEFORE INSERT ON decisions WHEN NEW.event_id = 'lost'
+             BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;",
+        )
+        .unwrap();
+    let pending: Vec<_> = ["kept-1", "lost", "kept-2"]
+        .iter()
+        .map(|id| {
+            let intake = f.intake(serde_json::json!({"id": id, "customer": {"id": "cust-l"}}));
+            (*id, f.store.decide_and_record(vec![intake]))
+        })
+        .collect();
+    for (id, pending) in pending {
+        let result = pending.blocking_recv().unwrap();
+        assert_eq!(result.is_ok(), id != "lost", "{id}: {result:?}");
+    }
+    assert!(f.store.case("lost").unwrap().is_none());
+    let mut event = crate::event::ComplaintEvent::from_value(
+        serde_json::json!({"id": "x", "customer": {"id": "cust-l"}}),
+    )
+    .unwrap();
+    event.received_at = Some(f.clock.now());
+    let mut seen = None;
+    f.store
+        .with_view(&mut |view| seen = view.history(&event))
+        .unwrap();
+    assert_eq!(seen.unwrap().open_cases, 2, "only the recorded cases count");
+    database(&f.path)
+        .execute_batch("DROP TRIGGER refuse_audit")
+        .unwrap();
+    let (retried, _) = f.complain(serde_json::json!({"id": "lost", "customer": {"id": "cust-l"}}));
+    assert!(!retried.replayed, "decided now, as it never was before");
 }
 
 #[test]
