@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Interleaved A/B of two `redress` binaries on the same configuration: the
+# way BENCHMARKS.md measures a change, since figures move by up to 10% from
+# one day to the next on a shared VM. Each round runs A then B; each run
+# starts the daemon on an empty data directory and makes three closed-loop
+# runs back to back (the database grows as it does in production).
+#
+#   cargo build --release -p redress -p redress-load && cp target/release/redress /tmp/redress-a
+#   # ...change, rebuild...
+#   tests/load/ab.sh /tmp/redress-a target/release/redress [ROUNDS] [SECONDS]
+#   STORE=off PLUGINS=no tests/load/ab.sh A B       # other configurations
+#
+# STORE: full (default), normal or off. PLUGINS: yes (default) or no.
+# Prints decisions/s and p99 of every run, then the medians.
+set -euo pipefail
+
+A=$(realpath "$1")
+B=$(realpath "$2")
+for binary in "$A" "$B"; do
+  [[ -x "$binary" ]] || { echo "not an executable: $binary" >&2; exit 1; }
+done
+ROUNDS=${3:-2}
+SECONDS_PER_RUN=${4:-8}
+STORE=${STORE:-full}
+PLUGINS=${PLUGINS:-yes}
+REPO=$(pwd)
+PORT=18192
+URL=http://127.0.0.1:$PORT
+WORK=$REPO/target/load-ab
+LOAD=$REPO/target/release/redress-load
+
+[[ -x "$LOAD" ]] || cargo build --release -p redress-load --quiet
+rm -rf "$WORK" && mkdir -p "$WORK/plugins" "$WORK/no-plugins"
+cp -r rules "$WORK/rules"
+cp plugins/*.toml plugins/*.wasm "$WORK/plugins/"
+mkdir -p "$WORK/rules-without-plugins"
+for file in rules/*.toml; do
+  awk 'BEGIN { RS = ""; ORS = "\n\n" } /^\[\[/ && /plugins\./ { next } { print }' "$file" \
+    > "$WORK/rules-without-plugins/$(basename "$file")"
+done
+if [[ "$STORE" == off ]]; then
+  printf '[store]\nenabled = false\n' > "$WORK/config.toml"
+else
+  printf '[store]\ndurability = "%s"\n' "$STORE" > "$WORK/config.toml"
+fi
+if [[ "$PLUGINS" == yes ]]; then RULES=rules; PLUGIN_DIR=plugins; else RULES=rules-without-plugins; PLUGIN_DIR=no-plugins; fi
+
+run() {
+  local label=$1 binary=$2
+  rm -rf "$WORK/data"
+  (cd "$WORK" && RUST_LOG=warn exec "$binary" serve --config config.toml --rules "$RULES" \
+      --plugins "$PLUGIN_DIR" --data "$WORK/data" --listen "127.0.0.1:$PORT" > "$WORK/$label.log" 2>&1) &
+  local pid=$!
+  local ready=no
+  for _ in $(seq 1 100); do
+    if curl -fsS "$URL/healthz" > /dev/null 2>&1; then ready=yes; break; fi
+    sleep 0.1
+  done
+  if [[ $ready == no ]]; then
+    echo "$label did not start; its log, $WORK/$label.log:" >&2
+    cat "$WORK/$label.log" >&2
+    exit 1
+  fi
+  for _ in 1 2 3; do
+    "$LOAD" throughput --url "$URL" --path '/v1/complaints?trace=none' --connections 32 \
+        --seconds "$SECONDS_PER_RUN" > "$WORK/run.txt"
+    local rate p99
+    rate=$(awk '/decisions_per_second/ { print $2 }' "$WORK/run.txt")
+    p99=$(awk '/latency_p99_ms/ { print $2 }' "$WORK/run.txt")
+    printf '%s  decisions/s %7s  p99 %6s ms\n' "$label" "$rate" "$p99"
+    echo "$rate" >> "$WORK/$label.rates"
+  done
+  kill "$pid"; wait "$pid" || true
+}
+
+for round in $(seq 1 "$ROUNDS"); do
+  echo "== round $round"
+  run A "$A"
+  run B "$B"
+done
+median() { sort -n "$1" | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+echo "median decisions/s: A $(median "$WORK/A.rates")  B $(median "$WORK/B.rates")"
