@@ -9,13 +9,13 @@
 //! transaction or savepoint did. The cases table stays the truth; this is
 //! derived from it. It costs memory per case (see `docs/daemon.md`).
 
-use std::collections::HashMap;
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use rusqlite::Connection;
 
 use crate::expr::CustomerHistory;
 use crate::store::StoreError;
+use crate::store::sharded_map::ShardedMap;
 
 const DAY: i64 = 86_400_000;
 
@@ -50,9 +50,11 @@ enum Undo {
 /// The in-memory lookups by case id and by customer.
 #[derive(Debug, Default)]
 pub(super) struct CaseIndex {
-    numbers: HashMap<Box<str>, i64>,
+    /// Sharded, as are the customers: growing one big map would stop the
+    /// writer for as long as it takes to move every entry.
+    numbers: ShardedMap<i64>,
     /// Each customer's cases by time of opening (then number), oldest first.
-    customers: HashMap<Box<str>, Vec<CaseSummary>>,
+    customers: ShardedMap<Vec<CaseSummary>>,
     /// Changes not yet committed, oldest first.
     undo: Vec<Undo>,
 }
@@ -75,13 +77,13 @@ impl CaseIndex {
                 goodwill: row.get(4)?,
                 open: status != "closed",
             };
-            index.numbers.entry(id.into()).or_insert(no);
+            if index.numbers.get(&id).is_none() {
+                index.numbers.insert(&id, no);
+            }
             if let Some(customer) = customer {
                 index
                     .customers
-                    .entry(customer.into())
-                    .or_default()
-                    .push(summary);
+                    .update_or_insert(&customer, Vec::new, |cases| cases.push(summary));
             }
         }
         for cases in index.customers.values_mut() {
@@ -109,19 +111,20 @@ impl CaseIndex {
         opened_at: i64,
         goodwill: f64,
     ) {
-        self.numbers.insert(id.into(), no);
+        self.numbers.insert(id, no);
         if let Some(customer) = customer {
-            let cases = self.customers.entry(customer.into()).or_default();
-            let at = cases.partition_point(|case| (case.opened_at, case.no) <= (opened_at, no));
-            cases.insert(
-                at,
-                CaseSummary {
-                    no,
-                    opened_at,
-                    goodwill,
-                    open: true,
-                },
-            );
+            let summary = CaseSummary {
+                no,
+                opened_at,
+                goodwill,
+                open: true,
+            };
+            self.customers
+                .update_or_insert(customer, Vec::new, |cases| {
+                    let at =
+                        cases.partition_point(|case| (case.opened_at, case.no) <= (opened_at, no));
+                    cases.insert(at, summary);
+                });
         }
         self.undo.push(Undo::Opened {
             id: id.into(),
@@ -317,6 +320,6 @@ mod tests {
         assert_eq!(index.case_no("a"), Some(1), "committed before");
         index.opened("e", Some("new"), 5, 0, 0.0);
         index.rollback_to(0);
-        assert!(!index.customers.contains_key("new"));
+        assert!(index.customers.get("new").is_none());
     }
 }

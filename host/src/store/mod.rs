@@ -15,6 +15,7 @@ mod lifecycle;
 mod queries;
 mod report;
 mod scheduler;
+mod sharded_map;
 mod sqlite;
 mod tally;
 
