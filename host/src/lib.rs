@@ -37,6 +37,7 @@ pub mod engine;
 pub mod event;
 pub mod explain;
 pub mod expr;
+pub mod histogram;
 pub mod plugin;
 pub mod reload;
 pub mod rules;

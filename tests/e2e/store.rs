@@ -289,6 +289,17 @@ fn the_audit_log_pages_and_the_cli_reads_it_offline() {
         );
         assert_eq!(status, 200);
     }
+    let metrics = daemon.metrics();
+    let value = |name: &str| -> f64 {
+        metrics
+            .lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("{name} missing from\n{metrics}"))
+    };
+    assert_eq!(value("redress_store_cases_indexed"), 7.0);
+    assert!(value("redress_store_batched_requests_total") >= 7.0);
+    assert!(value("redress_store_batch_seconds_count") >= 1.0);
+    assert!(value("redress_store_batch_seconds_sum") > 0.0);
     let (_, first) = daemon.get("/v1/decisions?limit=3");
     assert_eq!(first["decisions"].as_array().unwrap().len(), 3);
     let next = first["next"].as_i64().unwrap();

@@ -73,6 +73,14 @@ impl AppState {
             );
             out.push_str("# HELP redress_requests_in_flight Requests to decide or simulate being handled now (at most [limits] max_in_flight).\n# TYPE redress_requests_in_flight gauge\n");
             let _ = writeln!(out, "redress_requests_in_flight {}", self.in_flight.current());
+            if let Some(store) = self.store.as_ref().and_then(|store| store.metrics()) {
+                out.push_str("# HELP redress_store_batch_seconds Time the store's writer spent on one batch: its transaction and the commit with its disk sync, which every request in the batch waits for.\n# TYPE redress_store_batch_seconds histogram\n");
+                store.batch.render(out, "redress_store_batch_seconds");
+                out.push_str("# HELP redress_store_batched_requests_total Requests committed by the store's writer (divided by redress_store_batch_seconds_count: the mean batch).\n# TYPE redress_store_batched_requests_total counter\n");
+                let _ = writeln!(out, "redress_store_batched_requests_total {}", store.batched.load(Ordering::Relaxed));
+                out.push_str("# HELP redress_store_cases_indexed Cases in the store's in-memory case index (about 150 bytes each).\n# TYPE redress_store_cases_indexed gauge\n");
+                let _ = writeln!(out, "redress_store_cases_indexed {}", store.cases_indexed.load(Ordering::Relaxed));
+            }
             out.push_str("# HELP redress_reloads_total Reloads by outcome.\n# TYPE redress_reloads_total counter\n");
             for (outcome, counter) in [
                 ("loaded", &reloader.counts.loaded),

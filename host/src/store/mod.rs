@@ -12,6 +12,7 @@
 mod archive;
 mod case_index;
 mod lifecycle;
+mod metrics;
 mod queries;
 mod report;
 mod scheduler;
@@ -26,6 +27,7 @@ use tokio::sync::oneshot;
 
 pub use archive::Archive;
 pub use lifecycle::{LifecycleError, LifecycleEvent, LifecycleKind, Status};
+pub use metrics::StoreMetrics;
 pub use report::{Report, ReportRow};
 pub use scheduler::spawn_scheduler;
 pub use sqlite::{Durability, SqliteStore, StoreOptions};
@@ -227,6 +229,11 @@ pub trait Store: Send + Sync {
 
     /// Runs `read` against a read-only view of the state (simulations).
     fn with_view(&self, read: &mut dyn FnMut(&dyn StateView)) -> Result<(), StoreError>;
+
+    /// What the store measures about itself, if anything.
+    fn metrics(&self) -> Option<&StoreMetrics> {
+        None
+    }
 }
 
 #[cfg(test)]

@@ -11,9 +11,11 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::Instant;
 
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
@@ -32,6 +34,7 @@ use crate::store::report::Report;
 use crate::store::tally;
 use crate::store::{
     CaseView, DecisionPage, DecisionQuery, Fired, Intake, Pending, Recorded, Store, StoreError,
+    StoreMetrics,
 };
 use crate::time::{Clock, Duration, Timestamp};
 
@@ -101,6 +104,7 @@ pub struct SqliteStore {
     /// Held only for one query; never across an await.
     reader: Mutex<Connection>,
     cases: Arc<SharedCaseIndex>,
+    metrics: Arc<StoreMetrics>,
     writer: Option<JoinHandle<()>>,
     clock: Arc<dyn Clock>,
 }
@@ -182,13 +186,18 @@ impl SqliteStore {
         let path = directory.join("redress.db");
         let mut writer = open_connection(&path, options.durability)?;
         migrate(&mut writer)?;
-        let started = std::time::Instant::now();
+        let started = Instant::now();
         let cases = Arc::new(SharedCaseIndex::new(CaseIndex::load(&writer)?));
+        let indexed = cases.read().len();
         tracing::info!(
-            cases = cases.read().len(),
+            cases = indexed,
             elapsed_ms = started.elapsed().as_millis() as u64,
             "case index loaded"
         );
+        let metrics = Arc::new(StoreMetrics::default());
+        metrics
+            .cases_indexed
+            .store(indexed as u64, Ordering::Relaxed);
         let reader = open_connection(&path, options.durability)?;
         let (sender, receiver) = sync_channel::<Command>(16 * 1024);
         let max_batch = options.max_batch.max(1);
@@ -196,7 +205,8 @@ impl SqliteStore {
             .name("redress-store".to_string())
             .spawn({
                 let cases = Arc::clone(&cases);
-                move || writer_loop(writer, &cases, receiver, max_batch)
+                let metrics = Arc::clone(&metrics);
+                move || writer_loop(writer, &cases, &metrics, receiver, max_batch)
             })
             .map_err(|error| StoreError::Open {
                 path: path.display().to_string(),
@@ -207,6 +217,7 @@ impl SqliteStore {
             commands: Some(sender),
             reader: Mutex::new(reader),
             cases,
+            metrics,
             writer: Some(handle),
             clock,
         })
@@ -321,6 +332,10 @@ impl Store for SqliteStore {
             Ok(())
         })
     }
+
+    fn metrics(&self) -> Option<&StoreMetrics> {
+        Some(&self.metrics)
+    }
 }
 
 /// What a command produced, answered after the commit.
@@ -334,6 +349,7 @@ enum Outcome {
 fn writer_loop(
     mut connection: Connection,
     cases: &SharedCaseIndex,
+    metrics: &StoreMetrics,
     commands: Receiver<Command>,
     max_batch: usize,
 ) {
@@ -345,7 +361,16 @@ fn writer_loop(
                 Err(_) => break,
             }
         }
-        let (mut outcomes, failure) = match run_batch(&mut connection, cases, &batch) {
+        let started = Instant::now();
+        let result = run_batch(&mut connection, cases, &batch);
+        metrics.batch.observe(started.elapsed());
+        metrics
+            .batched
+            .fetch_add(batch.len() as u64, Ordering::Relaxed);
+        metrics
+            .cases_indexed
+            .store(cases.read().len() as u64, Ordering::Relaxed);
+        let (mut outcomes, failure) = match result {
             Ok(outcomes) => (Some(outcomes.into_iter()), String::new()),
             Err(error) => {
                 tracing::error!(%error, "store transaction failed; the requests in it are answered with the error");
