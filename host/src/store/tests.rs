@@ -108,6 +108,18 @@ impl Fixture {
     }
 
     /// Decides and records one complaint received now.
+    /// The history the store shows rules for this event (received now,
+    /// unless it says when), as a simulation sees it.
+    fn history(&self, json: serde_json::Value) -> crate::expr::CustomerHistory {
+        let mut event = crate::event::ComplaintEvent::from_value(json).unwrap();
+        event.received_at = event.received_at.or(Some(self.clock.now()));
+        let mut seen = None;
+        self.store
+            .with_view(&mut |view| seen = view.history(&event))
+            .unwrap();
+        seen.unwrap()
+    }
+
     fn complain(&self, json: serde_json::Value) -> (Recorded, serde_json::Value) {
         let intake = self.intake(json);
         let mut recorded = self
@@ -472,16 +484,7 @@ fn simulating_a_recorded_complaint_leaves_its_own_case_out_of_history() {
     f.complain(serde_json::json!({"id": "s-1", "customer": {"id": "cust-s"}}));
     f.advance("1h");
     f.complain(serde_json::json!({"id": "s-2", "customer": {"id": "cust-s"}}));
-    let mut again = crate::event::ComplaintEvent::from_value(
-        serde_json::json!({"id": "s-2", "customer": {"id": "cust-s"}}),
-    )
-    .unwrap();
-    again.received_at = Some(f.clock.now());
-    let mut seen = None;
-    f.store
-        .with_view(&mut |view| seen = view.history(&again))
-        .unwrap();
-    let history = seen.unwrap();
+    let history = f.history(serde_json::json!({"id": "s-2", "customer": {"id": "cust-s"}}));
     assert_eq!(history.complaints_30d, 1, "{history:?}");
     assert_eq!(history.open_cases, 1, "{history:?}");
 }
@@ -591,17 +594,11 @@ fn a_version_1_database_is_migrated_and_keeps_its_cases() {
     assert_eq!(indexes, ["cases_opened"], "no index on client-chosen ids");
     let case = f.store.case("old-1").unwrap().expect("the case is kept");
     assert_eq!(case.decisions.len(), 1);
-    let mut open_cases = None;
-    let event = crate::event::ComplaintEvent::from_value(
+    let history = f.history(
         serde_json::json!({"id": "new-1", "text": "again", "received_at": "2026-11-01T10:00:00Z", "customer": {"id": "k-1"}}),
-    )
-    .unwrap();
-    f.store
-        .with_view(&mut |view| open_cases = view.history(&event).map(|h| h.open_cases))
-        .unwrap();
+    );
     assert_eq!(
-        open_cases,
-        Some(1),
+        history.open_cases, 1,
         "the migrated case counts in the history"
     );
     let (again, _) =
@@ -621,18 +618,8 @@ fn cases_and_histories_are_found_after_a_restart() {
         f.advance("1h");
     }
     f.apply("h-0", LifecycleKind::Closed).unwrap();
-    let history_now = |f: &Fixture| {
-        let mut event = crate::event::ComplaintEvent::from_value(
-            serde_json::json!({"id": "h-next", "customer": {"id": "cust-h"}}),
-        )
-        .unwrap();
-        event.received_at = Some(f.clock.now());
-        let mut seen = None;
-        f.store
-            .with_view(&mut |view| seen = view.history(&event))
-            .unwrap();
-        seen.unwrap()
-    };
+    let history_now =
+        |f: &Fixture| f.history(serde_json::json!({"id": "h-next", "customer": {"id": "cust-h"}}));
     let before = history_now(&f);
     assert_eq!((before.open_cases, before.complaints_30d), (2, 3));
     let f = f.reopen(|_| {}).unwrap();
@@ -669,16 +656,8 @@ fn a_case_whose_decision_failed_to_record_is_not_remembered() {
         assert_eq!(result.is_ok(), id != "lost", "{id}: {result:?}");
     }
     assert!(f.store.case("lost").unwrap().is_none());
-    let mut event = crate::event::ComplaintEvent::from_value(
-        serde_json::json!({"id": "x", "customer": {"id": "cust-l"}}),
-    )
-    .unwrap();
-    event.received_at = Some(f.clock.now());
-    let mut seen = None;
-    f.store
-        .with_view(&mut |view| seen = view.history(&event))
-        .unwrap();
-    assert_eq!(seen.unwrap().open_cases, 2, "only the recorded cases count");
+    let history = f.history(serde_json::json!({"id": "x", "customer": {"id": "cust-l"}}));
+    assert_eq!(history.open_cases, 2, "only the recorded cases count");
     database(&f.path)
         .execute_batch("DROP TRIGGER refuse_audit")
         .unwrap();
