@@ -90,7 +90,6 @@ pub(super) fn read_case(
     case.decisions = read_decisions(
         connection,
         &DecisionQuery {
-            case_id: Some(case.id.clone()),
             limit: 1000,
             ..DecisionQuery::default()
         },
@@ -100,9 +99,8 @@ pub(super) fn read_case(
     Ok(Some(case))
 }
 
-/// A page of the audit log; `case_no` is the number of the case
-/// `query.case_id` names, found by the caller (`None` when the query is
-/// not about one case).
+/// A page of the audit log; with `case_no`, of that case only (callers
+/// resolve `query.case_id` to it, which is not read here).
 pub(super) fn read_decisions(
     connection: &Connection,
     query: &DecisionQuery,

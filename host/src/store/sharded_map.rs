@@ -22,7 +22,6 @@ pub(super) struct ShardedMap<V> {
     shards: Vec<HashMap<Box<str>, V>>,
     /// Picks the shard; each shard hashes again with its own state.
     chooser: RandomState,
-    len: usize,
 }
 
 impl<V> Default for ShardedMap<V> {
@@ -30,7 +29,6 @@ impl<V> Default for ShardedMap<V> {
         ShardedMap {
             shards: (0..SHARDS).map(|_| HashMap::new()).collect(),
             chooser: RandomState::new(),
-            len: 0,
         }
     }
 }
@@ -42,7 +40,7 @@ impl<V> ShardedMap<V> {
     }
 
     pub(super) fn len(&self) -> usize {
-        self.len
+        self.shards.iter().map(HashMap::len).sum()
     }
 
     pub(super) fn get(&self, key: &str) -> Option<&V> {
@@ -70,26 +68,17 @@ impl<V> ShardedMap<V> {
         let mut value = make();
         let result = update(&mut value);
         map.insert(key.into(), value);
-        self.len += 1;
         result
     }
 
     pub(super) fn insert(&mut self, key: &str, value: V) -> Option<V> {
         let shard = self.shard(key);
-        let previous = self.shards[shard].insert(key.into(), value);
-        if previous.is_none() {
-            self.len += 1;
-        }
-        previous
+        self.shards[shard].insert(key.into(), value)
     }
 
     pub(super) fn remove(&mut self, key: &str) -> Option<V> {
         let shard = self.shard(key);
-        let removed = self.shards[shard].remove(key);
-        if removed.is_some() {
-            self.len -= 1;
-        }
-        removed
+        self.shards[shard].remove(key)
     }
 
     pub(super) fn values_mut(&mut self) -> impl Iterator<Item = &mut V> {
