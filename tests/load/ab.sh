@@ -29,15 +29,9 @@ URL=http://127.0.0.1:$PORT
 WORK=$REPO/target/load-ab
 LOAD=$REPO/target/release/redress-load
 
-[[ -x "$LOAD" ]] || cargo build --release -p redress-load --quiet
-rm -rf "$WORK" && mkdir -p "$WORK/plugins" "$WORK/no-plugins"
-cp -r rules "$WORK/rules"
-cp plugins/*.toml plugins/*.wasm "$WORK/plugins/"
-mkdir -p "$WORK/rules-without-plugins"
-for file in rules/*.toml; do
-  awk 'BEGIN { RS = ""; ORS = "\n\n" } /^\[\[/ && /plugins\./ { next } { print }' "$file" \
-    > "$WORK/rules-without-plugins/$(basename "$file")"
-done
+source tests/load/workdir.sh
+cargo build --release -p redress-load --quiet
+prepare_workdir "$WORK"
 if [[ "$STORE" == off ]]; then
   printf '[store]\nenabled = false\n' > "$WORK/config.toml"
 else

@@ -23,8 +23,9 @@ WORK=$REPO/target/load-matrix
 LOAD=$REPO/target/release/redress-load
 REDRESS=$REPO/target/release/redress
 
+source tests/load/workdir.sh
 cargo build --release -p redress -p redress-load --quiet
-rm -rf "$WORK" && mkdir -p "$WORK/plugins" "$WORK/no-plugins"
+prepare_workdir "$WORK"
 # The figures for the table: median of the three closed-loop runs.
 trap 'summarise' EXIT
 summarise() {
@@ -35,14 +36,6 @@ summarise() {
       "$(grep -h decisions_per_second "$WORK/$name"-throughput-*.txt | awk '{print $2}' | sort -n | tr '\n' ' ')"
   done
 }
-cp -r rules "$WORK/rules"
-cp plugins/*.toml plugins/*.wasm "$WORK/plugins/"
-# The default rules without the rules that read plugin outputs.
-mkdir -p "$WORK/rules-without-plugins"
-for file in rules/*.toml; do
-  awk 'BEGIN { RS = ""; ORS = "\n\n" } /^\[\[/ && /plugins\./ { next } { print }' "$file" \
-    > "$WORK/rules-without-plugins/$(basename "$file")"
-done
 printf '[store]\nenabled = false\n' > "$WORK/store-off.toml"
 printf '[store]\ndurability = "full"\n' > "$WORK/store-full.toml"
 
