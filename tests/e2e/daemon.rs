@@ -410,6 +410,91 @@ fn overload_is_refused_with_retry_after() {
     assert_eq!(decision["plugins"][0]["error"], "timed out after 300ms");
 }
 
+/// An inline plugin's call over 1 ms moves that plugin's calls off the
+/// async workers: with more slow complaints being decided at once than the
+/// machine has cores, the daemon still answers everything else.
+#[test]
+fn an_inline_plugin_that_turns_slow_runs_off_the_async_workers() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("rules")).unwrap();
+    std::fs::write(
+        dir.path().join("rules/r.toml"),
+        "[[route]]\nname = \"all\"\nqueue = \"care\"\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.path().join("plugins")).unwrap();
+    std::fs::copy(
+        std::path::Path::new(env!("REDRESS_GUESTS_DIR")).join("guest_loop.wasm"),
+        dir.path().join("plugins/slow.wasm"),
+    )
+    .unwrap();
+    // Declared inline, but spins until its deadline on every event; never
+    // quarantined here.
+    std::fs::write(
+        dir.path().join("plugins/slow.toml"),
+        "inline = true\n[limits]\nfuel = 1_000_000_000_000\ntimeout = \"1s\"\nquarantine_after = 1000\n",
+    )
+    .unwrap();
+    let daemon = Arc::new(Daemon::start_in(dir, ""));
+    let metrics = daemon.metrics();
+    assert!(
+        metrics.contains("redress_plugin_off_worker{plugin=\"slow\"} 0\n"),
+        "{metrics}"
+    );
+
+    // The first slow call runs inline and marks the plugin.
+    let (status, decision) = daemon.post("/v1/complaints", &billing());
+    assert_eq!(status, 200, "{decision}");
+    assert_eq!(decision["plugins"][0]["error"], "timed out after 1s");
+    let metrics = daemon.metrics();
+    assert!(
+        metrics.contains("redress_plugin_off_worker{plugin=\"slow\"} 1\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("redress_plugin_slow_calls_total{plugin=\"slow\"} 1\n"),
+        "{metrics}"
+    );
+
+    // More slow complaints at once than there are async workers.
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let slow_requests = cores + 2;
+    let posts: Vec<_> = (0..slow_requests)
+        .map(|_| {
+            let daemon = daemon.clone();
+            std::thread::spawn(move || daemon.post("/v1/complaints", &billing()))
+        })
+        .collect();
+    let in_flight = format!("redress_requests_in_flight {slow_requests}\n");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !daemon.metrics().contains(&in_flight) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the slow requests never were all in flight: {}",
+            daemon.metrics()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    // Answered while every slow request is still being worked on.
+    let (status, _) = daemon.get("/healthz");
+    assert_eq!(status, 200);
+    let metrics = daemon.metrics();
+    assert!(metrics.contains(&in_flight), "{metrics}");
+    for post in posts {
+        let (status, decision) = post.join().unwrap();
+        assert_eq!(status, 200, "{decision}");
+        assert_eq!(decision["plugins"][0]["error"], "timed out after 1s");
+    }
+    let metrics = daemon.metrics();
+    assert!(
+        metrics.contains(&format!(
+            "redress_plugin_slow_calls_total{{plugin=\"slow\"}} {}\n",
+            slow_requests + 1
+        )),
+        "{metrics}"
+    );
+}
+
 #[test]
 fn sigterm_stops_the_daemon_cleanly() {
     let mut daemon = Daemon::start("");

@@ -33,6 +33,15 @@ pub const MAX_LIST_ITEMS: usize = 256;
 pub const MAX_LIST_ITEM: usize = 1024;
 /// Most offers one call may propose.
 pub const MAX_OFFERS: usize = 16;
+/// Fuel above which a call is slow: about a millisecond of work on the
+/// machine of BENCHMARKS.md, longer than an async worker should be held
+/// (the example plugins use 20,000 to 62,000). Fuel, not the clock: a
+/// call of microseconds often measures over a millisecond on a busy
+/// machine, when its thread is preempted. A call that times out is slow
+/// too. See [`LoadedPlugin::is_slow`].
+pub const SLOW_FUEL: u64 = 10_000_000;
+/// How long a plugin counts as slow after its last slow call.
+pub const SLOW_FOR: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// A warm instance and its store.
 struct Warm {
@@ -50,6 +59,8 @@ pub struct PluginStats {
     pub instances_created: AtomicU64,
     pub instances_recycled: AtomicU64,
     pub quarantines: AtomicU64,
+    /// Calls that used more than [`SLOW_FUEL`] or timed out.
+    pub slow_calls: AtomicU64,
     failures_by_kind: Mutex<BTreeMap<&'static str, u64>>,
 }
 
@@ -104,6 +115,9 @@ pub struct LoadedPlugin {
     failures_in_a_row: AtomicU32,
     /// Milliseconds since `born` until which calls are refused.
     quarantined_until: AtomicU64,
+    /// Milliseconds since `born` until which the plugin counts as slow; 0
+    /// if it never was.
+    slow_until: AtomicU64,
     born: Instant,
     pub stats: PluginStats,
 }
@@ -135,6 +149,7 @@ impl LoadedPlugin {
             pool: Mutex::new(Vec::new()),
             failures_in_a_row: AtomicU32::new(0),
             quarantined_until: AtomicU64::new(0),
+            slow_until: AtomicU64::new(0),
             born: Instant::now(),
             stats: PluginStats::default(),
         }
@@ -147,6 +162,9 @@ impl LoadedPlugin {
         let mut report = CallReport::default();
         let result = self.call_inner(complaint, &mut report);
         report.elapsed = started.elapsed();
+        if report.fuel_used > SLOW_FUEL || matches!(result, Err(Failure::Timeout { .. })) {
+            self.mark_slow(&report);
+        }
         match &result {
             Ok(_) => {
                 self.failures_in_a_row.store(0, Ordering::Relaxed);
@@ -271,6 +289,36 @@ impl LoadedPlugin {
                 "plugin quarantined after failing repeatedly"
             );
         }
+    }
+
+    /// Whether a call used more than [`SLOW_FUEL`] or timed out in the
+    /// last [`SLOW_FOR`]. The daemon calls an `inline` plugin on the async
+    /// worker that took the request only while it is not slow, so a plugin
+    /// that turns slow holds up one request per worker at most.
+    pub fn is_slow(&self) -> bool {
+        let until = self.slow_until.load(Ordering::Relaxed);
+        until != 0 && self.born.elapsed().as_millis() as u64 <= until
+    }
+
+    fn mark_slow(&self, report: &CallReport) {
+        self.stats.slow_calls.fetch_add(1, Ordering::Relaxed);
+        let was_slow = self.is_slow();
+        let until = (self.born.elapsed() + SLOW_FOR).as_millis() as u64;
+        self.slow_until.store(until, Ordering::Relaxed);
+        if !was_slow && self.spec.inline {
+            tracing::info!(
+                plugin = %self.name,
+                fuel = report.fuel_used,
+                elapsed_ms = report.elapsed.as_secs_f64() * 1000.0,
+                "an inline plugin's call used over 10,000,000 fuel or timed out; its calls run off the async workers until it has been fast for 10 s"
+            );
+        }
+    }
+
+    /// Whether the daemon calls the plugin off the async workers now: it is
+    /// not `inline`, or it is slow.
+    pub fn runs_off_worker(&self) -> bool {
+        !self.spec.inline || self.is_slow()
     }
 
     /// Whether the plugin is quarantined now.

@@ -60,6 +60,13 @@ impl PluginSet {
         self.plugins.is_empty()
     }
 
+    /// Whether the daemon may call these plugins on the async worker that
+    /// took the request: every plugin is declared `inline` and none made a
+    /// slow call recently ([`LoadedPlugin::is_slow`]).
+    pub fn run_inline(&self) -> bool {
+        self.plugins.iter().all(|plugin| !plugin.runs_off_worker())
+    }
+
     pub fn get(&self, name: &str) -> Option<&Arc<LoadedPlugin>> {
         self.plugins.iter().find(|p| p.spec.name == name)
     }

@@ -47,11 +47,13 @@ pub async fn complaints(
         Body::Many(events) => (events, false),
     };
     // Plugins are CPU work bounded only by their timeouts: keep it off the
-    // async workers' queues so a slow plugin cannot stall accepting or
-    // answering other requests. Rules alone take microseconds per event, and
-    // handing the worker over costs more than that (a context switch), so
-    // a small request without plugins is decided in place.
-    let offload = !snapshot.plugins.is_empty() || events.len() > DECIDE_IN_PLACE_MAX_EVENTS;
+    // async workers so a slow plugin cannot stall accepting or answering
+    // other requests, unless every plugin is declared `inline` and none
+    // was slow lately. Rules alone, and inline plugins, take microseconds
+    // per event, and handing the worker over costs more than that (with
+    // the example plugins, a third of the daemon's throughput: see
+    // BENCHMARKS.md), so a small request is then decided in place.
+    let offload = events.len() > DECIDE_IN_PLACE_MAX_EVENTS || !snapshot.plugins.run_inline();
     let prepared: Vec<Prepared> = off_worker_if(offload, || {
         events
             .into_iter()
@@ -118,8 +120,8 @@ struct Answer {
     replayed: bool,
 }
 
-/// Most events a request may hold and still be decided (rules only) on the
-/// async worker itself.
+/// Most events a request may hold and still be decided (rules and inline
+/// plugins) on the async worker itself.
 const DECIDE_IN_PLACE_MAX_EVENTS: usize = 16;
 
 /// Runs `work` on this thread, first handing the async worker's other tasks

@@ -130,6 +130,24 @@ impl AppState {
                     u8::from(plugin.is_quarantined())
                 );
             }
+            out.push_str("# HELP redress_plugin_slow_calls_total Plugin calls that used over 10,000,000 fuel (about 1 ms of work) or timed out.\n# TYPE redress_plugin_slow_calls_total counter\n");
+            for plugin in plugins {
+                let _ = writeln!(
+                    out,
+                    "redress_plugin_slow_calls_total{{plugin=\"{}\"}} {}",
+                    escape(&plugin.name),
+                    plugin.stats.slow_calls.load(Ordering::Relaxed)
+                );
+            }
+            out.push_str("# HELP redress_plugin_off_worker 1 while a plugin's calls run off the async workers (not inline, or it made a slow call in the last 10 s).\n# TYPE redress_plugin_off_worker gauge\n");
+            for plugin in plugins {
+                let _ = writeln!(
+                    out,
+                    "redress_plugin_off_worker{{plugin=\"{}\"}} {}",
+                    escape(&plugin.name),
+                    u8::from(plugin.runs_off_worker())
+                );
+            }
             out.push_str("# HELP redress_plugin_instances_created_total Plugin instances created.\n# TYPE redress_plugin_instances_created_total counter\n");
             for plugin in plugins {
                 let _ = writeln!(
