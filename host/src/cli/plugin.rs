@@ -311,6 +311,8 @@ description = "What this plugin adds to a complaint"
 # file = "{name}.wasm"   # default: <name>.wasm next to this file
 order = 100
 on_error = "skip"
+# inline = true          # call on the request's own async worker: fastest when a
+#                        # call takes microseconds (docs/plugins.md, "Inline plugins")
 
 [outputs]
 mentions_keyword = {{ type = "flag", default = false }}
