@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Latency at a fixed rate of two `redress` binaries, interleaved: each run
+# starts the daemon on an empty data directory (three plugins, durable
+# store) and sends RATE requests a second for SECONDS, then prints the rate
+# achieved and p50 / p99 / p999 in ms. The p99 figures of BENCHMARKS.md at
+# 10,000/s come from here.
+#
+#   tests/load/rate-ab.sh A B [ROUNDS] [RATE] [SECONDS]    # defaults: 4 10000 10
+#   tests/load/rate-ab.sh target/release/redress target/release/redress   # one build, 2 x ROUNDS runs
+set -euo pipefail
+
+A=$(realpath "$1")
+B=$(realpath "$2")
+ROUNDS=${3:-4}
+RATE=${4:-10000}
+SECONDS_PER_RUN=${5:-10}
+REPO=$(pwd)
+PORT=18193
+URL=http://127.0.0.1:$PORT
+WORK=$REPO/target/load-rate-ab
+LOAD=$REPO/target/release/redress-load
+
+source tests/load/workdir.sh
+cargo build --release -p redress-load --quiet
+prepare_workdir "$WORK"
+printf '[store]\ndurability = "full"\n' > "$WORK/config.toml"
+
+run() {
+  local label=$1 binary=$2
+  rm -rf "$WORK/data"
+  (cd "$WORK" && RUST_LOG=warn exec "$binary" serve --config config.toml --rules rules \
+      --plugins plugins --data "$WORK/data" --listen "127.0.0.1:$PORT" > "$WORK/$label.log" 2>&1) &
+  local pid=$!
+  local ready=no
+  for _ in $(seq 1 100); do
+    if curl -fsS "$URL/healthz" > /dev/null 2>&1; then ready=yes; break; fi
+    sleep 0.1
+  done
+  if [[ $ready == no ]]; then
+    echo "$label did not start; its log, $WORK/$label.log:" >&2
+    cat "$WORK/$label.log" >&2
+    exit 1
+  fi
+  "$LOAD" rate --url "$URL" --path '/v1/complaints?trace=none' --rate "$RATE" \
+      --seconds "$SECONDS_PER_RUN" > "$WORK/run.txt"
+  printf '%s  %s\n' "$label" "$(awk '/achieved_rate|latency_p50_ms|latency_p99_ms|latency_p999_ms/ { printf "%s %s  ", $1, $2 }' "$WORK/run.txt")"
+  kill "$pid"; wait "$pid" || true
+}
+
+for round in $(seq 1 "$ROUNDS"); do
+  run A "$A"
+  run B "$B"
+done
