@@ -410,9 +410,10 @@ fn overload_is_refused_with_retry_after() {
     assert_eq!(decision["plugins"][0]["error"], "timed out after 300ms");
 }
 
-/// An inline plugin's call over 1 ms moves that plugin's calls off the
-/// async workers: with more slow complaints being decided at once than the
-/// machine has cores, the daemon still answers everything else.
+/// An inline plugin's call that times out (or uses over 10,000,000 fuel)
+/// moves that plugin's calls off the async workers: with more slow
+/// complaints being decided at once than the machine has cores, the daemon
+/// still answers everything else.
 #[test]
 fn an_inline_plugin_that_turns_slow_runs_off_the_async_workers() {
     let dir = tempfile::tempdir().unwrap();
