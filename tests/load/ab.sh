@@ -41,20 +41,7 @@ if [[ "$PLUGINS" == yes ]]; then RULES=rules; PLUGIN_DIR=plugins; else RULES=rul
 
 run() {
   local label=$1 binary=$2
-  rm -rf "$WORK/data"
-  (cd "$WORK" && RUST_LOG=warn exec "$binary" serve --config config.toml --rules "$RULES" \
-      --plugins "$PLUGIN_DIR" --data "$WORK/data" --listen "127.0.0.1:$PORT" > "$WORK/$label.log" 2>&1) &
-  local pid=$!
-  local ready=no
-  for _ in $(seq 1 100); do
-    if curl -fsS "$URL/healthz" > /dev/null 2>&1; then ready=yes; break; fi
-    sleep 0.1
-  done
-  if [[ $ready == no ]]; then
-    echo "$label did not start; its log, $WORK/$label.log:" >&2
-    cat "$WORK/$label.log" >&2
-    exit 1
-  fi
+  start_daemon "$WORK" "$label" "$binary" "$PORT" --config config.toml --rules "$RULES" --plugins "$PLUGIN_DIR"
   for _ in 1 2 3; do
     "$LOAD" throughput --url "$URL" --path '/v1/complaints?trace=none' --connections 32 \
         --seconds "$SECONDS_PER_RUN" > "$WORK/run.txt"
@@ -64,7 +51,7 @@ run() {
     printf '%s  decisions/s %7s  p99 %6s ms\n' "$label" "$rate" "$p99"
     echo "$rate" >> "$WORK/$label.rates"
   done
-  kill "$pid"; wait "$pid" || true
+  kill "$DAEMON_PID"; wait "$DAEMON_PID" || true
 }
 
 for round in $(seq 1 "$ROUNDS"); do

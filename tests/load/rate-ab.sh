@@ -27,24 +27,11 @@ printf '[store]\ndurability = "full"\n' > "$WORK/config.toml"
 
 run() {
   local label=$1 binary=$2
-  rm -rf "$WORK/data"
-  (cd "$WORK" && RUST_LOG=warn exec "$binary" serve --config config.toml --rules rules \
-      --plugins plugins --data "$WORK/data" --listen "127.0.0.1:$PORT" > "$WORK/$label.log" 2>&1) &
-  local pid=$!
-  local ready=no
-  for _ in $(seq 1 100); do
-    if curl -fsS "$URL/healthz" > /dev/null 2>&1; then ready=yes; break; fi
-    sleep 0.1
-  done
-  if [[ $ready == no ]]; then
-    echo "$label did not start; its log, $WORK/$label.log:" >&2
-    cat "$WORK/$label.log" >&2
-    exit 1
-  fi
+  start_daemon "$WORK" "$label" "$binary" "$PORT" --config config.toml --rules rules --plugins plugins
   "$LOAD" rate --url "$URL" --path '/v1/complaints?trace=none' --rate "$RATE" \
       --seconds "$SECONDS_PER_RUN" > "$WORK/run.txt"
   printf '%s  %s\n' "$label" "$(awk '/achieved_rate|latency_p50_ms|latency_p99_ms|latency_p999_ms/ { printf "%s %s  ", $1, $2 }' "$WORK/run.txt")"
-  kill "$pid"; wait "$pid" || true
+  kill "$DAEMON_PID"; wait "$DAEMON_PID" || true
 }
 
 for round in $(seq 1 "$ROUNDS"); do

@@ -1,4 +1,4 @@
-# Sourced by matrix.sh and ab.sh, from the repository root.
+# Sourced by matrix.sh, ab.sh and rate-ab.sh, from the repository root.
 #
 # prepare_workdir DIR: an empty DIR holding the default rules (rules/), the
 # example plugins (plugins/), the default rules without the rules that read
@@ -18,4 +18,23 @@ prepare_workdir() {
     awk 'BEGIN { RS = ""; ORS = "\n\n" } /^\[\[/ && /plugins\./ { next } { print }' "$file" \
       > "$work/rules-without-plugins/$(basename "$file")"
   done
+}
+
+# start_daemon WORK LABEL BINARY PORT SERVE_ARGS...: starts BINARY serve in
+# WORK on an empty WORK/data, logging to WORK/LABEL.log, and waits until it
+# answers /healthz; sets DAEMON_PID. Exits with the log if it never does.
+start_daemon() {
+  local work=$1 label=$2 binary=$3 port=$4
+  shift 4
+  rm -rf "$work/data"
+  (cd "$work" && RUST_LOG=warn exec "$binary" serve "$@" --data "$work/data" \
+      --listen "127.0.0.1:$port" > "$work/$label.log" 2>&1) &
+  DAEMON_PID=$!
+  for _ in $(seq 1 100); do
+    if curl -fsS "http://127.0.0.1:$port/healthz" > /dev/null 2>&1; then return 0; fi
+    sleep 0.1
+  done
+  echo "$label did not start; its log, $work/$label.log:" >&2
+  cat "$work/$label.log" >&2
+  exit 1
 }
