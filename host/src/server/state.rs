@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use arc_swap::ArcSwap;
 
+use crate::plugin::LoadedPlugin;
 use crate::reload::Reloader;
 use crate::server::admission::{Admitted, InFlight};
 use crate::server::config::ServeConfig;
@@ -92,16 +93,10 @@ impl AppState {
             let last_failed = reloader.status().outcome == "failed";
             out.push_str("# HELP redress_reload_last_failed 1 when the latest reload failed and an older rule set is serving.\n# TYPE redress_reload_last_failed gauge\n");
             let _ = writeln!(out, "redress_reload_last_failed {}", u8::from(last_failed));
-            out.push_str("# HELP redress_plugin_calls_total Plugin calls.\n# TYPE redress_plugin_calls_total counter\n");
             let plugins = snapshot.plugins.plugins();
-            for plugin in plugins {
-                let _ = writeln!(
-                    out,
-                    "redress_plugin_calls_total{{plugin=\"{}\"}} {}",
-                    escape(&plugin.name),
-                    plugin.stats.calls.load(Ordering::Relaxed)
-                );
-            }
+            per_plugin(out, "redress_plugin_calls_total", "counter", "Plugin calls.", plugins, |p| {
+                p.stats.calls.load(Ordering::Relaxed)
+            });
             out.push_str("# HELP redress_plugin_failures_total Failed plugin calls by kind (timeout, out_of_fuel, memory, panic, trap, bad_output...).\n# TYPE redress_plugin_failures_total counter\n");
             for plugin in plugins {
                 for (kind, count) in plugin.stats.failures_by_kind() {
@@ -112,51 +107,56 @@ impl AppState {
                     );
                 }
             }
-            out.push_str("# HELP redress_plugin_fuel_total Fuel used by plugin calls.\n# TYPE redress_plugin_fuel_total counter\n");
-            for plugin in plugins {
-                let _ = writeln!(
-                    out,
-                    "redress_plugin_fuel_total{{plugin=\"{}\"}} {}",
-                    escape(&plugin.name),
-                    plugin.stats.fuel.load(Ordering::Relaxed)
-                );
-            }
-            out.push_str("# HELP redress_plugin_quarantined 1 while a plugin is quarantined.\n# TYPE redress_plugin_quarantined gauge\n");
-            for plugin in plugins {
-                let _ = writeln!(
-                    out,
-                    "redress_plugin_quarantined{{plugin=\"{}\"}} {}",
-                    escape(&plugin.name),
-                    u8::from(plugin.is_quarantined())
-                );
-            }
-            out.push_str("# HELP redress_plugin_slow_calls_total Plugin calls that used over 10,000,000 fuel (about 1 ms of work) or timed out.\n# TYPE redress_plugin_slow_calls_total counter\n");
-            for plugin in plugins {
-                let _ = writeln!(
-                    out,
-                    "redress_plugin_slow_calls_total{{plugin=\"{}\"}} {}",
-                    escape(&plugin.name),
-                    plugin.stats.slow_calls.load(Ordering::Relaxed)
-                );
-            }
-            out.push_str("# HELP redress_plugin_off_worker 1 while a plugin's calls run off the async workers (not inline, or it made a slow call in the last 10 s).\n# TYPE redress_plugin_off_worker gauge\n");
-            for plugin in plugins {
-                let _ = writeln!(
-                    out,
-                    "redress_plugin_off_worker{{plugin=\"{}\"}} {}",
-                    escape(&plugin.name),
-                    u8::from(plugin.runs_off_worker())
-                );
-            }
-            out.push_str("# HELP redress_plugin_instances_created_total Plugin instances created.\n# TYPE redress_plugin_instances_created_total counter\n");
-            for plugin in plugins {
-                let _ = writeln!(
-                    out,
-                    "redress_plugin_instances_created_total{{plugin=\"{}\"}} {}",
-                    escape(&plugin.name),
-                    plugin.stats.instances_created.load(Ordering::Relaxed)
-                );
-            }
+            per_plugin(out, "redress_plugin_fuel_total", "counter", "Fuel used by plugin calls.", plugins, |p| {
+                p.stats.fuel.load(Ordering::Relaxed)
+            });
+            per_plugin(out, "redress_plugin_quarantined", "gauge", "1 while a plugin is quarantined.", plugins, |p| {
+                u64::from(p.is_quarantined())
+            });
+            per_plugin(
+                out,
+                "redress_plugin_slow_calls_total",
+                "counter",
+                "Plugin calls that used over 10,000,000 fuel (about 1 ms of work) or timed out.",
+                plugins,
+                |p| p.stats.slow_calls.load(Ordering::Relaxed),
+            );
+            per_plugin(
+                out,
+                "redress_plugin_off_worker",
+                "gauge",
+                "1 while a plugin's calls run off the async workers (not inline, or it made a slow call in the last 10 s).",
+                plugins,
+                |p| u64::from(p.runs_off_worker()),
+            );
+            per_plugin(
+                out,
+                "redress_plugin_instances_created_total",
+                "counter",
+                "Plugin instances created.",
+                plugins,
+                |p| p.stats.instances_created.load(Ordering::Relaxed),
+            );
         })
+    }
+}
+
+/// One metric family with a sample per plugin, labelled by its name.
+fn per_plugin(
+    out: &mut String,
+    name: &str,
+    kind: &str,
+    help: &str,
+    plugins: &[Arc<LoadedPlugin>],
+    value: impl Fn(&LoadedPlugin) -> u64,
+) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+    for plugin in plugins {
+        let _ = writeln!(
+            out,
+            "{name}{{plugin=\"{}\"}} {}",
+            escape(&plugin.name),
+            value(plugin)
+        );
     }
 }
