@@ -366,8 +366,9 @@ fn simulate_tries_a_change_without_saving_it() {
     );
 }
 
-#[test]
-fn overload_is_refused_with_retry_after() {
+/// A directory with one route and one plugin, `slow`, that spins until its
+/// deadline on every event; `manifest` is its manifest.
+fn with_spinning_plugin(manifest: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("rules")).unwrap();
     std::fs::write(
@@ -381,12 +382,14 @@ fn overload_is_refused_with_retry_after() {
         dir.path().join("plugins/slow.wasm"),
     )
     .unwrap();
+    std::fs::write(dir.path().join("plugins/slow.toml"), manifest).unwrap();
+    dir
+}
+
+#[test]
+fn overload_is_refused_with_retry_after() {
     // Spins until its 300 ms deadline on every event.
-    std::fs::write(
-        dir.path().join("plugins/slow.toml"),
-        "[limits]\nfuel = 1_000_000_000_000\ntimeout = \"300ms\"\n",
-    )
-    .unwrap();
+    let dir = with_spinning_plugin("[limits]\nfuel = 1_000_000_000_000\ntimeout = \"300ms\"\n");
     let daemon = Arc::new(Daemon::start_in(dir, "[limits]\nmax_in_flight = 1\n"));
     let slow = {
         let daemon = daemon.clone();
@@ -416,26 +419,11 @@ fn overload_is_refused_with_retry_after() {
 /// still answers everything else.
 #[test]
 fn an_inline_plugin_that_turns_slow_runs_off_the_async_workers() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("rules")).unwrap();
-    std::fs::write(
-        dir.path().join("rules/r.toml"),
-        "[[route]]\nname = \"all\"\nqueue = \"care\"\n",
-    )
-    .unwrap();
-    std::fs::create_dir_all(dir.path().join("plugins")).unwrap();
-    std::fs::copy(
-        std::path::Path::new(env!("REDRESS_GUESTS_DIR")).join("guest_loop.wasm"),
-        dir.path().join("plugins/slow.wasm"),
-    )
-    .unwrap();
     // Declared inline, but spins until its deadline on every event; never
     // quarantined here.
-    std::fs::write(
-        dir.path().join("plugins/slow.toml"),
+    let dir = with_spinning_plugin(
         "inline = true\n[limits]\nfuel = 1_000_000_000_000\ntimeout = \"1s\"\nquarantine_after = 1000\n",
-    )
-    .unwrap();
+    );
     let daemon = Arc::new(Daemon::start_in(dir, ""));
     let metrics = daemon.metrics();
     assert!(
