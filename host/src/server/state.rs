@@ -81,6 +81,8 @@ impl AppState {
                 let _ = writeln!(out, "redress_store_batched_requests_total {}", store.batched.load(Ordering::Relaxed));
                 out.push_str("# HELP redress_store_cases_indexed Cases in the store's in-memory case index (about 150 bytes each).\n# TYPE redress_store_cases_indexed gauge\n");
                 let _ = writeln!(out, "redress_store_cases_indexed {}", store.cases_indexed.load(Ordering::Relaxed));
+                out.push_str("# HELP redress_store_timers_queued Entries in the store's in-memory queue of pending timers (about 50 bytes each; cancelled and re-armed timers leave it when their time comes).\n# TYPE redress_store_timers_queued gauge\n");
+                let _ = writeln!(out, "redress_store_timers_queued {}", store.timers_queued.load(Ordering::Relaxed));
             }
             out.push_str("# HELP redress_reloads_total Reloads by outcome.\n# TYPE redress_reloads_total counter\n");
             for (outcome, counter) in [

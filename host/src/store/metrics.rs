@@ -16,4 +16,8 @@ pub struct StoreMetrics {
     pub batched: AtomicU64,
     /// Cases in the in-memory case index (about 150 bytes each).
     pub cases_indexed: AtomicU64,
+    /// Entries in the in-memory queue of pending timers (about 50 bytes each),
+    /// including those of timers since cancelled or re-armed, which leave
+    /// when their time comes.
+    pub timers_queued: AtomicU64,
 }

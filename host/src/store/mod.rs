@@ -19,6 +19,7 @@ mod scheduler;
 mod sharded_map;
 mod sqlite;
 mod tally;
+mod timer_queue;
 
 use std::collections::BTreeMap;
 

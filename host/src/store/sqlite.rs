@@ -32,6 +32,7 @@ use crate::store::lifecycle::{
 use crate::store::queries::{read_case, read_decisions, read_report};
 use crate::store::report::Report;
 use crate::store::tally;
+use crate::store::timer_queue::{Due, TimerKind, TimerQueue};
 use crate::store::{
     CaseView, DecisionPage, DecisionQuery, Fired, Intake, Pending, Recorded, Store, StoreError,
     StoreMetrics,
@@ -48,6 +49,10 @@ pub(super) const MIGRATIONS: &[(i64, &str)] = &[
     (
         3,
         include_str!("../../migrations/0003_cases_indexed_in_memory.sql"),
+    ),
+    (
+        4,
+        include_str!("../../migrations/0004_timers_due_in_memory.sql"),
     ),
 ];
 
@@ -194,10 +199,20 @@ impl SqliteStore {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "case index loaded"
         );
+        let started = Instant::now();
+        let timers = TimerQueue::load(&writer)?;
+        tracing::info!(
+            timers = timers.len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "pending timers loaded"
+        );
         let metrics = Arc::new(StoreMetrics::default());
         metrics
             .cases_indexed
             .store(indexed as u64, Ordering::Relaxed);
+        metrics
+            .timers_queued
+            .store(timers.len() as u64, Ordering::Relaxed);
         let reader = open_connection(&path, options.durability)?;
         let (sender, receiver) = sync_channel::<Command>(16 * 1024);
         let max_batch = options.max_batch.max(1);
@@ -206,7 +221,7 @@ impl SqliteStore {
             .spawn({
                 let cases = Arc::clone(&cases);
                 let metrics = Arc::clone(&metrics);
-                move || writer_loop(writer, &cases, &metrics, receiver, max_batch)
+                move || writer_loop(writer, &cases, timers, &metrics, receiver, max_batch)
             })
             .map_err(|error| StoreError::Open {
                 path: path.display().to_string(),
@@ -349,6 +364,7 @@ enum Outcome {
 fn writer_loop(
     mut connection: Connection,
     cases: &SharedCaseIndex,
+    mut timers: TimerQueue,
     metrics: &StoreMetrics,
     commands: Receiver<Command>,
     max_batch: usize,
@@ -362,7 +378,7 @@ fn writer_loop(
             }
         }
         let started = Instant::now();
-        let result = run_batch(&mut connection, cases, &batch);
+        let result = run_batch(&mut connection, cases, &mut timers, &batch);
         metrics.batch.observe(started.elapsed());
         metrics
             .batched
@@ -370,6 +386,9 @@ fn writer_loop(
         metrics
             .cases_indexed
             .store(cases.read().len() as u64, Ordering::Relaxed);
+        metrics
+            .timers_queued
+            .store(timers.len() as u64, Ordering::Relaxed);
         let (mut outcomes, failure) = match result {
             Ok(outcomes) => (Some(outcomes.into_iter()), String::new()),
             Err(error) => {
@@ -423,40 +442,49 @@ enum Isolation {
 fn run_batch(
     connection: &mut Connection,
     cases: &SharedCaseIndex,
+    timers: &mut TimerQueue,
     batch: &[Command],
 ) -> Result<Vec<Outcome>, StoreError> {
-    match run_transaction(connection, cases, batch, Isolation::Shared)? {
+    match run_transaction(connection, cases, timers, batch, Isolation::Shared)? {
         Some(outcomes) => Ok(outcomes),
         // A savepoint per command never gives up on the batch.
-        None => {
-            run_transaction(connection, cases, batch, Isolation::SavepointEach)?.ok_or_else(|| {
+        None => run_transaction(connection, cases, timers, batch, Isolation::SavepointEach)?
+            .ok_or_else(|| {
                 StoreError::NotCommitted("a command failed outside its savepoint".to_string())
-            })
-        }
+            }),
     }
 }
 
 /// One transaction over the batch; `None` when a decision failed with
 /// `Isolation::Shared` (the transaction is then rolled back). The case
-/// index keeps the transaction's changes only if it commits.
+/// index and the timer queue keep the transaction's changes only if it
+/// commits.
 fn run_transaction(
     connection: &mut Connection,
     cases: &SharedCaseIndex,
+    timers: &mut TimerQueue,
     batch: &[Command],
     isolation: Isolation,
 ) -> Result<Option<Vec<Outcome>>, StoreError> {
-    let result = run_transaction_uncommitted_index(connection, cases, batch, isolation);
+    let result = run_transaction_uncommitted(connection, cases, timers, batch, isolation);
     let mut index = cases.write();
     match result {
-        Ok(Some(_)) => index.commit(),
-        _ => index.rollback_to(0),
+        Ok(Some(_)) => {
+            index.commit();
+            timers.commit();
+        }
+        _ => {
+            index.rollback_to(0);
+            timers.rollback_to(0);
+        }
     }
     result
 }
 
-fn run_transaction_uncommitted_index(
+fn run_transaction_uncommitted(
     connection: &mut Connection,
     cases: &SharedCaseIndex,
+    timers: &mut TimerQueue,
     batch: &[Command],
     isolation: Isolation,
 ) -> Result<Option<Vec<Outcome>>, StoreError> {
@@ -466,7 +494,7 @@ fn run_transaction_uncommitted_index(
         if isolation == Isolation::Shared
             && let Command::Decide { items, .. } = command
         {
-            match record_all(&transaction, cases, items) {
+            match record_all(&transaction, cases, timers, items) {
                 Ok(recorded) => outcomes.push(Outcome::Decide(Ok(recorded))),
                 Err(error) => {
                     tracing::warn!(%error, "a decision failed to record; the batch is retried a command at a time");
@@ -477,9 +505,10 @@ fn run_transaction_uncommitted_index(
         }
         let savepoint = transaction.savepoint()?;
         let mark = cases.read().mark();
+        let timers_mark = timers.mark();
         let (outcome, ok) = match command {
             Command::Decide { items, .. } => {
-                let result = record_all(&savepoint, cases, items);
+                let result = record_all(&savepoint, cases, timers, items);
                 let ok = result.is_ok();
                 (Outcome::Decide(result), ok)
             }
@@ -489,12 +518,12 @@ fn run_transaction_uncommitted_index(
                 now,
                 ..
             } => {
-                let result = apply_event(&savepoint, cases, case_id, event, *now);
+                let result = apply_event(&savepoint, cases, timers, case_id, event, *now);
                 let ok = result.is_ok();
                 (Outcome::Apply(Box::new(result)), ok)
             }
             Command::Fire { now, .. } => {
-                let result = fire_timers(&savepoint, *now);
+                let result = fire_timers(&savepoint, timers, *now);
                 let ok = result.is_ok();
                 (Outcome::Fire(result), ok)
             }
@@ -504,6 +533,7 @@ fn run_transaction_uncommitted_index(
         } else {
             savepoint.finish()?;
             cases.write().rollback_to(mark);
+            timers.rollback_to(timers_mark);
         }
         outcomes.push(outcome);
     }
@@ -514,11 +544,12 @@ fn run_transaction_uncommitted_index(
 fn record_all(
     connection: &Connection,
     cases: &SharedCaseIndex,
+    timers: &mut TimerQueue,
     items: &[Intake],
 ) -> Result<Vec<Recorded>, StoreError> {
     items
         .iter()
-        .map(|intake| record_complaint(connection, cases, intake))
+        .map(|intake| record_complaint(connection, cases, timers, intake))
         .collect()
 }
 
@@ -602,6 +633,7 @@ fn logged<T, E: std::fmt::Display>(result: Result<T, E>) -> Option<T> {
 fn record_complaint(
     connection: &Connection,
     cases: &SharedCaseIndex,
+    timers: &mut TimerQueue,
     intake: &Intake,
 ) -> Result<Recorded, StoreError> {
     let Intake {
@@ -642,7 +674,7 @@ fn record_complaint(
     );
     let json = decision.to_json()?;
     let at = decision.received_at.millis();
-    let case_no = open_case(connection, cases, event, levels, &decision)?;
+    let case_no = open_case(connection, cases, timers, event, levels, &decision)?;
     let digests: BTreeMap<&str, &str> = decision
         .plugins
         .iter()
@@ -712,6 +744,7 @@ fn rank(levels: &[Name], level: Option<&str>) -> i64 {
 fn open_case(
     connection: &Connection,
     cases: &SharedCaseIndex,
+    timers: &mut TimerQueue,
     event: &ComplaintEvent,
     levels: &[Name],
     decision: &Decision,
@@ -756,11 +789,11 @@ fn open_case(
     );
     if let Some(sla) = sla {
         for (kind, due) in [
-            ("first_response", sla.first_response_due),
-            ("resolve", sla.resolve_due),
+            (TimerKind::FirstResponse, sla.first_response_due),
+            (TimerKind::Resolve, sla.resolve_due),
         ] {
             if let Some(due) = due {
-                arm_timer(connection, case_no, kind, due.millis())?;
+                arm_timer(connection, timers, case_no, kind, due.millis())?;
             }
         }
     }
@@ -769,8 +802,9 @@ fn open_case(
 
 fn arm_timer(
     connection: &Connection,
+    timers: &mut TimerQueue,
     case_no: i64,
-    kind: &str,
+    kind: TimerKind,
     due_at: i64,
 ) -> Result<(), StoreError> {
     connection
@@ -778,15 +812,25 @@ fn arm_timer(
             "INSERT INTO timers (case_no, kind, due_at, state) VALUES (?1, ?2, ?3, 'pending')
              ON CONFLICT (case_no, kind) DO UPDATE SET due_at = excluded.due_at, state = 'pending', fired_at = NULL",
         )?
-        .execute(params![case_no, kind, due_at])?;
+        .execute(params![case_no, kind.as_str(), due_at])?;
+    timers.arm(Due {
+        at: due_at,
+        case_no,
+        kind,
+    });
     Ok(())
 }
 
-fn cancel_timers(connection: &Connection, case_no: i64, kinds: &[&str]) -> Result<(), StoreError> {
+/// Cancels in the table only: the queue's entries are skipped when taken.
+fn cancel_timers(
+    connection: &Connection,
+    case_no: i64,
+    kinds: &[TimerKind],
+) -> Result<(), StoreError> {
     for kind in kinds {
         connection
             .prepare_cached("UPDATE timers SET state = 'cancelled' WHERE case_no = ?1 AND kind = ?2 AND state = 'pending'")?
-            .execute(params![case_no, kind])?;
+            .execute(params![case_no, kind.as_str()])?;
     }
     Ok(())
 }
@@ -809,6 +853,7 @@ fn add_case_event(
 fn apply_event(
     connection: &Connection,
     cases: &SharedCaseIndex,
+    timers: &mut TimerQueue,
     case_id: &str,
     event: &LifecycleEvent,
     now: Timestamp,
@@ -851,7 +896,7 @@ fn apply_event(
                     params![case_no, at],
                 )
                 .map_err(StoreError::from)?;
-            cancel_timers(connection, case_no, &["first_response"])?;
+            cancel_timers(connection, case_no, &[TimerKind::FirstResponse])?;
         }
         LifecycleKind::Resolved => {
             connection
@@ -860,9 +905,13 @@ fn apply_event(
                     params![case_no, at],
                 )
                 .map_err(StoreError::from)?;
-            cancel_timers(connection, case_no, &["first_response", "resolve"])?;
+            cancel_timers(
+                connection,
+                case_no,
+                &[TimerKind::FirstResponse, TimerKind::Resolve],
+            )?;
             if let Some(delay) = follow_up_ms {
-                arm_timer(connection, case_no, "follow_up", at + delay)?;
+                arm_timer(connection, timers, case_no, TimerKind::FollowUp, at + delay)?;
             }
         }
         LifecycleKind::Confirmed => {
@@ -880,15 +929,25 @@ fn apply_event(
                     params![case_no, at],
                 )
                 .map_err(StoreError::from)?;
-            cancel_timers(connection, case_no, &["first_response", "resolve"])?;
+            cancel_timers(
+                connection,
+                case_no,
+                &[TimerKind::FirstResponse, TimerKind::Resolve],
+            )?;
         }
         LifecycleKind::Reopened => {
-            cancel_timers(connection, case_no, &["follow_up"])?;
+            cancel_timers(connection, case_no, &[TimerKind::FollowUp])?;
             if let Some(resolve) = resolve_ms {
-                arm_timer(connection, case_no, "resolve", at + resolve)?;
+                arm_timer(
+                    connection,
+                    timers,
+                    case_no,
+                    TimerKind::Resolve,
+                    at + resolve,
+                )?;
             }
         }
-        LifecycleKind::FollowedUp => cancel_timers(connection, case_no, &["follow_up"])?,
+        LifecycleKind::FollowedUp => cancel_timers(connection, case_no, &[TimerKind::FollowUp])?,
         LifecycleKind::CustomerReplied => {}
         LifecycleKind::AuthorityUsed => {
             let cost = use_authority(connection, case_id, event, at)?;
@@ -984,42 +1043,62 @@ fn use_authority(
     Ok(cost)
 }
 
+/// Most timers fired by one run; the rest wait for the next tick.
+const MOST_FIRED_PER_RUN: usize = 1000;
+
+/// Most entries of the timer queue one run looks at, stale ones included,
+/// so that many cancelled timers coming due together cannot hold the
+/// writer (and the decisions waiting for it) for long.
+const MOST_TAKEN_PER_RUN: usize = 10 * MOST_FIRED_PER_RUN;
+
 /// Fires every timer due at `now`, each exactly once: the timer's state
 /// and the time-based decision are written in the same transaction.
-fn fire_timers(connection: &Connection, now: Timestamp) -> Result<Vec<Fired>, StoreError> {
-    type Due = (
+fn fire_timers(
+    connection: &Connection,
+    timers: &mut TimerQueue,
+    now: Timestamp,
+) -> Result<Vec<Fired>, StoreError> {
+    type Pending = (
         i64,
         String,
-        String,
-        i64,
         Option<String>,
         Option<i64>,
         Option<String>,
         String,
         i64,
     );
-    let due: Vec<Due> = connection
-        .prepare_cached(
-            "SELECT t.case_no, c.id, t.kind, t.due_at, c.breach_escalate, c.breach_rank, c.breach_notify, c.queue, c.escalation_rank
-             FROM timers t JOIN cases c ON c.no = t.case_no
-             WHERE t.state = 'pending' AND t.due_at <= ?1 ORDER BY t.due_at LIMIT 1000",
-        )?
-        .query_map(params![now.millis()], |row| {
-            Ok((
-                row.get(0)?,
-                row.get(1)?,
-                row.get(2)?,
-                row.get(3)?,
-                row.get(4)?,
-                row.get(5)?,
-                row.get(6)?,
-                row.get(7)?,
-                row.get(8)?,
-            ))
-        })?
-        .collect::<Result<_, _>>()?;
-    let mut fired = Vec::with_capacity(due.len());
-    for (case_no, case_id, kind, due_at, escalate, breach_rank, notify, queue, case_rank) in due {
+    let mut fired = Vec::new();
+    let mut taken = 0;
+    while fired.len() < MOST_FIRED_PER_RUN && taken < MOST_TAKEN_PER_RUN {
+        let Some(Due { case_no, kind, .. }) = timers.take_due(now.millis()) else {
+            break;
+        };
+        taken += 1;
+        // The queue's entry may be stale: the table says whether the timer
+        // is still pending and due.
+        let pending: Option<Pending> = connection
+            .prepare_cached(
+                "SELECT t.due_at, c.id, c.breach_escalate, c.breach_rank, c.breach_notify, c.queue, c.escalation_rank
+                 FROM timers t JOIN cases c ON c.no = t.case_no
+                 WHERE t.case_no = ?1 AND t.kind = ?2 AND t.state = 'pending' AND t.due_at <= ?3",
+            )?
+            .query_row(params![case_no, kind.as_str(), now.millis()], |row| {
+                Ok((
+                    row.get(0)?,
+                    row.get(1)?,
+                    row.get(2)?,
+                    row.get(3)?,
+                    row.get(4)?,
+                    row.get(5)?,
+                    row.get(6)?,
+                ))
+            })
+            .optional()?;
+        let Some((due_at, case_id, escalate, breach_rank, notify, queue, case_rank)) = pending
+        else {
+            continue;
+        };
+        let kind = kind.as_str().to_string();
         let changed = connection
             .prepare_cached(
                 "UPDATE timers SET state = 'fired', fired_at = ?3 WHERE case_no = ?1 AND kind = ?2 AND state = 'pending'",

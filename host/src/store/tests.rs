@@ -57,6 +57,23 @@ fn database(path: &Path) -> rusqlite::Connection {
     rusqlite::Connection::open(path.join("redress.db")).unwrap()
 }
 
+/// Makes the database refuse the inserts into `table` that match `when`,
+/// as a full disk or a broken index would; [`allow_inserts`] lifts it.
+fn refuse_inserts(path: &Path, table: &str, when: &str) {
+    database(path)
+        .execute_batch(&format!(
+            "CREATE TRIGGER refuse_{table} BEFORE INSERT ON {table} WHEN {when}
+             BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;"
+        ))
+        .unwrap();
+}
+
+fn allow_inserts(path: &Path, table: &str) {
+    database(path)
+        .execute_batch(&format!("DROP TRIGGER refuse_{table}"))
+        .unwrap();
+}
+
 fn start() -> Timestamp {
     "2026-11-01T09:00:00Z".parse().unwrap()
 }
@@ -492,13 +509,7 @@ fn simulating_a_recorded_complaint_leaves_its_own_case_out_of_history() {
 #[test]
 fn a_decision_that_fails_to_record_does_not_undo_the_others_in_its_batch() {
     let f = fixture();
-    // The database refuses one case, as a full disk or a broken index would.
-    database(&f.path)
-        .execute_batch(
-            "CREATE TRIGGER refuse_poison BEFORE INSERT ON cases WHEN NEW.id = 'poison'
-             BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;",
-        )
-        .unwrap();
+    refuse_inserts(&f.path, "cases", "NEW.id = 'poison'");
     // Queued together, so the writer takes many of them into one batch.
     let pending: Vec<_> = (0..60)
         .map(|i| {
@@ -540,7 +551,8 @@ fn a_decision_that_fails_to_record_does_not_undo_the_others_in_its_batch() {
 }
 
 /// The cases table as migrations 1 and 2 left it: ids unique in the
-/// database, the customer's history in an index.
+/// database, the customer's history in an index; and the index of timers
+/// by due time that migration 4 dropped.
 const CASES_VERSION_2: &str = "
     ALTER TABLE cases RENAME TO cases_v3;
     CREATE TABLE cases (
@@ -555,15 +567,16 @@ const CASES_VERSION_2: &str = "
     DROP TABLE cases_v3;
     CREATE INDEX cases_opened ON cases(opened_at);
     CREATE INDEX cases_customer ON cases(customer_id, opened_at, goodwill, status);
-    DELETE FROM schema_migrations WHERE version = 3;";
+    CREATE INDEX timers_due ON timers(state, due_at);
+    DELETE FROM schema_migrations WHERE version IN (3, 4);";
 
 #[test]
 fn a_version_1_database_is_migrated_and_keeps_its_cases() {
     let f = fixture();
     let (first, _) =
         f.complain(serde_json::json!({"id": "old-1", "text": "broken", "customer": {"id": "k-1"}}));
-    // Back to version 1's table and indexes, as a database written before
-    // migrations 2 and 3.
+    // Back to version 1's tables and indexes, as a database written before
+    // migrations 2, 3 and 4.
     let f = f
         .reopen(|path| {
             database(path)
@@ -583,15 +596,25 @@ fn a_version_1_database_is_migrated_and_keeps_its_cases() {
             r.get(0)
         })
         .unwrap();
-    assert_eq!(version, 3);
-    let indexes: Vec<String> = connection
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'cases'")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    assert_eq!(indexes, ["cases_opened"], "no index on client-chosen ids");
+    assert_eq!(version, 4);
+    let indexes = |table: &str| -> Vec<String> {
+        connection
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?1 AND sql IS NOT NULL")
+            .unwrap()
+            .query_map([table], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    assert_eq!(
+        indexes("cases"),
+        ["cases_opened"],
+        "no index on client-chosen ids"
+    );
+    assert!(
+        indexes("timers").is_empty(),
+        "due timers are found in memory"
+    );
     let case = f.store.case("old-1").unwrap().expect("the case is kept");
     assert_eq!(case.decisions.len(), 1);
     let history = f.history(
@@ -608,6 +631,68 @@ fn a_version_1_database_is_migrated_and_keeps_its_cases() {
         "a migrated case's event is still recognised"
     );
     assert_eq!(again.seq, first.seq);
+    f.advance("5d");
+    let timers: Vec<String> = f.tick().into_iter().map(|t| t.timer).collect();
+    assert_eq!(
+        timers,
+        ["first_response", "resolve"],
+        "the migrated case's timers are queued"
+    );
+}
+
+#[test]
+fn a_timer_run_that_fails_leaves_its_timers_to_the_next_run() {
+    let f = fixture();
+    f.complain(serde_json::json!({"id": "late-1"}));
+    refuse_inserts(&f.path, "decisions", "NEW.kind = 'sla_breach'");
+    f.advance("5d");
+    let error = f
+        .store
+        .fire_due_timers(f.clock.now())
+        .blocking_recv()
+        .unwrap()
+        .unwrap_err();
+    assert!(error.to_string().contains("refused by the test"), "{error}");
+    allow_inserts(&f.path, "decisions");
+    let timers: Vec<String> = f.tick().into_iter().map(|t| t.timer).collect();
+    assert_eq!(timers, ["first_response", "resolve"], "none was lost");
+    assert!(f.tick().is_empty(), "and each fired once");
+}
+
+#[test]
+fn many_due_timers_fire_a_thousand_a_run_and_none_is_lost() {
+    let f = fixture();
+    let pending: Vec<_> = (0..600)
+        .map(|i| {
+            let intake = f.intake(serde_json::json!({"id": format!("many-{i}")}));
+            f.store.decide_and_record(vec![intake])
+        })
+        .collect();
+    for pending in pending {
+        pending.blocking_recv().unwrap().unwrap();
+    }
+    f.advance("5d");
+    let runs: Vec<usize> = (0..3).map(|_| f.tick().len()).collect();
+    assert_eq!(runs, [1000, 200, 0], "two timers for each of 600 cases");
+}
+
+#[test]
+fn a_reopened_case_breaches_its_new_resolve_time_not_the_old_one() {
+    let f = fixture();
+    f.complain(serde_json::json!({"id": "again-1"}));
+    f.apply("again-1", LifecycleKind::Responded).unwrap();
+    f.apply("again-1", LifecycleKind::Resolved).unwrap();
+    f.advance("1d");
+    f.apply("again-1", LifecycleKind::Reopened).unwrap();
+    // The first resolve time has passed, the new one (a full SLA from the
+    // reopening) has not.
+    f.advance("2d");
+    let fired: Vec<String> = f.tick().into_iter().map(|t| t.timer).collect();
+    assert!(!fired.contains(&"resolve".to_string()), "{fired:?}");
+    f.advance("5d");
+    let fired: Vec<String> = f.tick().into_iter().map(|t| t.timer).collect();
+    assert!(fired.contains(&"resolve".to_string()), "{fired:?}");
+    assert!(f.tick().is_empty());
 }
 
 #[test]
@@ -638,12 +723,7 @@ fn a_case_whose_decision_failed_to_record_is_not_remembered() {
     let f = fixture();
     // The case row is written, then the audit row is refused: the
     // transaction's changes to the case index must go with it.
-    database(&f.path)
-        .execute_batch(
-            "CREATE TRIGGER refuse_audit BEFORE INSERT ON decisions WHEN NEW.event_id = 'lost'
-             BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;",
-        )
-        .unwrap();
+    refuse_inserts(&f.path, "decisions", "NEW.event_id = 'lost'");
     let pending: Vec<_> = ["kept-1", "lost", "kept-2"]
         .iter()
         .map(|id| {
@@ -658,9 +738,7 @@ fn a_case_whose_decision_failed_to_record_is_not_remembered() {
     assert!(f.store.case("lost").unwrap().is_none());
     let history = f.history(serde_json::json!({"id": "x", "customer": {"id": "cust-l"}}));
     assert_eq!(history.open_cases, 2, "only the recorded cases count");
-    database(&f.path)
-        .execute_batch("DROP TRIGGER refuse_audit")
-        .unwrap();
+    allow_inserts(&f.path, "decisions");
     let (retried, _) = f.complain(serde_json::json!({"id": "lost", "customer": {"id": "cust-l"}}));
     assert!(!retried.replayed, "decided now, as it never was before");
 }
