@@ -310,7 +310,9 @@ impl LoadedPlugin {
                 plugin = %self.name,
                 fuel = report.fuel_used,
                 elapsed_ms = report.elapsed.as_secs_f64() * 1000.0,
-                "an inline plugin's call used over 10,000,000 fuel or timed out; its calls run off the async workers until it has been fast for 10 s"
+                slow_fuel = SLOW_FUEL,
+                fast_for_s = SLOW_FOR.as_secs(),
+                "an inline plugin's call used over slow_fuel or timed out; its calls run off the async workers until it has been fast for fast_for_s"
             );
         }
     }

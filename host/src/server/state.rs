@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use arc_swap::ArcSwap;
 
-use crate::plugin::LoadedPlugin;
+use crate::plugin::{LoadedPlugin, SLOW_FOR, SLOW_FUEL};
 use crate::reload::Reloader;
 use crate::server::admission::{Admitted, InFlight};
 use crate::server::config::ServeConfig;
@@ -119,7 +119,7 @@ impl AppState {
                 out,
                 "redress_plugin_slow_calls_total",
                 "counter",
-                "Plugin calls that used over 10,000,000 fuel (about 1 ms of work) or timed out.",
+                &format!("Plugin calls that used over {SLOW_FUEL} fuel (about 1 ms of work) or timed out."),
                 plugins,
                 |p| p.stats.slow_calls.load(Ordering::Relaxed),
             );
@@ -127,7 +127,10 @@ impl AppState {
                 out,
                 "redress_plugin_off_worker",
                 "gauge",
-                "1 while a plugin's calls run off the async workers (not inline, or it made a slow call in the last 10 s).",
+                &format!(
+                    "1 while a plugin's calls run off the async workers (not inline, or it made a slow call in the last {} s).",
+                    SLOW_FOR.as_secs()
+                ),
                 plugins,
                 |p| u64::from(p.runs_off_worker()),
             );
