@@ -32,12 +32,7 @@ LOAD=$REPO/target/release/redress-load
 source tests/load/workdir.sh
 cargo build --release -p redress-load --quiet
 prepare_workdir "$WORK"
-if [[ "$STORE" == off ]]; then
-  printf '[store]\nenabled = false\n' > "$WORK/config.toml"
-else
-  printf '[store]\ndurability = "%s"\n' "$STORE" > "$WORK/config.toml"
-fi
-if [[ "$PLUGINS" == yes ]]; then RULES=rules; PLUGIN_DIR=plugins; else RULES=rules-without-plugins; PLUGIN_DIR=no-plugins; fi
+configure "$WORK" "$STORE" "$PLUGINS"
 
 run() {
   local label=$1 binary=$2

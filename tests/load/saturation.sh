@@ -30,12 +30,7 @@ LOAD=$REPO/target/release/redress-load
 source tests/load/workdir.sh
 cargo build --release -p redress-load --quiet
 prepare_workdir "$WORK"
-if [[ "$STORE" == off ]]; then
-  printf '[store]\nenabled = false\n' > "$WORK/config.toml"
-else
-  printf '[store]\ndurability = "%s"\n' "$STORE" > "$WORK/config.toml"
-fi
-if [[ "$PLUGINS" == yes ]]; then RULES=rules; PLUGIN_DIR=plugins; else RULES=rules-without-plugins; PLUGIN_DIR=no-plugins; fi
+configure "$WORK" "$STORE" "$PLUGINS"
 
 # CPU ticks (user + system) of the daemon's threads: all, then the writer's.
 daemon_ticks() { cat /proc/"$DAEMON_PID"/task/*/stat | awk '{ t += $14 + $15 } END { print t }'; }

@@ -1,4 +1,4 @@
-# Sourced by matrix.sh, ab.sh and rate-ab.sh, from the repository root.
+# Sourced by matrix.sh, ab.sh, rate-ab.sh and saturation.sh, from the repository root.
 #
 # prepare_workdir DIR: an empty DIR holding the default rules (rules/), the
 # example plugins (plugins/), the default rules without the rules that read
@@ -18,6 +18,22 @@ prepare_workdir() {
     awk 'BEGIN { RS = ""; ORS = "\n\n" } /^\[\[/ && /plugins\./ { next } { print }' "$file" \
       > "$work/rules-without-plugins/$(basename "$file")"
   done
+}
+
+# configure WORK STORE PLUGINS: writes WORK/config.toml for STORE (full,
+# normal or off) and sets RULES and PLUGIN_DIR for PLUGINS (yes or no).
+configure() {
+  local work=$1 store=$2 plugins=$3
+  if [[ "$store" == off ]]; then
+    printf '[store]\nenabled = false\n' > "$work/config.toml"
+  else
+    printf '[store]\ndurability = "%s"\n' "$store" > "$work/config.toml"
+  fi
+  if [[ "$plugins" == yes ]]; then
+    RULES=rules PLUGIN_DIR=plugins
+  else
+    RULES=rules-without-plugins PLUGIN_DIR=no-plugins
+  fi
 }
 
 # start_daemon WORK LABEL BINARY PORT SERVE_ARGS...: starts BINARY serve in
