@@ -99,6 +99,10 @@ pub(super) fn read_case(
     Ok(Some(case))
 }
 
+/// Rows of the log read in order of sequence before a query with a time
+/// range turns to the index by decision time.
+const SEQUENTIAL_WINDOW: i64 = 10_000;
+
 /// A page of the audit log; with `case_no`, of that case only (callers
 /// resolve `query.case_id` to it, which is not read here).
 pub(super) fn read_decisions(
@@ -107,19 +111,48 @@ pub(super) fn read_decisions(
     case_no: Option<i64>,
 ) -> Result<DecisionPage, StoreError> {
     let limit = query.limit.clamp(1, 1000);
-    // Two statements, so that each can use its index: a case's decisions
-    // by the case's number, the whole log by sequence.
-    let mut statement = connection.prepare_cached(if case_no.is_some() {
-        "SELECT seq, event_id, case_id, kind, decided_at, ruleset_version, plugin_digests, decision FROM decisions
-         WHERE case_no = ?2 AND seq > ?1
-           AND (?3 IS NULL OR decided_at >= ?3) AND (?4 IS NULL OR decided_at < ?4)
-         ORDER BY seq LIMIT ?5"
-    } else {
-        "SELECT seq, event_id, case_id, kind, decided_at, ruleset_version, plugin_digests, decision FROM decisions
-         WHERE seq > ?1 AND ?2 IS NULL AND (?3 IS NULL OR decided_at >= ?3) AND (?4 IS NULL OR decided_at < ?4)
-         ORDER BY seq LIMIT ?5"
-    })?;
-    let decisions: Vec<StoredDecision> = statement
+    let decisions = match case_no {
+        Some(case_no) => read_case_page(connection, query, case_no, limit)?,
+        None => read_log_page(connection, query, limit, SEQUENTIAL_WINDOW)?,
+    };
+    let next = (decisions.len() == limit)
+        .then(|| decisions.last().map(|d| d.seq))
+        .flatten();
+    Ok(DecisionPage { decisions, next })
+}
+
+const DECISION_COLUMNS: &str =
+    "seq, event_id, case_id, kind, decided_at, ruleset_version, plugin_digests, decision";
+
+fn stored_decision(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredDecision> {
+    let digests: String = row.get(6)?;
+    let decision: String = row.get(7)?;
+    Ok(StoredDecision {
+        seq: row.get(0)?,
+        event_id: row.get(1)?,
+        case_id: row.get(2)?,
+        kind: row.get(3)?,
+        decided_at: Timestamp(row.get(4)?),
+        ruleset_version: row.get(5)?,
+        plugin_digests: serde_json::from_str(&digests).unwrap_or_default(),
+        decision: serde_json::from_str(&decision).unwrap_or(serde_json::Value::Null),
+    })
+}
+
+/// A case's decisions, found by the case's number.
+fn read_case_page(
+    connection: &Connection,
+    query: &DecisionQuery,
+    case_no: i64,
+    limit: usize,
+) -> Result<Vec<StoredDecision>, StoreError> {
+    let rows = connection
+        .prepare_cached(&format!(
+            "SELECT {DECISION_COLUMNS} FROM decisions
+             WHERE case_no = ?2 AND seq > ?1
+               AND (?3 IS NULL OR decided_at >= ?3) AND (?4 IS NULL OR decided_at < ?4)
+             ORDER BY seq LIMIT ?5"
+        ))?
         .query_map(
             params![
                 query.after,
@@ -128,26 +161,70 @@ pub(super) fn read_decisions(
                 query.until.map(Timestamp::millis),
                 limit as i64
             ],
-            |row| {
-                let digests: String = row.get(6)?;
-                let decision: String = row.get(7)?;
-                Ok(StoredDecision {
-                    seq: row.get(0)?,
-                    event_id: row.get(1)?,
-                    case_id: row.get(2)?,
-                    kind: row.get(3)?,
-                    decided_at: Timestamp(row.get(4)?),
-                    ruleset_version: row.get(5)?,
-                    plugin_digests: serde_json::from_str(&digests).unwrap_or_default(),
-                    decision: serde_json::from_str(&decision).unwrap_or(serde_json::Value::Null),
-                })
-            },
+            stored_decision,
         )?
         .collect::<Result<_, _>>()?;
-    let next = (decisions.len() == limit)
-        .then(|| decisions.last().map(|d| d.seq))
-        .flatten();
-    Ok(DecisionPage { decisions, next })
+    Ok(rows)
+}
+
+/// The whole log, in order of sequence. Without a time range, read in that
+/// order. With one, the first `window` positions after `after` are read in
+/// that order, which answers a page where matching decisions are dense; if
+/// they do not fill the page, the rest comes from the index by decision
+/// time, whose entries are small where the log's rows are kilobytes: a
+/// range of recent decisions in a long log is found without reading the
+/// log before it. Decision times need not follow the sequence (clients set
+/// `received_at`), so the index's matches are sorted by sequence here.
+pub(super) fn read_log_page(
+    connection: &Connection,
+    query: &DecisionQuery,
+    limit: usize,
+    window: i64,
+) -> Result<Vec<StoredDecision>, StoreError> {
+    let since = query.since.map_or(i64::MIN, Timestamp::millis);
+    let until = query.until.map_or(i64::MAX, Timestamp::millis);
+    let timed = query.since.is_some() || query.until.is_some();
+    let window_end = if timed {
+        query.after.saturating_add(window)
+    } else {
+        i64::MAX
+    };
+    // `+decided_at`: read by sequence, never by the time index, here.
+    let mut page: Vec<StoredDecision> = connection
+        .prepare_cached(&format!(
+            "SELECT {DECISION_COLUMNS} FROM decisions
+             WHERE seq > ?1 AND seq <= ?2 AND +decided_at >= ?3 AND +decided_at < ?4
+             ORDER BY seq LIMIT ?5"
+        ))?
+        .query_map(
+            params![query.after, window_end, since, until, limit as i64],
+            stored_decision,
+        )?
+        .collect::<Result<_, _>>()?;
+    if !timed || page.len() == limit || window_end == i64::MAX {
+        return Ok(page);
+    }
+    let wanted = limit - page.len();
+    // The `wanted` smallest sequence numbers after the window, largest on top.
+    let mut smallest = std::collections::BinaryHeap::with_capacity(wanted + 1);
+    let mut statement = connection.prepare_cached(
+        "SELECT seq FROM decisions INDEXED BY decisions_time
+         WHERE decided_at >= ?1 AND decided_at < ?2 AND seq > ?3",
+    )?;
+    let mut rows = statement.query(params![since, until, window_end])?;
+    while let Some(row) = rows.next()? {
+        smallest.push(row.get::<_, i64>(0)?);
+        if smallest.len() > wanted {
+            smallest.pop();
+        }
+    }
+    let mut by_seq = connection.prepare_cached(&format!(
+        "SELECT {DECISION_COLUMNS} FROM decisions WHERE seq = ?1"
+    ))?;
+    for seq in smallest.into_sorted_vec() {
+        page.push(by_seq.query_row(params![seq], stored_decision)?);
+    }
+    Ok(page)
 }
 
 pub(super) fn read_report(
