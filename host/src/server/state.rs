@@ -72,17 +72,42 @@ impl AppState {
                 escape(&snapshot.version),
                 escape(&snapshot.ruleset.version)
             );
-            out.push_str("# HELP redress_requests_in_flight Requests to decide or simulate being handled now (at most [limits] max_in_flight).\n# TYPE redress_requests_in_flight gauge\n");
-            let _ = writeln!(out, "redress_requests_in_flight {}", self.in_flight.current());
+            single(
+                out,
+                "redress_requests_in_flight",
+                "gauge",
+                "Requests to decide or simulate being handled now (at most [limits] max_in_flight).",
+                self.in_flight.current(),
+            );
             if let Some(store) = self.store.as_ref().and_then(|store| store.metrics()) {
-                out.push_str("# HELP redress_store_batch_seconds Time the store's writer spent on one batch: its transaction and the commit with its disk sync, which every request in the batch waits for.\n# TYPE redress_store_batch_seconds histogram\n");
+                family(
+                    out,
+                    "redress_store_batch_seconds",
+                    "histogram",
+                    "Time the store's writer spent on one batch: its transaction and the commit with its disk sync, which every request in the batch waits for.",
+                );
                 store.batch.render(out, "redress_store_batch_seconds");
-                out.push_str("# HELP redress_store_batched_requests_total Requests committed by the store's writer (divided by redress_store_batch_seconds_count: the mean batch).\n# TYPE redress_store_batched_requests_total counter\n");
-                let _ = writeln!(out, "redress_store_batched_requests_total {}", store.batched.load(Ordering::Relaxed));
-                out.push_str("# HELP redress_store_cases_indexed Cases in the store's in-memory case index (about 150 bytes each).\n# TYPE redress_store_cases_indexed gauge\n");
-                let _ = writeln!(out, "redress_store_cases_indexed {}", store.cases_indexed.load(Ordering::Relaxed));
-                out.push_str("# HELP redress_store_timers_queued Entries in the store's in-memory queue of pending timers (about 50 bytes each; cancelled and re-armed timers leave it when their time comes).\n# TYPE redress_store_timers_queued gauge\n");
-                let _ = writeln!(out, "redress_store_timers_queued {}", store.timers_queued.load(Ordering::Relaxed));
+                single(
+                    out,
+                    "redress_store_batched_requests_total",
+                    "counter",
+                    "Requests committed by the store's writer (divided by redress_store_batch_seconds_count: the mean batch).",
+                    store.batched.load(Ordering::Relaxed),
+                );
+                single(
+                    out,
+                    "redress_store_cases_indexed",
+                    "gauge",
+                    "Cases in the store's in-memory case index (about 150 bytes each).",
+                    store.cases_indexed.load(Ordering::Relaxed),
+                );
+                single(
+                    out,
+                    "redress_store_timers_queued",
+                    "gauge",
+                    "Entries in the store's in-memory queue of pending timers (about 50 bytes each; cancelled and re-armed timers leave it when their time comes).",
+                    store.timers_queued.load(Ordering::Relaxed),
+                );
             }
             out.push_str("# HELP redress_reloads_total Reloads by outcome.\n# TYPE redress_reloads_total counter\n");
             for (outcome, counter) in [
@@ -93,8 +118,13 @@ impl AppState {
                 let _ = writeln!(out, "redress_reloads_total{{outcome=\"{outcome}\"}} {}", counter.load(Ordering::Relaxed));
             }
             let last_failed = reloader.status().outcome == "failed";
-            out.push_str("# HELP redress_reload_last_failed 1 when the latest reload failed and an older rule set is serving.\n# TYPE redress_reload_last_failed gauge\n");
-            let _ = writeln!(out, "redress_reload_last_failed {}", u8::from(last_failed));
+            single(
+                out,
+                "redress_reload_last_failed",
+                "gauge",
+                "1 when the latest reload failed and an older rule set is serving.",
+                u8::from(last_failed),
+            );
             let plugins = snapshot.plugins.plugins();
             per_plugin(out, "redress_plugin_calls_total", "counter", "Plugin calls.", plugins, |p| {
                 p.stats.calls.load(Ordering::Relaxed)
@@ -146,6 +176,17 @@ impl AppState {
     }
 }
 
+/// A metric family's `# HELP` and `# TYPE` lines.
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+}
+
+/// A metric family with one sample and no labels.
+fn single(out: &mut String, name: &str, kind: &str, help: &str, value: impl std::fmt::Display) {
+    family(out, name, kind, help);
+    let _ = writeln!(out, "{name} {value}");
+}
+
 /// One metric family with a sample per plugin, labelled by its name.
 fn per_plugin(
     out: &mut String,
@@ -155,7 +196,7 @@ fn per_plugin(
     plugins: &[Arc<LoadedPlugin>],
     value: impl Fn(&LoadedPlugin) -> u64,
 ) {
-    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+    family(out, name, kind, help);
     for plugin in plugins {
         let _ = writeln!(
             out,
