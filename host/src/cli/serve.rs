@@ -11,7 +11,7 @@ use crate::plugin::{PluginRuntime, RuntimeOptions};
 use crate::reload::{DirectoryWatcher, Reloader};
 use crate::server::{self, AppState, LogFormat, Overrides, ServeConfig};
 use crate::snapshot::Sources;
-use crate::store::{SqliteStore, Store, StoreOptions, spawn_scheduler};
+use crate::store::{SqliteStore, Store, StoreError, StoreOptions, database_path, spawn_scheduler};
 use crate::time::{Clock, SystemClock};
 
 #[derive(Debug, clap::Args)]
@@ -120,8 +120,13 @@ async fn serve(config: ServeConfig) -> anyhow::Result<ExitCode> {
                 tracing::info!(path = %store.path().display(), durability = ?config.durability, "store open");
                 Some(Arc::new(store))
             }
-            Err(error) => {
+            Err(error @ StoreError::Open { .. }) => {
                 eprintln!("error: {error}");
+                return Ok(ExitCode::FAILURE);
+            }
+            // The other errors do not say which database they are about.
+            Err(error) => {
+                eprintln!("error: {}: {error}", database_path(&config.data).display());
                 return Ok(ExitCode::FAILURE);
             }
         }

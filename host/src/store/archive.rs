@@ -20,7 +20,7 @@ pub struct Archive {
 impl Archive {
     /// Opens the store of the data directory `directory`.
     pub fn open(directory: &Path) -> Result<Self, StoreError> {
-        let path = directory.join("redress.db");
+        let path = super::database_path(directory);
         if !path.is_file() {
             return Err(StoreError::Open {
                 path: path.display().to_string(),

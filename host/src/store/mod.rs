@@ -22,6 +22,7 @@ mod tally;
 mod timer_queue;
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
@@ -32,6 +33,11 @@ pub use metrics::StoreMetrics;
 pub use report::{Report, ReportRow};
 pub use scheduler::spawn_scheduler;
 pub use sqlite::{Durability, SqliteStore, StoreOptions};
+
+/// The store's database in the data directory `directory`.
+pub fn database_path(directory: &Path) -> PathBuf {
+    directory.join("redress.db")
+}
 
 use crate::decision::{Decision, Name};
 use crate::engine::StateView;

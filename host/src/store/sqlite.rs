@@ -188,7 +188,7 @@ impl SqliteStore {
             path: directory.display().to_string(),
             message: error.to_string(),
         })?;
-        let path = directory.join("redress.db");
+        let path = super::database_path(directory);
         let mut writer = open_connection(&path, options.durability)?;
         migrate(&mut writer)?;
         let started = Instant::now();
