@@ -27,11 +27,11 @@ LOAD=$REPO/target/release/redress-load
 source tests/load/workdir.sh
 cargo build --release -p redress-load --quiet
 prepare_workdir "$WORK"
-printf '[store]\ndurability = "full"\n' > "$WORK/config.toml"
+configure "$WORK" full yes
 
 run() {
   local label=$1 binary=$2
-  start_daemon "$WORK" "$label" "$binary" "$PORT" --config config.toml --rules rules --plugins plugins
+  start_daemon "$WORK" "$label" "$binary" "$PORT" --config config.toml --rules "$RULES" --plugins "$PLUGIN_DIR"
   for _ in $(seq 1 "${GROW:-0}"); do
     "$LOAD" throughput --url "$URL" --path '/v1/complaints?trace=none' --connections 32 \
         --seconds 8 > "$WORK/grow.txt"
