@@ -45,7 +45,7 @@ pub struct RawServeConfig {
 #[serde(deny_unknown_fields)]
 pub struct RawStore {
     /// Keep durable state (audit log, cases, timers, counts, budgets) in
-    /// `data/redress.db`. Without it decisions are not recorded, control
+    /// `data/redress.db` and `data/decisions.jsonl`. Without it decisions are not recorded, control
     /// lines are not counted and budgets are not checked. Default: `true`.
     pub enabled: Option<bool>,
     /// `full`: an answer waits until the decision is synced to disk

@@ -5,16 +5,19 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags};
 
+use crate::store::audit_file::AuditFile;
 use crate::store::queries::{find_case_no, read_case, read_decisions, read_report};
-use crate::store::sqlite::MIGRATIONS;
+use crate::store::sqlite::{MIGRATIONS, committed_audit_end};
 use crate::store::{CaseView, DecisionPage, DecisionQuery, Report, StoreError};
 use crate::time::Timestamp;
 
-/// A read-only view of `DIR/redress.db`. Never creates or migrates it.
+/// A read-only view of `DIR/redress.db` and `DIR/decisions.jsonl`. Never
+/// creates or migrates them.
 #[derive(Debug)]
 pub struct Archive {
     path: PathBuf,
     connection: Connection,
+    audit: AuditFile,
 }
 
 impl Archive {
@@ -58,7 +61,21 @@ impl Archive {
                 ),
             });
         }
-        Ok(Archive { path, connection })
+        let audit = AuditFile::open_for_reading(directory)?;
+        if committed_audit_end(&connection)? > 0 && !audit.path().is_file() {
+            return Err(StoreError::AuditFile {
+                path: audit.path().display().to_string(),
+                message: format!(
+                    "missing; the audit log's decisions are in this file next to {} (copy both)",
+                    path.display()
+                ),
+            });
+        }
+        Ok(Archive {
+            path,
+            connection,
+            audit,
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -70,7 +87,7 @@ impl Archive {
     /// memory instead).
     pub fn case(&self, id: &str) -> Result<Option<CaseView>, StoreError> {
         match find_case_no(&self.connection, id)? {
-            Some(case_no) => read_case(&self.connection, case_no),
+            Some(case_no) => read_case(&self.connection, &self.audit, case_no),
             None => Ok(None),
         }
     }
@@ -84,7 +101,7 @@ impl Archive {
                 None => return Ok(DecisionPage::default()),
             },
         };
-        read_decisions(&self.connection, query, case_no)
+        read_decisions(&self.connection, &self.audit, query, case_no)
     }
 
     /// Complaints opened in `[from, to)`.

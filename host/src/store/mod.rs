@@ -10,6 +10,7 @@
 //! several daemons) implements the same trait; the engine does not change.
 
 mod archive;
+mod audit_file;
 mod case_index;
 mod lifecycle;
 mod metrics;
@@ -28,6 +29,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
 pub use archive::Archive;
+pub use audit_file::FILE_NAME as AUDIT_FILE_NAME;
 pub use lifecycle::{LifecycleError, LifecycleEvent, LifecycleKind, Status};
 pub use metrics::StoreMetrics;
 pub use report::{Report, ReportRow};
@@ -199,6 +201,10 @@ pub enum StoreError {
     /// writes together).
     #[error("the store's data is inconsistent: {0}")]
     Inconsistent(String),
+    /// The audit file (`decisions.jsonl`) cannot be opened, written or
+    /// read.
+    #[error("audit file {path}: {message}")]
+    AuditFile { path: String, message: String },
     #[error("cannot encode: {0}")]
     Encode(#[from] serde_json::Error),
 }

@@ -3,6 +3,7 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::store::audit_file::{AuditFile, Span};
 use crate::store::lifecycle::Status;
 use crate::store::report::{Report, ReportRow};
 use crate::store::{
@@ -23,6 +24,7 @@ pub(super) fn find_case_no(connection: &Connection, id: &str) -> Result<Option<i
 /// The case numbered `case_no`.
 pub(super) fn read_case(
     connection: &Connection,
+    audit: &AuditFile,
     case_no: i64,
 ) -> Result<Option<CaseView>, StoreError> {
     let case = connection
@@ -89,6 +91,7 @@ pub(super) fn read_case(
     case.history.extend(events);
     case.decisions = read_decisions(
         connection,
+        audit,
         &DecisionQuery {
             limit: 1000,
             ..DecisionQuery::default()
@@ -107,13 +110,14 @@ const SEQUENTIAL_WINDOW: i64 = 10_000;
 /// resolve `query.case_id` to it, which is not read here).
 pub(super) fn read_decisions(
     connection: &Connection,
+    audit: &AuditFile,
     query: &DecisionQuery,
     case_no: Option<i64>,
 ) -> Result<DecisionPage, StoreError> {
     let limit = query.limit.clamp(1, 1000);
     let decisions = match case_no {
-        Some(case_no) => read_case_page(connection, query, case_no, limit)?,
-        None => read_log_page(connection, query, limit, SEQUENTIAL_WINDOW)?,
+        Some(case_no) => read_case_page(connection, audit, query, case_no, limit)?,
+        None => read_log_page(connection, audit, query, limit, SEQUENTIAL_WINDOW)?,
     };
     let next = (decisions.len() == limit)
         .then(|| decisions.last().map(|d| d.seq))
@@ -121,13 +125,24 @@ pub(super) fn read_decisions(
     Ok(DecisionPage { decisions, next })
 }
 
-const DECISION_COLUMNS: &str =
-    "seq, event_id, case_id, kind, decided_at, ruleset_version, plugin_digests, decision";
+const DECISION_COLUMNS: &str = "seq, event_id, case_id, kind, decided_at, ruleset_version, plugin_digests, decision, payload_at, payload_len";
 
-fn stored_decision(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredDecision> {
+/// Where an entry's decision is.
+enum Payload {
+    /// In the row: entries written before schema version 5.
+    InRow(String),
+    InAuditFile(Span),
+}
+
+/// An entry of the log from a row of [`DECISION_COLUMNS`], but for its
+/// decision, which [`with_decision`] reads.
+fn decision_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(StoredDecision, Payload)> {
     let digests: String = row.get(6)?;
-    let decision: String = row.get(7)?;
-    Ok(StoredDecision {
+    let payload = match (row.get(8)?, row.get(9)?) {
+        (Some(at), Some(len)) => Payload::InAuditFile(Span { at, len }),
+        _ => Payload::InRow(row.get(7)?),
+    };
+    let entry = StoredDecision {
         seq: row.get(0)?,
         event_id: row.get(1)?,
         case_id: row.get(2)?,
@@ -135,13 +150,32 @@ fn stored_decision(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredDecision> 
         decided_at: Timestamp(row.get(4)?),
         ruleset_version: row.get(5)?,
         plugin_digests: serde_json::from_str(&digests).unwrap_or_default(),
-        decision: serde_json::from_str(&decision).unwrap_or(serde_json::Value::Null),
-    })
+        decision: serde_json::Value::Null,
+    };
+    Ok((entry, payload))
+}
+
+/// The entry with its decision; `null` if the decision cannot be read
+/// (a line lost with the machine's power under `durability = "normal"`).
+fn with_decision(
+    audit: &AuditFile,
+    row: rusqlite::Result<(StoredDecision, Payload)>,
+) -> Result<StoredDecision, StoreError> {
+    let (mut entry, payload) = row?;
+    let decision = match payload {
+        Payload::InRow(decision) => Some(decision),
+        Payload::InAuditFile(span) => audit.read_decision(span)?,
+    };
+    if let Some(decision) = decision.and_then(|d| serde_json::from_str(&d).ok()) {
+        entry.decision = decision;
+    }
+    Ok(entry)
 }
 
 /// A case's decisions, found by the case's number.
 fn read_case_page(
     connection: &Connection,
+    audit: &AuditFile,
     query: &DecisionQuery,
     case_no: i64,
     limit: usize,
@@ -161,8 +195,9 @@ fn read_case_page(
                 query.until.map(Timestamp::millis),
                 limit as i64
             ],
-            stored_decision,
+            decision_row,
         )?
+        .map(|row| with_decision(audit, row))
         .collect::<Result<_, _>>()?;
     Ok(rows)
 }
@@ -177,6 +212,7 @@ fn read_case_page(
 /// `received_at`), so the index's matches are sorted by sequence here.
 pub(super) fn read_log_page(
     connection: &Connection,
+    audit: &AuditFile,
     query: &DecisionQuery,
     limit: usize,
     window: i64,
@@ -198,8 +234,9 @@ pub(super) fn read_log_page(
         ))?
         .query_map(
             params![query.after, window_end, since, until, limit as i64],
-            stored_decision,
+            decision_row,
         )?
+        .map(|row| with_decision(audit, row))
         .collect::<Result<_, _>>()?;
     if !timed || page.len() == limit || window_end == i64::MAX {
         return Ok(page);
@@ -222,7 +259,10 @@ pub(super) fn read_log_page(
         "SELECT {DECISION_COLUMNS} FROM decisions WHERE seq = ?1"
     ))?;
     for seq in smallest.into_sorted_vec() {
-        page.push(by_seq.query_row(params![seq], stored_decision)?);
+        page.push(with_decision(
+            audit,
+            by_seq.query_row(params![seq], decision_row),
+        )?);
     }
     Ok(page)
 }

@@ -25,6 +25,7 @@ use crate::decision::{Decision, Name};
 use crate::engine::{BudgetUse, Group, StateView, group_key};
 use crate::event::ComplaintEvent;
 use crate::expr::CustomerHistory;
+use crate::store::audit_file::{AuditFile, Span};
 use crate::store::case_index::{CaseIndex, SharedCaseIndex};
 use crate::store::lifecycle::{
     LifecycleError, LifecycleEvent, LifecycleKind, Status, transition, when,
@@ -53,6 +54,10 @@ pub(super) const MIGRATIONS: &[(i64, &str)] = &[
     (
         4,
         include_str!("../../migrations/0004_timers_due_in_memory.sql"),
+    ),
+    (
+        5,
+        include_str!("../../migrations/0005_audit_payloads_in_a_file.sql"),
     ),
 ];
 
@@ -108,6 +113,8 @@ pub struct SqliteStore {
     commands: Option<SyncSender<Command>>,
     /// Held only for one query; never across an await.
     reader: Mutex<Connection>,
+    /// The audit file, for the reader.
+    audit: AuditFile,
     cases: Arc<SharedCaseIndex>,
     metrics: Arc<StoreMetrics>,
     writer: Option<JoinHandle<()>>,
@@ -146,6 +153,20 @@ pub(super) fn open_connection(
     // statement whenever a bound value might change its plan.
     connection.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     Ok(connection)
+}
+
+/// Where the last committed entry's line in the audit file ends: entries
+/// are appended in order of sequence, so it is the last entry's, and 0 if
+/// the log is empty or the last entry predates schema version 5.
+pub(super) fn committed_audit_end(connection: &Connection) -> Result<u64, StoreError> {
+    let end: Option<Option<i64>> = connection
+        .query_row(
+            "SELECT payload_at + payload_len FROM decisions ORDER BY seq DESC LIMIT 1",
+            [],
+            |row| row.get(0),
+        )
+        .optional()?;
+    Ok(end.flatten().map_or(0, |end| end.max(0) as u64))
 }
 
 fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
@@ -213,6 +234,11 @@ impl SqliteStore {
         metrics
             .timers_queued
             .store(timers.len() as u64, Ordering::Relaxed);
+        let audit = AuditFile::open_for_writing(
+            directory,
+            committed_audit_end(&writer)?,
+            options.durability == Durability::Full,
+        )?;
         let reader = open_connection(&path, options.durability)?;
         let (sender, receiver) = sync_channel::<Command>(16 * 1024);
         let max_batch = options.max_batch.max(1);
@@ -221,7 +247,14 @@ impl SqliteStore {
             .spawn({
                 let cases = Arc::clone(&cases);
                 let metrics = Arc::clone(&metrics);
-                move || writer_loop(writer, &cases, timers, &metrics, receiver, max_batch)
+                move || {
+                    let mut state = WriterState {
+                        cases: &cases,
+                        timers,
+                        audit,
+                    };
+                    writer_loop(writer, &mut state, &metrics, receiver, max_batch);
+                }
             })
             .map_err(|error| StoreError::Open {
                 path: path.display().to_string(),
@@ -231,6 +264,7 @@ impl SqliteStore {
             path,
             commands: Some(sender),
             reader: Mutex::new(reader),
+            audit: AuditFile::open_for_reading(directory)?,
             cases,
             metrics,
             writer: Some(handle),
@@ -319,7 +353,7 @@ impl Store for SqliteStore {
         let Some(case_no) = self.cases.read().case_no(id) else {
             return Ok(None);
         };
-        self.read(|connection| read_case(connection, case_no))
+        self.read(|connection| read_case(connection, &self.audit, case_no))
     }
 
     fn decisions(&self, query: &DecisionQuery) -> Result<DecisionPage, StoreError> {
@@ -330,7 +364,7 @@ impl Store for SqliteStore {
                 None => return Ok(DecisionPage::default()),
             },
         };
-        self.read(|connection| read_decisions(connection, query, case_no))
+        self.read(|connection| read_decisions(connection, &self.audit, query, case_no))
     }
 
     fn report(&self, from: Timestamp, to: Timestamp) -> Result<Report, StoreError> {
@@ -363,8 +397,7 @@ enum Outcome {
 
 fn writer_loop(
     mut connection: Connection,
-    cases: &SharedCaseIndex,
-    mut timers: TimerQueue,
+    state: &mut WriterState<'_>,
     metrics: &StoreMetrics,
     commands: Receiver<Command>,
     max_batch: usize,
@@ -378,17 +411,17 @@ fn writer_loop(
             }
         }
         let started = Instant::now();
-        let result = run_batch(&mut connection, cases, &mut timers, &batch);
+        let result = run_batch(&mut connection, state, &batch);
         metrics.batch.observe(started.elapsed());
         metrics
             .batched
             .fetch_add(batch.len() as u64, Ordering::Relaxed);
         metrics
             .cases_indexed
-            .store(cases.read().len() as u64, Ordering::Relaxed);
+            .store(state.cases.read().len() as u64, Ordering::Relaxed);
         metrics
             .timers_queued
-            .store(timers.len() as u64, Ordering::Relaxed);
+            .store(state.timers.len() as u64, Ordering::Relaxed);
         let (mut outcomes, failure) = match result {
             Ok(outcomes) => (Some(outcomes.into_iter()), String::new()),
             Err(error) => {
@@ -441,50 +474,86 @@ enum Isolation {
 /// the state, so the second run decides the same).
 fn run_batch(
     connection: &mut Connection,
-    cases: &SharedCaseIndex,
-    timers: &mut TimerQueue,
+    state: &mut WriterState<'_>,
     batch: &[Command],
 ) -> Result<Vec<Outcome>, StoreError> {
-    match run_transaction(connection, cases, timers, batch, Isolation::Shared)? {
+    match run_transaction(connection, state, batch, Isolation::Shared)? {
         Some(outcomes) => Ok(outcomes),
         // A savepoint per command never gives up on the batch.
-        None => run_transaction(connection, cases, timers, batch, Isolation::SavepointEach)?
-            .ok_or_else(|| {
+        None => {
+            run_transaction(connection, state, batch, Isolation::SavepointEach)?.ok_or_else(|| {
                 StoreError::NotCommitted("a command failed outside its savepoint".to_string())
-            }),
+            })
+        }
     }
 }
 
 /// One transaction over the batch; `None` when a decision failed with
 /// `Isolation::Shared` (the transaction is then rolled back). The case
-/// index and the timer queue keep the transaction's changes only if it
-/// commits.
+/// index, the timer queue and the audit file keep the transaction's changes
+/// only if it commits.
 fn run_transaction(
     connection: &mut Connection,
-    cases: &SharedCaseIndex,
-    timers: &mut TimerQueue,
+    state: &mut WriterState<'_>,
     batch: &[Command],
     isolation: Isolation,
 ) -> Result<Option<Vec<Outcome>>, StoreError> {
-    let result = run_transaction_uncommitted(connection, cases, timers, batch, isolation);
-    let mut index = cases.write();
+    let result = run_transaction_uncommitted(connection, state, batch, isolation);
     match result {
-        Ok(Some(_)) => {
-            index.commit();
-            timers.commit();
-        }
-        _ => {
-            index.rollback_to(0);
-            timers.rollback_to(0);
-        }
+        Ok(Some(_)) => state.commit(),
+        _ => state.rollback(),
     }
     result
 }
 
+/// What the writer keeps beside the database, changed with its
+/// transactions.
+struct WriterState<'a> {
+    cases: &'a SharedCaseIndex,
+    timers: TimerQueue,
+    audit: AuditFile,
+}
+
+/// Where a savepoint began, in each part of the [`WriterState`].
+#[derive(Clone, Copy)]
+struct Marks {
+    cases: usize,
+    timers: usize,
+    audit: usize,
+}
+
+impl WriterState<'_> {
+    fn mark(&self) -> Marks {
+        Marks {
+            cases: self.cases.read().mark(),
+            timers: self.timers.mark(),
+            audit: self.audit.mark(),
+        }
+    }
+
+    /// A savepoint was rolled back.
+    fn rollback_to(&mut self, marks: Marks) {
+        self.cases.write().rollback_to(marks.cases);
+        self.timers.rollback_to(marks.timers);
+        self.audit.rollback_to(marks.audit);
+    }
+
+    fn commit(&mut self) {
+        self.cases.write().commit();
+        self.timers.commit();
+        self.audit.commit();
+    }
+
+    fn rollback(&mut self) {
+        self.cases.write().rollback_to(0);
+        self.timers.rollback_to(0);
+        self.audit.rollback();
+    }
+}
+
 fn run_transaction_uncommitted(
     connection: &mut Connection,
-    cases: &SharedCaseIndex,
-    timers: &mut TimerQueue,
+    state: &mut WriterState<'_>,
     batch: &[Command],
     isolation: Isolation,
 ) -> Result<Option<Vec<Outcome>>, StoreError> {
@@ -494,7 +563,7 @@ fn run_transaction_uncommitted(
         if isolation == Isolation::Shared
             && let Command::Decide { items, .. } = command
         {
-            match record_all(&transaction, cases, timers, items) {
+            match record_all(&transaction, state, items) {
                 Ok(recorded) => outcomes.push(Outcome::Decide(Ok(recorded))),
                 Err(error) => {
                     tracing::warn!(%error, "a decision failed to record; the batch is retried a command at a time");
@@ -504,11 +573,10 @@ fn run_transaction_uncommitted(
             continue;
         }
         let savepoint = transaction.savepoint()?;
-        let mark = cases.read().mark();
-        let timers_mark = timers.mark();
+        let marks = state.mark();
         let (outcome, ok) = match command {
             Command::Decide { items, .. } => {
-                let result = record_all(&savepoint, cases, timers, items);
+                let result = record_all(&savepoint, state, items);
                 let ok = result.is_ok();
                 (Outcome::Decide(result), ok)
             }
@@ -518,12 +586,12 @@ fn run_transaction_uncommitted(
                 now,
                 ..
             } => {
-                let result = apply_event(&savepoint, cases, timers, case_id, event, *now);
+                let result = apply_event(&savepoint, state, case_id, event, *now);
                 let ok = result.is_ok();
                 (Outcome::Apply(Box::new(result)), ok)
             }
             Command::Fire { now, .. } => {
-                let result = fire_timers(&savepoint, timers, *now);
+                let result = fire_timers(&savepoint, state, *now);
                 let ok = result.is_ok();
                 (Outcome::Fire(result), ok)
             }
@@ -532,24 +600,24 @@ fn run_transaction_uncommitted(
             savepoint.commit()?;
         } else {
             savepoint.finish()?;
-            cases.write().rollback_to(mark);
-            timers.rollback_to(timers_mark);
+            state.rollback_to(marks);
         }
         outcomes.push(outcome);
     }
+    // The lines first: a committed entry always has its line.
+    state.audit.write_pending()?;
     transaction.commit()?;
     Ok(Some(outcomes))
 }
 
 fn record_all(
     connection: &Connection,
-    cases: &SharedCaseIndex,
-    timers: &mut TimerQueue,
+    state: &mut WriterState<'_>,
     items: &[Intake],
 ) -> Result<Vec<Recorded>, StoreError> {
     items
         .iter()
-        .map(|intake| record_complaint(connection, cases, timers, intake))
+        .map(|intake| record_complaint(connection, state, intake))
         .collect()
 }
 
@@ -632,10 +700,10 @@ fn logged<T, E: std::fmt::Display>(result: Result<T, E>) -> Option<T> {
 
 fn record_complaint(
     connection: &Connection,
-    cases: &SharedCaseIndex,
-    timers: &mut TimerQueue,
+    state: &mut WriterState<'_>,
     intake: &Intake,
 ) -> Result<Recorded, StoreError> {
+    let cases = state.cases;
     let Intake {
         event,
         event_json,
@@ -644,16 +712,31 @@ fn record_complaint(
     } = intake;
     let recorded_case = cases.read().case_no(&event.id);
     if let Some(case_no) = recorded_case {
-        let (seq, json): (i64, String) = connection
+        let (seq, json, at, len): (i64, String, Option<i64>, Option<i64>) = connection
             .prepare_cached(
-                "SELECT seq, decision FROM decisions WHERE case_no = ?1 AND kind = 'complaint' ORDER BY seq LIMIT 1",
+                "SELECT seq, decision, payload_at, payload_len FROM decisions WHERE case_no = ?1 AND kind = 'complaint' ORDER BY seq LIMIT 1",
             )?
-            .query_row(params![case_no], |row| Ok((row.get(0)?, row.get(1)?)))
+            .query_row(params![case_no], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))
             .optional()?
             .ok_or_else(|| StoreError::Inconsistent(format!(
                 "case `{}` (number {case_no}) has no complaint decision in the audit log; was the database edited by hand?",
                 event.id
             )))?;
+        let json = match (at, len) {
+            (Some(at), Some(len)) => {
+                state
+                    .audit
+                    .read_decision(Span { at, len })?
+                    .ok_or_else(|| {
+                        StoreError::Inconsistent(format!(
+                            "the decision of case `{}` (audit entry {seq}) is missing from {}",
+                            event.id,
+                            state.audit.path().display()
+                        ))
+                    })?
+            }
+            _ => json,
+        };
         let parsed: serde_json::Value = serde_json::from_str(&json)?;
         let queue = parsed["route"]["queue"].as_str().unwrap_or_default();
         return Ok(Recorded {
@@ -674,16 +757,24 @@ fn record_complaint(
     );
     let json = decision.to_json()?;
     let at = decision.received_at.millis();
-    let case_no = open_case(connection, cases, timers, event, levels, &decision)?;
+    let case_no = open_case(
+        connection,
+        cases,
+        &mut state.timers,
+        event,
+        levels,
+        &decision,
+    )?;
     let digests: BTreeMap<&str, &str> = decision
         .plugins
         .iter()
         .map(|p| (&*p.name, &*p.digest))
         .collect();
+    let line = state.audit.append("complaint", Some(event_json), &json);
     connection
         .prepare_cached(
-            "INSERT INTO decisions (event_id, case_id, case_no, kind, decided_at, ruleset_version, plugin_digests, event, decision)
-             VALUES (?1, ?1, ?2, 'complaint', ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO decisions (event_id, case_id, case_no, kind, decided_at, ruleset_version, plugin_digests, event, decision, payload_at, payload_len)
+             VALUES (?1, ?1, ?2, 'complaint', ?3, ?4, ?5, NULL, '', ?6, ?7)",
         )?
         .execute(params![
             event.id,
@@ -691,8 +782,8 @@ fn record_complaint(
             at,
             &*decision.ruleset_version,
             serde_json::to_string(&digests)?,
-            event_json,
-            json
+            line.at,
+            line.len
         ])?;
     let seq = connection.last_insert_rowid();
     let mut control_lines = Vec::new();
@@ -852,12 +943,13 @@ fn add_case_event(
 
 fn apply_event(
     connection: &Connection,
-    cases: &SharedCaseIndex,
-    timers: &mut TimerQueue,
+    state: &mut WriterState<'_>,
     case_id: &str,
     event: &LifecycleEvent,
     now: Timestamp,
 ) -> Result<CaseView, LifecycleError> {
+    let cases = state.cases;
+    let timers = &mut state.timers;
     let Some(case_no) = cases.read().case_no(case_id) else {
         return Err(LifecycleError::NoCase(case_id.to_string()));
     };
@@ -967,7 +1059,8 @@ fn apply_event(
     }
     let data = (!data.is_empty()).then_some(serde_json::Value::Object(data));
     add_case_event(connection, case_no, event.kind.as_str(), at, data)?;
-    read_case(connection, case_no)?.ok_or_else(|| LifecycleError::NoCase(case_id.to_string()))
+    read_case(connection, &state.audit, case_no)?
+        .ok_or_else(|| LifecycleError::NoCase(case_id.to_string()))
 }
 
 /// Records a use of a granted policy, within its grant and budget.
@@ -1055,7 +1148,7 @@ const MOST_TAKEN_PER_RUN: usize = 10 * MOST_FIRED_PER_RUN;
 /// and the time-based decision are written in the same transaction.
 fn fire_timers(
     connection: &Connection,
-    timers: &mut TimerQueue,
+    state: &mut WriterState<'_>,
     now: Timestamp,
 ) -> Result<Vec<Fired>, StoreError> {
     type Pending = (
@@ -1070,7 +1163,7 @@ fn fire_timers(
     let mut fired = Vec::new();
     let mut taken = 0;
     while fired.len() < MOST_FIRED_PER_RUN && taken < MOST_TAKEN_PER_RUN {
-        let Some(Due { case_no, kind, .. }) = timers.take_due(now.millis()) else {
+        let Some(Due { case_no, kind, .. }) = state.timers.take_due(now.millis()) else {
             break;
         };
         taken += 1;
@@ -1138,12 +1231,15 @@ fn fire_timers(
         } else {
             "sla_breach"
         };
+        let line = state
+            .audit
+            .append(kind_of_decision, None, &decision.to_string());
         connection
             .prepare_cached(
                 // The timer keeps the commitment of the decision that set
                 // it: that decision's ruleset version and plugin digests.
-                "INSERT INTO decisions (event_id, case_id, case_no, kind, decided_at, ruleset_version, plugin_digests, event, decision)
-                 SELECT ?1, ?2, ?3, ?4, ?5, COALESCE(d.ruleset_version, 'unknown'), COALESCE(d.plugin_digests, '{}'), NULL, ?6
+                "INSERT INTO decisions (event_id, case_id, case_no, kind, decided_at, ruleset_version, plugin_digests, event, decision, payload_at, payload_len)
+                 SELECT ?1, ?2, ?3, ?4, ?5, COALESCE(d.ruleset_version, 'unknown'), COALESCE(d.plugin_digests, '{}'), NULL, '', ?6, ?7
                  FROM (SELECT 1) LEFT JOIN (SELECT ruleset_version, plugin_digests FROM decisions
                        WHERE case_no = ?3 AND kind = 'complaint' ORDER BY seq DESC LIMIT 1) d",
             )?
@@ -1153,7 +1249,8 @@ fn fire_timers(
                 case_no,
                 kind_of_decision,
                 now.millis(),
-                decision.to_string()
+                line.at,
+                line.len
             ])?;
         let seq = connection.last_insert_rowid();
         if !follow_up

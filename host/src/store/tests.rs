@@ -550,6 +550,40 @@ fn a_decision_that_fails_to_record_does_not_undo_the_others_in_its_batch() {
     );
 }
 
+/// The audit log as schema version 4 kept it: each decision in its row,
+/// no audit file.
+fn back_to_version_4(path: &Path) {
+    let audit = super::audit_file::AuditFile::open_for_reading(path).unwrap();
+    let connection = database(path);
+    let spans: Vec<(i64, i64, i64)> = connection
+        .prepare("SELECT seq, payload_at, payload_len FROM decisions")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    for (seq, at, len) in spans {
+        let decision = audit
+            .read_decision(super::audit_file::Span { at, len })
+            .unwrap()
+            .unwrap();
+        connection
+            .execute(
+                "UPDATE decisions SET decision = ?2 WHERE seq = ?1",
+                rusqlite::params![seq, decision],
+            )
+            .unwrap();
+    }
+    connection
+        .execute_batch(
+            "ALTER TABLE decisions DROP COLUMN payload_at;
+             ALTER TABLE decisions DROP COLUMN payload_len;
+             DELETE FROM schema_migrations WHERE version = 5;",
+        )
+        .unwrap();
+    std::fs::remove_file(path.join(super::AUDIT_FILE_NAME)).unwrap();
+}
+
 /// The cases table as migrations 1 and 2 left it: ids unique in the
 /// database, the customer's history in an index; and the index of timers
 /// by due time that migration 4 dropped.
@@ -576,9 +610,10 @@ fn a_version_1_database_is_migrated_and_keeps_its_cases() {
     let (first, _) =
         f.complain(serde_json::json!({"id": "old-1", "text": "broken", "customer": {"id": "k-1"}}));
     // Back to version 1's tables and indexes, as a database written before
-    // migrations 2, 3 and 4.
+    // migrations 2, 3, 4 and 5.
     let f = f
         .reopen(|path| {
+            back_to_version_4(path);
             database(path)
                 .execute_batch(&format!(
                     "{CASES_VERSION_2}
@@ -596,7 +631,7 @@ fn a_version_1_database_is_migrated_and_keeps_its_cases() {
             r.get(0)
         })
         .unwrap();
-    assert_eq!(version, 4);
+    assert_eq!(version, 5);
     let indexes = |table: &str| -> Vec<String> {
         connection
             .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?1 AND sql IS NOT NULL")
@@ -652,8 +687,10 @@ fn a_time_range_of_the_log_pages_the_same_whichever_way_it_is_read() {
         f.complain(serde_json::json!({"id": format!("when-{i}")}));
     }
     let connection = database(&f.path);
+    let audit = super::audit_file::AuditFile::open_for_reading(&f.path).unwrap();
     let everything = super::queries::read_log_page(
         &connection,
+        &audit,
         &DecisionQuery {
             limit: 1000,
             ..DecisionQuery::default()
@@ -690,7 +727,8 @@ fn a_time_range_of_the_log_pages_the_same_whichever_way_it_is_read() {
                         ..DecisionQuery::default()
                     };
                     let page =
-                        super::queries::read_log_page(&connection, &query, limit, window).unwrap();
+                        super::queries::read_log_page(&connection, &audit, &query, limit, window)
+                            .unwrap();
                     seen.extend(page.iter().map(|d| d.seq));
                     match page.last() {
                         Some(last) if page.len() == limit => after = last.seq,
@@ -826,4 +864,162 @@ fn a_database_from_a_newer_redress_is_refused() {
         matches!(error, StoreError::NewerSchema { found: 99, .. }),
         "{error}"
     );
+}
+
+#[test]
+fn a_version_4_log_reads_on_with_its_decisions_in_the_database() {
+    let f = fixture();
+    let (old, old_decision) = f.complain(serde_json::json!({"id": "v4-1"}));
+    let f = f.reopen(back_to_version_4).unwrap();
+    let (new, new_decision) = f.complain(serde_json::json!({"id": "v5-1"}));
+    assert_eq!(new.seq, old.seq + 1);
+    let page = f
+        .store
+        .decisions(&DecisionQuery {
+            limit: 10,
+            ..DecisionQuery::default()
+        })
+        .unwrap();
+    let decisions: Vec<_> = page.decisions.iter().map(|d| &d.decision).collect();
+    assert_eq!(decisions, [&old_decision, &new_decision]);
+    let (again, _) = f.complain(serde_json::json!({"id": "v4-1"}));
+    assert!(again.replayed);
+    assert_eq!(again.json, old.json, "answered from the database's row");
+    let archive = Archive::open(&f.path).unwrap();
+    let case = archive.case("v5-1").unwrap().unwrap();
+    assert_eq!(case.decisions[0].decision, new_decision);
+}
+
+#[test]
+fn every_decision_is_a_line_of_the_audit_file_and_read_back_from_it() {
+    let f = fixture();
+    // The same event twice in one batch: the second is answered from the
+    // first's line before the batch is written.
+    let batch = vec![
+        f.intake(serde_json::json!({"id": "line-1", "text": "first"})),
+        f.intake(serde_json::json!({"id": "line-1", "text": "first"})),
+    ];
+    let recorded = f
+        .store
+        .decide_and_record(batch)
+        .blocking_recv()
+        .unwrap()
+        .unwrap();
+    assert!(recorded[1].replayed);
+    assert_eq!(recorded[1].json, recorded[0].json);
+    f.advance("25h");
+    assert_eq!(f.tick().len(), 1, "the first response is late");
+    let text = std::fs::read_to_string(f.path.join(AUDIT_FILE_NAME)).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert_eq!(lines[0]["kind"], "complaint");
+    assert_eq!(lines[0]["event"]["id"], "line-1");
+    assert_eq!(
+        lines[0]["decision"],
+        serde_json::from_str::<serde_json::Value>(&recorded[0].json).unwrap()
+    );
+    assert_eq!(lines[1]["kind"], "sla_breach");
+    assert_eq!(lines[1]["decision"]["timer"], "first_response");
+    let case = f.store.case("line-1").unwrap().unwrap();
+    let read: Vec<_> = case.decisions.iter().map(|d| d.decision.clone()).collect();
+    assert_eq!(
+        read,
+        [lines[0]["decision"].clone(), lines[1]["decision"].clone()]
+    );
+}
+
+#[test]
+fn lines_of_a_batch_that_did_not_commit_are_not_in_the_log() {
+    let f = fixture();
+    let (kept, _) = f.complain(serde_json::json!({"id": "kept"}));
+    let file = f.path.join(AUDIT_FILE_NAME);
+    let length = || std::fs::metadata(&file).unwrap().len();
+    let before = length();
+    refuse_inserts(&f.path, "decisions", "NEW.event_id = 'refused'");
+    let refused = f
+        .store
+        .decide_and_record(vec![f.intake(serde_json::json!({"id": "refused"}))])
+        .blocking_recv()
+        .unwrap();
+    assert!(refused.is_err());
+    allow_inserts(&f.path, "decisions");
+    assert_eq!(length(), before, "a refused decision writes no line");
+    // A timer run refused after its breach decision's line was appended.
+    f.advance("25h");
+    refuse_inserts(&f.path, "case_events", "1");
+    let failed = f
+        .store
+        .fire_due_timers(f.clock.now())
+        .blocking_recv()
+        .unwrap();
+    assert!(failed.is_err());
+    allow_inserts(&f.path, "case_events");
+    assert_eq!(length(), before, "a refused timer run writes no line");
+    assert_eq!(f.tick().len(), 1);
+    let before = length();
+    // A crash after the lines were written, before the commit: the next
+    // start cuts them off.
+    let f = f
+        .reopen(|path| {
+            use std::io::Write as _;
+            let mut file = std::fs::OpenOptions::new()
+                .append(true)
+                .open(path.join(AUDIT_FILE_NAME))
+                .unwrap();
+            file.write_all(b"{\"kind\":\"complaint\",\"decision\":{\"half\":")
+                .unwrap();
+        })
+        .unwrap();
+    assert_eq!(length(), before, "cut off at the next start");
+    let (next, decision) = f.complain(serde_json::json!({"id": "after-crash"}));
+    let page = f
+        .store
+        .decisions(&DecisionQuery {
+            after: kept.seq,
+            limit: 10,
+            ..DecisionQuery::default()
+        })
+        .unwrap();
+    assert_eq!(page.decisions.len(), 2);
+    assert_eq!(page.decisions[0].kind, "sla_breach");
+    assert_eq!(page.decisions[1].seq, next.seq);
+    assert_eq!(page.decisions[1].decision, decision);
+}
+
+#[test]
+fn an_audit_file_shorter_than_the_log_reads_null_for_what_it_lost() {
+    let f = fixture();
+    let (_, first_decision) = f.complain(serde_json::json!({"id": "kept-1"}));
+    let (lost, _) = f.complain(serde_json::json!({"id": "lost-1"}));
+    // As a machine that lost power with durability = "normal" can leave it.
+    let f = f
+        .reopen(|path| {
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .open(path.join(AUDIT_FILE_NAME))
+                .unwrap();
+            let length = file.metadata().unwrap().len();
+            file.set_len(length - 10).unwrap();
+        })
+        .unwrap();
+    let page = f
+        .store
+        .decisions(&DecisionQuery {
+            limit: 10,
+            ..DecisionQuery::default()
+        })
+        .unwrap();
+    assert_eq!(page.decisions[0].decision, first_decision);
+    assert_eq!(page.decisions[1].seq, lost.seq);
+    assert_eq!(page.decisions[1].decision, serde_json::Value::Null);
+    let error = f
+        .store
+        .decide_and_record(vec![f.intake(serde_json::json!({"id": "lost-1"}))])
+        .blocking_recv()
+        .unwrap()
+        .unwrap_err();
+    assert!(error.to_string().contains("is missing from"), "{error}");
 }
