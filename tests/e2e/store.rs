@@ -139,6 +139,19 @@ fn acknowledged_decisions_and_timers_survive_sigkill() {
         field_of_kind(entries, "complaint", "case_id")
             == field_of_kind(entries, "sla_breach", "case_id")
     });
+    // Every entry's decision reads back from the audit file, which holds
+    // nothing of the batches the kills cut off.
+    let unreadable: Vec<&serde_json::Value> = entries
+        .iter()
+        .filter(|entry| entry["decision"].is_null())
+        .map(|entry| &entry["seq"])
+        .collect();
+    assert!(
+        unreadable.is_empty(),
+        "decisions not read back: {unreadable:?}"
+    );
+    let lines = std::fs::read_to_string(daemon.path("data/decisions.jsonl")).unwrap();
+    assert_eq!(lines.lines().count(), entries.len(), "one line per entry");
     let recorded = field_of_kind(&entries, "complaint", "event_id");
     let lost: Vec<&String> = acknowledged
         .iter()

@@ -120,7 +120,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<ExitCode> {
                 tracing::info!(path = %store.path().display(), durability = ?config.durability, "store open");
                 Some(Arc::new(store))
             }
-            Err(error @ StoreError::Open { .. }) => {
+            Err(error @ (StoreError::Open { .. } | StoreError::AuditFile { .. })) => {
                 eprintln!("error: {error}");
                 return Ok(ExitCode::FAILURE);
             }

@@ -58,7 +58,8 @@ impl AuditFile {
     /// longer file has lines of a batch that never committed, which are cut
     /// off; a shorter one lost lines (a machine that lost power with
     /// `durability = "normal"`, or a file copied before the database), which
-    /// is logged, and those entries read with a `null` decision.
+    /// is logged, and those entries read with a `null` decision. A missing
+    /// file that the database points into is an error.
     pub fn open_for_writing(
         directory: &Path,
         committed_end: u64,
@@ -69,6 +70,16 @@ impl AuditFile {
             path: path.display().to_string(),
             message: error.to_string(),
         };
+        if committed_end > 0 && !path.exists() {
+            // Starting would pad a new file and answer `null` for every
+            // decision in the old one, which may yet be found.
+            return Err(StoreError::AuditFile {
+                path: path.display().to_string(),
+                message: format!(
+                    "missing, but the database's audit log points into it ({committed_end} bytes); put it back next to redress.db (a backup takes both, see docs/daemon.md)"
+                ),
+            });
+        }
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -324,8 +335,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let reader = AuditFile::open_for_reading(dir.path()).unwrap();
         assert_eq!(reader.read_decision(Span { at: 0, len: 10 }).unwrap(), None);
+        let error = AuditFile::open_for_writing(dir.path(), 100, false).unwrap_err();
+        assert!(
+            error.to_string().contains("missing, but the database"),
+            "{error}"
+        );
         // Shorter than the database says: padded, and the lost lines read
         // as nothing rather than as garbage.
+        std::fs::write(dir.path().join(FILE_NAME), b"{}\n").unwrap();
         let file = AuditFile::open_for_writing(dir.path(), 100, false).unwrap();
         assert_eq!(file.read_decision(Span { at: 50, len: 50 }).unwrap(), None);
     }
