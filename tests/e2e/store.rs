@@ -313,6 +313,11 @@ fn the_audit_log_pages_and_the_cli_reads_it_offline() {
     assert!(value("redress_store_batched_requests_total") >= 7.0);
     assert!(value("redress_store_batch_seconds_count") >= 1.0);
     assert!(value("redress_store_batch_seconds_sum") > 0.0);
+    // Timers may add lines after the metrics were read, never take any.
+    let audit_file = std::fs::metadata(daemon.path("data/decisions.jsonl")).unwrap();
+    let audit_bytes = value("redress_store_audit_file_bytes");
+    assert!(audit_bytes > 7.0 * 100.0, "{audit_bytes}");
+    assert!(audit_bytes <= audit_file.len() as f64);
     let (_, first) = daemon.get("/v1/decisions?limit=3");
     assert_eq!(first["decisions"].as_array().unwrap().len(), 3);
     let next = first["next"].as_i64().unwrap();

@@ -29,8 +29,9 @@ pub struct Args {
     /// Print at most this many entries. Default: all.
     #[arg(long, value_name = "N")]
     limit: Option<usize>,
-    /// Print each entry as one line of JSON: event, decision, ruleset
-    /// version and plugin digests.
+    /// Print each entry as one line of JSON: position, event id, case,
+    /// kind, time, decision, ruleset version and plugin digests (the
+    /// events themselves are in DIR/decisions.jsonl).
     #[arg(long)]
     json: bool,
 }

@@ -108,6 +108,13 @@ impl AppState {
                     "Entries in the store's in-memory queue of pending timers (about 50 bytes each; cancelled and re-armed timers leave it when their time comes).",
                     store.timers_queued.load(Ordering::Relaxed),
                 );
+                single(
+                    out,
+                    "redress_store_audit_file_bytes",
+                    "gauge",
+                    "Bytes of the audit log's decisions.jsonl (its committed lines).",
+                    store.audit_file_bytes.load(Ordering::Relaxed),
+                );
             }
             out.push_str("# HELP redress_reloads_total Reloads by outcome.\n# TYPE redress_reloads_total counter\n");
             for (outcome, counter) in [

@@ -144,6 +144,11 @@ impl AuditFile {
         &self.path
     }
 
+    /// Bytes of the file that committed entries may point into.
+    pub fn committed_len(&self) -> u64 {
+        self.end
+    }
+
     /// Adds an entry's line to the transaction under way; returns where it
     /// will be. `event` and `decision` are JSON.
     pub fn append(&mut self, kind: &str, event: Option<&str>, decision: &str) -> Span {

@@ -20,4 +20,6 @@ pub struct StoreMetrics {
     /// including those of timers since cancelled or re-armed, which leave
     /// when their time comes.
     pub timers_queued: AtomicU64,
+    /// Bytes of `decisions.jsonl` the audit log points into.
+    pub audit_file_bytes: AtomicU64,
 }

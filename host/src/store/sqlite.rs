@@ -239,6 +239,9 @@ impl SqliteStore {
             committed_audit_end(&writer)?,
             options.durability == Durability::Full,
         )?;
+        metrics
+            .audit_file_bytes
+            .store(audit.committed_len(), Ordering::Relaxed);
         let reader = open_connection(&path, options.durability)?;
         let (sender, receiver) = sync_channel::<Command>(16 * 1024);
         let max_batch = options.max_batch.max(1);
@@ -422,6 +425,9 @@ fn writer_loop(
         metrics
             .timers_queued
             .store(state.timers.len() as u64, Ordering::Relaxed);
+        metrics
+            .audit_file_bytes
+            .store(state.audit.committed_len(), Ordering::Relaxed);
         let (mut outcomes, failure) = match result {
             Ok(outcomes) => (Some(outcomes.into_iter()), String::new()),
             Err(error) => {
