@@ -150,6 +150,18 @@ impl Fixture {
         (recorded, decision)
     }
 
+    /// The audit log after position `after` (up to 1,000 entries).
+    fn log_after(&self, after: i64) -> Vec<StoredDecision> {
+        self.store
+            .decisions(&DecisionQuery {
+                after,
+                limit: 1000,
+                ..DecisionQuery::default()
+            })
+            .unwrap()
+            .decisions
+    }
+
     fn apply(&self, case: &str, kind: LifecycleKind) -> Result<CaseView, LifecycleError> {
         self.store
             .apply(
@@ -430,14 +442,8 @@ fn a_retried_event_is_not_decided_twice() {
     assert!(again.replayed);
     assert_eq!(again.seq, first.seq);
     assert_eq!(again.json, first.json);
-    let page = f
-        .store
-        .decisions(&DecisionQuery {
-            limit: 100,
-            ..DecisionQuery::default()
-        })
-        .unwrap();
-    assert_eq!(page.decisions.len(), 1);
+    let page = f.log_after(0);
+    assert_eq!(page.len(), 1);
 }
 
 #[test]
@@ -536,15 +542,9 @@ fn a_decision_that_fails_to_record_does_not_undo_the_others_in_its_batch() {
         }
     }
     assert!(f.store.case("poison").unwrap().is_none());
-    let page = f
-        .store
-        .decisions(&DecisionQuery {
-            limit: 100,
-            ..DecisionQuery::default()
-        })
-        .unwrap();
+    let page = f.log_after(0);
     assert_eq!(
-        page.decisions.len(),
+        page.len(),
         59,
         "every other decision is in the audit log once"
     );
@@ -873,14 +873,8 @@ fn a_version_4_log_reads_on_with_its_decisions_in_the_database() {
     let f = f.reopen(back_to_version_4).unwrap();
     let (new, new_decision) = f.complain(serde_json::json!({"id": "v5-1"}));
     assert_eq!(new.seq, old.seq + 1);
-    let page = f
-        .store
-        .decisions(&DecisionQuery {
-            limit: 10,
-            ..DecisionQuery::default()
-        })
-        .unwrap();
-    let decisions: Vec<_> = page.decisions.iter().map(|d| &d.decision).collect();
+    let page = f.log_after(0);
+    let decisions: Vec<_> = page.iter().map(|d| &d.decision).collect();
     assert_eq!(decisions, [&old_decision, &new_decision]);
     let (again, _) = f.complain(serde_json::json!({"id": "v4-1"}));
     assert!(again.replayed);
@@ -975,18 +969,11 @@ fn lines_of_a_batch_that_did_not_commit_are_not_in_the_log() {
         .unwrap();
     assert_eq!(length(), before, "cut off at the next start");
     let (next, decision) = f.complain(serde_json::json!({"id": "after-crash"}));
-    let page = f
-        .store
-        .decisions(&DecisionQuery {
-            after: kept.seq,
-            limit: 10,
-            ..DecisionQuery::default()
-        })
-        .unwrap();
-    assert_eq!(page.decisions.len(), 2);
-    assert_eq!(page.decisions[0].kind, "sla_breach");
-    assert_eq!(page.decisions[1].seq, next.seq);
-    assert_eq!(page.decisions[1].decision, decision);
+    let page = f.log_after(kept.seq);
+    assert_eq!(page.len(), 2);
+    assert_eq!(page[0].kind, "sla_breach");
+    assert_eq!(page[1].seq, next.seq);
+    assert_eq!(page[1].decision, decision);
 }
 
 #[test]
@@ -1005,16 +992,10 @@ fn an_audit_file_shorter_than_the_log_reads_null_for_what_it_lost() {
             file.set_len(length - 10).unwrap();
         })
         .unwrap();
-    let page = f
-        .store
-        .decisions(&DecisionQuery {
-            limit: 10,
-            ..DecisionQuery::default()
-        })
-        .unwrap();
-    assert_eq!(page.decisions[0].decision, first_decision);
-    assert_eq!(page.decisions[1].seq, lost.seq);
-    assert_eq!(page.decisions[1].decision, serde_json::Value::Null);
+    let page = f.log_after(0);
+    assert_eq!(page[0].decision, first_decision);
+    assert_eq!(page[1].seq, lost.seq);
+    assert_eq!(page[1].decision, serde_json::Value::Null);
     let error = f
         .store
         .decide_and_record(vec![f.intake(serde_json::json!({"id": "lost-1"}))])
