@@ -88,21 +88,21 @@ impl AuditFile {
             .open(&path)
             .map_err(failed)?;
         let length = file.metadata().map_err(failed)?.len();
-        if length != committed_end {
-            if length > committed_end {
-                tracing::info!(
-                    path = %path.display(),
-                    bytes = length - committed_end,
-                    "audit file: cut off the lines of a batch that was not committed"
-                );
-            } else {
-                tracing::error!(
-                    path = %path.display(),
-                    missing_bytes = committed_end - length,
-                    "audit file: shorter than the database says; the decisions of the missing lines read as null (a power loss with durability = \"normal\", or the file was copied or restored before the database)"
-                );
-            }
+        if length > committed_end {
+            tracing::info!(
+                path = %path.display(),
+                bytes = length - committed_end,
+                "audit file: cut off the lines of a batch that was not committed"
+            );
             file.set_len(committed_end).map_err(failed)?;
+            file.sync_all().map_err(failed)?;
+        } else if length < committed_end {
+            tracing::error!(
+                path = %path.display(),
+                missing_bytes = committed_end - length,
+                "audit file: shorter than the database says; the decisions of the missing lines read as null (a power loss with durability = \"normal\", or the file was copied or restored before the database)"
+            );
+            blank_from_last_line(&file, length, committed_end).map_err(failed)?;
             file.sync_all().map_err(failed)?;
         }
         Ok(AuditFile {
@@ -259,6 +259,34 @@ impl AuditFile {
     }
 }
 
+/// Fills the file from the start of its last line, which may be cut off,
+/// up to `end` with blanks and a final newline: the positions of the lines
+/// after it stay where the database says they are, and the file stays one
+/// JSON value per line (blank lines where lines were lost).
+fn blank_from_last_line(file: &File, length: u64, end: u64) -> std::io::Result<()> {
+    const LOOK_BACK: u64 = 1 << 20;
+    let from = length.saturating_sub(LOOK_BACK);
+    let mut tail = vec![0; (length - from) as usize];
+    read_exact_at(file, &mut tail, from)?;
+    let start = match tail.iter().rposition(|&byte| byte == b'\n') {
+        Some(newline) => from + newline as u64 + 1,
+        None => from,
+    };
+    let mut writer = file;
+    writer.seek(SeekFrom::Start(start))?;
+    let mut left = end - start;
+    let blanks = vec![b' '; 64 * 1024];
+    while left > 1 {
+        let chunk = (left - 1).min(blanks.len() as u64) as usize;
+        writer.write_all(&blanks[..chunk])?;
+        left -= chunk as u64;
+    }
+    if left == 1 {
+        writer.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
 #[cfg(unix)]
 fn read_exact_at(file: &File, buffer: &mut [u8], at: u64) -> std::io::Result<()> {
     std::os::unix::fs::FileExt::read_exact_at(file, buffer, at)
@@ -345,10 +373,25 @@ mod tests {
             error.to_string().contains("missing, but the database"),
             "{error}"
         );
-        // Shorter than the database says: padded, and the lost lines read
+        // Shorter than the database says: the cut-off line and the lost
+        // ones are blanked up to where the database's log ends, and read
         // as nothing rather than as garbage.
-        std::fs::write(dir.path().join(FILE_NAME), b"{}\n").unwrap();
+        let kept = "{\"kind\":\"complaint\",\"decision\":{}}\n";
+        let cut = "{\"kind\":\"complaint\",\"decision\":{\"que";
+        std::fs::write(dir.path().join(FILE_NAME), format!("{kept}{cut}")).unwrap();
         let file = AuditFile::open_for_writing(dir.path(), 100, false).unwrap();
-        assert_eq!(file.read_decision(Span { at: 50, len: 50 }).unwrap(), None);
+        let lost = Span {
+            at: kept.len() as i64,
+            len: 100 - kept.len() as i64,
+        };
+        assert_eq!(file.read_decision(lost).unwrap(), None);
+        let text = std::fs::read_to_string(dir.path().join(FILE_NAME)).unwrap();
+        assert_eq!(text.len(), 100);
+        assert!(text.starts_with(kept) && text.ends_with('\n'), "{text:?}");
+        let values: Vec<serde_json::Value> = serde_json::Deserializer::from_str(&text)
+            .into_iter()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(values.len(), 1, "still one JSON value per line: {text:?}");
     }
 }
