@@ -1,13 +1,17 @@
-//! The embedded store: one SQLite file (WAL) in the data directory.
+//! The embedded store: one SQLite file (WAL) in the data directory, and
+//! the audit file beside it ([`AuditFile`]: each decision's event and
+//! answer).
 //!
 //! One writer thread owns the write connection. Requests queue on a
 //! channel; the writer takes everything queued (up to `max_batch`) into one
 //! transaction (lifecycle events and timer runs each in a savepoint of
-//! their own), commits once, and only then answers them all: group commit,
-//! so durability costs one sync per batch, not per complaint. Reads (cases,
-//! the audit log, reports, simulations) use a separate connection, which
-//! WAL lets run alongside. Case ids and customers' cases are looked up in a
-//! [`CaseIndex`] in memory, which the writer changes with its transactions.
+//! their own), writes the batch's lines to the audit file, commits once,
+//! and only then answers them all: group commit, so durability costs two
+//! syncs per batch (the file's and the WAL's), not per complaint. Reads
+//! (cases, the audit log, reports, simulations) use a separate connection,
+//! which WAL lets run alongside. Case ids and customers' cases are looked
+//! up in a [`CaseIndex`] in memory, which the writer changes with its
+//! transactions.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
