@@ -2,9 +2,12 @@
 # Where the machine's CPU goes at a fixed request rate: one open-loop run of
 # the daemon, with the machine's CPU split (from /proc/stat) and the CPU the
 # daemon and its store writer spent per decision (from /proc/PID/task).
-# Closed-loop throughput moves by 10-20% from run to run on a shared VM; the
-# CPU per decision at a rate below saturation moves less, and says what a
-# change saves even when throughput cannot show it. Linux only.
+# It also prints the bytes the daemon had written to the disk per decision
+# (from /proc/PID/io; dirty pages still in the page cache at the end are
+# not counted). Closed-loop throughput moves by 10-20% from run to run on a
+# shared VM; the CPU per decision at a rate below saturation moves less,
+# and says what a change saves even when throughput cannot show it. Linux
+# only.
 #
 #   cargo build --release -p redress -p redress-load
 #   tests/load/saturation.sh target/release/redress 12000          # RATE
@@ -42,15 +45,21 @@ writer_ticks() {
   echo 0
 }
 
+# Bytes the daemon has caused to be written to the disk (its WAL, database
+# and audit file, checkpoints included).
+written_bytes() { awk '/^write_bytes/ { print $2 }' /proc/"$DAEMON_PID"/io; }
+
 start_daemon "$WORK" daemon "$BINARY" "$PORT" --config config.toml --rules "$RULES" --plugins "$PLUGIN_DIR"
 machine_before=$(head -1 /proc/stat)
 daemon_before=$(daemon_ticks)
 writer_before=$(writer_ticks)
+written_before=$(written_bytes)
 "$LOAD" rate --url "http://127.0.0.1:$PORT" --path '/v1/complaints?trace=none' --rate "$RATE" \
     --connections "$CONNECTIONS" --seconds "$SECONDS_PER_RUN" > "$WORK/run.txt"
 machine_after=$(head -1 /proc/stat)
 daemon_after=$(daemon_ticks)
 writer_after=$(writer_ticks)
+written_after=$(written_bytes)
 kill "$DAEMON_PID"; wait "$DAEMON_PID" || true
 
 cat "$WORK/run.txt"
@@ -62,6 +71,8 @@ awk -v before="$machine_before" -v after="$machine_after" 'BEGIN {
   printf "  machine                user %d%%  system %d%%  idle %d%%  iowait %d%%  softirq %d%%  steal %d%%\n",
     100 * (d[2] + d[3]) / total, 100 * d[4] / total, 100 * d[5] / total, 100 * d[6] / total, 100 * d[8] / total, 100 * d[9] / total
 }'
-awk -v d=$((daemon_after - daemon_before)) -v w=$((writer_after - writer_before)) -v n="$decisions" -v us="$tick_us" 'BEGIN {
+awk -v d=$((daemon_after - daemon_before)) -v w=$((writer_after - writer_before)) -v n="$decisions" -v us="$tick_us" \
+    -v b=$((written_after - written_before)) 'BEGIN {
   printf "  daemon_cpu_us_per_decision  %.1f\n  writer_cpu_us_per_decision  %.1f\n", d * us / n, w * us / n
+  printf "  disk_kb_written_per_decision  %.1f\n", b / n / 1000
 }'
