@@ -61,16 +61,7 @@ impl Archive {
                 ),
             });
         }
-        let audit = AuditFile::open_for_reading(directory)?;
-        if committed_audit_end(&connection)? > 0 && !audit.path().is_file() {
-            return Err(StoreError::AuditFile {
-                path: audit.path().display().to_string(),
-                message: format!(
-                    "missing; the audit log's decisions are in this file next to {} (copy both)",
-                    path.display()
-                ),
-            });
-        }
+        let audit = AuditFile::open_for_reading(directory, committed_audit_end(&connection)?)?;
         Ok(Archive {
             path,
             connection,

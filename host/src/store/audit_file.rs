@@ -76,12 +76,7 @@ impl AuditFile {
         if committed_end > 0 && !path.exists() {
             // Starting would pad a new file and answer `null` for every
             // decision in the old one, which may yet be found.
-            return Err(StoreError::AuditFile {
-                path: path.display().to_string(),
-                message: format!(
-                    "missing, but the database's audit log points into it ({committed_end} bytes); put it back next to redress.db (a backup takes both, see docs/daemon.md)"
-                ),
-            });
+            return Err(missing(&path, committed_end));
         }
         let file = OpenOptions::new()
             .read(true)
@@ -118,14 +113,20 @@ impl AuditFile {
         })
     }
 
-    /// Opens the file of `directory` for reading. A missing file reads as
-    /// empty: a store whose decisions are all in the database (written
-    /// before schema version 5) has none.
-    pub fn open_for_reading(directory: &Path) -> Result<Self, StoreError> {
+    /// Opens the file of `directory` for reading; `committed_end` as for
+    /// [`AuditFile::open_for_writing`]. A missing file reads as empty if
+    /// nothing points into it: a store whose decisions are all in the
+    /// database (written before schema version 5) has none.
+    pub fn open_for_reading(directory: &Path, committed_end: u64) -> Result<Self, StoreError> {
         let path = directory.join(FILE_NAME);
         let file = match File::open(&path) {
             Ok(file) => Some(file),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                if committed_end > 0 {
+                    return Err(missing(&path, committed_end));
+                }
+                None
+            }
             Err(error) => {
                 return Err(StoreError::AuditFile {
                     path: path.display().to_string(),
@@ -262,6 +263,17 @@ impl AuditFile {
     }
 }
 
+/// The file at `path` is not there, but the database's log points
+/// `committed_end` bytes into it.
+fn missing(path: &Path, committed_end: u64) -> StoreError {
+    StoreError::AuditFile {
+        path: path.display().to_string(),
+        message: format!(
+            "missing, but the database's audit log points into it ({committed_end} bytes); put it back next to redress.db (a backup takes both, see docs/daemon.md)"
+        ),
+    }
+}
+
 /// Fills the file from the start of its last line, which may be cut off,
 /// up to `end` with blanks and a final newline: the positions of the lines
 /// after it stay where the database says they are, and the file stays one
@@ -330,7 +342,7 @@ mod tests {
         );
         file.write_pending().unwrap();
         file.commit();
-        let reader = AuditFile::open_for_reading(dir.path()).unwrap();
+        let reader = AuditFile::open_for_reading(dir.path(), file.committed_len()).unwrap();
         assert_eq!(
             reader.read_decision(second).unwrap().as_deref(),
             Some(r#"{"breach":false}"#)
@@ -369,8 +381,13 @@ mod tests {
     #[test]
     fn a_missing_line_reads_as_none() {
         let dir = tempfile::tempdir().unwrap();
-        let reader = AuditFile::open_for_reading(dir.path()).unwrap();
+        let reader = AuditFile::open_for_reading(dir.path(), 0).unwrap();
         assert_eq!(reader.read_decision(Span { at: 0, len: 10 }).unwrap(), None);
+        let error = AuditFile::open_for_reading(dir.path(), 100).unwrap_err();
+        assert!(
+            error.to_string().contains("missing, but the database"),
+            "{error}"
+        );
         let error = AuditFile::open_for_writing(dir.path(), 100, false).unwrap_err();
         assert!(
             error.to_string().contains("missing, but the database"),

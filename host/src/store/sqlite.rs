@@ -243,9 +243,8 @@ impl SqliteStore {
             committed_audit_end(&writer)?,
             options.durability == Durability::Full,
         )?;
-        metrics
-            .audit_file_bytes
-            .store(audit.committed_len(), Ordering::Relaxed);
+        let audit_end = audit.committed_len();
+        metrics.audit_file_bytes.store(audit_end, Ordering::Relaxed);
         let reader = open_connection(&path, options.durability)?;
         let (sender, receiver) = sync_channel::<Command>(16 * 1024);
         let max_batch = options.max_batch.max(1);
@@ -271,7 +270,7 @@ impl SqliteStore {
             path,
             commands: Some(sender),
             reader: Mutex::new(reader),
-            audit: AuditFile::open_for_reading(directory)?,
+            audit: AuditFile::open_for_reading(directory, audit_end)?,
             cases,
             metrics,
             writer: Some(handle),

@@ -553,7 +553,7 @@ fn a_decision_that_fails_to_record_does_not_undo_the_others_in_its_batch() {
 /// The audit log as schema version 4 kept it: each decision in its row,
 /// no audit file.
 fn back_to_version_4(path: &Path) {
-    let audit = super::audit_file::AuditFile::open_for_reading(path).unwrap();
+    let audit = super::audit_file::AuditFile::open_for_reading(path, 0).unwrap();
     let connection = database(path);
     let spans: Vec<(i64, i64, i64)> = connection
         .prepare("SELECT seq, payload_at, payload_len FROM decisions")
@@ -687,7 +687,7 @@ fn a_time_range_of_the_log_pages_the_same_whichever_way_it_is_read() {
         f.complain(serde_json::json!({"id": format!("when-{i}")}));
     }
     let connection = database(&f.path);
-    let audit = super::audit_file::AuditFile::open_for_reading(&f.path).unwrap();
+    let audit = super::audit_file::AuditFile::open_for_reading(&f.path, 0).unwrap();
     let everything = super::queries::read_log_page(
         &connection,
         &audit,
