@@ -128,20 +128,37 @@ pub(super) fn read_decisions(
 const DECISION_COLUMNS: &str = "seq, event_id, case_id, kind, decided_at, ruleset_version, plugin_digests, decision, payload_at, payload_len";
 
 /// Where an entry's decision is.
-enum Payload {
+pub(super) enum Payload {
     /// In the row: entries written before schema version 5.
     InRow(String),
     InAuditFile(Span),
+}
+
+impl Payload {
+    /// From the columns `decision, payload_at, payload_len`, the first of
+    /// them at `first`.
+    pub(super) fn from_row(row: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Self> {
+        Ok(match (row.get(first + 1)?, row.get(first + 2)?) {
+            (Some(at), Some(len)) => Payload::InAuditFile(Span { at, len }),
+            _ => Payload::InRow(row.get(first)?),
+        })
+    }
+
+    /// The decision (JSON); `None` if its line cannot be read (lost with
+    /// the machine's power under `durability = "normal"`).
+    pub(super) fn decision_json(self, audit: &AuditFile) -> Result<Option<String>, StoreError> {
+        match self {
+            Payload::InRow(decision) => Ok(Some(decision)),
+            Payload::InAuditFile(span) => audit.read_decision(span),
+        }
+    }
 }
 
 /// An entry of the log from a row of [`DECISION_COLUMNS`], but for its
 /// decision, which [`with_decision`] reads.
 fn decision_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(StoredDecision, Payload)> {
     let digests: String = row.get(6)?;
-    let payload = match (row.get(8)?, row.get(9)?) {
-        (Some(at), Some(len)) => Payload::InAuditFile(Span { at, len }),
-        _ => Payload::InRow(row.get(7)?),
-    };
+    let payload = Payload::from_row(row, 7)?;
     let entry = StoredDecision {
         seq: row.get(0)?,
         event_id: row.get(1)?,
@@ -155,17 +172,13 @@ fn decision_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(StoredDecision, Pa
     Ok((entry, payload))
 }
 
-/// The entry with its decision; `null` if the decision cannot be read
-/// (a line lost with the machine's power under `durability = "normal"`).
+/// The entry with its decision; `null` if the decision cannot be read.
 fn with_decision(
     audit: &AuditFile,
     row: rusqlite::Result<(StoredDecision, Payload)>,
 ) -> Result<StoredDecision, StoreError> {
     let (mut entry, payload) = row?;
-    let decision = match payload {
-        Payload::InRow(decision) => Some(decision),
-        Payload::InAuditFile(span) => audit.read_decision(span)?,
-    };
+    let decision = payload.decision_json(audit)?;
     if let Some(decision) = decision.and_then(|d| serde_json::from_str(&d).ok()) {
         entry.decision = decision;
     }
@@ -206,9 +219,9 @@ fn read_case_page(
 /// order. With one, the first `window` positions after `after` are read in
 /// that order, which answers a page where matching decisions are dense; if
 /// they do not fill the page, the rest comes from the index by decision
-/// time, whose entries are small where the log's rows are kilobytes: a
-/// range of recent decisions in a long log is found without reading the
-/// log before it. Decision times need not follow the sequence (clients set
+/// time, whose entries are a few bytes where the log's rows are hundreds
+/// (and each match's decision a read of the audit file): a range of recent
+/// decisions in a long log is found without reading the log before it. Decision times need not follow the sequence (clients set
 /// `received_at`), so the index's matches are sorted by sequence here.
 pub(super) fn read_log_page(
     connection: &Connection,

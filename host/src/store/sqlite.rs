@@ -29,12 +29,12 @@ use crate::decision::{Decision, Name};
 use crate::engine::{BudgetUse, Group, StateView, group_key};
 use crate::event::ComplaintEvent;
 use crate::expr::CustomerHistory;
-use crate::store::audit_file::{AuditFile, Span};
+use crate::store::audit_file::AuditFile;
 use crate::store::case_index::{CaseIndex, SharedCaseIndex};
 use crate::store::lifecycle::{
     LifecycleError, LifecycleEvent, LifecycleKind, Status, transition, when,
 };
-use crate::store::queries::{read_case, read_decisions, read_report};
+use crate::store::queries::{Payload, read_case, read_decisions, read_report};
 use crate::store::report::Report;
 use crate::store::tally;
 use crate::store::timer_queue::{Due, TimerKind, TimerQueue};
@@ -721,31 +721,23 @@ fn record_complaint(
     } = intake;
     let recorded_case = cases.read().case_no(&event.id);
     if let Some(case_no) = recorded_case {
-        let (seq, json, at, len): (i64, String, Option<i64>, Option<i64>) = connection
+        let (seq, payload): (i64, Payload) = connection
             .prepare_cached(
                 "SELECT seq, decision, payload_at, payload_len FROM decisions WHERE case_no = ?1 AND kind = 'complaint' ORDER BY seq LIMIT 1",
             )?
-            .query_row(params![case_no], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))
+            .query_row(params![case_no], |row| Ok((row.get(0)?, Payload::from_row(row, 1)?)))
             .optional()?
             .ok_or_else(|| StoreError::Inconsistent(format!(
                 "case `{}` (number {case_no}) has no complaint decision in the audit log; was the database edited by hand?",
                 event.id
             )))?;
-        let json = match (at, len) {
-            (Some(at), Some(len)) => {
-                state
-                    .audit
-                    .read_decision(Span { at, len })?
-                    .ok_or_else(|| {
-                        StoreError::Inconsistent(format!(
-                            "the decision of case `{}` (audit entry {seq}) is missing from {}",
-                            event.id,
-                            state.audit.path().display()
-                        ))
-                    })?
-            }
-            _ => json,
-        };
+        let json = payload.decision_json(&state.audit)?.ok_or_else(|| {
+            StoreError::Inconsistent(format!(
+                "the decision of case `{}` (audit entry {seq}) is missing from {}",
+                event.id,
+                state.audit.path().display()
+            ))
+        })?;
         let parsed: serde_json::Value = serde_json::from_str(&json)?;
         let queue = parsed["route"]["queue"].as_str().unwrap_or_default();
         return Ok(Recorded {
