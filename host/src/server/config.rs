@@ -45,8 +45,9 @@ pub struct RawServeConfig {
 #[serde(deny_unknown_fields)]
 pub struct RawStore {
     /// Keep durable state (audit log, cases, timers, counts, budgets) in
-    /// `data/redress.db` and `data/decisions.jsonl`. Without it decisions are not recorded, control
-    /// lines are not counted and budgets are not checked. Default: `true`.
+    /// `data/redress.db` and `data/decisions.jsonl`. Without it decisions
+    /// are not recorded, control lines are not counted and budgets are not
+    /// checked. Default: `true`.
     pub enabled: Option<bool>,
     /// `full`: an answer waits until the decision is synced to disk
     /// (survives power loss); `normal`: until it is written to the

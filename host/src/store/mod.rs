@@ -29,7 +29,6 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
 pub use archive::Archive;
-pub use audit_file::FILE_NAME as AUDIT_FILE_NAME;
 pub use lifecycle::{LifecycleError, LifecycleEvent, LifecycleKind, Status};
 pub use metrics::StoreMetrics;
 pub use report::{Report, ReportRow};

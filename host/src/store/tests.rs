@@ -581,7 +581,7 @@ fn back_to_version_4(path: &Path) {
              DELETE FROM schema_migrations WHERE version = 5;",
         )
         .unwrap();
-    std::fs::remove_file(path.join(super::AUDIT_FILE_NAME)).unwrap();
+    std::fs::remove_file(path.join(super::audit_file::FILE_NAME)).unwrap();
 }
 
 /// The cases table as migrations 1 and 2 left it: ids unique in the
@@ -903,7 +903,7 @@ fn every_decision_is_a_line_of_the_audit_file_and_read_back_from_it() {
     assert_eq!(recorded[1].json, recorded[0].json);
     f.advance("25h");
     assert_eq!(f.tick().len(), 1, "the first response is late");
-    let text = std::fs::read_to_string(f.path.join(AUDIT_FILE_NAME)).unwrap();
+    let text = std::fs::read_to_string(f.path.join(super::audit_file::FILE_NAME)).unwrap();
     let lines: Vec<serde_json::Value> = text
         .lines()
         .map(|line| serde_json::from_str(line).unwrap())
@@ -929,7 +929,7 @@ fn every_decision_is_a_line_of_the_audit_file_and_read_back_from_it() {
 fn lines_of_a_batch_that_did_not_commit_are_not_in_the_log() {
     let f = fixture();
     let (kept, _) = f.complain(serde_json::json!({"id": "kept"}));
-    let file = f.path.join(AUDIT_FILE_NAME);
+    let file = f.path.join(super::audit_file::FILE_NAME);
     let length = || std::fs::metadata(&file).unwrap().len();
     let before = length();
     refuse_inserts(&f.path, "decisions", "NEW.event_id = 'refused'");
@@ -961,7 +961,7 @@ fn lines_of_a_batch_that_did_not_commit_are_not_in_the_log() {
             use std::io::Write as _;
             let mut file = std::fs::OpenOptions::new()
                 .append(true)
-                .open(path.join(AUDIT_FILE_NAME))
+                .open(path.join(super::audit_file::FILE_NAME))
                 .unwrap();
             file.write_all(b"{\"kind\":\"complaint\",\"decision\":{\"half\":")
                 .unwrap();
@@ -986,7 +986,7 @@ fn an_audit_file_shorter_than_the_log_reads_null_for_what_it_lost() {
         .reopen(|path| {
             let file = std::fs::OpenOptions::new()
                 .write(true)
-                .open(path.join(AUDIT_FILE_NAME))
+                .open(path.join(super::audit_file::FILE_NAME))
                 .unwrap();
             let length = file.metadata().unwrap().len();
             file.set_len(length - 10).unwrap();
