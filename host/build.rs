@@ -16,13 +16,16 @@ use std::process::Command;
 /// Example plugins: package name = manifest name.
 const EXAMPLES: [&str; 3] = ["sentiment", "classify", "goodwill"];
 /// Hostile guests used by the plugin tests, built with redress-sdk.
-const HOSTILE: [&str; 6] = [
+const HOSTILE: [&str; 9] = [
     "guest-loop",
     "guest-memory-bomb",
     "guest-stack-overflow",
     "guest-panic",
     "guest-huge-output",
     "guest-wrong-type",
+    "guest-log-flood",
+    "guest-alias-output",
+    "guest-wrong-export",
 ];
 /// Hostile guests built with `std` (so they import WASI). A separate cargo
 /// run: building them with the others would unify wit-bindgen's `std`

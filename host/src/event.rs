@@ -49,7 +49,7 @@ pub struct ComplaintEvent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
     /// Who is complaining.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "object_only")]
     pub customer: Customer,
     /// Status reported by the sender (`new` unless told otherwise).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -128,18 +128,50 @@ impl EventError {
 
 const MAX_ID_LEN: usize = 200;
 
+/// Deserializes a struct from a JSON object only. serde's derived structs
+/// also take an array of their fields in order, so `"customer": []` would
+/// read as a customer with every field at its default.
+fn object_only<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    struct ObjectVisitor<T>(std::marker::PhantomData<T>);
+    impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for ObjectVisitor<T> {
+        type Value = T;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an object")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+            T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+        }
+    }
+    deserializer.deserialize_map(ObjectVisitor(std::marker::PhantomData))
+}
+
+/// `T`, deserialized with [`object_only`].
+struct Object<T>(T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        object_only(deserializer).map(Object)
+    }
+}
+
 impl ComplaintEvent {
     /// Parses and validates one event from JSON text.
     pub fn from_json(bytes: &[u8]) -> Result<Self, EventError> {
         // Tracking the path costs an allocation per key, so only a body that
         // fails to parse is read a second time, to say where it failed.
         let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-        let event = match ComplaintEvent::deserialize(&mut deserializer) {
+        let event = match object_only::<_, ComplaintEvent>(&mut deserializer) {
             Ok(event) => event,
             Err(error) => {
                 let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-                let traced =
-                    serde_path_to_error::deserialize::<_, ComplaintEvent>(&mut deserializer);
+                let traced = serde_path_to_error::deserialize::<_, Object<ComplaintEvent>>(
+                    &mut deserializer,
+                )
+                .map(|object| object.0);
                 return Err(match traced {
                     Err(error) => from_path_error(&error),
                     // Cannot happen (the same parse, with its path traced);
@@ -160,7 +192,7 @@ impl ComplaintEvent {
 
     /// Parses and validates one event from an already parsed JSON value.
     pub fn from_value(value: serde_json::Value) -> Result<Self, EventError> {
-        let event: ComplaintEvent =
+        let Object(event): Object<ComplaintEvent> =
             serde_path_to_error::deserialize(value).map_err(|error| from_path_error(&error))?;
         event.validate()?;
         Ok(event)
@@ -293,6 +325,11 @@ mod tests {
 
     #[test]
     fn nested_type_error_names_the_path() {
+        let error = parse(r#"{"id": "c-1", "customer": []}"#).unwrap_err();
+        assert_eq!(error.field, "customer");
+        assert!(error.message.contains("expected an object"), "{error}");
+        let error = parse(r#"["c-1"]"#).unwrap_err();
+        assert!(error.message.contains("expected an object"), "{error}");
         let error = parse(r#"{"id": "c-1", "customer": {"deposits": "lots"}}"#).unwrap_err();
         assert_eq!(error.field, "customer.deposits");
         assert!(error.message.contains("expected f64"), "{error}");

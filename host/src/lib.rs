@@ -28,6 +28,8 @@
 //! - [`cli`]: the `redress` command line.
 //! - [`annotation`], [`time`], [`suggest`]: plugin output values,
 //!   timestamps and durations, "did you mean" hints.
+//! - [`source_file`]: reading rule files, manifests and components (regular
+//!   files only, bounded).
 
 pub mod annotation;
 pub mod cli;
@@ -44,6 +46,7 @@ pub mod rules;
 pub mod schema;
 pub mod server;
 pub mod snapshot;
+pub mod source_file;
 pub mod store;
 pub mod suggest;
 pub mod testing;

@@ -51,6 +51,17 @@ impl Snapshot {
         runtime: Option<&Arc<PluginRuntime>>,
         previous: Option<&Snapshot>,
     ) -> SnapshotOutcome {
+        let files = read_rule_files(&sources.rules_dir);
+        Self::load_with_files(sources, runtime, previous, files)
+    }
+
+    /// [`Snapshot::load`], with the rule files already read.
+    pub fn load_with_files(
+        sources: &Sources,
+        runtime: Option<&Arc<PluginRuntime>>,
+        previous: Option<&Snapshot>,
+        files: Result<Vec<RuleFileText>, Box<Diagnostic>>,
+    ) -> SnapshotOutcome {
         let mut diagnostics = Vec::new();
         let plugins = match (&sources.plugins_dir, runtime) {
             (Some(dir), Some(runtime)) => {
@@ -69,7 +80,7 @@ impl Snapshot {
             }
             (None, _) => Some(PluginSet::empty()),
         };
-        let files = match read_rule_files(&sources.rules_dir) {
+        let files = match files {
             Ok(files) => files,
             Err(diagnostic) => {
                 diagnostics.push(*diagnostic);
@@ -80,8 +91,8 @@ impl Snapshot {
                 };
             }
         };
-        // Rules are checked even when a plugin failed to load, against the
-        // plugins that did, so one run reports every problem.
+        // Rules are checked against the plugins that loaded; a plugin that
+        // did not is refused alone, and rules reading it are told so.
         let checked_against = plugins.clone().unwrap_or_default();
         let mut outcome = Snapshot::from_rule_files(files, checked_against);
         diagnostics.append(&mut outcome.diagnostics);

@@ -127,7 +127,7 @@ pub fn load_cases(dir: &Path) -> (Vec<LoadedCase>, Vec<CaseError>) {
     };
     paths.sort();
     for path in paths {
-        let text = match std::fs::read_to_string(&path) {
+        let text = match crate::source_file::read_regular_text(&path, 16 << 20) {
             Ok(text) => text,
             Err(error) => {
                 errors.push(CaseError {

@@ -426,12 +426,14 @@ fn an_inline_plugin_that_turns_slow_runs_off_the_async_workers() {
     );
     let daemon = Arc::new(Daemon::start_in(dir, ""));
     let metrics = daemon.metrics();
+    // A newly loaded plugin runs off the workers for its first calls,
+    // `inline` or not.
     assert!(
-        metrics.contains("redress_plugin_off_worker{plugin=\"slow\"} 0\n"),
+        metrics.contains("redress_plugin_off_worker{plugin=\"slow\"} 1\n"),
         "{metrics}"
     );
 
-    // The first slow call runs inline and marks the plugin.
+    // The first slow call marks the plugin.
     let (status, decision) = daemon.post("/v1/complaints", &billing());
     assert_eq!(status, 200, "{decision}");
     assert_eq!(decision["plugins"][0]["error"], "timed out after 1s");
@@ -482,6 +484,33 @@ fn an_inline_plugin_that_turns_slow_runs_off_the_async_workers() {
         )),
         "{metrics}"
     );
+}
+
+/// `inline` vouches for a component, but a component replaced on disk has
+/// not shown yet that it is fast: a newly loaded plugin runs off the async
+/// workers for its first 100 calls.
+#[test]
+fn an_inline_plugin_runs_on_the_async_workers_only_after_its_first_calls() {
+    let daemon = Daemon::start("");
+    assert!(
+        daemon
+            .metrics()
+            .contains("redress_plugin_off_worker{plugin=\"sentiment\"} 1\n")
+    );
+    let batch: Vec<String> = (0..100)
+        .map(|i| format!(r#"{{"id": "p-{i}", "text": "late again"}}"#))
+        .collect();
+    let (status, _) = daemon.post("/v1/complaints", &format!("[{}]", batch.join(",")));
+    assert_eq!(status, 200);
+    let metrics = daemon.metrics();
+    for plugin in ["sentiment", "classify", "goodwill"] {
+        assert!(
+            metrics.contains(&format!(
+                "redress_plugin_off_worker{{plugin=\"{plugin}\"}} 0\n"
+            )),
+            "{metrics}"
+        );
+    }
 }
 
 #[test]

@@ -46,9 +46,18 @@ fn load(dir: &Path) -> PluginSet {
     load.set.unwrap()
 }
 
+/// The errors of a plugins directory whose plugins are all refused (each
+/// alone: the set loads, without them).
 fn load_error(dir: &Path) -> String {
     let load = load_plugins(dir, &runtime(), None);
-    assert!(load.set.is_none(), "the plugin should have been refused");
+    let set = load
+        .set
+        .expect("a refused plugin does not take the set with it");
+    assert!(
+        set.plugins().is_empty(),
+        "the plugin should have been refused"
+    );
+    assert!(!set.refused().is_empty(), "and listed as refused");
     load.diagnostics
         .iter()
         .map(|d| d.one_line())
@@ -177,10 +186,23 @@ fn a_panic_is_reported_with_its_message() {
 
 #[test]
 fn an_enormous_output_is_refused() {
+    // Over the transfer limit, it is not even copied.
     let dir = plugin_dir(
         "spam",
         &guest("guest_huge_output"),
         "[outputs]\nlanguage = { type = \"text\" }\n[limits]\nmemory = \"32MiB\"\n",
+    );
+    let (outcome, error) = decide_twice(load(dir.path()), "spam");
+    assert_eq!(outcome, "skipped");
+    assert_eq!(
+        error,
+        "sent more than its transfer limit of 1MiB to the host in one go (limits.transfer)"
+    );
+    // Within a raised transfer limit, it is copied and refused as too long.
+    let dir = plugin_dir(
+        "spam",
+        &guest("guest_huge_output"),
+        "[outputs]\nlanguage = { type = \"text\" }\n[limits]\nmemory = \"32MiB\"\ntransfer = \"16MiB\"\n",
     );
     let (outcome, error) = decide_twice(load(dir.path()), "spam");
     assert_eq!(outcome, "skipped");
@@ -358,7 +380,8 @@ fn per_event_isolation_gives_a_fresh_instance_every_time() {
             .stats
             .instances_created
             .load(std::sync::atomic::Ordering::Relaxed),
-        3
+        1 + 3,
+        "one to check the component at load, then one per event"
     );
     assert_eq!(plugin.warm_instances(), 0);
 }

@@ -58,6 +58,8 @@ pub struct Daemon {
     pub dir: tempfile::TempDir,
     agent: ureq::Agent,
     token: Option<String>,
+    /// Where the daemon's log goes (at `info`), when asked for.
+    log: Option<PathBuf>,
 }
 
 impl Daemon {
@@ -81,9 +83,15 @@ impl Daemon {
 
     /// Starts a daemon in `dir` (which holds `rules/` and `plugins/`).
     pub fn start_in(dir: tempfile::TempDir, config: &str) -> Daemon {
+        Daemon::start_logging(dir, config, None)
+    }
+
+    /// Starts a daemon in `dir`, its log (`info` and up) written to `log`
+    /// when given (otherwise errors only, to the test's output).
+    pub fn start_logging(dir: tempfile::TempDir, config: &str, log: Option<PathBuf>) -> Daemon {
         let config_path = dir.path().join("redress.toml");
         std::fs::write(&config_path, format!("listen = \"127.0.0.1:0\"\n{config}")).unwrap();
-        let (child, base) = spawn_serve(dir.path());
+        let (child, base) = spawn_serve(dir.path(), log.as_deref());
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(std::time::Duration::from_secs(30)))
@@ -95,7 +103,20 @@ impl Daemon {
             dir,
             agent,
             token: None,
+            log,
         }
+    }
+
+    /// The daemon's resident memory, in bytes.
+    pub fn rss(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let kilobytes: u64 = status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap();
+        kilobytes * 1024
     }
 
     /// Kills the daemon with SIGKILL (no shutdown of any kind) and starts
@@ -103,7 +124,7 @@ impl Daemon {
     pub fn crash_and_restart(&mut self) {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
-        let (child, base) = spawn_serve(self.dir.path());
+        let (child, base) = spawn_serve(self.dir.path(), self.log.as_deref());
         self.child = child;
         self.base = base;
     }
@@ -208,17 +229,30 @@ impl Daemon {
 }
 
 /// Runs `redress serve --config redress.toml` in `dir`; returns once it
-/// listens, with its base URL.
-fn spawn_serve(dir: &Path) -> (std::process::Child, String) {
+/// listens, with its base URL. With `log`, its log goes there at `info`.
+fn spawn_serve(dir: &Path, log: Option<&Path>) -> (std::process::Child, String) {
     use std::io::BufRead as _;
+    let (filter, stderr) = match log {
+        Some(path) => (
+            "info",
+            std::process::Stdio::from(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .unwrap(),
+            ),
+        ),
+        None => ("error", std::process::Stdio::inherit()),
+    };
     let mut child = Command::new(env!("CARGO_BIN_EXE_redress"))
         .args(["serve", "--config", "redress.toml"])
         .current_dir(dir)
-        .env("RUST_LOG", "error")
+        .env("RUST_LOG", filter)
         .env_remove("REDRESS_TOKENS")
         .env_remove("REDRESS_ADMIN_TOKENS")
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::inherit())
+        .stderr(stderr)
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();

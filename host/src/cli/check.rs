@@ -23,7 +23,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         "{}",
         render_all(&outcome.diagnostics, &outcome.sources)
     )?;
+    let errors = outcome.diagnostics.iter().filter(|d| d.is_error()).count();
     match outcome.snapshot {
+        // A refused plugin leaves a rule set that can serve, but the check
+        // still fails.
+        Some(_) if errors > 0 => {
+            writeln!(
+                stderr,
+                "note: `redress serve` would serve this rule set without the refused plugins"
+            )?;
+            Ok(ExitCode::FAILURE)
+        }
         Some(snapshot) => {
             let ruleset = &snapshot.ruleset;
             let plugins = snapshot.plugins.plugins();

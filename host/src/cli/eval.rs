@@ -63,6 +63,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprint!("{}", render_all(&outcome.diagnostics, &outcome.sources));
         return Ok(ExitCode::FAILURE);
     };
+    // A refused plugin: say so, and go on with the plugins that loaded.
+    if outcome.diagnostics.iter().any(|d| d.is_error()) {
+        eprint!("{}", render_all(&outcome.diagnostics, &outcome.sources));
+    }
     let trace = match (args.explain, args.trace) {
         (true, _) | (false, TraceArg::Full) => TraceLevel::Full,
         (false, TraceArg::Compact) => TraceLevel::Compact,

@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use tokio::net::TcpListener;
 
 use crate::plugin::{PluginRuntime, RuntimeOptions};
-use crate::reload::{DirectoryWatcher, Reloader};
+use crate::reload::{DirectoryWatcher, ReloadTiming, ReloadTrigger, Reloader};
 use crate::server::{self, AppState, LogFormat, Overrides, ServeConfig};
 use crate::snapshot::Sources;
 use crate::store::{SqliteStore, Store, StoreError, StoreOptions, database_path, spawn_scheduler};
@@ -56,14 +56,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .thread_name("redress")
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(serve(config))
+    let grace = config.shutdown_grace;
+    let result = runtime.block_on(serve(config));
+    // Work that cannot be interrupted (a plugin call, a reload stuck on a
+    // file) must not keep the process alive past the grace period.
+    runtime.shutdown_timeout(grace);
+    result
 }
 
 fn init_logging(config: &ServeConfig) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log_filter));
+    // Colours only on a terminal: a file or the journal gets plain text.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     let _ = match config.log_format {
         LogFormat::Human => builder.try_init(),
@@ -71,7 +78,10 @@ fn init_logging(config: &ServeConfig) {
     };
 }
 
-async fn serve(config: ServeConfig) -> anyhow::Result<ExitCode> {
+async fn serve(mut config: ServeConfig) -> anyhow::Result<ExitCode> {
+    if let Some(open_files) = server::raise_open_files_limit() {
+        config.fit_open_files(open_files);
+    }
     std::fs::create_dir_all(&config.data)
         .with_context(|| format!("cannot create the data directory {}", config.data.display()))?;
     let runtime = match &config.plugins {
@@ -85,8 +95,14 @@ async fn serve(config: ServeConfig) -> anyhow::Result<ExitCode> {
         rules_dir: config.rules.clone(),
         plugins_dir: config.plugins.clone(),
     };
-    let reloader = match tokio::task::spawn_blocking(move || Reloader::start(sources, runtime))
-        .await?
+    let timing = ReloadTiming {
+        settle: config.settle,
+        timeout: config.reload_timeout,
+    };
+    let reloader = match tokio::task::spawn_blocking(move || {
+        Reloader::start(sources, runtime, timing)
+    })
+    .await?
     {
         Ok(reloader) => Arc::new(reloader),
         Err(error) => {
@@ -136,12 +152,15 @@ async fn serve(config: ServeConfig) -> anyhow::Result<ExitCode> {
         );
         None
     };
-    let state = Arc::new(AppState::new(
-        config.clone(),
-        reloader.clone(),
-        clock.clone(),
-        store.clone(),
-    ));
+    let state = Arc::new(
+        AppState::new(
+            config.clone(),
+            reloader.clone(),
+            clock.clone(),
+            store.clone(),
+        )
+        .context("cannot start the plugin threads")?,
+    );
     let scheduler = store.clone().map(|store| {
         let metrics_state = state.clone();
         spawn_scheduler(store, clock.clone(), config.timer_interval, move |fired| {
@@ -167,7 +186,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<ExitCode> {
         let reloader = reloader.clone();
         tokio::spawn(async move {
             while changed_rx.recv().await.is_some() {
-                reloader.reload("watch").await;
+                reloader.reload(ReloadTrigger::Watch).await;
             }
         });
     }
@@ -204,7 +223,7 @@ fn spawn_sighup(reloader: Arc<Reloader>) {
             return;
         };
         while hangups.recv().await.is_some() {
-            reloader.reload("signal").await;
+            reloader.reload(ReloadTrigger::Signal).await;
         }
     });
     #[cfg(not(unix))]

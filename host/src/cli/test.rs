@@ -56,6 +56,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprint!("{}", render_all(&outcome.diagnostics, &outcome.sources));
         return Ok(ExitCode::FAILURE);
     };
+    // A refused plugin: say so, and go on with the plugins that loaded.
+    if outcome.diagnostics.iter().any(|d| d.is_error()) {
+        eprint!("{}", render_all(&outcome.diagnostics, &outcome.sources));
+    }
     let tests_dir = args.dir.join("tests");
     let (cases, errors) = load_cases(&tests_dir);
     let mut results = Vec::with_capacity(cases.len());

@@ -562,6 +562,16 @@ impl Compiler<'_> {
     fn unknown_path(&self, segments: &[&str], path: &str, span: Range<usize>) -> CompileError {
         if segments[0] == "plugins" && segments.len() >= 2 {
             let plugin = segments[1];
+            if let Some(reason) = self.env.refused_plugin(plugin) {
+                return CompileError::new(
+                    format!("plugin `{plugin}` was refused at load, so its outputs cannot be read"),
+                    span,
+                )
+                .label("refused plugin")
+                .help(Some(format!(
+                    "fix the plugin (its own error is reported above: {reason})"
+                )));
+            }
             if !self.env.has_plugin(plugin) {
                 let loaded: Vec<&str> = self.env.plugin_names().collect();
                 let help = did_you_mean(plugin, loaded.iter().copied()).or_else(|| {

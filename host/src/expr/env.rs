@@ -63,6 +63,8 @@ pub struct FieldDef {
 pub struct Env {
     fields: BTreeMap<String, FieldDef>,
     plugins: BTreeMap<String, usize>,
+    /// Plugins of the directory that were refused at load, and why.
+    refused: BTreeMap<String, String>,
 }
 
 fn borrowed(s: &str) -> Value<'_> {
@@ -274,6 +276,7 @@ impl Env {
         Env {
             fields: f,
             plugins: BTreeMap::new(),
+            refused: BTreeMap::new(),
         }
     }
 
@@ -309,6 +312,17 @@ impl Env {
 
     pub fn field(&self, path: &str) -> Option<&FieldDef> {
         self.fields.get(path)
+    }
+
+    /// Names a plugin that was refused at load: conditions reading its
+    /// outputs are told so, rather than that no such plugin exists.
+    pub fn add_refused_plugin(&mut self, plugin: &str, reason: &str) {
+        self.refused.insert(plugin.to_string(), reason.to_string());
+    }
+
+    /// Why plugin `name` was refused at load, if it was.
+    pub fn refused_plugin(&self, name: &str) -> Option<&str> {
+        self.refused.get(name).map(String::as_str)
     }
 
     pub fn has_plugin(&self, name: &str) -> bool {

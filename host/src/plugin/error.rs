@@ -12,6 +12,8 @@ pub enum Failure {
     Timeout { limit: Duration },
     #[error("exceeded its memory limit of {} MiB", .limit >> 20)]
     MemoryExceeded { limit: u64 },
+    #[error("sent more than its transfer limit of {} to the host in one go (limits.transfer)", crate::plugin::manifest::ByteSize(*.limit))]
+    TransferLimit { limit: u64 },
     #[error("overflowed its stack (deep recursion)")]
     StackOverflow,
     #[error("panicked{}", .message.as_ref().map(|m| format!(": {m}")).unwrap_or_default())]
@@ -35,6 +37,7 @@ impl Failure {
             Failure::OutOfFuel { .. } => "out_of_fuel",
             Failure::Timeout { .. } => "timeout",
             Failure::MemoryExceeded { .. } => "memory",
+            Failure::TransferLimit { .. } => "transfer",
             Failure::StackOverflow => "stack_overflow",
             Failure::Panic { .. } => "panic",
             Failure::Trap { .. } => "trap",
@@ -82,6 +85,8 @@ pub enum LoadError {
     },
     #[error("{path} imports `{import}`, which plugins are not given")]
     ForbiddenImport { path: String, import: String },
+    #[error("{path} does not start: {message}")]
+    Instantiate { path: String, message: String },
     #[error("cannot start the plugin runtime: {message}")]
     Runtime { message: String },
 }
@@ -98,6 +103,12 @@ impl LoadError {
             ),
             LoadError::ForbiddenImport { import, .. } if import.starts_with("wasi:") => Some(
                 "plugins get no filesystem, network, clock or environment; build with redress-sdk, whose plugins are `no_std` and import only `redress:plugin/host`".to_string(),
+            ),
+            LoadError::Instantiate { message, .. } if message.contains("memory limit") => Some(
+                "raise `limits.memory` in the manifest".to_string(),
+            ),
+            LoadError::Instantiate { .. } => Some(
+                "the component's exports do not match this Redress's contract (sdk/wit/plugin.wit), or it fails as it starts: rebuild it against this Redress's redress-sdk".to_string(),
             ),
             LoadError::ForbiddenImport { .. } => Some(format!(
                 "a plugin may import only `{}`",

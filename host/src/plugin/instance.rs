@@ -42,6 +42,10 @@ pub const MAX_OFFERS: usize = 16;
 pub const SLOW_FUEL: u64 = 10_000_000;
 /// How long a plugin counts as slow after its last slow call.
 pub const SLOW_FOR: std::time::Duration = std::time::Duration::from_secs(10);
+/// Calls a newly loaded plugin makes off the async workers before an
+/// `inline` manifest takes effect: `inline` vouches for a component, and a
+/// component replaced on disk has not shown yet that it is fast.
+pub const INLINE_AFTER_CALLS: u64 = 100;
 
 /// A warm instance and its store.
 struct Warm {
@@ -160,7 +164,8 @@ impl LoadedPlugin {
         let started = Instant::now();
         self.stats.calls.fetch_add(1, Ordering::Relaxed);
         let mut report = CallReport::default();
-        let result = self.call_inner(complaint, &mut report);
+        let clipped = clip_input(complaint, self.spec.limits.text as usize);
+        let result = self.call_inner(clipped.as_ref().unwrap_or(complaint), &mut report);
         report.elapsed = started.elapsed();
         if report.fuel_used > SLOW_FUEL || matches!(result, Err(Failure::Timeout { .. })) {
             self.mark_slow(&report);
@@ -242,6 +247,11 @@ impl LoadedPlugin {
                 limit: limits.memory,
             };
         }
+        if is_transfer_limit(error) {
+            return Failure::TransferLimit {
+                limit: limits.transfer,
+            };
+        }
         match error.downcast_ref::<Trap>() {
             Some(Trap::OutOfFuel) => Failure::OutOfFuel { limit: limits.fuel },
             Some(Trap::Interrupt) => Failure::Timeout { limit: limits.timeout },
@@ -318,9 +328,12 @@ impl LoadedPlugin {
     }
 
     /// Whether the daemon calls the plugin off the async workers now: it is
-    /// not `inline`, or it is slow.
+    /// not `inline`, it is slow, or it has made fewer than
+    /// [`INLINE_AFTER_CALLS`] calls since it was loaded.
     pub fn runs_off_worker(&self) -> bool {
-        !self.spec.inline || self.is_slow()
+        !self.spec.inline
+            || self.is_slow()
+            || self.stats.calls.load(Ordering::Relaxed) < INLINE_AFTER_CALLS
     }
 
     /// Whether the plugin is quarantined now.
@@ -355,9 +368,15 @@ impl LoadedPlugin {
 
     fn instantiate(&self) -> Result<Warm, Failure> {
         let limits = &self.spec.limits;
-        let state = HostState::new(self.name.clone(), self.config.clone(), limits.memory);
+        let state = HostState::new(
+            self.name.clone(),
+            self.config.clone(),
+            limits.memory,
+            limits.log_lines,
+        );
         let mut store = Store::new(self.runtime.engine(), state);
         store.limiter(|state| &mut state.limiter);
+        store.set_hostcall_fuel(limits.transfer as usize);
         let failed = |error: wasmtime::Error| Failure::Instantiate {
             message: clip(format!("{error:#}"), 512),
         };
@@ -458,10 +477,71 @@ impl LoadedPlugin {
         })
     }
 
+    /// Instantiates the plugin once, as a call would, and keeps the
+    /// instance warm: what the component exports is checked against the
+    /// contract here (the typed export is looked up on instantiation), so a
+    /// component with the right names but the wrong types is refused at
+    /// load rather than failing every call; so is one that cannot start
+    /// within its memory limit.
+    pub fn check_instantiates(&self) -> Result<(), Failure> {
+        let warm = self.instantiate()?;
+        self.checkin(warm);
+        Ok(())
+    }
+
     /// Warm instances currently pooled.
     pub fn warm_instances(&self) -> usize {
         self.pool.lock().map(|p| p.len()).unwrap_or(0)
     }
+}
+
+/// Whether a call failed because more than `limits.transfer` was to cross
+/// from the guest to the host in one go. wasmtime keeps the type of that
+/// error private, so its message is the only sign; a test pins it
+/// (`tests/e2e/plugins.rs`, the aliased output), so a wasmtime upgrade
+/// that rewords it fails there rather than silently.
+fn is_transfer_limit(error: &wasmtime::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .to_string()
+            .contains("fuel allocated for hostcalls has been exhausted")
+    })
+}
+
+/// The complaint as a plugin with a `limits.text` of `max` bytes sees it,
+/// when that differs: the text and each text attribute cut at a character
+/// boundary. `None` when nothing is over.
+fn clip_input(complaint: &Complaint, max: usize) -> Option<Complaint> {
+    let over = |text: &str| text.len() > max;
+    let value_over = |value: &bindings::Value| match value {
+        bindings::Value::Text(text) => over(text),
+        bindings::Value::List(items) => items.iter().any(|item| over(item)),
+        bindings::Value::Number(_) | bindings::Value::Flag(_) => false,
+    };
+    if !over(&complaint.text) && !complaint.attrs.iter().any(|(_, v)| value_over(v)) {
+        return None;
+    }
+    let cut = |text: &String| {
+        let mut end = max.min(text.len());
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text[..end].to_string()
+    };
+    let mut clipped = complaint.clone();
+    clipped.text = cut(&complaint.text);
+    for (_, value) in &mut clipped.attrs {
+        match value {
+            bindings::Value::Text(text) => *text = cut(text),
+            bindings::Value::List(items) => {
+                for item in items.iter_mut() {
+                    *item = cut(item);
+                }
+            }
+            bindings::Value::Number(_) | bindings::Value::Flag(_) => {}
+        }
+    }
+    Some(clipped)
 }
 
 fn clip(mut text: String, max: usize) -> String {

@@ -19,16 +19,34 @@ use crate::plugin::set::PluginSet;
 /// What loading a plugins directory produced.
 #[derive(Debug)]
 pub struct PluginLoad {
-    /// The set, if there was no error.
+    /// The plugins that loaded; `None` only when the directory itself
+    /// cannot be read. A plugin that cannot load is refused alone (its
+    /// errors are in `diagnostics`, and it is listed in the set's
+    /// [`refused`](PluginSet::refused)); the others load.
     pub set: Option<PluginSet>,
     pub diagnostics: Vec<Diagnostic>,
+}
+
+/// A plugin that could not be loaded.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RefusedPlugin {
+    /// Its name (from the manifest, or the manifest's file name when the
+    /// manifest itself is broken).
+    pub name: String,
+    pub manifest: std::path::PathBuf,
+    /// The first error, on one line.
+    pub reason: String,
+    /// The digest of the last good version, which keeps serving in its
+    /// place (a reload of the daemon); `None`: the plugin is not loaded.
+    pub kept: Option<Name>,
 }
 
 /// Largest component accepted, in bytes.
 const MAX_COMPONENT: u64 = 64 << 20;
 
 /// Loads every plugin of `dir` (each `*.toml` but `Cargo.toml` is a
-/// manifest); `previous` lends unchanged plugins.
+/// manifest); `previous` lends unchanged plugins, and stands in for a
+/// plugin whose new version is refused.
 pub fn load_plugins(
     dir: &Path,
     runtime: &Arc<PluginRuntime>,
@@ -57,27 +75,78 @@ pub fn load_plugins(
         .collect();
     manifests.sort();
     let mut plugins: Vec<Arc<LoadedPlugin>> = Vec::new();
+    let mut refused: Vec<RefusedPlugin> = Vec::new();
     for manifest in manifests {
         match load_one(&manifest, runtime, previous) {
             Ok(plugin) => {
                 if let Some(other) = plugins.iter().find(|p| p.spec.name == plugin.spec.name) {
-                    diagnostics.push(
+                    let diagnostic =
                         Diagnostic::error(format!("two plugins are named `{}`", plugin.spec.name))
                             .at(Location::file_only(&manifest))
                             .with_help(format!(
                                 "the other is {}",
                                 other.spec.manifest_path.display()
-                            )),
-                    );
+                            ));
+                    refused.push(RefusedPlugin {
+                        name: plugin.spec.name.clone(),
+                        manifest: manifest.clone(),
+                        reason: diagnostic.message.clone(),
+                        kept: None,
+                    });
+                    diagnostics.push(diagnostic);
                     continue;
                 }
                 plugins.push(plugin);
             }
-            Err(mut problems) => diagnostics.append(&mut problems),
+            Err(mut problems) => {
+                let name = refused_name(&manifest);
+                let reason = problems
+                    .iter()
+                    .find(|d| d.is_error())
+                    .map(|d| d.message.clone())
+                    .unwrap_or_default();
+                let last_good = previous
+                    .and_then(|set| set.get(&name))
+                    .filter(|old| !plugins.iter().any(|p| p.spec.name == old.spec.name));
+                diagnostics.append(&mut problems);
+                if let Some(old) = last_good {
+                    diagnostics.push(
+                        Diagnostic::warning(format!(
+                            "plugin `{name}` is refused; its last good version ({}) keeps serving",
+                            old.digest
+                        ))
+                        .at(Location::file_only(&manifest)),
+                    );
+                    plugins.push(old.clone());
+                }
+                refused.push(RefusedPlugin {
+                    name,
+                    manifest,
+                    reason,
+                    kept: last_good.map(|old| old.digest.clone()),
+                });
+            }
         }
     }
-    let set = (!diagnostics.iter().any(Diagnostic::is_error)).then(|| PluginSet::new(plugins));
-    PluginLoad { set, diagnostics }
+    PluginLoad {
+        set: Some(PluginSet::new(plugins).with_refused(refused)),
+        diagnostics,
+    }
+}
+
+/// The name of a plugin whose manifest may not parse: the manifest's, or
+/// its file name's.
+fn refused_name(manifest: &Path) -> String {
+    let stem = manifest
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("plugin")
+        .to_string();
+    crate::source_file::read_regular_text(manifest, 1 << 20)
+        .ok()
+        .and_then(|text| text.parse::<toml::Table>().ok())
+        .and_then(|table| table.get("name")?.as_str().map(str::to_string))
+        .unwrap_or(stem)
 }
 
 /// Loads one plugin from its manifest.
@@ -117,28 +186,26 @@ pub fn load_one(
     }
     let path = spec.wasm_path.display().to_string();
     let pre = runtime.compile(&path, &bytes).map_err(at_manifest)?;
-    Ok(Arc::new(LoadedPlugin::new(
-        spec,
-        digest,
-        runtime.clone(),
-        pre,
-    )))
+    let plugin = LoadedPlugin::new(spec.clone(), digest, runtime.clone(), pre);
+    plugin.check_instantiates().map_err(|failure| {
+        at_manifest(LoadError::Instantiate {
+            path: path.clone(),
+            message: match failure {
+                crate::plugin::Failure::Instantiate { message } => message,
+                other => other.to_string(),
+            },
+        })
+    })?;
+    Ok(Arc::new(plugin))
 }
 
-/// Reads a component file, refusing missing, huge or unreadable ones.
+/// Reads a component file, refusing missing, huge or unreadable ones, and
+/// anything that is not a regular file (a device, a FIFO, a socket).
 pub fn read_component(path: &Path) -> Result<Vec<u8>, LoadError> {
-    let read_error = |message: String| LoadError::Read {
+    crate::source_file::read_regular(path, MAX_COMPONENT).map_err(|error| LoadError::Read {
         path: path.display().to_string(),
-        message,
-    };
-    let metadata = std::fs::metadata(path).map_err(|e| read_error(e.to_string()))?;
-    if metadata.len() > MAX_COMPONENT {
-        return Err(read_error(format!(
-            "larger than {} MiB",
-            MAX_COMPONENT >> 20
-        )));
-    }
-    std::fs::read(path).map_err(|e| read_error(e.to_string()))
+        message: error.to_string(),
+    })
 }
 
 fn same_manifest(a: &PluginSpec, b: &PluginSpec) -> bool {

@@ -96,7 +96,9 @@ pub struct RawLimits {
     /// Default: `50000000`.
     #[serde(default)]
     pub fuel: Option<u64>,
-    /// Linear memory, e.g. `"16MiB"`. Default: `"16MiB"`; at most `"256MiB"`.
+    /// Linear memory, e.g. `"16MiB"`. Default: `"16MiB"`; at least
+    /// `"2MiB"` (a plugin built with redress-sdk needs 1088 KiB to start),
+    /// at most `"256MiB"`.
     #[serde(default)]
     pub memory: Option<ByteSize>,
     /// Wall-clock time per call, e.g. `"100ms"`. Default: `"100ms"`.
@@ -116,6 +118,20 @@ pub struct RawLimits {
     /// How long a quarantine lasts. Default: `"30s"`.
     #[serde(default)]
     pub quarantine_for: Option<Duration>,
+    /// Log lines kept per call (each cut to 1 KiB); more are counted and
+    /// dropped. Default: `32`.
+    #[serde(default)]
+    pub log_lines: Option<usize>,
+    /// Most bytes one host call (a log message, a config key) or the
+    /// call's outputs may carry from the plugin to the host; more fails
+    /// the call. Default: `"1MiB"`; between `"64KiB"` and `"64MiB"`.
+    #[serde(default)]
+    pub transfer: Option<ByteSize>,
+    /// Most bytes of text the plugin is given: the complaint's text, and
+    /// each text attribute, are cut to this (at a character boundary), so
+    /// a long complaint costs bounded fuel. Default: `"64KiB"`.
+    #[serde(default)]
+    pub text: Option<ByteSize>,
 }
 
 /// What a plugin failure does to the event.
@@ -142,6 +158,19 @@ pub enum Isolation {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, JsonSchema)]
 #[schemars(with = "serde_json::Value")]
 pub struct ByteSize(pub u64);
+
+impl std::fmt::Display for ByteSize {
+    /// In the largest unit that divides it: `16MiB`, `1088KiB`, `1000B`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let bytes = self.0;
+        for (unit, size) in [("GiB", 1u64 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)] {
+            if bytes >= size && bytes.is_multiple_of(size) {
+                return write!(f, "{}{unit}", bytes / size);
+            }
+        }
+        write!(f, "{bytes}B")
+    }
+}
 
 impl<'de> Deserialize<'de> for ByteSize {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -177,9 +206,20 @@ fn parse_size(text: &str) -> Option<u64> {
     number.checked_mul(factor)
 }
 
+/// Largest manifest read, in bytes.
+const MAX_MANIFEST: u64 = 1 << 20;
+
 /// Largest `limits.memory` accepted (the pooling allocator reserves this
 /// much address space per instance slot).
 pub const MAX_MEMORY: u64 = 256 << 20;
+/// Smallest `limits.memory` accepted: a plugin built with redress-sdk
+/// starts with 17 pages (1088 KiB: its data, stack and allocator) and
+/// needs room to read a complaint.
+pub const MIN_MEMORY: u64 = 2 << 20;
+/// Bounds of `limits.transfer`: below, ordinary outputs would not fit;
+/// above, one call could make the host hold more than it should.
+pub const MIN_TRANSFER: u64 = 64 << 10;
+pub const MAX_TRANSFER: u64 = 64 << 20;
 
 /// A validated plugin manifest.
 #[derive(Debug, Clone)]
@@ -219,6 +259,11 @@ pub struct PluginLimits {
     pub instances: usize,
     pub quarantine_after: u32,
     pub quarantine_for: Duration,
+    pub log_lines: usize,
+    /// Bytes, see [`RawLimits::transfer`].
+    pub transfer: u64,
+    /// Bytes, see [`RawLimits::text`].
+    pub text: u64,
 }
 
 impl Default for PluginLimits {
@@ -231,6 +276,9 @@ impl Default for PluginLimits {
             instances: std::thread::available_parallelism().map_or(2, |n| n.get()) * 2,
             quarantine_after: 5,
             quarantine_for: Duration::from_millis(30_000),
+            log_lines: 32,
+            transfer: 1 << 20,
+            text: 64 << 10,
         }
     }
 }
@@ -238,7 +286,7 @@ impl Default for PluginLimits {
 impl PluginSpec {
     /// Reads and validates the manifest at `path`.
     pub fn load(path: &Path) -> Result<PluginSpec, Vec<Diagnostic>> {
-        let text = std::fs::read_to_string(path).map_err(|error| {
+        let text = crate::source_file::read_regular_text(path, MAX_MANIFEST).map_err(|error| {
             vec![
                 Diagnostic::error(format!("cannot read plugin manifest: {error}"))
                     .at(Location::file_only(path)),
@@ -370,15 +418,33 @@ impl PluginSpec {
                 .unwrap_or(defaults.quarantine_after)
                 .max(1),
             quarantine_for: raw.limits.quarantine_for.unwrap_or(defaults.quarantine_for),
+            log_lines: raw.limits.log_lines.unwrap_or(defaults.log_lines),
+            transfer: raw.limits.transfer.map_or(defaults.transfer, |t| t.0),
+            text: raw.limits.text.map_or(defaults.text, |t| t.0),
         };
-        if limits.memory < (1 << 20) || limits.memory > MAX_MEMORY {
+        if limits.memory < MIN_MEMORY || limits.memory > MAX_MEMORY {
             problems.push(
                 Diagnostic::error(format!(
-                    "`limits.memory` must be between 1MiB and {}MiB",
-                    MAX_MEMORY >> 20
+                    "`limits.memory` must be between {} and {}",
+                    ByteSize(MIN_MEMORY),
+                    ByteSize(MAX_MEMORY)
+                ))
+                .at(here())
+                .with_help("a plugin built with redress-sdk needs 1088KiB to start, and room to read a complaint"),
+            );
+        }
+        if limits.transfer < MIN_TRANSFER || limits.transfer > MAX_TRANSFER {
+            problems.push(
+                Diagnostic::error(format!(
+                    "`limits.transfer` must be between {} and {}",
+                    ByteSize(MIN_TRANSFER),
+                    ByteSize(MAX_TRANSFER)
                 ))
                 .at(here()),
             );
+        }
+        if limits.text == 0 {
+            problems.push(Diagnostic::error("`limits.text` must be positive").at(here()));
         }
         if limits.fuel == 0 || limits.timeout.millis() <= 0 {
             problems.push(
@@ -519,7 +585,7 @@ timeout = "50ms"
         let error =
             PluginSpec::parse(Path::new("p.toml"), "[limits]\nmemory = \"4GiB\"").unwrap_err();
         assert!(
-            error[0].message.contains("between 1MiB and 256MiB"),
+            error[0].message.contains("between 2MiB and 256MiB"),
             "{error:?}"
         );
     }

@@ -24,7 +24,7 @@ pub use convert::complaint;
 pub use error::{Failure, LoadError, PluginError};
 pub use host::HostState;
 pub use instance::{CallReport, LoadedPlugin, Outputs, PluginStats, SLOW_FOR, SLOW_FUEL};
-pub use load::{PluginLoad, load_one, load_plugins, read_component};
+pub use load::{PluginLoad, RefusedPlugin, load_one, load_plugins, read_component};
 pub use manifest::{OnError, PluginSpec};
 pub use runtime::{PluginRuntime, RuntimeOptions, default_cache_dir};
 pub use set::PluginSet;

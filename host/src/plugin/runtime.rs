@@ -8,10 +8,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 
-use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
-use crate::plugin::bindings::{self, ANALYZER_EXPORT, HOST_IMPORT, Plugin, PluginPre};
+use crate::plugin::bindings::{self, ANALYZER_EXPORT, HOST_IMPORT, PluginPre};
 use crate::plugin::error::LoadError;
 use crate::plugin::host::HostState;
 use crate::plugin::manifest::MAX_MEMORY;
@@ -94,7 +94,9 @@ impl PluginRuntime {
         }
         let engine = Engine::new(&config).map_err(runtime_error)?;
         let mut linker = Linker::new(&engine);
-        Plugin::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)
+        linker
+            .instance(HOST_IMPORT)
+            .and_then(|mut host| crate::plugin::host::add_to_linker(&mut host))
             .map_err(runtime_error)?;
         let ticker = EpochTicker::start(engine.clone());
         Ok(Arc::new(PluginRuntime {

@@ -13,6 +13,7 @@ use crate::expr::Env;
 use crate::plugin::convert;
 use crate::plugin::error::{Failure, PluginError};
 use crate::plugin::instance::LoadedPlugin;
+use crate::plugin::load::RefusedPlugin;
 use crate::plugin::manifest::OnError;
 
 /// Loaded plugins in run order, with the annotation slot of each output.
@@ -22,6 +23,8 @@ pub struct PluginSet {
     /// `slots[i][j]`: the slot of plugin `i`'s `j`-th declared output.
     slots: Vec<Vec<usize>>,
     slot_count: usize,
+    /// Plugins of the directory that could not be loaded.
+    refused: Vec<RefusedPlugin>,
 }
 
 impl PluginSet {
@@ -49,7 +52,20 @@ impl PluginSet {
             plugins,
             slots,
             slot_count,
+            refused: Vec::new(),
         }
+    }
+
+    /// The set, naming the plugins of its directory that were refused.
+    pub fn with_refused(mut self, refused: Vec<RefusedPlugin>) -> Self {
+        self.refused = refused;
+        self
+    }
+
+    /// Plugins of the directory that could not be loaded (some may serve
+    /// in their last good version: [`RefusedPlugin::kept`]).
+    pub fn refused(&self) -> &[RefusedPlugin] {
+        &self.refused
     }
 
     pub fn plugins(&self) -> &[Arc<LoadedPlugin>] {
@@ -79,6 +95,9 @@ impl PluginSet {
             for (output, slot) in plugin.spec.outputs.iter().zip(slots) {
                 env.add_plugin_output(&plugin.spec.name, &output.key, output.ty, *slot);
             }
+        }
+        for refused in self.refused.iter().filter(|r| r.kept.is_none()) {
+            env.add_refused_plugin(&refused.name, &refused.reason);
         }
         env
     }

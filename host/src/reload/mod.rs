@@ -1,9 +1,16 @@
 //! Hot reload: a [`DirectoryWatcher`] signals (debounced) that files
 //! changed; the [`Reloader`] builds a complete new snapshot off the request
-//! path and swaps it in, or keeps the last good one and reports why.
+//! path and swaps it in, or keeps the last good one and reports why. A rule
+//! file caught mid-save is waited for ([`settle`]); a reload that removes
+//! whole files or kinds of rules says so ([`Removals`]).
 
 mod reloader;
+mod removals;
+mod settle;
 mod watcher;
 
-pub use reloader::{ReloadCounts, ReloadStatus, Reloader, StartupError};
+pub use reloader::{
+    ReloadCounts, ReloadOutcome, ReloadStatus, ReloadTiming, ReloadTrigger, Reloader, StartupError,
+};
+pub use removals::{Removals, RemovedFile};
 pub use watcher::DirectoryWatcher;

@@ -160,6 +160,7 @@ pub(crate) fn compile(
     Some(RuleSet {
         version: Name::from(version),
         files: files.iter().map(RuleFileText::name).collect(),
+        texts: std::sync::Arc::new(files.to_vec()),
         settings,
         routes: RuleList::new(routes),
         escalations: RuleList::new(escalations),

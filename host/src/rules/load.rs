@@ -84,17 +84,7 @@ pub fn read_rule_files(dir: &Path) -> Result<Vec<RuleFileText>, Box<Diagnostic>>
     paths.sort();
     let mut files = Vec::with_capacity(paths.len());
     for path in paths {
-        let too_big = std::fs::metadata(&path).is_ok_and(|m| m.len() > MAX_FILE_LEN);
-        if too_big {
-            return Err(Box::new(
-                Diagnostic::error(format!(
-                    "rule file is larger than {} MiB",
-                    MAX_FILE_LEN / 1024 / 1024
-                ))
-                .at(Location::file_only(&path)),
-            ));
-        }
-        match std::fs::read_to_string(&path) {
+        match crate::source_file::read_regular_text(&path, MAX_FILE_LEN) {
             Ok(text) => files.push(RuleFileText { path, text }),
             Err(error) => {
                 return Err(Box::new(
@@ -112,10 +102,12 @@ pub fn is_rule_file(path: &Path) -> bool {
     let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
         return false;
     };
+    // Anything but a directory: a FIFO or a device named `x.toml` is
+    // refused with a diagnostic when it is read, not skipped in silence.
     path.extension().is_some_and(|e| e == "toml")
         && !name.starts_with('.')
         && !name.starts_with('#')
-        && path.is_file()
+        && !path.is_dir()
 }
 
 /// Loads a rule set from file texts (the daemon's simulate endpoint and the

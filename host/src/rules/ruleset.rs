@@ -188,6 +188,9 @@ pub struct RuleSet {
     pub version: Name,
     /// The files it was built from, relative to the rules directory.
     pub files: Vec<PathBuf>,
+    /// Their texts, as they were read: what the version hashes, and what a
+    /// simulation with changed files starts from.
+    pub texts: std::sync::Arc<Vec<crate::rules::RuleFileText>>,
     pub settings: Settings,
     pub routes: RuleList<Route>,
     pub escalations: RuleList<Escalate>,
@@ -199,6 +202,44 @@ pub struct RuleSet {
 }
 
 impl RuleSet {
+    /// Rules of each kind, by the kind's name in rule files.
+    pub fn rule_counts(&self) -> [(&'static str, usize); 7] {
+        [
+            ("route", self.routes.len()),
+            ("escalate", self.escalations.len()),
+            ("sla", self.slas.len()),
+            ("control_line", self.control_lines.len()),
+            ("compensate", self.compensations.len()),
+            ("cap", self.caps.len()),
+            ("authority", self.authorities.len()),
+        ]
+    }
+
+    /// `kind name` of every rule, by the file (name) it is in.
+    pub fn rule_names_by_file(&self) -> BTreeMap<PathBuf, Vec<String>> {
+        fn add<K>(names: &mut BTreeMap<PathBuf, Vec<String>>, kind: &str, list: &RuleList<K>) {
+            for rule in &list.rules {
+                let file = rule
+                    .file
+                    .file_name()
+                    .map_or_else(|| rule.file.clone(), PathBuf::from);
+                names
+                    .entry(file)
+                    .or_default()
+                    .push(format!("{kind} {}", rule.name));
+            }
+        }
+        let mut names = BTreeMap::new();
+        add(&mut names, "route", &self.routes);
+        add(&mut names, "escalate", &self.escalations);
+        add(&mut names, "sla", &self.slas);
+        add(&mut names, "control_line", &self.control_lines);
+        add(&mut names, "compensate", &self.compensations);
+        add(&mut names, "cap", &self.caps);
+        add(&mut names, "authority", &self.authorities);
+        names
+    }
+
     /// Number of rules of every kind.
     pub fn rule_count(&self) -> usize {
         self.routes.len()

@@ -91,6 +91,27 @@ pub struct RawLimits {
     /// Requests handled at once; beyond it, `503` with `Retry-After`.
     /// Default: `512`.
     pub max_in_flight: Option<usize>,
+    /// Longest the body of a request may take to arrive (`408`).
+    /// Default: `"10s"`.
+    pub body_timeout: Option<Duration>,
+    /// Longest a request's headers may take to arrive, from their first
+    /// byte; then the connection is closed. Default: `"10s"`.
+    pub header_timeout: Option<Duration>,
+    /// Longest a connection may stay open with no request under way.
+    /// Default: `"60s"`.
+    pub idle_timeout: Option<Duration>,
+    /// Connections open at once; at the limit, a new connection takes the
+    /// place of the one that has waited longest without a request. Lowered
+    /// to the process's limit on open files (less 64 for the rest).
+    /// Default: `10000`.
+    pub max_connections: Option<usize>,
+    /// After SIGTERM, how long requests in flight get to finish before the
+    /// process exits regardless. Default: `"15s"`.
+    pub shutdown_grace: Option<Duration>,
+    /// Threads that run plugins (those not `inline`) and large batches; a
+    /// request waits for one. They bound what plugins can make the daemon
+    /// hold at once (see docs/plugins.md). Default: twice the CPUs.
+    pub plugin_threads: Option<usize>,
 }
 
 /// `[reload]`
@@ -103,6 +124,14 @@ pub struct RawReload {
     /// Quiet time after a change before reloading, so a burst of writes is
     /// one reload. Default: `"50ms"`.
     pub debounce: Option<Duration>,
+    /// How long a rule file of the serving rule set that is gone, or any
+    /// rule file that is empty, is waited for before a reload takes the
+    /// directory as it is: it may be caught in the middle of a save
+    /// (truncate, then write; delete, then create). Default: `"1s"`.
+    pub settle: Option<Duration>,
+    /// Longest a reload may take; one that takes longer is reported as
+    /// failed and the last good rule set keeps serving. Default: `"30s"`.
+    pub timeout: Option<Duration>,
 }
 
 /// `[log]`
@@ -156,8 +185,16 @@ pub struct ServeConfig {
     pub batch_limit: usize,
     pub request_timeout: std::time::Duration,
     pub max_in_flight: usize,
+    pub body_timeout: std::time::Duration,
+    pub header_timeout: std::time::Duration,
+    pub idle_timeout: std::time::Duration,
+    pub max_connections: usize,
+    pub shutdown_grace: std::time::Duration,
+    pub plugin_threads: usize,
     pub watch: bool,
     pub debounce: std::time::Duration,
+    pub settle: std::time::Duration,
+    pub reload_timeout: std::time::Duration,
     pub log_format: LogFormat,
     pub log_filter: String,
     pub default_trace: TraceLevel,
@@ -198,9 +235,11 @@ impl ServeConfig {
     pub fn load(path: Option<&Path>, overrides: &Overrides) -> Result<Self, ConfigError> {
         let raw = match path {
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
-                    path: path.display().to_string(),
-                    message: e.to_string(),
+                let text = crate::source_file::read_regular_text(path, 1 << 20).map_err(|e| {
+                    ConfigError::Read {
+                        path: path.display().to_string(),
+                        message: e.to_string(),
+                    }
                 })?;
                 toml::from_str::<RawServeConfig>(&text).map_err(|error| {
                     let line = error
@@ -296,8 +335,37 @@ impl ServeConfig {
                     .unwrap_or(Duration::from_millis(10_000)),
             ),
             max_in_flight: raw.limits.max_in_flight.unwrap_or(512).max(1),
+            body_timeout: millis(
+                raw.limits
+                    .body_timeout
+                    .unwrap_or(Duration::from_millis(10_000)),
+            ),
+            header_timeout: millis(
+                raw.limits
+                    .header_timeout
+                    .unwrap_or(Duration::from_millis(10_000)),
+            ),
+            idle_timeout: millis(
+                raw.limits
+                    .idle_timeout
+                    .unwrap_or(Duration::from_millis(60_000)),
+            ),
+            max_connections: raw.limits.max_connections.unwrap_or(10_000).max(1),
+            shutdown_grace: millis(
+                raw.limits
+                    .shutdown_grace
+                    .unwrap_or(Duration::from_millis(15_000)),
+            ),
+            plugin_threads: raw
+                .limits
+                .plugin_threads
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()) * 2)
+                .max(1),
             watch: raw.reload.watch.unwrap_or(true),
             debounce: millis(raw.reload.debounce.unwrap_or(Duration::from_millis(50))),
+            settle: millis(raw.reload.settle.unwrap_or(Duration::from_millis(1000))),
+            reload_timeout: millis(raw.reload.timeout.unwrap_or(Duration::from_millis(30_000)))
+                .max(std::time::Duration::from_millis(100)),
             log_format: overrides
                 .log_format
                 .or(raw.log.format)
@@ -317,6 +385,31 @@ impl ServeConfig {
             )
             .max(std::time::Duration::from_millis(10)),
         })
+    }
+
+    /// The bounds on connections, with `max_connections` lowered to what
+    /// `open_files` (the process's limit on open files) allows.
+    pub fn connection_limits(&self) -> crate::server::connections::ConnectionLimits {
+        crate::server::connections::ConnectionLimits {
+            max: self.max_connections,
+            header_timeout: self.header_timeout,
+            idle_timeout: self.idle_timeout,
+        }
+    }
+
+    /// Lowers `max_connections` to fit `open_files` descriptors, keeping
+    /// 64 for the database, the audit file, plugins and the listener.
+    pub fn fit_open_files(&mut self, open_files: u64) {
+        let room = open_files.saturating_sub(64).max(16) as usize;
+        if self.max_connections > room {
+            tracing::info!(
+                configured = self.max_connections,
+                open_files,
+                max_connections = room,
+                "max_connections lowered to the limit on open files"
+            );
+            self.max_connections = room;
+        }
     }
 
     /// Whether requests need a token.

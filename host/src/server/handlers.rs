@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -18,7 +18,8 @@ use crate::engine::StateView;
 use crate::engine::{Enrichment, Stateless, decide};
 use crate::event::{ComplaintEvent, EventError};
 use crate::plugin::PluginError;
-use crate::rules::{RuleFileText, read_rule_files};
+use crate::reload::{ReloadOutcome, ReloadTrigger};
+use crate::rules::RuleFileText;
 use crate::server::error::ApiError;
 use crate::server::state::AppState;
 use crate::snapshot::Snapshot;
@@ -53,18 +54,27 @@ pub async fn complaints(
     // per event, and handing the worker over costs more than that (with
     // the example plugins, a third of the daemon's throughput: see
     // BENCHMARKS.md), so a small request is then decided in place.
+    let deadline = started + state.config.request_timeout;
     let offload = events.len() > DECIDE_IN_PLACE_MAX_EVENTS || !snapshot.plugins.run_inline();
-    let prepared: Vec<Prepared> = off_worker_if(offload, || {
-        events
-            .into_iter()
-            .map(|event| prepare(&state, &snapshot, event))
-            .collect()
-    });
+    let prepared: Vec<Prepared> = if offload {
+        let (state, snapshot) = (state.clone(), snapshot.clone());
+        on_workers(&state.clone(), move || {
+            prepare_all(&state, &snapshot, events, deadline)
+        })
+        .await?
+    } else {
+        prepare_all(&state, &snapshot, events, deadline)
+    };
     let answers = match &state.store {
         Some(store) => record(&state, store.as_ref(), &snapshot, prepared, trace).await?,
-        None => off_worker_if(prepared.len() > DECIDE_IN_PLACE_MAX_EVENTS, || {
-            decide_without_store(&state, &snapshot, prepared, trace)
-        }),
+        None if prepared.len() > DECIDE_IN_PLACE_MAX_EVENTS => {
+            let (state, snapshot) = (state.clone(), snapshot.clone());
+            on_workers(&state.clone(), move || {
+                decide_without_store(&state, &snapshot, prepared, trace, deadline)
+            })
+            .await?
+        }
+        None => decide_without_store(&state, &snapshot, prepared, trace, deadline),
     };
     let elapsed = started.elapsed() / answers.len().max(1) as u32;
     for answer in &answers {
@@ -124,14 +134,40 @@ struct Answer {
 /// plugins) on the async worker itself.
 const DECIDE_IN_PLACE_MAX_EVENTS: usize = 16;
 
-/// Runs `work` on this thread, first handing the async worker's other tasks
-/// to another thread when `offload` says the work may take long.
-fn off_worker_if<T>(offload: bool, work: impl FnOnce() -> T) -> T {
-    if offload {
-        tokio::task::block_in_place(work)
-    } else {
-        work()
-    }
+/// Runs `work` on the plugin threads, so a slow plugin or a large batch
+/// does not hold up an async worker.
+async fn on_workers<T: Send + 'static>(
+    state: &AppState,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    state.workers.run(work).await.map_err(|stopped| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "shutting_down",
+            stopped.to_string(),
+        )
+    })
+}
+
+/// Validates and enriches every event, in order; an event not reached by
+/// `deadline` (the request's timeout) is refused rather than worked on
+/// after its answer was given up.
+fn prepare_all(
+    state: &AppState,
+    snapshot: &Snapshot,
+    events: Vec<Result<ComplaintEvent, EventError>>,
+    deadline: Instant,
+) -> Vec<Prepared> {
+    events
+        .into_iter()
+        .map(|event| {
+            if Instant::now() > deadline {
+                Prepared::Refused(ApiError::timeout())
+            } else {
+                prepare(state, snapshot, event)
+            }
+        })
+        .collect()
 }
 
 /// Validates an event and runs the plugins on it.
@@ -238,11 +274,13 @@ fn decide_without_store(
     snapshot: &Snapshot,
     prepared: Vec<Prepared>,
     trace: TraceLevel,
+    deadline: Instant,
 ) -> Vec<Result<Answer, ApiError>> {
     prepared
         .into_iter()
         .map(|item| match item {
             Prepared::Refused(error) => Err(error),
+            Prepared::Ready(..) if Instant::now() > deadline => Err(ApiError::timeout()),
             Prepared::Ready(event, enrichment) => {
                 let decision = decide(&snapshot.ruleset, &event, &enrichment, &Stateless, trace);
                 state.metrics.decided(&decision.route.queue);
@@ -328,6 +366,15 @@ fn query_error(error: QueryRejection) -> ApiError {
     )
 }
 
+/// A path that does not fit the endpoint, e.g. an id that is not UTF-8.
+fn path_error(error: PathRejection) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        error.body_text(),
+    )
+}
+
 fn event_error(error: EventError) -> ApiError {
     let (status, code) = if error.syntax {
         (StatusCode::BAD_REQUEST, "invalid_json")
@@ -401,8 +448,9 @@ pub struct SimulateRequest {
     /// Rule files to use instead of the served ones with the same names
     /// (others are kept): file name → text.
     rules: Option<BTreeMap<String, String>>,
-    /// A rules directory on the daemon's machine to use instead.
-    rules_dir: Option<std::path::PathBuf>,
+    /// Refused with a clear message: a path on the daemon's machine would
+    /// let any token read files there (see `invalid_request` below).
+    rules_dir: Option<serde::de::IgnoredAny>,
     /// Default: `full`.
     trace: Option<TraceLevel>,
 }
@@ -424,20 +472,21 @@ pub async fn simulate(
     })?;
     let live = state.live.load_full();
     let trace = request.trace.unwrap_or(TraceLevel::Full);
-    let changed = match (&request.rules, &request.rules_dir) {
-        (None, None) => None,
-        (rules, dir) => {
-            let base = dir
-                .clone()
-                .unwrap_or_else(|| state.reloader.sources().rules_dir.clone());
-            let mut files = read_rule_files(&base).map_err(|d| {
-                ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "invalid_rules",
-                    d.one_line(),
-                )
-            })?;
-            for (name, text) in rules.iter().flatten() {
+    if request.rules_dir.is_some() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "`rules_dir` is not accepted: the daemon reads no directory named by a request; send the changed files inline in `rules` (file name → text)",
+        ));
+    }
+    let changed = match &request.rules {
+        None => None,
+        Some(rules) => {
+            // The serving rule set's own texts, as loaded: nothing is read
+            // from disk for a simulation.
+            let base = state.reloader.sources().rules_dir.clone();
+            let mut files = live.ruleset.texts.as_ref().clone();
+            for (name, text) in rules {
                 if name.contains('/') || name.contains('\\') || !name.ends_with(".toml") {
                     return Err(ApiError::new(
                         StatusCode::BAD_REQUEST,
@@ -494,7 +543,14 @@ pub async fn simulate(
             ));
         }
     };
-    let items = tokio::task::block_in_place(|| simulate_all(&state, &snapshot, raw_events, trace));
+    let deadline = Instant::now() + state.config.request_timeout;
+    let items = {
+        let (state, snapshot) = (state.clone(), snapshot.clone());
+        on_workers(&state.clone(), move || {
+            simulate_all(&state, &snapshot, raw_events, trace, deadline)
+        })
+        .await?
+    };
     Ok(json(
         StatusCode::OK,
         &serde_json::json!({ "ruleset_version": snapshot.ruleset.version, "decisions": items }),
@@ -508,10 +564,17 @@ fn simulate_all(
     snapshot: &Snapshot,
     raw_events: Vec<Box<RawValue>>,
     trace: TraceLevel,
+    deadline: Instant,
 ) -> Vec<BatchItem> {
     let mut items = Vec::with_capacity(raw_events.len());
     let mut run = |view: &dyn StateView| {
         for raw in &raw_events {
+            if Instant::now() > deadline {
+                items.push(BatchItem::Error {
+                    error: ApiError::timeout(),
+                });
+                continue;
+            }
             items.push(match ComplaintEvent::from_json(raw.get().as_bytes()) {
                 Err(error) => BatchItem::Error {
                     error: event_error(error),
@@ -546,9 +609,10 @@ fn simulate_all(
 /// `POST /v1/complaints/{id}/events`: something happened to a case.
 pub async fn case_event(
     State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    let Path(id) = id.map_err(path_error)?;
     let store = store_of(&state)?;
     let body = body.map_err(body_error)?;
     let event: LifecycleEvent = serde_json::from_slice(&body).map_err(|error| {
@@ -589,8 +653,9 @@ pub async fn case_event(
 /// `GET /v1/cases/{id}`
 pub async fn case(
     State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
+    let Path(id) = id.map_err(path_error)?;
     let store = store_of(&state)?;
     let case = tokio::task::block_in_place(|| store.case(&id))
         .map_err(|e| store_unavailable(&e.to_string()))?;
@@ -704,8 +769,8 @@ pub async fn ruleset(State(state): State<Arc<AppState>>) -> Response {
 
 /// `POST /v1/reload` (admin): reloads now and says how it went.
 pub async fn reload(State(state): State<Arc<AppState>>) -> Response {
-    let status = state.reloader.reload("api").await;
-    if status.outcome == "failed" {
+    let status = state.reloader.reload(ReloadTrigger::Api).await;
+    if status.outcome == ReloadOutcome::Failed {
         return ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "reload_failed",

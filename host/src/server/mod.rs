@@ -7,25 +7,28 @@
 
 mod admission;
 pub mod config;
+mod connections;
 mod error;
 mod handlers;
 mod metrics;
 mod state;
+mod workers;
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
+use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderMap, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
-use axum::{Router, ServiceExt as _};
 use tokio::net::TcpListener;
 use tower_layer::Layer as _;
 
 pub use config::{ConfigError, LogFormat, Overrides, ServeConfig};
+pub use connections::raise_open_files_limit;
 pub use error::ApiError;
 pub use handlers::OPENAPI;
 pub use metrics::Metrics;
@@ -114,8 +117,8 @@ fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-/// Serves `router` on `listener` until `shutdown` completes; requests in
-/// flight then finish before this returns.
+/// Serves the API on `listener` until `shutdown` completes; requests in
+/// flight then get `[limits] shutdown_grace` to finish before this returns.
 pub async fn run(
     listener: TcpListener,
     state: Arc<AppState>,
@@ -135,23 +138,50 @@ pub async fn run(
             tracing::info!("shutting down: finishing requests in flight");
         }
     };
-    axum::serve(listener, app.into_make_service())
-        .with_graceful_shutdown(on_shutdown)
-        .await
+    let finished = connections::serve(
+        listener,
+        state.connections.clone(),
+        app,
+        on_shutdown,
+        state.config.shutdown_grace,
+    )
+    .await;
+    if !finished {
+        tracing::warn!(
+            open = state.connections.len(),
+            grace_s = state.config.shutdown_grace.as_secs_f64(),
+            "connections still open after the shutdown grace period; closing them"
+        );
+    }
+    Ok(())
 }
 
-/// Every request passes here: the bearer-token check, the per-request
+/// When a request must be answered by: `[limits] request_timeout` after it
+/// arrived. Work that runs off the async workers checks it between steps.
+#[derive(Debug, Clone, Copy)]
+pub struct Deadline(pub Instant);
+
+/// Every request passes here: the bearer-token check, the body (read whole
+/// here, within `[limits] body` and `body_timeout`), the per-request
 /// timeout and a debug line. One middleware rather than one per concern:
 /// each layer costs a boxed service and a boxed future per request.
 async fn guard(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
     let started = Instant::now();
+    let deadline = started + state.config.request_timeout;
     let logged = tracing::enabled!(tracing::Level::DEBUG)
         .then(|| (request.method().clone(), request.uri().path().to_owned()));
     let response = match refusal(&state, &request) {
         Some(refused) => refused,
-        None => match tokio::time::timeout(state.config.request_timeout, next.run(request)).await {
-            Ok(response) => response,
-            Err(_) => ApiError::timeout().into_response(),
+        None => match read_body(&state, request, deadline).await {
+            Err(refused) => refused.into_response(),
+            Ok(mut request) => {
+                request.extensions_mut().insert(Deadline(deadline));
+                let left = deadline.saturating_duration_since(Instant::now());
+                match tokio::time::timeout(left, next.run(request)).await {
+                    Ok(response) => response,
+                    Err(_) => ApiError::timeout().into_response(),
+                }
+            }
         },
     };
     if let Some((method, path)) = logged {
@@ -164,6 +194,57 @@ async fn guard(State(state): State<Arc<AppState>>, request: Request, next: Next)
         );
     }
     response
+}
+
+/// Reads the request's body whole: refused at once with 413 when its
+/// `Content-Length` is over `[limits] body` (however slowly it would be
+/// sent), as soon as it passes the limit otherwise, and with 408 when it
+/// does not arrive within `[limits] body_timeout` (or the request's
+/// deadline).
+async fn read_body(
+    state: &AppState,
+    request: Request,
+    deadline: Instant,
+) -> Result<Request, ApiError> {
+    let limit = state.config.body_limit;
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        return Err(ApiError::payload_too_large());
+    }
+    if declared == Some(0)
+        || (declared.is_none() && !request.headers().contains_key(header::TRANSFER_ENCODING))
+    {
+        return Ok(request);
+    }
+    let (parts, body) = request.into_parts();
+    let until = deadline.min(Instant::now() + state.config.body_timeout);
+    let read = tokio::time::timeout_at(
+        tokio::time::Instant::from_std(until),
+        axum::body::to_bytes(body, limit),
+    )
+    .await;
+    match read {
+        Err(_) => Err(ApiError::body_timeout()),
+        Ok(Err(error)) => {
+            let too_large =
+                std::iter::successors(std::error::Error::source(&error), |cause| cause.source())
+                    .any(|cause| cause.is::<http_body_util::LengthLimitError>());
+            if too_large {
+                Err(ApiError::payload_too_large())
+            } else {
+                Err(ApiError::new(
+                    axum::http::StatusCode::BAD_REQUEST,
+                    "unreadable_body",
+                    format!("the body could not be read: {error}"),
+                ))
+            }
+        }
+        Ok(Ok(bytes)) => Ok(Request::from_parts(parts, axum::body::Body::from(bytes))),
+    }
 }
 
 /// Bearer-token auth: `/healthz` is open; with tokens configured everything

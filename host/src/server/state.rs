@@ -7,11 +7,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use arc_swap::ArcSwap;
 
 use crate::plugin::{LoadedPlugin, SLOW_FOR, SLOW_FUEL};
-use crate::reload::Reloader;
+use crate::reload::{ReloadOutcome, Reloader};
 use crate::server::admission::{Admitted, InFlight};
 use crate::server::config::ServeConfig;
+use crate::server::connections::Connections;
 use crate::server::error::ApiError;
 use crate::server::metrics::{Metrics, escape};
+use crate::server::workers::Workers;
 use crate::snapshot::Snapshot;
 use crate::store::Store;
 use crate::time::Clock;
@@ -28,6 +30,10 @@ pub struct AppState {
     pub store: Option<Arc<dyn Store>>,
     /// Requests being handled, bounded by `max_in_flight`.
     in_flight: InFlight,
+    /// The threads plugins run on when not inline (`[limits] plugin_threads`).
+    pub workers: Workers,
+    /// The open connections and their bounds.
+    pub connections: Arc<Connections>,
     pub shutting_down: AtomicBool,
 }
 
@@ -37,17 +43,19 @@ impl AppState {
         reloader: Arc<Reloader>,
         clock: Arc<dyn Clock>,
         store: Option<Arc<dyn Store>>,
-    ) -> Self {
-        AppState {
+    ) -> std::io::Result<Self> {
+        Ok(AppState {
             store,
             in_flight: InFlight::new(config.max_in_flight),
+            workers: Workers::start(config.plugin_threads)?,
+            connections: Connections::new(config.connection_limits()),
             live: reloader.live(),
             config,
             reloader,
             metrics: Metrics::default(),
             clock,
             shutting_down: AtomicBool::new(false),
-        }
+        })
     }
 
     /// Admits one more request, or refuses with 503 + Retry-After when
@@ -116,21 +124,29 @@ impl AppState {
                     store.audit_file_bytes.load(Ordering::Relaxed),
                 );
             }
-            out.push_str("# HELP redress_reloads_total Reloads by outcome.\n# TYPE redress_reloads_total counter\n");
-            for (outcome, counter) in [
-                ("loaded", &reloader.counts.loaded),
-                ("unchanged", &reloader.counts.unchanged),
-                ("failed", &reloader.counts.failed),
-            ] {
-                let _ = writeln!(out, "redress_reloads_total{{outcome=\"{outcome}\"}} {}", counter.load(Ordering::Relaxed));
+            out.push_str("# HELP redress_reloads_total Reloads by outcome (loaded, unchanged, partial: loaded with a plugin refused, failed).\n# TYPE redress_reloads_total counter\n");
+            for outcome in <ReloadOutcome as strum::IntoEnumIterator>::iter() {
+                let _ = writeln!(
+                    out,
+                    "redress_reloads_total{{outcome=\"{}\"}} {}",
+                    outcome.as_str(),
+                    reloader.counts.of(outcome).load(Ordering::Relaxed)
+                );
             }
-            let last_failed = reloader.status().outcome == "failed";
+            out.push_str("# HELP redress_reload_removals_total Reloads that removed a whole rule file (what=\"file\") or every rule of a kind (what=\"kind\").\n# TYPE redress_reload_removals_total counter\n");
+            for (what, counter) in [
+                ("file", &reloader.counts.removed_files),
+                ("kind", &reloader.counts.removed_kinds),
+            ] {
+                let _ = writeln!(out, "redress_reload_removals_total{{what=\"{what}\"}} {}", counter.load(Ordering::Relaxed));
+            }
+            let last = reloader.status().outcome;
             single(
                 out,
                 "redress_reload_last_failed",
                 "gauge",
-                "1 when the latest reload failed and an older rule set is serving.",
-                u8::from(last_failed),
+                "1 when the latest reload failed (an older rule set is serving) or was partial (a plugin was refused).",
+                u8::from(matches!(last, ReloadOutcome::Failed | ReloadOutcome::Partial)),
             );
             let plugins = snapshot.plugins.plugins();
             per_plugin(out, "redress_plugin_calls_total", "counter", "Plugin calls.", plugins, |p| {
