@@ -7,6 +7,7 @@
 
 mod cli;
 mod daemon;
+mod hardening;
 mod host_limits;
 mod plugins;
 mod robustness;

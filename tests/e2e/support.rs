@@ -58,8 +58,17 @@ pub struct Daemon {
     pub dir: tempfile::TempDir,
     agent: ureq::Agent,
     token: Option<String>,
-    /// Where the daemon's log goes (at `info`), when asked for.
-    log: Option<PathBuf>,
+    launch: Launch,
+}
+
+/// How a daemon's process is started.
+#[derive(Debug, Clone, Default)]
+pub struct Launch {
+    /// Where its log goes (at `info`); otherwise errors only, to the test's
+    /// output.
+    pub log: Option<PathBuf>,
+    /// Its limit on open files (soft and hard), as `ulimit -n` would set.
+    pub open_files: Option<u64>,
 }
 
 impl Daemon {
@@ -83,15 +92,26 @@ impl Daemon {
 
     /// Starts a daemon in `dir` (which holds `rules/` and `plugins/`).
     pub fn start_in(dir: tempfile::TempDir, config: &str) -> Daemon {
-        Daemon::start_logging(dir, config, None)
+        Daemon::launch(dir, config, Launch::default())
     }
 
-    /// Starts a daemon in `dir`, its log (`info` and up) written to `log`
-    /// when given (otherwise errors only, to the test's output).
+    /// Starts a daemon in `dir`, its log (`info` and up) written to `log`.
     pub fn start_logging(dir: tempfile::TempDir, config: &str, log: Option<PathBuf>) -> Daemon {
+        Daemon::launch(
+            dir,
+            config,
+            Launch {
+                log,
+                ..Launch::default()
+            },
+        )
+    }
+
+    /// Starts a daemon in `dir`, its process started as `launch` says.
+    pub fn launch(dir: tempfile::TempDir, config: &str, launch: Launch) -> Daemon {
         let config_path = dir.path().join("redress.toml");
         std::fs::write(&config_path, format!("listen = \"127.0.0.1:0\"\n{config}")).unwrap();
-        let (child, base) = spawn_serve(dir.path(), log.as_deref());
+        let (child, base) = spawn_serve(dir.path(), &launch);
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(std::time::Duration::from_secs(30)))
@@ -103,7 +123,7 @@ impl Daemon {
             dir,
             agent,
             token: None,
-            log,
+            launch,
         }
     }
 
@@ -124,7 +144,7 @@ impl Daemon {
     pub fn crash_and_restart(&mut self) {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
-        let (child, base) = spawn_serve(self.dir.path(), self.log.as_deref());
+        let (child, base) = spawn_serve(self.dir.path(), &self.launch);
         self.child = child;
         self.base = base;
     }
@@ -229,10 +249,10 @@ impl Daemon {
 }
 
 /// Runs `redress serve --config redress.toml` in `dir`; returns once it
-/// listens, with its base URL. With `log`, its log goes there at `info`.
-fn spawn_serve(dir: &Path, log: Option<&Path>) -> (std::process::Child, String) {
+/// listens, with its base URL.
+fn spawn_serve(dir: &Path, launch: &Launch) -> (std::process::Child, String) {
     use std::io::BufRead as _;
-    let (filter, stderr) = match log {
+    let (filter, stderr) = match &launch.log {
         Some(path) => (
             "info",
             std::process::Stdio::from(
@@ -245,16 +265,33 @@ fn spawn_serve(dir: &Path, log: Option<&Path>) -> (std::process::Child, String) 
         ),
         None => ("error", std::process::Stdio::inherit()),
     };
-    let mut child = Command::new(env!("CARGO_BIN_EXE_redress"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_redress"));
+    command
         .args(["serve", "--config", "redress.toml"])
         .current_dir(dir)
         .env("RUST_LOG", filter)
         .env_remove("REDRESS_TOKENS")
         .env_remove("REDRESS_ADMIN_TOKENS")
         .stdout(std::process::Stdio::piped())
-        .stderr(stderr)
-        .spawn()
-        .unwrap();
+        .stderr(stderr);
+    if let Some(open_files) = launch.open_files {
+        use std::os::unix::process::CommandExt as _;
+        // SAFETY: setrlimit is async-signal-safe and touches only the
+        // child, between fork and exec.
+        unsafe {
+            command.pre_exec(move || {
+                let limit = libc::rlimit {
+                    rlim_cur: open_files,
+                    rlim_max: open_files,
+                };
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
+    let mut child = command.spawn().unwrap();
     let stdout = child.stdout.take().unwrap();
     let mut line = String::new();
     std::io::BufReader::new(stdout)

@@ -7,6 +7,7 @@ mod plugin;
 mod report;
 mod schema;
 mod serve;
+mod store;
 mod test;
 
 use std::path::PathBuf;
@@ -47,6 +48,9 @@ enum Command {
     /// Summarise complaints by category, product line and customer tier
     /// over a period, with breaches, follow-ups and compensation.
     Report(report::Args),
+    /// Maintain a data directory (`repair`).
+    #[command(subcommand)]
+    Store(store::Command),
 }
 
 /// Where the plugins are, for commands that decide.
@@ -146,6 +150,7 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Audit(args) => audit::run(args),
         Command::Report(args) => report::run(args),
+        Command::Store(command) => store::run(command),
     };
     match result {
         Ok(code) => code,

@@ -23,7 +23,9 @@ use crate::rules::RuleFileText;
 use crate::server::error::ApiError;
 use crate::server::state::AppState;
 use crate::snapshot::Snapshot;
-use crate::store::{DecideFn, DecisionQuery, Intake, LifecycleError, LifecycleEvent, Store};
+use crate::store::{
+    DecideFn, DecisionQuery, Intake, LifecycleError, LifecycleEvent, Store, StoreError,
+};
 use crate::time::Timestamp;
 
 #[derive(Debug, Deserialize)]
@@ -243,7 +245,12 @@ async fn record(
             .decide_and_record(intakes)
             .await
             .map_err(|_| store_unavailable("the store stopped"))?
-            .map_err(|error| store_unavailable(&error.to_string()))?;
+            .map_err(|error| match error {
+                StoreError::DecisionLost { .. } => {
+                    ApiError::new(StatusCode::CONFLICT, "decision_lost", error.to_string())
+                }
+                other => store_unavailable(&other.to_string()),
+            })?;
         let mut recorded = recorded.into_iter();
         for slot in answers.iter_mut().filter(|a| a.is_none()) {
             if let Some(entry) = recorded.next() {
@@ -790,7 +797,9 @@ pub async fn healthz() -> Response {
     json(StatusCode::OK, &serde_json::json!({ "status": "ok" }))
 }
 
-/// `GET /readyz`: a rule set is loaded and the daemon is not shutting down.
+/// `GET /readyz`: a rule set is loaded, the daemon is not shutting down,
+/// and the store can record (its last write did not fail, its audit file
+/// is intact).
 pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     if state
         .shutting_down
@@ -800,6 +809,19 @@ pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
             StatusCode::SERVICE_UNAVAILABLE,
             "shutting_down",
             "the daemon is shutting down",
+        )
+        .into_response();
+    }
+    if let Some(why) = state
+        .store
+        .as_ref()
+        .and_then(|store| store.metrics())
+        .and_then(|metrics| metrics.unavailable())
+    {
+        return ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "store_unavailable",
+            format!("decisions cannot be recorded now: {why}"),
         )
         .into_response();
     }

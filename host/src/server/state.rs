@@ -87,6 +87,26 @@ impl AppState {
                 "Requests to decide or simulate being handled now (at most [limits] max_in_flight).",
                 self.in_flight.current(),
             );
+            let connections = &self.connections;
+            single(
+                out,
+                "redress_connections_open",
+                "gauge",
+                &format!(
+                    "Connections open now (at most {}: [limits] max_connections, lowered to the limit on open files).",
+                    connections.limits().max
+                ),
+                connections.len(),
+            );
+            for (name, help, counter) in [
+                ("redress_connections_accepted_total", "Connections accepted.", &connections.counts.accepted),
+                ("redress_connections_evicted_total", "Connections closed to make room for a new one at max_connections (the one waiting longest without a request).", &connections.counts.evicted),
+                ("redress_connections_timed_out_total", "Connections closed by [limits] header_timeout or idle_timeout.", &connections.counts.timed_out),
+                ("redress_connections_refused_total", "Connections closed at once: at max_connections with every open one busy.", &connections.counts.refused),
+                ("redress_connection_accept_errors_total", "Errors accepting a connection (out of open files, for one).", &connections.counts.accept_errors),
+            ] {
+                single(out, name, "counter", help, counter.load(Ordering::Relaxed));
+            }
             if let Some(store) = self.store.as_ref().and_then(|store| store.metrics()) {
                 family(
                     out,
@@ -115,6 +135,20 @@ impl AppState {
                     "gauge",
                     "Entries in the store's in-memory queue of pending timers (about 50 bytes each; cancelled and re-armed timers leave it when their time comes).",
                     store.timers_queued.load(Ordering::Relaxed),
+                );
+                single(
+                    out,
+                    "redress_store_audit_file_lost",
+                    "gauge",
+                    "1 once the audit file was deleted, replaced or cut while the daemon ran: nothing is recorded until it is stopped and repaired (redress store repair).",
+                    u8::from(store.audit_file_lost.load(Ordering::Relaxed)),
+                );
+                single(
+                    out,
+                    "redress_store_failing",
+                    "gauge",
+                    "1 while the latest batch that tried to record something failed (full disk, I/O error); /readyz answers 503 meanwhile.",
+                    u8::from(store.failing.load(Ordering::Relaxed)),
                 );
                 single(
                     out,

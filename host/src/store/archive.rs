@@ -7,7 +7,7 @@ use rusqlite::{Connection, OpenFlags};
 
 use crate::store::audit_file::AuditFile;
 use crate::store::queries::{find_case_no, read_case, read_decisions, read_report};
-use crate::store::sqlite::{MIGRATIONS, committed_audit_end};
+use crate::store::sqlite::{check_schema_current, committed_audit_end};
 use crate::store::{CaseView, DecisionPage, DecisionQuery, Report, StoreError};
 use crate::time::Timestamp;
 
@@ -39,28 +39,7 @@ impl Archive {
             message: error.to_string(),
         })?;
         connection.busy_timeout(std::time::Duration::from_secs(10))?;
-        let found: i64 = connection
-            .query_row(
-                "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-                [],
-                |row| row.get(0),
-            )
-            .map_err(|error| StoreError::Open {
-                path: path.display().to_string(),
-                message: format!("not a Redress store ({error})"),
-            })?;
-        let known = MIGRATIONS.last().map_or(0, |(version, _)| *version);
-        if found > known {
-            return Err(StoreError::NewerSchema { found, known });
-        }
-        if found < known {
-            return Err(StoreError::Open {
-                path: path.display().to_string(),
-                message: format!(
-                    "written by an older Redress (schema version {found}; this one knows {known}); start the daemon once to migrate it"
-                ),
-            });
-        }
+        check_schema_current(&connection, &path)?;
         let audit = AuditFile::open_for_reading(directory, committed_audit_end(&connection)?)?;
         Ok(Archive {
             path,

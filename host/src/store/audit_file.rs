@@ -46,6 +46,9 @@ pub(super) struct AuditFile {
     /// Whether `pending` was written to the file ahead of the commit.
     written: bool,
     sync: bool,
+    /// Why the file can no longer be written to: it was deleted, replaced
+    /// or truncated under the running store. Once set, every write fails.
+    lost: Option<String>,
 }
 
 /// One line, as read back.
@@ -59,9 +62,10 @@ impl AuditFile {
     /// Opens (creating) the file of `directory` for the store's writer.
     /// `committed_end` is where the last committed entry's line ends: a
     /// longer file has lines of a batch that never committed, which are cut
-    /// off; a shorter one lost lines (a machine that lost power with
-    /// `durability = "normal"`, or a file copied before the database), which
-    /// is logged, and those entries read with a `null` decision. A missing
+    /// off. A shorter one lost lines (a machine that lost power with
+    /// `durability = "normal"`, a file copied before the database, a file
+    /// deleted or truncated): that is [`StoreError::AuditFileShort`], for
+    /// [`repair_audit_file`](super::repair::repair_audit_file). A missing
     /// file that the database points into is an error.
     pub fn open_for_writing(
         directory: &Path,
@@ -95,13 +99,11 @@ impl AuditFile {
             file.set_len(committed_end).map_err(failed)?;
             file.sync_all().map_err(failed)?;
         } else if length < committed_end {
-            tracing::error!(
-                path = %path.display(),
-                missing_bytes = committed_end - length,
-                "audit file: shorter than the database says; the decisions of the missing lines read as null (a power loss with durability = \"normal\", or the file was copied or restored before the database)"
-            );
-            blank_from_last_line(&file, length, committed_end).map_err(failed)?;
-            file.sync_all().map_err(failed)?;
+            return Err(StoreError::AuditFileShort {
+                path: path.display().to_string(),
+                length,
+                expected: committed_end,
+            });
         }
         Ok(AuditFile {
             path,
@@ -110,6 +112,7 @@ impl AuditFile {
             pending: Vec::new(),
             written: false,
             sync,
+            lost: None,
         })
     }
 
@@ -141,11 +144,8 @@ impl AuditFile {
             pending: Vec::new(),
             written: false,
             sync: false,
+            lost: None,
         })
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 
     /// Bytes of the file that committed entries may point into.
@@ -183,9 +183,36 @@ impl AuditFile {
         self.pending.truncate(mark);
     }
 
+    /// Checks that the file the store writes is still the one at its path
+    /// (not deleted, replaced or truncated); once it is not, it never is
+    /// again for this store. Called before every commit, so nothing is
+    /// acknowledged whose line went to a file no one can read.
+    pub fn check_intact(&mut self) -> Result<(), StoreError> {
+        if self.lost.is_none()
+            && let Some(file) = &self.file
+        {
+            self.lost = replaced_or_cut(file, &self.path, self.end);
+            if let Some(reason) = &self.lost {
+                tracing::error!(
+                    path = %self.path.display(),
+                    reason,
+                    "audit file lost while running: no decision is recorded or answered until the daemon is stopped and the data directory repaired (`redress store repair`, docs/daemon.md)"
+                );
+            }
+        }
+        match &self.lost {
+            Some(reason) => Err(StoreError::AuditFileLost {
+                path: self.path.display().to_string(),
+                reason: reason.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
     /// Writes the transaction's lines to the file (and syncs it when
     /// durability is full), before the transaction commits.
     pub fn write_pending(&mut self) -> Result<(), StoreError> {
+        self.check_intact()?;
         if self.pending.is_empty() {
             return Ok(());
         }
@@ -263,52 +290,56 @@ impl AuditFile {
     }
 }
 
+/// Whether `file`, open as `path` with `end` bytes committed, is no longer
+/// the file at `path`, or was cut shorter; why, if so.
+fn replaced_or_cut(file: &File, path: &Path, end: u64) -> Option<String> {
+    let open = match file.metadata() {
+        Ok(metadata) => metadata,
+        Err(error) => return Some(format!("cannot read its metadata: {error}")),
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        if open.nlink() == 0 {
+            return Some("it was deleted".to_string());
+        }
+        match std::fs::metadata(path) {
+            Ok(named) if named.dev() != open.dev() || named.ino() != open.ino() => {
+                return Some("another file was put in its place".to_string());
+            }
+            Ok(_) => {}
+            Err(error) => return Some(format!("its path cannot be read: {error}")),
+        }
+    }
+    #[cfg(not(unix))]
+    if let Err(error) = std::fs::metadata(path) {
+        return Some(format!("its path cannot be read: {error}"));
+    }
+    (open.len() < end).then(|| format!("it was cut to {} bytes; the log needs {end}", open.len()))
+}
+
 /// The file at `path` is not there, but the database's log points
 /// `committed_end` bytes into it.
 fn missing(path: &Path, committed_end: u64) -> StoreError {
     StoreError::AuditFile {
         path: path.display().to_string(),
         message: format!(
-            "missing, but the database's audit log points into it ({committed_end} bytes); put it back next to redress.db (a backup takes both, see docs/daemon.md)"
+            "missing, but the database's audit log points into it ({committed_end} bytes); put it back next to redress.db (a backup takes both, see docs/daemon.md), or run `redress store repair` to keep the log's entries without their decisions"
         ),
     }
 }
 
-/// Fills the file from the start of its last line, which may be cut off,
-/// up to `end` with blanks and a final newline: the positions of the lines
-/// after it stay where the database says they are, and the file stays one
-/// JSON value per line (blank lines where lines were lost).
-fn blank_from_last_line(file: &File, length: u64, end: u64) -> std::io::Result<()> {
-    const LOOK_BACK: u64 = 1 << 20;
-    let from = length.saturating_sub(LOOK_BACK);
-    let mut tail = vec![0; (length - from) as usize];
-    read_exact_at(file, &mut tail, from)?;
-    let start = match tail.iter().rposition(|&byte| byte == b'\n') {
-        Some(newline) => from + newline as u64 + 1,
-        None => from,
-    };
-    let mut writer = file;
-    writer.seek(SeekFrom::Start(start))?;
-    let mut left = end - start;
-    let blanks = vec![b' '; 64 * 1024];
-    while left > 1 {
-        let chunk = (left - 1).min(blanks.len() as u64) as usize;
-        writer.write_all(&blanks[..chunk])?;
-        left -= chunk as u64;
-    }
-    if left == 1 {
-        writer.write_all(b"\n")?;
-    }
-    Ok(())
-}
-
 #[cfg(unix)]
-fn read_exact_at(file: &File, buffer: &mut [u8], at: u64) -> std::io::Result<()> {
+pub(super) fn read_exact_at(file: &File, buffer: &mut [u8], at: u64) -> std::io::Result<()> {
     std::os::unix::fs::FileExt::read_exact_at(file, buffer, at)
 }
 
 #[cfg(windows)]
-fn read_exact_at(file: &File, mut buffer: &mut [u8], mut at: u64) -> std::io::Result<()> {
+pub(super) fn read_exact_at(
+    file: &File,
+    mut buffer: &mut [u8],
+    mut at: u64,
+) -> std::io::Result<()> {
     while !buffer.is_empty() {
         match std::os::windows::fs::FileExt::seek_read(file, buffer, at)? {
             0 => return Err(std::io::ErrorKind::UnexpectedEof.into()),
@@ -379,6 +410,52 @@ mod tests {
     }
 
     #[test]
+    fn a_file_deleted_replaced_or_cut_under_the_writer_is_noticed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        let mut file = AuditFile::open_for_writing(dir.path(), 0, false).unwrap();
+        file.append("complaint", None, "{}");
+        file.write_pending().unwrap();
+        file.commit();
+        std::fs::remove_file(&path).unwrap();
+        file.append("complaint", None, "{}");
+        let error = file.write_pending().unwrap_err();
+        assert!(error.to_string().contains("it was deleted"), "{error}");
+        std::fs::write(&path, "").unwrap();
+        assert!(file.write_pending().is_err(), "lost for good");
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        let mut file = AuditFile::open_for_writing(dir.path(), 0, false).unwrap();
+        std::fs::rename(&path, dir.path().join("moved-away.jsonl")).unwrap();
+        std::fs::write(&path, "").unwrap();
+        let error = file.check_intact().unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("another file was put in its place"),
+            "{error}"
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        let mut file = AuditFile::open_for_writing(dir.path(), 0, false).unwrap();
+        file.append("complaint", None, "{}");
+        file.write_pending().unwrap();
+        file.commit();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(dir.path().join(FILE_NAME))
+            .unwrap()
+            .set_len(1)
+            .unwrap();
+        let error = file.check_intact().unwrap_err();
+        assert!(
+            error.to_string().contains("it was cut to 1 bytes"),
+            "{error}"
+        );
+    }
+
+    #[test]
     fn a_missing_line_reads_as_none() {
         let dir = tempfile::tempdir().unwrap();
         let reader = AuditFile::open_for_reading(dir.path(), 0).unwrap();
@@ -393,25 +470,14 @@ mod tests {
             error.to_string().contains("missing, but the database"),
             "{error}"
         );
-        // Shorter than the database says: the cut-off line and the lost
-        // ones are blanked up to where the database's log ends, and read
-        // as nothing rather than as garbage.
+        // Shorter than the database says: refused, for a repair to say
+        // what was lost (see store::repair).
         let kept = "{\"kind\":\"complaint\",\"decision\":{}}\n";
-        let cut = "{\"kind\":\"complaint\",\"decision\":{\"que";
-        std::fs::write(dir.path().join(FILE_NAME), format!("{kept}{cut}")).unwrap();
-        let file = AuditFile::open_for_writing(dir.path(), 100, false).unwrap();
-        let lost = Span {
-            at: kept.len() as i64,
-            len: 100 - kept.len() as i64,
-        };
-        assert_eq!(file.read_decision(lost).unwrap(), None);
-        let text = std::fs::read_to_string(dir.path().join(FILE_NAME)).unwrap();
-        assert_eq!(text.len(), 100);
-        assert!(text.starts_with(kept) && text.ends_with('\n'), "{text:?}");
-        let values: Vec<serde_json::Value> = serde_json::Deserializer::from_str(&text)
-            .into_iter()
-            .collect::<Result<_, _>>()
-            .unwrap();
-        assert_eq!(values.len(), 1, "still one JSON value per line: {text:?}");
+        std::fs::write(dir.path().join(FILE_NAME), kept).unwrap();
+        let error = AuditFile::open_for_writing(dir.path(), 100, false).unwrap_err();
+        assert!(
+            matches!(error, StoreError::AuditFileShort { length, expected: 100, .. } if length == kept.len() as u64),
+            "{error}"
+        );
     }
 }

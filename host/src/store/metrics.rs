@@ -1,6 +1,7 @@
 //! What the store measures about itself, shown in `/metrics`.
 
-use std::sync::atomic::AtomicU64;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64};
 
 use crate::histogram::Histogram;
 
@@ -22,4 +23,28 @@ pub struct StoreMetrics {
     pub timers_queued: AtomicU64,
     /// Bytes of `decisions.jsonl` the audit log points into.
     pub audit_file_bytes: AtomicU64,
+    /// The audit file was lost while running (deleted, replaced, cut):
+    /// nothing is recorded until the store is repaired.
+    pub audit_file_lost: AtomicBool,
+    /// The latest batch that tried to record something failed (a full
+    /// disk, an I/O error): the daemon is not ready until one succeeds.
+    pub failing: AtomicBool,
+    /// Why, for `/readyz`. Held only to read or replace it.
+    pub failure: Mutex<String>,
+}
+
+impl StoreMetrics {
+    /// Why nothing can be recorded now, if that is so.
+    pub fn unavailable(&self) -> Option<String> {
+        use std::sync::atomic::Ordering;
+        if !self.failing.load(Ordering::Relaxed) && !self.audit_file_lost.load(Ordering::Relaxed) {
+            return None;
+        }
+        Some(
+            self.failure
+                .lock()
+                .map(|f| f.clone())
+                .unwrap_or_else(|_| "the store's last write failed".to_string()),
+        )
+    }
 }

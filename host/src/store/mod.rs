@@ -13,8 +13,10 @@ mod archive;
 mod audit_file;
 mod case_index;
 mod lifecycle;
+mod lock;
 mod metrics;
 mod queries;
+mod repair;
 mod report;
 mod scheduler;
 mod sharded_map;
@@ -30,7 +32,9 @@ use tokio::sync::oneshot;
 
 pub use archive::Archive;
 pub use lifecycle::{LifecycleError, LifecycleEvent, LifecycleKind, Status};
+pub use lock::DataLock;
 pub use metrics::StoreMetrics;
+pub use repair::{LostEntry, RepairReport, repair_data_dir};
 pub use report::{Report, ReportRow};
 pub use scheduler::spawn_scheduler;
 pub use sqlite::{Durability, SqliteStore, StoreOptions};
@@ -192,6 +196,10 @@ pub enum StoreError {
     NewerSchema { found: i64, known: i64 },
     #[error("the store is shutting down")]
     Closed,
+    #[error(
+        "the data directory {directory} is in use by another Redress process (a daemon, or `redress store repair`); stop it first"
+    )]
+    Locked { directory: String },
     /// The batch's transaction could not be opened or committed (disk full,
     /// I/O error); nothing of the batch was recorded.
     #[error("the transaction was not committed, nothing was recorded: {0}")]
@@ -204,6 +212,27 @@ pub enum StoreError {
     /// read.
     #[error("audit file {path}: {message}")]
     AuditFile { path: String, message: String },
+    /// The audit file is shorter than the database says: lines were lost.
+    #[error(
+        "audit file {path}: {length} bytes, but the database's audit log points {expected} bytes into it; lines were lost (the file was truncated, replaced or restored from an older copy). Stop here and run `redress store repair` to keep every intact entry and list the lost ones"
+    )]
+    AuditFileShort {
+        path: String,
+        length: u64,
+        expected: u64,
+    },
+    /// The audit file was deleted, replaced or truncated while the store
+    /// was running; nothing is recorded from then on.
+    #[error(
+        "audit file {path} was lost while the daemon was running ({reason}); nothing more is recorded: stop the daemon and run `redress store repair` (docs/daemon.md)"
+    )]
+    AuditFileLost { path: String, reason: String },
+    /// A complaint sent again under an id whose recorded decision is lost
+    /// from the audit file: it is not decided a second time.
+    #[error(
+        "complaint `{event_id}` was decided before (audit entry {seq}), but that decision was lost from the audit file; it is not decided again"
+    )]
+    DecisionLost { event_id: String, seq: i64 },
     #[error("cannot encode: {0}")]
     Encode(#[from] serde_json::Error),
 }

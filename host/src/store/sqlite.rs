@@ -123,6 +123,8 @@ pub struct SqliteStore {
     metrics: Arc<StoreMetrics>,
     writer: Option<JoinHandle<()>>,
     clock: Arc<dyn Clock>,
+    /// The data directory's lock, released last (after the writer stops).
+    _lock: super::DataLock,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -173,6 +175,33 @@ pub(super) fn committed_audit_end(connection: &Connection) -> Result<u64, StoreE
     Ok(end.flatten().map_or(0, |end| end.max(0) as u64))
 }
 
+/// Refuses a database of another schema version than this binary's.
+pub(super) fn check_schema_current(connection: &Connection, path: &Path) -> Result<(), StoreError> {
+    let found: i64 = connection
+        .query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            [],
+            |row| row.get(0),
+        )
+        .map_err(|error| StoreError::Open {
+            path: path.display().to_string(),
+            message: format!("not a Redress store ({error})"),
+        })?;
+    let known = MIGRATIONS.last().map_or(0, |(version, _)| *version);
+    if found > known {
+        return Err(StoreError::NewerSchema { found, known });
+    }
+    if found < known {
+        return Err(StoreError::Open {
+            path: path.display().to_string(),
+            message: format!(
+                "written by an older Redress (schema version {found}; this one knows {known}); start the daemon once to migrate it"
+            ),
+        });
+    }
+    Ok(())
+}
+
 fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
     connection.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
@@ -213,6 +242,7 @@ impl SqliteStore {
             path: directory.display().to_string(),
             message: error.to_string(),
         })?;
+        let lock = super::DataLock::acquire(directory)?;
         let path = super::database_path(directory);
         let mut writer = open_connection(&path, options.durability)?;
         migrate(&mut writer)?;
@@ -238,11 +268,25 @@ impl SqliteStore {
         metrics
             .timers_queued
             .store(timers.len() as u64, Ordering::Relaxed);
-        let audit = AuditFile::open_for_writing(
-            directory,
-            committed_audit_end(&writer)?,
-            options.durability == Durability::Full,
-        )?;
+        let committed_end = committed_audit_end(&writer)?;
+        let sync = options.durability == Durability::Full;
+        let audit = match AuditFile::open_for_writing(directory, committed_end, sync) {
+            // With `durability = "normal"` a power loss can take the last
+            // lines: expected, so repaired at once and logged. With `full`
+            // every committed line was synced, so a short file means it was
+            // damaged, and the operator decides (`redress store repair`).
+            Err(StoreError::AuditFileShort { .. }) if !sync => {
+                let report = super::repair::repair_audit_file(directory, &writer)?;
+                tracing::error!(
+                    lost = report.lost.len(),
+                    first_lost = report.lost.first().map(|l| l.seq),
+                    last_lost = report.lost.last().map(|l| l.seq),
+                    "audit file: shorter than the database says (a power loss with durability = \"normal\"?); the lost entries read with a null decision"
+                );
+                AuditFile::open_for_writing(directory, committed_end, sync)?
+            }
+            other => other?,
+        };
         let audit_end = audit.committed_len();
         metrics.audit_file_bytes.store(audit_end, Ordering::Relaxed);
         let reader = open_connection(&path, options.durability)?;
@@ -275,6 +319,7 @@ impl SqliteStore {
             metrics,
             writer: Some(handle),
             clock,
+            _lock: lock,
         })
     }
 
@@ -431,10 +476,27 @@ fn writer_loop(
         metrics
             .audit_file_bytes
             .store(state.audit.committed_len(), Ordering::Relaxed);
+        let writes = batch
+            .iter()
+            .any(|command| !matches!(command, Command::Fire { .. }));
         let (mut outcomes, failure) = match result {
-            Ok(outcomes) => (Some(outcomes.into_iter()), String::new()),
+            Ok(outcomes) => {
+                if writes {
+                    metrics.failing.store(false, Ordering::Relaxed);
+                }
+                (Some(outcomes.into_iter()), String::new())
+            }
             Err(error) => {
-                tracing::error!(%error, "store transaction failed; the requests in it are answered with the error");
+                if let StoreError::AuditFileLost { .. } = error {
+                    // Logged once, when it was found.
+                    metrics.audit_file_lost.store(true, Ordering::Relaxed);
+                } else {
+                    tracing::error!(%error, "store transaction failed; the requests in it are answered with the error");
+                }
+                metrics.failing.store(true, Ordering::Relaxed);
+                if let Ok(mut slot) = metrics.failure.lock() {
+                    *slot = error.to_string();
+                }
                 (None, error.to_string())
             }
         };
@@ -731,13 +793,13 @@ fn record_complaint(
                 "case `{}` (number {case_no}) has no complaint decision in the audit log; was the database edited by hand?",
                 event.id
             )))?;
-        let json = payload.decision_json(&state.audit)?.ok_or_else(|| {
-            StoreError::Inconsistent(format!(
-                "the decision of case `{}` (audit entry {seq}) is missing from {}",
-                event.id,
-                state.audit.path().display()
-            ))
-        })?;
+        let json =
+            payload
+                .decision_json(&state.audit)?
+                .ok_or_else(|| StoreError::DecisionLost {
+                    event_id: event.id.clone(),
+                    seq,
+                })?;
         let parsed: serde_json::Value = serde_json::from_str(&json)?;
         let queue = parsed["route"]["queue"].as_str().unwrap_or_default();
         return Ok(Recorded {

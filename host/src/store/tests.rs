@@ -977,11 +977,11 @@ fn lines_of_a_batch_that_did_not_commit_are_not_in_the_log() {
 }
 
 #[test]
-fn an_audit_file_shorter_than_the_log_reads_null_for_what_it_lost() {
+fn an_audit_file_shorter_than_the_log_is_refused_then_repaired_and_reads_null_for_what_it_lost() {
     let f = fixture();
     let (_, first_decision) = f.complain(serde_json::json!({"id": "kept-1"}));
     let (lost, _) = f.complain(serde_json::json!({"id": "lost-1"}));
-    // As a machine that lost power with durability = "normal" can leave it.
+    let clock = f.clock.clone();
     let f = f
         .reopen(|path| {
             let file = std::fs::OpenOptions::new()
@@ -990,6 +990,25 @@ fn an_audit_file_shorter_than_the_log_reads_null_for_what_it_lost() {
                 .unwrap();
             let length = file.metadata().unwrap().len();
             file.set_len(length - 10).unwrap();
+            // With durability = "full" every committed line was synced: a
+            // short file was damaged, and the store refuses it.
+            let refused =
+                SqliteStore::open(path, StoreOptions::default(), clock.clone()).unwrap_err();
+            assert!(
+                matches!(refused, StoreError::AuditFileShort { .. }),
+                "{refused}"
+            );
+            assert!(
+                refused.to_string().contains("redress store repair"),
+                "{refused}"
+            );
+            let report = super::repair_data_dir(path).unwrap();
+            assert_eq!((report.entries, report.intact), (2, 1));
+            assert_eq!(report.lost[0].event_id, "lost-1");
+            let text = std::fs::read_to_string(path.join(super::audit_file::FILE_NAME)).unwrap();
+            for line in text.lines() {
+                serde_json::from_str::<serde_json::Value>(line).unwrap();
+            }
         })
         .unwrap();
     let page = f.log_after(0);
@@ -1002,5 +1021,5 @@ fn an_audit_file_shorter_than_the_log_reads_null_for_what_it_lost() {
         .blocking_recv()
         .unwrap()
         .unwrap_err();
-    assert!(error.to_string().contains("is missing from"), "{error}");
+    assert!(matches!(error, StoreError::DecisionLost { .. }), "{error}");
 }

@@ -1,0 +1,84 @@
+//! `redress store ...`: maintenance of a data directory.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+
+use crate::cli::default_data_dir;
+use crate::store::repair_data_dir;
+use crate::time::Timestamp;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Repair a data directory whose decisions.jsonl was lost, cut short
+    /// or damaged: keeps every entry whose line is intact, turns the others
+    /// into placeholders (their decision reads null) and lists them. The
+    /// daemon must be stopped.
+    Repair(RepairArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RepairArgs {
+    /// The daemon's data directory. Default: data.
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+}
+
+pub fn run(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Repair(args) => repair(args),
+    }
+}
+
+fn repair(args: RepairArgs) -> anyhow::Result<ExitCode> {
+    let data = args.data.unwrap_or_else(default_data_dir);
+    let report = repair_data_dir(&data)?;
+    let mut out = std::io::stdout().lock();
+    let file = data.join("decisions.jsonl");
+    if report.file_was_missing {
+        writeln!(out, "{} was missing: created it", file.display())?;
+    }
+    if report.cut_off > 0 {
+        writeln!(
+            out,
+            "cut off {} bytes of lines past the log's end (a batch that never committed)",
+            report.cut_off
+        )?;
+    }
+    writeln!(
+        out,
+        "checked {} entries against {}: {} intact, {} lost",
+        report.entries,
+        file.display(),
+        report.intact,
+        report.lost.len()
+    )?;
+    if report.lost.is_empty() {
+        if !report.changed_anything() {
+            writeln!(out, "nothing to repair")?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    for lost in report.lost.iter().take(20) {
+        writeln!(
+            out,
+            "  lost: entry {} ({} `{}`)",
+            lost.seq, lost.kind, lost.event_id
+        )?;
+    }
+    if report.lost.len() > 20 {
+        writeln!(out, "  ... and {} more", report.lost.len() - 20)?;
+    }
+    let stamp = Timestamp::now().to_string().replace(':', "-");
+    let listing = data.join(format!("repair-{stamp}.json"));
+    std::fs::write(&listing, serde_json::to_vec_pretty(&report)?)
+        .with_context(|| format!("cannot write {}", listing.display()))?;
+    writeln!(
+        out,
+        "every lost entry is listed in {}; their decisions read as null, and a complaint sent again under one of their ids is answered 409 decision_lost",
+        listing.display()
+    )?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,81 @@
+//! One process at a time writes a data directory: the daemon holds an
+//! exclusive lock on `DIR/redress.lock` while its store is open, and
+//! `redress store repair` takes the same lock, so a repair never runs under
+//! a daemon and two daemons never share a directory. The operating system
+//! releases the lock when the process ends, however it ends.
+
+use std::fs::File;
+use std::path::Path;
+
+use crate::store::StoreError;
+
+/// The lock file's name in the data directory.
+pub const FILE_NAME: &str = "redress.lock";
+
+/// A held lock; released when dropped.
+#[derive(Debug)]
+pub struct DataLock {
+    _file: File,
+}
+
+impl DataLock {
+    /// Takes the lock on `directory`, or says who has it.
+    pub fn acquire(directory: &Path) -> Result<Self, StoreError> {
+        let path = directory.join(FILE_NAME);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|error| StoreError::Open {
+                path: directory.display().to_string(),
+                message: unwritable(&error),
+            })?;
+        #[cfg(unix)]
+        {
+            use std::os::fd::AsRawFd as _;
+            // SAFETY: flock only reads the descriptor, which `file` keeps
+            // open for as long as the lock is held.
+            let locked = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+            if locked != 0 {
+                return Err(StoreError::Locked {
+                    directory: directory.display().to_string(),
+                });
+            }
+        }
+        Ok(DataLock { _file: file })
+    }
+}
+
+/// What a failure to create a file in the data directory means.
+fn unwritable(error: &std::io::Error) -> String {
+    match error.raw_os_error() {
+        #[cfg(unix)]
+        Some(libc::EROFS) => "the data directory is on a read-only file system; the store writes redress.db, its WAL and decisions.jsonl there".to_string(),
+        #[cfg(unix)]
+        Some(libc::EACCES) | Some(libc::EPERM) => format!("the data directory is read-only for this user ({error}); the store writes redress.db, its WAL and decisions.jsonl there"),
+        #[cfg(unix)]
+        Some(libc::ENOSPC) => format!("the disk is full ({error})"),
+        _ => error.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_holder_is_refused_until_the_first_lets_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = DataLock::acquire(dir.path()).unwrap();
+        let error = DataLock::acquire(dir.path()).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("is in use by another Redress process"),
+            "{error}"
+        );
+        drop(first);
+        DataLock::acquire(dir.path()).unwrap();
+    }
+}

@@ -1,0 +1,227 @@
+//! Putting a data directory whose `decisions.jsonl` was lost, cut short or
+//! damaged back into a state the daemon can serve from, keeping every
+//! entry whose line is intact and saying exactly which were lost
+//! (`redress store repair`).
+//!
+//! The database knows where each entry's line is (`payload_at`,
+//! `payload_len`) and what it must say (its kind and, for a complaint, the
+//! event id). Each line is checked against that. A line that is missing or
+//! does not match is replaced by a placeholder of the same length,
+//! `{"kind":"complaint","lost":true}` padded with spaces, so every other
+//! line stays where the database says it is and the file stays one JSON
+//! value per line. Lines past the log's end (a batch that never committed)
+//! are cut off. Entries with a placeholder read with a `null` decision, and
+//! a complaint sent again under such an id is answered `409
+//! decision_lost`, not decided a second time.
+
+use std::fs::OpenOptions;
+use std::io::{Seek, SeekFrom, Write};
+use std::path::Path;
+
+use rusqlite::Connection;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::store::StoreError;
+use crate::store::audit_file::{FILE_NAME, read_exact_at};
+use crate::store::sqlite::committed_audit_end;
+
+/// What a repair found and did.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct RepairReport {
+    /// Entries of the log whose line is in the audit file.
+    pub entries: u64,
+    /// Of those, lines found intact.
+    pub intact: u64,
+    /// Entries whose line was missing or damaged, now placeholders.
+    pub lost: Vec<LostEntry>,
+    /// Bytes cut off past the log's end.
+    pub cut_off: u64,
+    /// The file was not there (it was created).
+    pub file_was_missing: bool,
+}
+
+/// An entry whose decision is gone.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LostEntry {
+    pub seq: i64,
+    pub event_id: String,
+    pub kind: String,
+}
+
+impl RepairReport {
+    /// Whether anything was wrong.
+    pub fn changed_anything(&self) -> bool {
+        !self.lost.is_empty() || self.cut_off > 0 || self.file_was_missing
+    }
+}
+
+/// What a line must hold to count as intact.
+#[derive(Deserialize)]
+struct Checked<'a> {
+    kind: &'a str,
+    #[serde(borrow)]
+    #[allow(dead_code)]
+    decision: &'a RawValue,
+    #[serde(default)]
+    event: Option<EventId>,
+}
+
+#[derive(Deserialize)]
+struct EventId {
+    id: String,
+}
+
+/// Repairs the data directory `directory` of a stopped daemon: takes its
+/// lock, opens its database (which must be of this version's schema) and
+/// repairs the audit file.
+pub fn repair_data_dir(directory: &Path) -> Result<RepairReport, StoreError> {
+    let database = super::database_path(directory);
+    if !database.is_file() {
+        return Err(StoreError::Open {
+            path: database.display().to_string(),
+            message: "no store here (nothing to repair)".to_string(),
+        });
+    }
+    let _lock = super::DataLock::acquire(directory)?;
+    let connection = super::sqlite::open_connection(&database, super::Durability::Full)?;
+    super::sqlite::check_schema_current(&connection, &database)?;
+    repair_audit_file(directory, &connection)
+}
+
+/// Checks every entry's line in `directory`'s audit file against the
+/// database on `connection` and repairs the file as the module says.
+pub(super) fn repair_audit_file(
+    directory: &Path,
+    connection: &Connection,
+) -> Result<RepairReport, StoreError> {
+    let path = directory.join(FILE_NAME);
+    let failed = |error: std::io::Error| StoreError::AuditFile {
+        path: path.display().to_string(),
+        message: error.to_string(),
+    };
+    let mut report = RepairReport {
+        file_was_missing: !path.exists(),
+        ..RepairReport::default()
+    };
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(failed)?;
+    let end = committed_audit_end(connection)?;
+    let length = file.metadata().map_err(failed)?.len();
+    if length > end {
+        file.set_len(end).map_err(failed)?;
+        report.cut_off = length - end;
+    }
+    let length = length.min(end);
+    let mut statement = connection.prepare(
+        "SELECT seq, event_id, kind, payload_at, payload_len FROM decisions
+         WHERE payload_at IS NOT NULL ORDER BY payload_at",
+    )?;
+    let rows = statement.query_map([], |row| {
+        Ok((
+            row.get::<_, i64>(0)?,
+            row.get::<_, String>(1)?,
+            row.get::<_, String>(2)?,
+            row.get::<_, i64>(3)?,
+            row.get::<_, i64>(4)?,
+        ))
+    })?;
+    let mut writer = &file;
+    let mut line = Vec::new();
+    for row in rows {
+        let (seq, event_id, kind, at, len) = row?;
+        report.entries += 1;
+        let (Ok(at), Ok(len)) = (u64::try_from(at), usize::try_from(len)) else {
+            return Err(StoreError::Inconsistent(format!(
+                "audit entry {seq} points at a negative place in {FILE_NAME}"
+            )));
+        };
+        let intact = at + len as u64 <= length && {
+            line.resize(len, 0);
+            read_exact_at(&file, &mut line, at).map_err(failed)?;
+            line_matches(&line, &kind, &event_id)
+        };
+        if intact {
+            report.intact += 1;
+            continue;
+        }
+        writer.seek(SeekFrom::Start(at)).map_err(failed)?;
+        writer.write_all(&placeholder(&kind, len)).map_err(failed)?;
+        report.lost.push(LostEntry {
+            seq,
+            event_id,
+            kind,
+        });
+    }
+    file.sync_all().map_err(failed)?;
+    Ok(report)
+}
+
+/// Whether `line` is the line of an entry of `kind` about `event_id`.
+fn line_matches(line: &[u8], kind: &str, event_id: &str) -> bool {
+    let Some((&b'\n', body)) = line.split_last() else {
+        return false;
+    };
+    match serde_json::from_slice::<Checked<'_>>(body) {
+        Ok(checked) => {
+            checked.kind == kind && checked.event.is_none_or(|event| event.id == event_id)
+        }
+        Err(_) => false,
+    }
+}
+
+/// A line of exactly `len` bytes saying an entry of `kind` was lost.
+fn placeholder(kind: &str, len: usize) -> Vec<u8> {
+    let mut text = serde_json::json!({ "kind": kind, "lost": true })
+        .to_string()
+        .into_bytes();
+    if text.len() + 1 > len {
+        text = b"null".to_vec();
+    }
+    if text.len() + 1 > len {
+        text.clear();
+    }
+    text.resize(len.saturating_sub(1), b' ');
+    if len > 0 {
+        text.push(b'\n');
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_keep_the_length_and_are_json() {
+        for len in [40, 33, 10, 5, 1] {
+            let line = placeholder("complaint", len);
+            assert_eq!(line.len(), len);
+            assert_eq!(line.last(), Some(&b'\n'));
+            let text = std::str::from_utf8(&line).unwrap().trim();
+            if !text.is_empty() {
+                serde_json::from_str::<serde_json::Value>(text).unwrap();
+            }
+        }
+        assert!(line_matches(
+            b"{\"kind\":\"complaint\",\"event\":{\"id\":\"a\"},\"decision\":{}}\n",
+            "complaint",
+            "a"
+        ));
+        assert!(!line_matches(
+            b"{\"kind\":\"complaint\",\"event\":{\"id\":\"b\"},\"decision\":{}}\n",
+            "complaint",
+            "a"
+        ));
+        assert!(!line_matches(
+            &placeholder("complaint", 40),
+            "complaint",
+            "a"
+        ));
+    }
+}
