@@ -136,6 +136,38 @@ impl Snapshot {
     }
 }
 
+impl Snapshot {
+    /// What the store keeps of this snapshot so that its decisions can be
+    /// decided again: the rule files' texts, and each plugin's manifest and
+    /// component.
+    pub fn record(&self) -> crate::store::SnapshotRecord {
+        crate::store::SnapshotRecord {
+            version: self.version.clone(),
+            ruleset_version: self.ruleset.version.clone(),
+            files: self
+                .ruleset
+                .texts
+                .iter()
+                .map(|file| RuleFileText {
+                    path: file.name(),
+                    text: file.text.clone(),
+                })
+                .collect(),
+            plugins: self
+                .plugins
+                .plugins()
+                .iter()
+                .map(|plugin| crate::store::PluginRecord {
+                    name: plugin.spec.name.clone(),
+                    digest: plugin.digest.clone(),
+                    manifest: plugin.spec.source.to_string(),
+                    component: Some(plugin.component.clone()),
+                })
+                .collect(),
+        }
+    }
+}
+
 fn snapshot_version(ruleset: &RuleSet, plugins: &PluginSet) -> Name {
     if plugins.is_empty() {
         return ruleset.version.clone();

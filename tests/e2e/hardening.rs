@@ -475,3 +475,45 @@ fn a_full_disk_makes_the_daemon_unready_and_says_so() {
     assert_eq!(status, 503, "{ready}");
     assert!(daemon.metrics().contains("redress_store_failing 1\n"));
 }
+
+#[test]
+fn a_read_only_data_directory_is_named_and_can_still_be_read() {
+    let mut daemon = Daemon::start_in(one_route(), "plugins = \"\"\n");
+    let (status, _) = daemon.post("/v1/complaints", r#"{"id": "ro-1"}"#);
+    assert_eq!(status, 200);
+    daemon.signal("TERM");
+    assert!(daemon.child.wait().unwrap().success());
+    let read_only = daemon.dir.path().join("read-only");
+    std::fs::create_dir_all(&read_only).unwrap();
+    let bound = std::process::Command::new("mount")
+        .arg("--bind")
+        .arg(daemon.path("data"))
+        .arg(&read_only)
+        .output();
+    if !bound.as_ref().is_ok_and(|o| o.status.success()) {
+        eprintln!(
+            "skipped a_read_only_data_directory_is_named_and_can_still_be_read: a read-only bind mount needs root"
+        );
+        return;
+    }
+    let _mounted = Mounted(read_only.clone());
+    let remounted = std::process::Command::new("mount")
+        .args(["-o", "remount,ro,bind"])
+        .arg(&read_only)
+        .status()
+        .unwrap();
+    assert!(remounted.success());
+    let serve = redress_in(
+        daemon.dir.path(),
+        &["serve", "--config", "redress.toml", "--data", "read-only"],
+    );
+    assert_eq!(serve.status.code(), Some(1));
+    assert!(
+        stderr(&serve).contains("the data directory is on a read-only file system"),
+        "{}",
+        stderr(&serve)
+    );
+    let audit = redress_in(daemon.dir.path(), &["audit", "--data", "read-only"]);
+    assert!(audit.status.success(), "{}", stderr(&audit));
+    assert!(stdout(&audit).contains("ro-1"), "{}", stdout(&audit));
+}

@@ -10,6 +10,7 @@ mod daemon;
 mod hardening;
 mod host_limits;
 mod plugins;
+mod replay;
 mod robustness;
 mod store;
 mod support;

@@ -202,6 +202,22 @@ fn acknowledged_decisions_and_timers_survive_sigkill() {
         case["category"], "product_quality",
         "the first decision stands"
     );
+
+    // Every complaint decision of this history, kills and all, decides
+    // again exactly (read while the daemon runs).
+    let replayed = redress_in(daemon.dir.path(), &["replay", "--data", "data"]);
+    assert!(
+        replayed.status.success(),
+        "{}{}",
+        stdout(&replayed),
+        stderr(&replayed)
+    );
+    let complaints = entries.iter().filter(|e| e["kind"] == "complaint").count();
+    assert!(
+        stdout(&replayed).starts_with(&format!("{complaints} identical, 0 different")),
+        "{}",
+        stdout(&replayed)
+    );
 }
 
 #[test]

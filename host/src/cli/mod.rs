@@ -2,8 +2,10 @@
 
 mod audit;
 mod check;
+mod diff;
 mod eval;
 mod plugin;
+mod replay;
 mod report;
 mod schema;
 mod serve;
@@ -48,6 +50,12 @@ enum Command {
     /// Summarise complaints by category, product line and customer tier
     /// over a period, with breaches, follow-ups and compensation.
     Report(report::Args),
+    /// Decide the logged complaints again under their own rule sets and
+    /// recorded state, and check every decision comes out the same.
+    Replay(replay::Args),
+    /// What a candidate rule set would change on the logged complaints:
+    /// routes, escalations, SLAs, compensation, authority.
+    Diff(diff::Args),
     /// Maintain a data directory (`repair`).
     #[command(subcommand)]
     Store(store::Command),
@@ -118,13 +126,19 @@ impl std::str::FromStr for Moment {
         if let Ok(at) = text.parse::<Timestamp>() {
             return Ok(Moment(at));
         }
+        // A duration: that long ago (`30d`, `12h`).
+        if let Ok(ago) = text.trim().parse::<crate::time::Duration>() {
+            return Ok(Moment(Timestamp::from_millis(
+                Timestamp::now().millis().saturating_sub(ago.millis()),
+            )));
+        }
         chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
             .ok()
             .and_then(midnight_utc)
             .map(Moment)
             .ok_or_else(|| {
                 format!(
-                    "`{text}` is not a moment: expected e.g. 2026-11-22 or 2026-11-22T09:30:00Z"
+                    "`{text}` is not a moment: expected e.g. 2026-11-22, 2026-11-22T09:30:00Z, or a time ago such as 30d"
                 )
             })
     }
@@ -151,6 +165,8 @@ pub fn main() -> ExitCode {
         Command::Audit(args) => audit::run(args),
         Command::Report(args) => report::run(args),
         Command::Store(command) => store::run(command),
+        Command::Replay(args) => replay::run(args),
+        Command::Diff(args) => diff::run(args),
     };
     match result {
         Ok(code) => code,

@@ -108,7 +108,13 @@ fn run_plugin(args: RunArgs) -> anyhow::Result<ExitCode> {
         event.received_at = Some(Timestamp::now());
     }
     let limits = spec.limits.clone();
-    let plugin = LoadedPlugin::new(spec, digest.clone(), runtime, pre);
+    let plugin = LoadedPlugin::new(
+        spec,
+        digest.clone(),
+        std::sync::Arc::from(bytes),
+        runtime,
+        pre,
+    );
     let input = complaint(&event);
     let (result, first) = plugin.call(&input);
     let mut warm = Vec::new();

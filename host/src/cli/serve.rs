@@ -91,6 +91,43 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<ExitCode> {
         })?),
         None => None,
     };
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store: Option<Arc<dyn Store>> = if config.store {
+        let options = StoreOptions {
+            durability: config.durability,
+            max_batch: config.max_batch,
+        };
+        let data = config.data.clone();
+        let opened = {
+            let clock = clock.clone();
+            tokio::task::spawn_blocking(move || SqliteStore::open(&data, options, clock)).await?
+        };
+        match opened {
+            Ok(store) => {
+                tracing::info!(path = %store.path().display(), durability = ?config.durability, "store open");
+                Some(Arc::new(store))
+            }
+            Err(
+                error @ (StoreError::Open { .. }
+                | StoreError::AuditFile { .. }
+                | StoreError::AuditFileShort { .. }
+                | StoreError::Locked { .. }),
+            ) => {
+                eprintln!("error: {error}");
+                return Ok(ExitCode::FAILURE);
+            }
+            // The other errors do not say which database they are about.
+            Err(error) => {
+                eprintln!("error: {}: {error}", database_path(&config.data).display());
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+    } else {
+        tracing::warn!(
+            "durable state is off: decisions are not recorded, control lines and budgets are not counted"
+        );
+        None
+    };
     let sources = Sources {
         rules_dir: config.rules.clone(),
         plugins_dir: config.plugins.clone(),
@@ -98,9 +135,16 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<ExitCode> {
     let timing = ReloadTiming {
         settle: config.settle,
         timeout: config.reload_timeout,
+        gate: config.gate.clone(),
     };
+    if timing.gate.is_some() && store.is_none() {
+        tracing::warn!(
+            "[reload.gate] needs the store (the decisions to judge a change on); it is off"
+        );
+    }
+    let keeper = store.clone();
     let reloader = match tokio::task::spawn_blocking(move || {
-        Reloader::start(sources, runtime, timing)
+        Reloader::start(sources, runtime, timing, keeper)
     })
     .await?
     {
@@ -120,38 +164,6 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<ExitCode> {
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let address = listener.local_addr()?;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let store: Option<Arc<dyn Store>> = if config.store {
-        let options = StoreOptions {
-            durability: config.durability,
-            max_batch: config.max_batch,
-        };
-        let data = config.data.clone();
-        let opened = {
-            let clock = clock.clone();
-            tokio::task::spawn_blocking(move || SqliteStore::open(&data, options, clock)).await?
-        };
-        match opened {
-            Ok(store) => {
-                tracing::info!(path = %store.path().display(), durability = ?config.durability, "store open");
-                Some(Arc::new(store))
-            }
-            Err(error @ (StoreError::Open { .. } | StoreError::AuditFile { .. })) => {
-                eprintln!("error: {error}");
-                return Ok(ExitCode::FAILURE);
-            }
-            // The other errors do not say which database they are about.
-            Err(error) => {
-                eprintln!("error: {}: {error}", database_path(&config.data).display());
-                return Ok(ExitCode::FAILURE);
-            }
-        }
-    } else {
-        tracing::warn!(
-            "durable state is off: decisions are not recorded, control lines and budgets are not counted"
-        );
-        None
-    };
     let state = Arc::new(
         AppState::new(
             config.clone(),

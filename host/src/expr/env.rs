@@ -36,7 +36,7 @@ impl<'a> Facts<'a> {
 }
 
 /// What the store knows about a customer when a complaint arrives.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CustomerHistory {
     /// Cases of this customer not yet closed (this complaint excluded).
     pub open_cases: i64,

@@ -112,6 +112,8 @@ pub struct LoadedPlugin {
     pub name: Name,
     /// `plugin:<name>`: the source of the offers it proposes.
     pub source: Name,
+    /// The component's bytes (what a kept snapshot stores by digest).
+    pub component: Arc<[u8]>,
     runtime: Arc<PluginRuntime>,
     pre: PluginPre<HostState>,
     config: Arc<BTreeMap<String, String>>,
@@ -139,10 +141,12 @@ impl LoadedPlugin {
     pub fn new(
         spec: PluginSpec,
         digest: Name,
+        component: Arc<[u8]>,
         runtime: Arc<PluginRuntime>,
         pre: PluginPre<HostState>,
     ) -> Self {
         LoadedPlugin {
+            component,
             name: Name::from(spec.name.as_str()),
             source: Name::from(format!("plugin:{}", spec.name)),
             config: Arc::new(spec.config.clone()),

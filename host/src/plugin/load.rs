@@ -186,7 +186,7 @@ pub fn load_one(
     }
     let path = spec.wasm_path.display().to_string();
     let pre = runtime.compile(&path, &bytes).map_err(at_manifest)?;
-    let plugin = LoadedPlugin::new(spec.clone(), digest, runtime.clone(), pre);
+    let plugin = LoadedPlugin::new(spec.clone(), digest, Arc::from(bytes), runtime.clone(), pre);
     plugin.check_instantiates().map_err(|failure| {
         at_manifest(LoadError::Instantiate {
             path: path.clone(),

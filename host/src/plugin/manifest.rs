@@ -237,6 +237,8 @@ pub struct PluginSpec {
     pub outputs: Vec<OutputSpec>,
     pub config: BTreeMap<String, String>,
     pub limits: PluginLimits,
+    /// The manifest's text, as read: what a kept snapshot stores.
+    pub source: std::sync::Arc<str>,
 }
 
 /// A validated output declaration.
@@ -479,6 +481,7 @@ impl PluginSpec {
             outputs,
             config,
             limits,
+            source: std::sync::Arc::from(text),
         })
     }
 
@@ -506,6 +509,7 @@ impl PluginSpec {
             outputs: Vec::new(),
             config: BTreeMap::new(),
             limits: PluginLimits::default(),
+            source: std::sync::Arc::from(""),
         }
     }
 

@@ -10,6 +10,7 @@ use crate::decision::{Name, PluginOutcome, PluginRun};
 use crate::engine::{Enrichment, Proposal};
 use crate::event::ComplaintEvent;
 use crate::expr::Env;
+use crate::intake::PluginLayout;
 use crate::plugin::convert;
 use crate::plugin::error::{Failure, PluginError};
 use crate::plugin::instance::LoadedPlugin;
@@ -83,6 +84,11 @@ impl PluginSet {
         self.plugins.iter().all(|plugin| !plugin.runs_off_worker())
     }
 
+    /// The plugins' declared outputs and their slots, as rules read them.
+    pub fn layout(&self) -> PluginLayout {
+        PluginLayout::of(self.plugins.iter().map(|p| &p.spec))
+    }
+
     pub fn get(&self, name: &str) -> Option<&Arc<LoadedPlugin>> {
         self.plugins.iter().find(|p| p.spec.name == name)
     }
@@ -90,12 +96,7 @@ impl PluginSet {
     /// The names conditions can read: the event's, plus every declared
     /// plugin output.
     pub fn env(&self) -> Env {
-        let mut env = Env::standard();
-        for (plugin, slots) in self.plugins.iter().zip(&self.slots) {
-            for (output, slot) in plugin.spec.outputs.iter().zip(slots) {
-                env.add_plugin_output(&plugin.spec.name, &output.key, output.ty, *slot);
-            }
-        }
+        let mut env = self.layout().env();
         for refused in self.refused.iter().filter(|r| r.kept.is_none()) {
             env.add_refused_plugin(&refused.name, &refused.reason);
         }

@@ -13,9 +13,12 @@ use serde::Serialize;
 use crate::decision::Name;
 use crate::diagnostic::{Diagnostic, render_all};
 use crate::plugin::{PluginRuntime, RefusedPlugin};
+use crate::reload::gate::Gate;
 use crate::reload::removals::Removals;
 use crate::reload::settle::read_settled;
+use crate::replay::{DiffOptions, DiffReport, diff};
 use crate::snapshot::{Snapshot, SnapshotOutcome, Sources};
+use crate::store::{LogQuery, Store};
 use crate::time::Timestamp;
 
 /// What asked for a reload.
@@ -48,6 +51,10 @@ pub enum ReloadOutcome {
     /// The files have errors (or the reload could not finish): the last
     /// good snapshot keeps serving.
     Failed,
+    /// The reload gate held the new snapshot: it would change more of the
+    /// recent decisions than `[reload.gate]` allows. The last good snapshot
+    /// keeps serving until an admin accepts the held version.
+    Held,
 }
 
 impl ReloadOutcome {
@@ -76,6 +83,33 @@ pub struct ReloadStatus {
     /// Rule files and whole kinds of rules the new snapshot no longer has.
     #[serde(skip_serializing_if = "Removals::is_empty")]
     pub removed: Removals,
+    /// What the reload gate found, when it ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gate: Option<GateVerdict>,
+}
+
+/// What the reload gate found for one new snapshot.
+#[derive(Debug, Clone, Serialize)]
+pub struct GateVerdict {
+    /// The new snapshot's version: with `held`, the one to accept.
+    pub version: Name,
+    pub held: bool,
+    /// The limits exceeded, in words; empty when it passed.
+    pub exceeded: Vec<String>,
+    /// What it would change on the recent decisions.
+    pub diff: DiffReport,
+}
+
+/// A snapshot held by the gate.
+struct Held {
+    snapshot: Arc<Snapshot>,
+    verdict: GateVerdict,
+}
+
+/// A built snapshot and the gate's verdict on it.
+struct Built {
+    outcome: SnapshotOutcome,
+    verdict: Option<GateVerdict>,
 }
 
 /// Counters of reloads, for metrics.
@@ -85,6 +119,7 @@ pub struct ReloadCounts {
     pub unchanged: std::sync::atomic::AtomicU64,
     pub partial: std::sync::atomic::AtomicU64,
     pub failed: std::sync::atomic::AtomicU64,
+    pub held: std::sync::atomic::AtomicU64,
     /// Reloads that removed a whole rule file.
     pub removed_files: std::sync::atomic::AtomicU64,
     /// Reloads that removed every rule of a kind.
@@ -98,18 +133,21 @@ impl ReloadCounts {
             ReloadOutcome::Unchanged => &self.unchanged,
             ReloadOutcome::Partial => &self.partial,
             ReloadOutcome::Failed => &self.failed,
+            ReloadOutcome::Held => &self.held,
         }
     }
 }
 
 /// How long reloads may take and wait.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ReloadTiming {
     /// How long a rule file that is empty or gone is waited for (it may be
     /// caught mid-save) before the reload takes it as it is.
     pub settle: Duration,
     /// Longest a reload may take, waiting for the previous one included.
     pub timeout: Duration,
+    /// `[reload.gate]`: `None` when off.
+    pub gate: Option<Gate>,
 }
 
 impl Default for ReloadTiming {
@@ -117,6 +155,7 @@ impl Default for ReloadTiming {
         ReloadTiming {
             settle: Duration::from_secs(1),
             timeout: Duration::from_secs(30),
+            gate: None,
         }
     }
 }
@@ -124,6 +163,9 @@ impl Default for ReloadTiming {
 /// Owns the live snapshot and replaces it.
 pub struct Reloader {
     sources: Sources,
+    /// Where each snapshot is kept before it serves, so that its decisions
+    /// can be decided again; `None` without a store.
+    keeper: Option<Arc<dyn Store>>,
     runtime: Option<Arc<PluginRuntime>>,
     timing: ReloadTiming,
     live: Arc<ArcSwap<Snapshot>>,
@@ -131,7 +173,12 @@ pub struct Reloader {
     status: Mutex<ReloadStatus>,
     /// Serializes reloads. Owned by the build itself, so a build that
     /// outlives its deadline keeps later reloads out until it ends.
-    gate: Arc<tokio::sync::Mutex<()>>,
+    serial: Arc<tokio::sync::Mutex<()>>,
+    /// `[reload.gate]`, when on.
+    gate: Option<Gate>,
+    /// A snapshot the gate held, with why. Held only to read or replace
+    /// it; never across an await.
+    held: Mutex<Option<Held>>,
     pub counts: ReloadCounts,
 }
 
@@ -150,6 +197,7 @@ impl Reloader {
         sources: Sources,
         runtime: Option<Arc<PluginRuntime>>,
         timing: ReloadTiming,
+        keeper: Option<Arc<dyn Store>>,
     ) -> Result<Self, StartupError> {
         let started = Instant::now();
         let outcome = Snapshot::load(&sources, runtime.as_ref(), None);
@@ -157,6 +205,13 @@ impl Reloader {
         let Some(snapshot) = outcome.snapshot else {
             return Err(StartupError { rendered });
         };
+        if let Some(keeper) = &keeper
+            && let Err(error) = keeper.record_snapshot(&snapshot.record())
+        {
+            return Err(StartupError {
+                rendered: format!("error: cannot keep the rule set in the store: {error}\n"),
+            });
+        }
         let refused_plugins = snapshot.plugins.refused().to_vec();
         let outcome_kind = if refused_plugins.is_empty() {
             ReloadOutcome::Loaded
@@ -177,18 +232,22 @@ impl Reloader {
             diagnostics: outcome.diagnostics,
             refused_plugins,
             removed: Removals::default(),
+            gate: None,
         };
         let counts = ReloadCounts::default();
         counts
             .of(outcome_kind)
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(Reloader {
+            gate: timing.gate.clone(),
             sources,
+            keeper,
             runtime,
             timing,
             live: Arc::new(ArcSwap::from_pointee(snapshot)),
             status: Mutex::new(status),
-            gate: Arc::new(tokio::sync::Mutex::new(())),
+            serial: Arc::new(tokio::sync::Mutex::new(())),
+            held: Mutex::new(None),
             counts,
         })
     }
@@ -219,11 +278,12 @@ impl Reloader {
         let started = Instant::now();
         let deadline = tokio::time::Instant::from_std(started + self.timing.timeout);
         let timeout = crate::time::Duration::from_millis(self.timing.timeout.as_millis() as i64);
-        let outcome = match tokio::time::timeout_at(deadline, self.gate.clone().lock_owned()).await
+        let outcome = match tokio::time::timeout_at(deadline, self.serial.clone().lock_owned())
+            .await
         {
-            Err(_) => failed_outcome(format!(
+            Err(_) => unbuilt(failed_outcome(format!(
                 "an earlier reload has not finished after {timeout} (a file in the rules or plugins directory that cannot be read?); this one is not done"
-            )),
+            ))),
             Ok(serialized) => {
                 let this = self.clone();
                 let build = tokio::task::spawn_blocking(move || {
@@ -231,43 +291,199 @@ impl Reloader {
                     this.build()
                 });
                 match tokio::time::timeout_at(deadline, build).await {
-                    Ok(Ok(outcome)) => outcome,
-                    Ok(Err(error)) => failed_outcome(format!("the reload task failed: {error}")),
-                    Err(_) => failed_outcome(format!(
+                    Ok(Ok(built)) => built,
+                    Ok(Err(error)) => {
+                        unbuilt(failed_outcome(format!("the reload task failed: {error}")))
+                    }
+                    Err(_) => unbuilt(failed_outcome(format!(
                         "the reload did not finish within {timeout} (`[reload] timeout`); a file in the rules or plugins directory may block its reader"
-                    )),
+                    ))),
                 }
             }
         };
         self.conclude(trigger, started, outcome)
     }
 
-    /// Reads the files (waiting for any caught mid-save) and builds.
-    fn build(&self) -> SnapshotOutcome {
+    /// The snapshot the gate holds, if any: its version and the verdict.
+    pub fn held(&self) -> Option<GateVerdict> {
+        match self.held.lock() {
+            Ok(held) => held.as_ref().map(|h| h.verdict.clone()),
+            Err(poisoned) => poisoned.into_inner().as_ref().map(|h| h.verdict.clone()),
+        }
+    }
+
+    /// Lets the held snapshot of `version` go live; an error saying what is
+    /// held otherwise.
+    pub async fn accept(self: &Arc<Self>, version: &str) -> Result<ReloadStatus, String> {
+        let _serialized = self.serial.lock().await;
+        let taken = {
+            let mut held = match self.held.lock() {
+                Ok(held) => held,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            match held.as_ref() {
+                Some(h) if &*h.snapshot.version == version => held.take(),
+                Some(h) => {
+                    return Err(format!(
+                        "version {version} is not held; the held version is {}",
+                        h.snapshot.version
+                    ));
+                }
+                None => return Err(format!("no rule set is held (asked to accept {version})")),
+            }
+        };
+        let Some(Held {
+            snapshot,
+            mut verdict,
+        }) = taken
+        else {
+            return Err("no rule set is held".to_string());
+        };
+        verdict.held = false;
+        let started = Instant::now();
+        let current = self.live.load_full();
+        let removed = Removals::between(&current.ruleset, &snapshot.ruleset);
+        let serving = snapshot.version.clone();
+        self.live.store(snapshot);
+        self.counts
+            .of(ReloadOutcome::Loaded)
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let status = ReloadStatus {
+            at: Timestamp::now(),
+            trigger: ReloadTrigger::Api,
+            outcome: ReloadOutcome::Loaded,
+            serving: serving.clone(),
+            duration_ms: started.elapsed().as_secs_f64() * 1e3,
+            diagnostics: Vec::new(),
+            rendered: String::new(),
+            refused_plugins: Vec::new(),
+            removed,
+            gate: Some(verdict),
+        };
+        tracing::info!(version = %serving, "held rule set accepted; it serves now");
+        self.set_status(&status);
+        Ok(status)
+    }
+
+    fn set_status(&self, status: &ReloadStatus) {
+        match self.status.lock() {
+            Ok(mut slot) => *slot = status.clone(),
+            Err(poisoned) => *poisoned.into_inner() = status.clone(),
+        }
+    }
+
+    /// Reads the files (waiting for any caught mid-save), builds, keeps the
+    /// snapshot in the store, and has the gate judge it.
+    fn build(&self) -> Built {
         let previous = self.live.load_full();
         let files = read_settled(
             &self.sources.rules_dir,
             &previous.ruleset.files,
             self.timing.settle,
         );
-        Snapshot::load_with_files(&self.sources, self.runtime.as_ref(), Some(&previous), files)
+        let mut outcome =
+            Snapshot::load_with_files(&self.sources, self.runtime.as_ref(), Some(&previous), files);
+        if let (Some(keeper), Some(snapshot)) = (&self.keeper, &outcome.snapshot)
+            && snapshot.version != previous.version
+            && let Err(error) = keeper.record_snapshot(&snapshot.record())
+        {
+            // A snapshot whose decisions could not be decided again does
+            // not serve.
+            outcome.snapshot = None;
+            outcome.diagnostics.push(Diagnostic::error(format!(
+                "cannot keep the new rule set in the store, so it does not serve: {error}"
+            )));
+        }
+        let verdict = match (&self.gate, &self.keeper, &outcome.snapshot) {
+            (Some(gate), Some(keeper), Some(snapshot)) if snapshot.version != previous.version => {
+                // The same files saved again: the verdict stands.
+                match self.held() {
+                    Some(held) if held.version == snapshot.version => Some(held),
+                    _ => Some(self.judge(gate, keeper.as_ref(), &previous, snapshot)),
+                }
+            }
+            _ => None,
+        };
+        Built { outcome, verdict }
+    }
+
+    /// Decides the last `gate.replay` logged complaints with `snapshot` and
+    /// says whether it may go live.
+    fn judge(
+        &self,
+        gate: &Gate,
+        keeper: &dyn Store,
+        previous: &Snapshot,
+        snapshot: &Snapshot,
+    ) -> GateVerdict {
+        // The recorded plugin outputs, unless the plugins changed: then the
+        // new plugins run on the logged events.
+        let same_plugins = previous.plugins.plugins().len() == snapshot.plugins.plugins().len()
+            && previous
+                .plugins
+                .plugins()
+                .iter()
+                .zip(snapshot.plugins.plugins())
+                .all(|(a, b)| a.digest == b.digest && a.spec.source == b.spec.source);
+        let options = DiffOptions {
+            candidate: snapshot.ruleset.texts.as_ref().clone(),
+            query: LogQuery {
+                last: Some(gate.replay),
+                ..LogQuery::default()
+            },
+            plugins: (!same_plugins).then(|| Arc::new(snapshot.plugins.clone())),
+        };
+        let mut exceeded = Vec::new();
+        let report = match diff(keeper.reader(), &options) {
+            Ok(report) => report,
+            Err(error) => {
+                exceeded.push(format!("the recent decisions cannot be read: {error}"));
+                DiffReport::default()
+            }
+        };
+        exceeded.extend(gate.exceeded(&report));
+        if gate.hold_removals {
+            let removed = Removals::between(&previous.ruleset, &snapshot.ruleset);
+            if !removed.is_empty() {
+                exceeded.push(format!("it removes {removed} (hold_removals)"));
+            }
+        }
+        GateVerdict {
+            version: snapshot.version.clone(),
+            held: !exceeded.is_empty(),
+            exceeded,
+            diff: report,
+        }
     }
 
     /// Swaps in a good snapshot, counts and logs the outcome.
-    fn conclude(
-        &self,
-        trigger: ReloadTrigger,
-        started: Instant,
-        outcome: SnapshotOutcome,
-    ) -> ReloadStatus {
+    fn conclude(&self, trigger: ReloadTrigger, started: Instant, built: Built) -> ReloadStatus {
+        let Built { outcome, verdict } = built;
         let rendered = render_all(&outcome.diagnostics, &outcome.sources);
         let has_errors = outcome.diagnostics.iter().any(Diagnostic::is_error);
         let current = self.live.load_full();
         let mut removed = Removals::default();
         let mut refused_plugins = Vec::new();
         let (result, serving) = match outcome.snapshot {
+            Some(snapshot) if verdict.as_ref().is_some_and(|v| v.held) => {
+                refused_plugins = snapshot.plugins.refused().to_vec();
+                let held = Held {
+                    snapshot: Arc::new(snapshot),
+                    verdict: verdict.clone().unwrap_or_else(unreachable_verdict),
+                };
+                match self.held.lock() {
+                    Ok(mut slot) => *slot = Some(held),
+                    Err(poisoned) => *poisoned.into_inner() = Some(held),
+                }
+                (ReloadOutcome::Held, current.version.clone())
+            }
             Some(snapshot) => {
                 refused_plugins = snapshot.plugins.refused().to_vec();
+                // What is on disk now is what serves: nothing stays held.
+                match self.held.lock() {
+                    Ok(mut slot) => *slot = None,
+                    Err(poisoned) => *poisoned.into_inner() = None,
+                }
                 let result = if has_errors {
                     ReloadOutcome::Partial
                 } else if snapshot.version == current.version {
@@ -302,6 +518,7 @@ impl Reloader {
             rendered,
             refused_plugins,
             removed,
+            gate: verdict,
         };
         let trigger: &'static str = trigger.into();
         if !status.removed.is_empty() {
@@ -333,12 +550,34 @@ impl Reloader {
                 "reload failed; the last good rule set keeps serving\n{}",
                 status.rendered
             ),
+            ReloadOutcome::Held => tracing::warn!(
+                trigger,
+                serving = %status.serving,
+                held = %status.gate.as_ref().map_or_else(String::new, |v| v.version.to_string()),
+                "reload held by the gate; the last good rule set keeps serving (accept with POST /v1/reload {{\"accept\": VERSION}}): {}",
+                status.gate.as_ref().map_or_else(String::new, |v| v.exceeded.join("; "))
+            ),
         }
-        match self.status.lock() {
-            Ok(mut slot) => *slot = status.clone(),
-            Err(poisoned) => *poisoned.into_inner() = status.clone(),
-        }
+        self.set_status(&status);
         status
+    }
+}
+
+/// Never used: a held snapshot always has its verdict.
+fn unreachable_verdict() -> GateVerdict {
+    GateVerdict {
+        version: Name::from(""),
+        held: true,
+        exceeded: vec!["held".to_string()],
+        diff: DiffReport::default(),
+    }
+}
+
+/// A reload that built nothing, for the gate to judge.
+fn unbuilt(outcome: SnapshotOutcome) -> Built {
+    Built {
+        outcome,
+        verdict: None,
     }
 }
 

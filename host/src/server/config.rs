@@ -132,6 +132,10 @@ pub struct RawReload {
     /// Longest a reload may take; one that takes longer is reported as
     /// failed and the last good rule set keeps serving. Default: `"30s"`.
     pub timeout: Option<Duration>,
+    /// `[reload.gate]`: judge a changed rule set on the recent decisions
+    /// before it goes live. Off by default.
+    #[serde(default)]
+    pub gate: crate::reload::RawGate,
 }
 
 /// `[log]`
@@ -195,6 +199,7 @@ pub struct ServeConfig {
     pub debounce: std::time::Duration,
     pub settle: std::time::Duration,
     pub reload_timeout: std::time::Duration,
+    pub gate: Option<crate::reload::Gate>,
     pub log_format: LogFormat,
     pub log_filter: String,
     pub default_trace: TraceLevel,
@@ -366,6 +371,7 @@ impl ServeConfig {
             settle: millis(raw.reload.settle.unwrap_or(Duration::from_millis(1000))),
             reload_timeout: millis(raw.reload.timeout.unwrap_or(Duration::from_millis(30_000)))
                 .max(std::time::Duration::from_millis(100)),
+            gate: raw.reload.gate.gate(),
             log_format: overrides
                 .log_format
                 .or(raw.log.format)

@@ -15,8 +15,9 @@ use serde_json::value::RawValue;
 
 use crate::decision::{Decision, Name, TraceLevel};
 use crate::engine::StateView;
-use crate::engine::{Enrichment, Stateless, decide};
+use crate::engine::{Enrichment, Stateless};
 use crate::event::{ComplaintEvent, EventError};
+use crate::intake;
 use crate::plugin::PluginError;
 use crate::reload::{ReloadOutcome, ReloadTrigger};
 use crate::rules::RuleFileText;
@@ -178,7 +179,7 @@ fn prepare(
     snapshot: &Snapshot,
     event: Result<ComplaintEvent, EventError>,
 ) -> Prepared {
-    let mut event = match event {
+    let event = match event {
         Ok(event) => event,
         Err(error) => {
             state
@@ -188,11 +189,8 @@ fn prepare(
             return Prepared::Refused(event_error(error));
         }
     };
-    if event.received_at.is_none() {
-        event.received_at = Some(state.clock.now());
-    }
-    match snapshot.plugins.enrich(&event, &BTreeMap::new()) {
-        Ok(enrichment) => Prepared::Ready(event, enrichment),
+    match intake::prepare(snapshot, event, state.clock.now()) {
+        Ok(prepared) => Prepared::Ready(prepared.event, prepared.enrichment),
         Err(error) => {
             state
                 .metrics
@@ -226,7 +224,7 @@ async fn record(
             Prepared::Ready(event, enrichment) => {
                 let snapshot = snapshot.clone();
                 let decide: DecideFn = Box::new(move |event, view| {
-                    decide(&snapshot.ruleset, event, &enrichment, view, trace)
+                    intake::decide(&snapshot, event, &enrichment, view, trace)
                 });
                 match Intake::new(event, decide, levels.clone()) {
                     Ok(intake) => {
@@ -289,7 +287,8 @@ fn decide_without_store(
             Prepared::Refused(error) => Err(error),
             Prepared::Ready(..) if Instant::now() > deadline => Err(ApiError::timeout()),
             Prepared::Ready(event, enrichment) => {
-                let decision = decide(&snapshot.ruleset, &event, &enrichment, &Stateless, trace);
+                let decision =
+                    intake::decide(snapshot, &event, &enrichment, &Stateless, trace).decision;
                 state.metrics.decided(&decision.route.queue);
                 decision
                     .to_json()
@@ -488,41 +487,7 @@ pub async fn simulate(
     }
     let changed = match &request.rules {
         None => None,
-        Some(rules) => {
-            // The serving rule set's own texts, as loaded: nothing is read
-            // from disk for a simulation.
-            let base = state.reloader.sources().rules_dir.clone();
-            let mut files = live.ruleset.texts.as_ref().clone();
-            for (name, text) in rules {
-                if name.contains('/') || name.contains('\\') || !name.ends_with(".toml") {
-                    return Err(ApiError::new(
-                        StatusCode::BAD_REQUEST,
-                        "invalid_request",
-                        format!("`{name}` is not a rule file name (`something.toml`)"),
-                    ));
-                }
-                files.retain(|f| f.name() != std::path::Path::new(name));
-                files.push(RuleFileText {
-                    path: base.join(name),
-                    text: text.clone(),
-                });
-            }
-            let outcome = Snapshot::from_rule_files(files, live.plugins.clone());
-            match outcome.snapshot {
-                Some(snapshot) => Some(Arc::new(snapshot)),
-                None => {
-                    return Err(ApiError::new(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "invalid_rules",
-                        "the rules given have errors",
-                    )
-                    .with_details(serde_json::json!({
-                        "diagnostics": outcome.diagnostics,
-                        "rendered": crate::diagnostic::render_all(&outcome.diagnostics, &outcome.sources),
-                    })));
-                }
-            }
-        }
+        Some(rules) => Some(overlay(&state, &live, rules)?),
     };
     let snapshot = changed.unwrap_or(live);
     let raw_events: Vec<Box<RawValue>> = match (request.event, request.events) {
@@ -562,6 +527,45 @@ pub async fn simulate(
         StatusCode::OK,
         &serde_json::json!({ "ruleset_version": snapshot.ruleset.version, "decisions": items }),
     ))
+}
+
+/// The serving snapshot with `rules` (file name → text) in place of its
+/// files of the same names: only the serving rule set's own texts and the
+/// texts given; nothing is read from disk.
+fn overlay(
+    state: &AppState,
+    live: &Snapshot,
+    rules: &BTreeMap<String, String>,
+) -> Result<Arc<Snapshot>, ApiError> {
+    let base = state.reloader.sources().rules_dir.clone();
+    let mut files = live.ruleset.texts.as_ref().clone();
+    for (name, text) in rules {
+        if name.contains('/') || name.contains('\\') || !name.ends_with(".toml") {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                format!("`{name}` is not a rule file name (`something.toml`)"),
+            ));
+        }
+        files.retain(|f| f.name() != std::path::Path::new(name));
+        files.push(RuleFileText {
+            path: base.join(name),
+            text: text.clone(),
+        });
+    }
+    let outcome = Snapshot::from_rule_files(files, live.plugins.clone());
+    match outcome.snapshot {
+        Some(snapshot) => Ok(Arc::new(snapshot)),
+        None => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_rules",
+            "the rules given have errors",
+        )
+        .with_details(serde_json::json!({
+            "diagnostics": outcome.diagnostics,
+            "rendered": crate::diagnostic::render_all(&outcome.diagnostics, &outcome.sources),
+        }))),
+    }
 }
 
 /// Decides every event without recording anything: against the store's
@@ -770,15 +774,39 @@ pub async fn ruleset(State(state): State<Arc<AppState>>) -> Response {
             },
             "plugins": plugins,
             "last_reload": state.reloader.status(),
+            "held": state.reloader.held(),
         }),
     )
 }
 
 /// `POST /v1/reload` (admin): reloads now and says how it went.
-pub async fn reload(State(state): State<Arc<AppState>>) -> Response {
+pub async fn reload(
+    State(state): State<Arc<AppState>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = body.map_err(body_error)?;
+    let request: ReloadRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        ReloadRequest::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|error| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                format!(
+                    "invalid reload request: {error}; send nothing, or {{\"accept\": \"VERSION\"}}"
+                ),
+            )
+        })?
+    };
+    if let Some(version) = request.accept {
+        return match state.reloader.accept(&version).await {
+            Ok(status) => Ok(json(StatusCode::OK, &status)),
+            Err(message) => Err(ApiError::new(StatusCode::CONFLICT, "not_held", message)),
+        };
+    }
     let status = state.reloader.reload(ReloadTrigger::Api).await;
     if status.outcome == ReloadOutcome::Failed {
-        return ApiError::new(
+        return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "reload_failed",
             format!(
@@ -786,10 +814,77 @@ pub async fn reload(State(state): State<Arc<AppState>>) -> Response {
                 status.serving
             ),
         )
-        .with_details(serde_json::to_value(&status).unwrap_or_default())
-        .into_response();
+        .with_details(serde_json::to_value(&status).unwrap_or_default()));
     }
-    json(StatusCode::OK, &status)
+    Ok(json(StatusCode::OK, &status))
+}
+
+/// `POST /v1/reload` body.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReloadRequest {
+    /// Let the rule set the gate holds, of this version, go live.
+    accept: Option<String>,
+}
+
+/// `POST /v1/diff` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiffRequest {
+    /// Rule files to use instead of the serving ones with the same names
+    /// (others are kept): file name → text.
+    #[serde(default)]
+    rules: BTreeMap<String, String>,
+    /// Complaints decided at or after. Default: 30 days ago.
+    since: Option<Timestamp>,
+    /// Only the last this many complaints. Default: 10000.
+    limit: Option<usize>,
+}
+
+/// Most complaints one `POST /v1/diff` decides again.
+const DIFF_MAX: usize = 100_000;
+
+/// `POST /v1/diff` (admin): what changed rule files would change on the
+/// logged complaints, as `redress diff --json` reports it.
+pub async fn diff(
+    State(state): State<Arc<AppState>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let _permit = state.admit()?;
+    store_of(&state)?;
+    let body = body.map_err(body_error)?;
+    let request: DiffRequest = serde_json::from_slice(&body).map_err(|error| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            format!("invalid diff request: {error}"),
+        )
+    })?;
+    let live = state.live.load_full();
+    let candidate = overlay(&state, &live, &request.rules)?;
+    let candidate_files = candidate.ruleset.texts.as_ref().clone();
+    let since = request
+        .since
+        .unwrap_or_else(|| Timestamp(state.clock.now().millis() - 30 * 86_400_000));
+    let options = crate::replay::DiffOptions {
+        candidate: candidate_files,
+        query: crate::store::LogQuery {
+            since: Some(since),
+            last: Some(request.limit.unwrap_or(10_000).clamp(1, DIFF_MAX)),
+            ..crate::store::LogQuery::default()
+        },
+        plugins: None,
+    };
+    let store = state
+        .store
+        .clone()
+        .ok_or_else(|| ApiError::internal("the store went away"))?;
+    let report = on_workers(&state, move || {
+        crate::replay::diff(store.reader(), &options)
+    })
+    .await?
+    .map_err(|error| store_unavailable(&error.to_string()))?;
+    Ok(json(StatusCode::OK, &report))
 }
 
 /// `GET /healthz`: the process is up.

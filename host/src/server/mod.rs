@@ -68,6 +68,10 @@ pub const ENDPOINTS: &[Endpoint] = &[
         ..endpoint("POST", "/v1/reload")
     },
     Endpoint {
+        admin: true,
+        ..endpoint("POST", "/v1/diff")
+    },
+    Endpoint {
         public: true,
         ..endpoint("GET", "/healthz")
     },
@@ -87,6 +91,7 @@ fn handler(endpoint: &Endpoint) -> Option<MethodRouter<Arc<AppState>>> {
         ("POST", "/v1/simulate") => post(handlers::simulate),
         ("GET", "/v1/ruleset") => get(handlers::ruleset),
         ("POST", "/v1/reload") => post(handlers::reload),
+        ("POST", "/v1/diff") => post(handlers::diff),
         ("GET", "/healthz") => get(handlers::healthz),
         ("GET", "/readyz") => get(handlers::readyz),
         ("GET", "/metrics") => get(handlers::metrics),

@@ -174,6 +174,13 @@ impl AppState {
             ] {
                 let _ = writeln!(out, "redress_reload_removals_total{{what=\"{what}\"}} {}", counter.load(Ordering::Relaxed));
             }
+            single(
+                out,
+                "redress_reload_held",
+                "gauge",
+                "1 while the reload gate holds a rule set (POST /v1/reload {\"accept\": VERSION} lets it go live).",
+                u8::from(reloader.held().is_some()),
+            );
             let last = reloader.status().outcome;
             single(
                 out,

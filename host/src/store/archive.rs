@@ -20,6 +20,63 @@ pub struct Archive {
     audit: AuditFile,
 }
 
+/// Opens `path` read-only and checks it is a store of this version;
+/// `immutable`: without locks or the WAL's shared memory.
+fn open_read_only(path: &Path, immutable: bool) -> Result<Connection, StoreError> {
+    let open_error = |error: rusqlite::Error| StoreError::Open {
+        path: path.display().to_string(),
+        message: error.to_string(),
+    };
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let connection = if immutable {
+        let uri = format!("file:{}?immutable=1", path.display());
+        Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_URI)
+    } else {
+        Connection::open_with_flags(path, flags)
+    }
+    .map_err(open_error)?;
+    connection.busy_timeout(std::time::Duration::from_secs(10))?;
+    check_schema_current(&connection, path)?;
+    Ok(connection)
+}
+
+/// Whether files cannot be created in `directory` (a read-only mount).
+fn directory_is_read_only(directory: &Path) -> bool {
+    let probe = directory.join(".redress-write-probe");
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+    {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+            false
+        }
+        Err(error) => matches!(
+            error.kind(),
+            std::io::ErrorKind::ReadOnlyFilesystem | std::io::ErrorKind::PermissionDenied
+        ),
+    }
+}
+
+impl crate::store::AuditReader for Archive {
+    fn complaints(
+        &self,
+        query: &crate::store::LogQuery,
+        visit: &mut dyn FnMut(crate::store::LoggedComplaint) -> std::ops::ControlFlow<()>,
+    ) -> Result<(), StoreError> {
+        crate::store::log_reader::visit_complaints(&self.connection, &self.audit, query, visit)
+    }
+
+    fn snapshot(&self, version: &str) -> Result<Option<crate::store::SnapshotRecord>, StoreError> {
+        crate::store::versions::read_snapshot(&self.connection, version)
+    }
+
+    fn component(&self, digest: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        crate::store::versions::component(&self.connection, digest)
+    }
+}
+
 impl Archive {
     /// Opens the store of the data directory `directory`.
     pub fn open(directory: &Path) -> Result<Self, StoreError> {
@@ -30,16 +87,21 @@ impl Archive {
                 message: "no store here; the daemon creates it on its first start with this data directory (`redress serve --data DIR`)".to_string(),
             });
         }
-        let connection = Connection::open_with_flags(
-            &path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(|error| StoreError::Open {
-            path: path.display().to_string(),
-            message: error.to_string(),
-        })?;
-        connection.busy_timeout(std::time::Duration::from_secs(10))?;
-        check_schema_current(&connection, &path)?;
+        let connection = match open_read_only(&path, false) {
+            Ok(connection) => connection,
+            // A database in WAL mode needs its `-shm` file, which a reader
+            // creates; on a read-only file system (a mounted backup, say)
+            // it cannot, and no daemon can be writing there either, so the
+            // file is read as it is.
+            Err(error) if directory_is_read_only(directory) => open_read_only(&path, true)
+                .map_err(|_| StoreError::Open {
+                    path: path.display().to_string(),
+                    message: format!(
+                        "cannot read the store on a read-only file system ({error}); copy the data directory somewhere writable"
+                    ),
+                })?,
+            Err(error) => return Err(error),
+        };
         let audit = AuditFile::open_for_reading(directory, committed_audit_end(&connection)?)?;
         Ok(Archive {
             path,

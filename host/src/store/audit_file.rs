@@ -154,8 +154,15 @@ impl AuditFile {
     }
 
     /// Adds an entry's line to the transaction under way; returns where it
-    /// will be. `event` and `decision` are JSON.
-    pub fn append(&mut self, kind: &str, event: Option<&str>, decision: &str) -> Span {
+    /// will be. `event`, `decision` and `replay` (what a complaint decision
+    /// read: [`Recording`](crate::intake::Recording)) are JSON.
+    pub fn append(
+        &mut self,
+        kind: &str,
+        event: Option<&str>,
+        decision: &str,
+        replay: Option<&str>,
+    ) -> Span {
         let at = self.end + self.pending.len() as u64;
         self.pending.extend_from_slice(b"{\"kind\":\"");
         self.pending.extend_from_slice(kind.as_bytes());
@@ -166,6 +173,10 @@ impl AuditFile {
         }
         self.pending.extend_from_slice(b",\"decision\":");
         self.pending.extend_from_slice(decision.as_bytes());
+        if let Some(replay) = replay {
+            self.pending.extend_from_slice(b",\"replay\":");
+            self.pending.extend_from_slice(replay.as_bytes());
+        }
         self.pending.extend_from_slice(b"}\n");
         Span {
             at: at as i64,
@@ -253,6 +264,32 @@ impl AuditFile {
         }
     }
 
+    /// The committed line at `span`, whole; `None` if it is missing or is
+    /// a placeholder of a repaired loss.
+    pub fn read_line(&self, span: Span) -> Result<Option<Vec<u8>>, StoreError> {
+        let (Ok(at), Ok(len)) = (u64::try_from(span.at), usize::try_from(span.len)) else {
+            return Ok(None);
+        };
+        let Some(file) = &self.file else {
+            return Ok(None);
+        };
+        let mut line = vec![0; len];
+        match read_exact_at(file, &mut line, at) {
+            Ok(()) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+            Err(error) => {
+                return Err(StoreError::AuditFile {
+                    path: self.path.display().to_string(),
+                    message: error.to_string(),
+                });
+            }
+        }
+        if is_placeholder(&line) {
+            return Ok(None);
+        }
+        Ok(Some(line))
+    }
+
     /// The decision (JSON) of the line at `span`: from the transaction
     /// under way if it was appended there, else from the file. `None` if
     /// the line is missing or is not one this store wrote.
@@ -288,6 +325,17 @@ impl AuditFile {
             .ok()
             .map(|line| line.decision.get().to_string()))
     }
+}
+
+/// Whether `line` is a repair's placeholder: `{"kind":"...","lost":true}`
+/// and blanks.
+pub(super) fn is_placeholder(line: &[u8]) -> bool {
+    let Some(rest) = line.strip_prefix(b"{\"kind\":\"") else {
+        return false;
+    };
+    rest.iter()
+        .position(|&b| b == b'"')
+        .is_some_and(|end| rest[end..].starts_with(b"\",\"lost\":true}"))
 }
 
 /// Whether `file`, open as `path` with `end` bytes committed, is no longer
@@ -360,11 +408,16 @@ mod tests {
     fn lines_are_read_back_from_the_batch_and_then_from_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let mut file = AuditFile::open_for_writing(dir.path(), 0, true).unwrap();
-        let first = file.append("complaint", Some(r#"{"id":"a"}"#), r#"{"queue":"care"}"#);
+        let first = file.append(
+            "complaint",
+            Some(r#"{"id":"a"}"#),
+            r#"{"queue":"care"}"#,
+            None,
+        );
         let mark = file.mark();
-        let dropped = file.append("sla_breach", None, r#"{"breach":true}"#);
+        let dropped = file.append("sla_breach", None, r#"{"breach":true}"#, None);
         file.rollback_to(mark);
-        let second = file.append("sla_breach", None, r#"{"breach":false}"#);
+        let second = file.append("sla_breach", None, r#"{"breach":false}"#, None);
         assert_eq!(dropped.at, second.at, "a rolled-back line leaves no gap");
         assert_eq!(
             file.read_decision(first).unwrap().as_deref(),
@@ -390,17 +443,17 @@ mod tests {
     fn a_batch_that_did_not_commit_leaves_nothing_behind() {
         let dir = tempfile::tempdir().unwrap();
         let mut file = AuditFile::open_for_writing(dir.path(), 0, false).unwrap();
-        let kept = file.append("complaint", None, "{}");
+        let kept = file.append("complaint", None, "{}", None);
         file.write_pending().unwrap();
         file.commit();
-        file.append("complaint", None, r#"{"never":"committed"}"#);
+        file.append("complaint", None, r#"{"never":"committed"}"#, None);
         file.write_pending().unwrap();
         file.rollback();
         let length = std::fs::metadata(dir.path().join(FILE_NAME)).unwrap().len();
         assert_eq!(length as i64, kept.len);
         // A crash between writing and committing: the next start cuts the
         // lines off at the end the database knows.
-        file.append("complaint", None, r#"{"crashed":"before commit"}"#);
+        file.append("complaint", None, r#"{"crashed":"before commit"}"#, None);
         file.write_pending().unwrap();
         drop(file);
         let reopened = AuditFile::open_for_writing(dir.path(), kept.len as u64, false).unwrap();
@@ -414,11 +467,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(FILE_NAME);
         let mut file = AuditFile::open_for_writing(dir.path(), 0, false).unwrap();
-        file.append("complaint", None, "{}");
+        file.append("complaint", None, "{}", None);
         file.write_pending().unwrap();
         file.commit();
         std::fs::remove_file(&path).unwrap();
-        file.append("complaint", None, "{}");
+        file.append("complaint", None, "{}", None);
         let error = file.write_pending().unwrap_err();
         assert!(error.to_string().contains("it was deleted"), "{error}");
         std::fs::write(&path, "").unwrap();
@@ -439,7 +492,7 @@ mod tests {
 
         let dir = tempfile::tempdir().unwrap();
         let mut file = AuditFile::open_for_writing(dir.path(), 0, false).unwrap();
-        file.append("complaint", None, "{}");
+        file.append("complaint", None, "{}", None);
         file.write_pending().unwrap();
         file.commit();
         std::fs::OpenOptions::new()

@@ -14,6 +14,7 @@ mod audit_file;
 mod case_index;
 mod lifecycle;
 mod lock;
+mod log_reader;
 mod metrics;
 mod queries;
 mod repair;
@@ -23,6 +24,7 @@ mod sharded_map;
 mod sqlite;
 mod tally;
 mod timer_queue;
+mod versions;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -33,26 +35,29 @@ use tokio::sync::oneshot;
 pub use archive::Archive;
 pub use lifecycle::{LifecycleError, LifecycleEvent, LifecycleKind, Status};
 pub use lock::DataLock;
+pub use log_reader::{AuditReader, LineParts, LogQuery, LoggedComplaint};
 pub use metrics::StoreMetrics;
 pub use repair::{LostEntry, RepairReport, repair_data_dir};
 pub use report::{Report, ReportRow};
 pub use scheduler::spawn_scheduler;
 pub use sqlite::{Durability, SqliteStore, StoreOptions};
+pub use versions::{PluginRecord, SnapshotRecord};
 
 /// The store's database in the data directory `directory`.
 pub fn database_path(directory: &Path) -> PathBuf {
     directory.join("redress.db")
 }
 
-use crate::decision::{Decision, Name};
+use crate::decision::Name;
 use crate::engine::StateView;
 use crate::event::ComplaintEvent;
+use crate::intake::Decided;
 use crate::time::Timestamp;
 
 /// Runs the rules stage for the intake's event against the store's view of
-/// the state just before it. `Fn`, not `FnOnce`: the store may run it again
-/// when it retries a batch.
-pub type DecideFn = Box<dyn Fn(&ComplaintEvent, &dyn StateView) -> Decision + Send>;
+/// the state just before it, recording what it read. `Fn`, not `FnOnce`:
+/// the store may run it again when it retries a batch.
+pub type DecideFn = Box<dyn Fn(&ComplaintEvent, &dyn StateView) -> Decided + Send>;
 
 /// One complaint to decide and record.
 pub struct Intake {
@@ -275,6 +280,13 @@ pub trait Store: Send + Sync {
     fn metrics(&self) -> Option<&StoreMetrics> {
         None
     }
+
+    /// Keeps a snapshot before it serves, so that the decisions naming it
+    /// can be decided again (a no-op for a version already kept).
+    fn record_snapshot(&self, record: &SnapshotRecord) -> Result<(), StoreError>;
+
+    /// The store's audit log, for replay, diff and the reload gate.
+    fn reader(&self) -> &dyn AuditReader;
 }
 
 #[cfg(test)]

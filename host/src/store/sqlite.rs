@@ -29,6 +29,7 @@ use crate::decision::{Decision, Name};
 use crate::engine::{BudgetUse, Group, StateView, group_key};
 use crate::event::ComplaintEvent;
 use crate::expr::CustomerHistory;
+use crate::intake::Decided;
 use crate::store::audit_file::AuditFile;
 use crate::store::case_index::{CaseIndex, SharedCaseIndex};
 use crate::store::lifecycle::{
@@ -39,8 +40,8 @@ use crate::store::report::Report;
 use crate::store::tally;
 use crate::store::timer_queue::{Due, TimerKind, TimerQueue};
 use crate::store::{
-    CaseView, DecisionPage, DecisionQuery, Fired, Intake, Pending, Recorded, Store, StoreError,
-    StoreMetrics,
+    AuditReader, CaseView, DecisionPage, DecisionQuery, Fired, Intake, LogQuery, LoggedComplaint,
+    Pending, Recorded, SnapshotRecord, Store, StoreError, StoreMetrics,
 };
 use crate::time::{Clock, Duration, Timestamp};
 
@@ -63,6 +64,7 @@ pub(super) const MIGRATIONS: &[(i64, &str)] = &[
         5,
         include_str!("../../migrations/0005_audit_payloads_in_a_file.sql"),
     ),
+    (6, include_str!("../../migrations/0006_snapshots_kept.sql")),
 ];
 
 /// How hard a commit tries to survive a crash.
@@ -365,6 +367,31 @@ impl Drop for SqliteStore {
     }
 }
 
+impl AuditReader for SqliteStore {
+    fn complaints(
+        &self,
+        query: &LogQuery,
+        visit: &mut dyn FnMut(LoggedComplaint) -> std::ops::ControlFlow<()>,
+    ) -> Result<(), StoreError> {
+        // A connection of its own: a long read of the log must not hold the
+        // reader's (which `visit` may need, to look up a snapshot).
+        let connection = rusqlite::Connection::open_with_flags(
+            &self.path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        connection.busy_timeout(std::time::Duration::from_secs(10))?;
+        super::log_reader::visit_complaints(&connection, &self.audit, query, visit)
+    }
+
+    fn snapshot(&self, version: &str) -> Result<Option<SnapshotRecord>, StoreError> {
+        self.read(|connection| super::versions::read_snapshot(connection, version))
+    }
+
+    fn component(&self, digest: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.read(|connection| super::versions::component(connection, digest))
+    }
+}
+
 impl Store for SqliteStore {
     fn decide_and_record(&self, items: Vec<Intake>) -> Pending<Result<Vec<Recorded>, StoreError>> {
         let (reply, pending) = oneshot::channel();
@@ -431,6 +458,21 @@ impl Store for SqliteStore {
             });
             Ok(())
         })
+    }
+
+    fn record_snapshot(&self, record: &SnapshotRecord) -> Result<(), StoreError> {
+        // Rare (once per reload), so on the reader's connection rather than
+        // through the writer's queue: it waits for a batch under way, and
+        // batches wait for it, for as long as a few inserts take.
+        let mut connection = match self.reader.lock() {
+            Ok(connection) => connection,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        super::versions::record_snapshot(&mut connection, record)
+    }
+
+    fn reader(&self) -> &dyn AuditReader {
+        self
     }
 
     fn metrics(&self) -> Option<&StoreMetrics> {
@@ -810,7 +852,10 @@ fn record_complaint(
             control_lines: Vec::new(),
         });
     }
-    let decision = decide(
+    let Decided {
+        decision,
+        recording,
+    } = decide(
         event,
         &SqlView {
             connection,
@@ -819,6 +864,7 @@ fn record_complaint(
         },
     );
     let json = decision.to_json()?;
+    let replay = serde_json::to_string(&recording)?;
     let at = decision.received_at.millis();
     let case_no = open_case(
         connection,
@@ -833,7 +879,9 @@ fn record_complaint(
         .iter()
         .map(|p| (&*p.name, &*p.digest))
         .collect();
-    let line = state.audit.append("complaint", Some(event_json), &json);
+    let line = state
+        .audit
+        .append("complaint", Some(event_json), &json, Some(&replay));
     connection
         .prepare_cached(
             "INSERT INTO decisions (event_id, case_id, case_no, kind, decided_at, ruleset_version, plugin_digests, event, decision, payload_at, payload_len)
@@ -1296,7 +1344,7 @@ fn fire_timers(
         };
         let line = state
             .audit
-            .append(kind_of_decision, None, &decision.to_string());
+            .append(kind_of_decision, None, &decision.to_string(), None);
         connection
             .prepare_cached(
                 // The timer keeps the commitment of the decision that set

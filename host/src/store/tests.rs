@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::*;
 use crate::decision::TraceLevel;
-use crate::engine::{Enrichment, decide};
+use crate::engine::Enrichment;
 use crate::expr::Env;
 use crate::rules::{RuleFileText, RuleSet, load_files};
 use crate::time::{Clock, ManualClock, Timestamp};
@@ -113,8 +113,9 @@ impl Fixture {
             .map(|l| Name::from(l.as_str()))
             .collect();
         let decide: DecideFn = Box::new(move |event, view| {
-            decide(
+            crate::intake::pipeline::decide_with(
                 &rules,
+                &rules.version,
                 event,
                 &Enrichment::none(),
                 view,
@@ -578,7 +579,9 @@ fn back_to_version_4(path: &Path) {
         .execute_batch(
             "ALTER TABLE decisions DROP COLUMN payload_at;
              ALTER TABLE decisions DROP COLUMN payload_len;
-             DELETE FROM schema_migrations WHERE version = 5;",
+             DROP TABLE snapshots;
+             DROP TABLE blobs;
+             DELETE FROM schema_migrations WHERE version >= 5;",
         )
         .unwrap();
     std::fs::remove_file(path.join(super::audit_file::FILE_NAME)).unwrap();
@@ -631,7 +634,7 @@ fn a_version_1_database_is_migrated_and_keeps_its_cases() {
             r.get(0)
         })
         .unwrap();
-    assert_eq!(version, 5);
+    assert_eq!(version, 6);
     let indexes = |table: &str| -> Vec<String> {
         connection
             .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?1 AND sql IS NOT NULL")

@@ -1,0 +1,25 @@
+//! One intake path: how a complaint becomes a recorded decision, used by the
+//! daemon (`server`), and by `replay` and `diff`, so that a decision is
+//! re-decided by the very code that decided it.
+//!
+//! ```text
+//! event JSON ─► prepare (validate, received_at, plugins) ─► Prepared
+//!            ─► decide (rules, against the store's view, reads recorded)
+//!            ─► Decided { decision, recording } ─► store (audit line)
+//! recorded line ─► recorded::enrichment + RecordedView ─► decide ─► compare
+//! ```
+//!
+//! - [`reads`]: the reads of durable state, recorded and answered again.
+//! - [`recording`]: what the audit line keeps beside event and decision.
+//! - [`pipeline`]: prepare and decide.
+//! - [`recorded`]: a recorded decision's plugin stage, rebuilt.
+
+pub mod pipeline;
+pub mod reads;
+pub mod recorded;
+pub mod recording;
+
+pub use pipeline::{Decided, Prepared, decide, prepare};
+pub use reads::{Reads, RecordedView, RecordingView};
+pub use recorded::{PluginLayout, RecordedStage, recorded_enrichment};
+pub use recording::{RecordedProposal, Recording};

@@ -1,0 +1,651 @@
+//! `redress diff`, `POST /v1/diff` and the reload gate: the logged
+//! complaints decided again under a candidate rule set, with their
+//! recorded plugin outputs and state reads (or the candidate's plugins run
+//! again), and what would change against what was decided: routes,
+//! handlers, escalations, SLA commitments, compensation (by kind, tier and
+//! currency, with the largest increases), authority grants, flags and
+//! control lines, each with example events. A complaint the candidate
+//! cannot decide from what was recorded (it reads a plugin output, a
+//! control-line count or a budget that was not recorded) is counted and
+//! named, never silently skipped.
+
+use std::collections::{BTreeMap, HashMap};
+use std::ops::ControlFlow;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::decision::{
+    ControlLineOutcome, Decision, EscalationDecision, GrantDecision, Name, OfferDecision,
+    RouteDecision, SlaDecision, TraceLevel,
+};
+use crate::intake::pipeline::decide_with;
+use crate::intake::{PluginLayout, RecordedView, recorded_enrichment};
+use crate::plugin::PluginSet;
+use crate::replay::run::{NotReplayable, Replayable, Unreplayable, read};
+use crate::replay::versions::{Versions, compile};
+use crate::rules::{RuleFileText, RuleSet};
+use crate::store::{AuditReader, LogQuery, LoggedComplaint, StoreError};
+
+/// Examples kept per kind of change.
+const EXAMPLES: usize = 5;
+/// Complaints named one by one among those that could not be replayed.
+const NAMED: usize = 100;
+
+/// What to diff.
+pub struct DiffOptions {
+    /// The candidate rule set's files.
+    pub candidate: Vec<RuleFileText>,
+    pub query: LogQuery,
+    /// Run these plugins on the logged events instead of using the
+    /// recorded outputs.
+    pub plugins: Option<Arc<PluginSet>>,
+}
+
+/// What the candidate would change.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DiffReport {
+    /// The candidate's version (the hash of its files).
+    pub candidate: Name,
+    /// Logged complaints read.
+    pub logged: u64,
+    /// Of those, decided again.
+    pub replayed: u64,
+    /// Of those, with any change.
+    pub changed: u64,
+    /// Complaints that could not be decided again, and why (the first 100
+    /// named; `not_replayable_count` counts them all).
+    pub not_replayable: Vec<Unreplayable>,
+    pub not_replayable_count: u64,
+    /// `from` queue → `to` queue.
+    pub routes: Vec<Transition>,
+    pub handlers: Vec<Transition>,
+    pub escalations: Gained,
+    /// Commitments changed, by which (`first_response`, `resolve`,
+    /// `follow_up`).
+    pub sla: Vec<Counted>,
+    pub compensation: Compensation,
+    /// Grants gained and lost, by policy.
+    pub authority: Gained,
+    pub flags: Gained,
+    /// Control-line outcomes changed, by rule.
+    pub control_lines: Vec<Counted>,
+}
+
+/// Complaints whose `what` went from `from` to `to`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Transition {
+    pub from: String,
+    pub to: String,
+    pub count: u64,
+    pub examples: Vec<String>,
+}
+
+/// How many complaints gained or lost each thing.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Gained {
+    pub gained: Vec<Counted>,
+    pub lost: Vec<Counted>,
+}
+
+/// A count with examples.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Counted {
+    pub what: String,
+    pub count: u64,
+    pub examples: Vec<String>,
+}
+
+/// Money offered before and after.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Compensation {
+    /// Per currency.
+    pub totals: Vec<Money>,
+    pub by_kind: Vec<Money>,
+    /// By customer tier (`(none)` for none).
+    pub by_tier: Vec<Money>,
+    /// The ten largest increases for one complaint.
+    pub largest_increases: Vec<Increase>,
+}
+
+/// Offered before and after, for one group.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Money {
+    /// The group (a kind, a tier; empty for a total).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub what: String,
+    pub currency: String,
+    pub before: f64,
+    pub after: f64,
+}
+
+/// One complaint's offers, before and after.
+#[derive(Debug, Clone, Serialize)]
+pub struct Increase {
+    pub event_id: String,
+    pub currency: String,
+    pub before: f64,
+    pub after: f64,
+}
+
+impl DiffReport {
+    /// Share of the replayed complaints with any change.
+    pub fn changed_share(&self) -> f64 {
+        if self.replayed == 0 {
+            0.0
+        } else {
+            self.changed as f64 / self.replayed as f64
+        }
+    }
+
+    /// Complaints routed to another queue.
+    pub fn route_changes(&self) -> u64 {
+        self.routes.iter().map(|t| t.count).sum()
+    }
+}
+
+/// The parts of a decision a diff compares.
+#[derive(Debug, Clone, Deserialize)]
+struct Compared {
+    route: RouteDecision,
+    #[serde(default)]
+    escalation_level: Option<Name>,
+    #[serde(default)]
+    escalations: Vec<EscalationDecision>,
+    #[serde(default)]
+    sla: Option<SlaDecision>,
+    #[serde(default)]
+    offers: Vec<OfferDecision>,
+    #[serde(default)]
+    authority: Vec<GrantDecision>,
+    #[serde(default)]
+    flags: Vec<Name>,
+    #[serde(default)]
+    control_lines: Vec<ControlLineOutcome>,
+}
+
+impl Compared {
+    fn of(decision: Decision) -> Self {
+        Compared {
+            route: decision.route,
+            escalation_level: decision.escalation_level,
+            escalations: decision.escalations,
+            sla: decision.sla,
+            offers: decision.offers,
+            authority: decision.authority,
+            flags: decision.flags,
+            control_lines: decision.control_lines,
+        }
+    }
+}
+
+/// Accumulates a report.
+#[derive(Default)]
+struct Tally {
+    report: DiffReport,
+    routes: BTreeMap<(String, String), Transition>,
+    handlers: BTreeMap<(String, String), Transition>,
+    escalations_gained: BTreeMap<String, Counted>,
+    escalations_lost: BTreeMap<String, Counted>,
+    sla: BTreeMap<String, Counted>,
+    totals: BTreeMap<String, Money>,
+    by_kind: BTreeMap<(String, String), Money>,
+    by_tier: BTreeMap<(String, String), Money>,
+    increases: Vec<Increase>,
+    authority_gained: BTreeMap<String, Counted>,
+    authority_lost: BTreeMap<String, Counted>,
+    flags_gained: BTreeMap<String, Counted>,
+    flags_lost: BTreeMap<String, Counted>,
+    control_lines: BTreeMap<String, Counted>,
+}
+
+fn count(map: &mut BTreeMap<String, Counted>, what: &str, event: &str) {
+    let entry = map.entry(what.to_string()).or_insert_with(|| Counted {
+        what: what.to_string(),
+        ..Counted::default()
+    });
+    entry.count += 1;
+    if entry.examples.len() < EXAMPLES {
+        entry.examples.push(event.to_string());
+    }
+}
+
+fn transition(map: &mut BTreeMap<(String, String), Transition>, from: &str, to: &str, event: &str) {
+    let entry = map
+        .entry((from.to_string(), to.to_string()))
+        .or_insert_with(|| Transition {
+            from: from.to_string(),
+            to: to.to_string(),
+            ..Transition::default()
+        });
+    entry.count += 1;
+    if entry.examples.len() < EXAMPLES {
+        entry.examples.push(event.to_string());
+    }
+}
+
+fn money<'m>(
+    map: &'m mut BTreeMap<(String, String), Money>,
+    what: &str,
+    currency: &str,
+) -> &'m mut Money {
+    map.entry((what.to_string(), currency.to_string()))
+        .or_insert_with(|| Money {
+            what: what.to_string(),
+            currency: currency.to_string(),
+            ..Money::default()
+        })
+}
+
+/// Offer value per currency.
+fn per_currency(offers: &[OfferDecision]) -> BTreeMap<String, f64> {
+    let mut sums = BTreeMap::new();
+    for offer in offers {
+        *sums.entry(offer.currency.to_string()).or_insert(0.0) += offer.value;
+    }
+    sums
+}
+
+impl Tally {
+    /// Counts what changed between `before` and `after` for `event`.
+    fn add(&mut self, event: &str, tier: &str, before: &Compared, after: &Compared) {
+        let mut changed = false;
+        if before.route.queue != after.route.queue {
+            transition(
+                &mut self.routes,
+                &before.route.queue,
+                &after.route.queue,
+                event,
+            );
+            changed = true;
+        }
+        if before.route.handler != after.route.handler {
+            let name = |h: &Option<Name>| h.as_deref().unwrap_or("(none)").to_string();
+            transition(
+                &mut self.handlers,
+                &name(&before.route.handler),
+                &name(&after.route.handler),
+                event,
+            );
+            changed = true;
+        }
+        let levels = |c: &Compared| -> Vec<String> {
+            c.escalations.iter().map(|e| e.to.to_string()).collect()
+        };
+        let (old_levels, new_levels) = (levels(before), levels(after));
+        for level in new_levels.iter().filter(|l| !old_levels.contains(l)) {
+            count(&mut self.escalations_gained, level, event);
+            changed = true;
+        }
+        for level in old_levels.iter().filter(|l| !new_levels.contains(l)) {
+            count(&mut self.escalations_lost, level, event);
+            changed = true;
+        }
+        if before.escalation_level != after.escalation_level {
+            changed = true;
+        }
+        let sla = |c: &Compared| {
+            (
+                c.sla.as_ref().and_then(|s| s.first_response_due),
+                c.sla.as_ref().and_then(|s| s.resolve_due),
+                c.sla.as_ref().and_then(|s| s.follow_up_after),
+            )
+        };
+        let (old_sla, new_sla) = (sla(before), sla(after));
+        for (which, differs) in [
+            ("first_response", old_sla.0 != new_sla.0),
+            ("resolve", old_sla.1 != new_sla.1),
+            ("follow_up", old_sla.2 != new_sla.2),
+        ] {
+            if differs {
+                count(&mut self.sla, which, event);
+                changed = true;
+            }
+        }
+        let (old_sums, new_sums) = (per_currency(&before.offers), per_currency(&after.offers));
+        let currencies: std::collections::BTreeSet<&String> =
+            old_sums.keys().chain(new_sums.keys()).collect();
+        for currency in currencies {
+            let (old, new) = (
+                old_sums.get(currency).copied().unwrap_or(0.0),
+                new_sums.get(currency).copied().unwrap_or(0.0),
+            );
+            let total = self
+                .totals
+                .entry(currency.clone())
+                .or_insert_with(|| Money {
+                    currency: currency.clone(),
+                    ..Money::default()
+                });
+            total.before += old;
+            total.after += new;
+            let by_tier = money(&mut self.by_tier, tier, currency);
+            by_tier.before += old;
+            by_tier.after += new;
+            if new > old + 0.005 {
+                self.increases.push(Increase {
+                    event_id: event.to_string(),
+                    currency: currency.clone(),
+                    before: old,
+                    after: new,
+                });
+            }
+        }
+        for offer in &before.offers {
+            money(&mut self.by_kind, &offer.kind, &offer.currency).before += offer.value;
+        }
+        for offer in &after.offers {
+            money(&mut self.by_kind, &offer.kind, &offer.currency).after += offer.value;
+        }
+        let offers = |c: &Compared| -> Vec<(String, String, i64)> {
+            c.offers
+                .iter()
+                .map(|o| {
+                    (
+                        o.kind.to_string(),
+                        o.currency.to_string(),
+                        (o.value * 100.0).round() as i64,
+                    )
+                })
+                .collect()
+        };
+        if offers(before) != offers(after) {
+            changed = true;
+        }
+        let policies = |c: &Compared| -> Vec<String> {
+            c.authority.iter().map(|g| g.policy.to_string()).collect()
+        };
+        let (old_grants, new_grants) = (policies(before), policies(after));
+        for policy in new_grants.iter().filter(|p| !old_grants.contains(p)) {
+            count(&mut self.authority_gained, policy, event);
+            changed = true;
+        }
+        for policy in old_grants.iter().filter(|p| !new_grants.contains(p)) {
+            count(&mut self.authority_lost, policy, event);
+            changed = true;
+        }
+        for flag in after.flags.iter().filter(|f| !before.flags.contains(f)) {
+            count(&mut self.flags_gained, flag, event);
+            changed = true;
+        }
+        for flag in before.flags.iter().filter(|f| !after.flags.contains(f)) {
+            count(&mut self.flags_lost, flag, event);
+            changed = true;
+        }
+        let lines = |c: &Compared| -> BTreeMap<String, &'static str> {
+            c.control_lines
+                .iter()
+                .map(|l| (l.rule.to_string(), l.status.as_str()))
+                .collect()
+        };
+        let (old_lines, new_lines) = (lines(before), lines(after));
+        let rules: std::collections::BTreeSet<&String> =
+            old_lines.keys().chain(new_lines.keys()).collect();
+        for rule in rules {
+            if old_lines.get(rule) != new_lines.get(rule) {
+                count(&mut self.control_lines, rule, event);
+                changed = true;
+            }
+        }
+        if changed {
+            self.report.changed += 1;
+        }
+    }
+
+    fn not_replayable(&mut self, logged: &LoggedComplaint, reason: String) {
+        self.report.not_replayable_count += 1;
+        if self.report.not_replayable.len() < NAMED {
+            self.report.not_replayable.push(Unreplayable {
+                seq: logged.seq,
+                event_id: logged.event_id.clone(),
+                reason,
+            });
+        }
+    }
+
+    fn finish(mut self) -> DiffReport {
+        let values = |map: BTreeMap<String, Counted>| map.into_values().collect::<Vec<_>>();
+        let mut report = self.report;
+        report.routes = self.routes.into_values().collect();
+        report.routes.sort_by_key(|t| std::cmp::Reverse(t.count));
+        report.handlers = self.handlers.into_values().collect();
+        report.escalations = Gained {
+            gained: values(self.escalations_gained),
+            lost: values(self.escalations_lost),
+        };
+        report.sla = values(self.sla);
+        self.increases
+            .sort_by(|a, b| (b.after - b.before).total_cmp(&(a.after - a.before)));
+        self.increases.truncate(10);
+        report.compensation = Compensation {
+            totals: self.totals.into_values().collect(),
+            by_kind: self.by_kind.into_values().collect(),
+            by_tier: self.by_tier.into_values().collect(),
+            largest_increases: self.increases,
+        };
+        report.authority = Gained {
+            gained: values(self.authority_gained),
+            lost: values(self.authority_lost),
+        };
+        report.flags = Gained {
+            gained: values(self.flags_gained),
+            lost: values(self.flags_lost),
+        };
+        report.control_lines = values(self.control_lines);
+        report
+    }
+}
+
+/// The candidate, compiled against each recorded snapshot's plugin layout.
+struct Candidates {
+    files: Vec<RuleFileText>,
+    by_layout: HashMap<Name, Result<Arc<RuleSet>, String>>,
+}
+
+impl Candidates {
+    fn for_snapshot(
+        &mut self,
+        snapshot: &Name,
+        layout: &PluginLayout,
+    ) -> Result<Arc<RuleSet>, String> {
+        self.by_layout
+            .entry(snapshot.clone())
+            .or_insert_with(|| {
+                compile(self.files.clone(), layout).map(Arc::new).map_err(|errors| {
+                    format!("the candidate does not compile against the plugins that decided it (snapshot {snapshot}): {}", errors.lines().next().unwrap_or_default())
+                })
+            })
+            .clone()
+    }
+}
+
+/// Diffs the log of `reader` against a candidate, as `options` say.
+pub fn diff(reader: &dyn AuditReader, options: &DiffOptions) -> Result<DiffReport, StoreError> {
+    let mut versions = Versions::new(reader);
+    let mut tally = Tally::default();
+    tally.report.candidate = Name::from(crate::rules::version_of(&options.candidate));
+    let mut candidates = Candidates {
+        files: options.candidate.clone(),
+        by_layout: HashMap::new(),
+    };
+    // With plugins run again, the candidate is compiled once, against them.
+    let with_plugins = options.plugins.as_ref().map(|plugins| {
+        (
+            plugins.clone(),
+            compile(options.candidate.clone(), &plugins.layout()).map(Arc::new),
+        )
+    });
+    reader.complaints(&options.query, &mut |logged| {
+        tally.report.logged += 1;
+        let entry = match read(&logged) {
+            Ok(entry) => entry,
+            Err(NotReplayable::Damaged(reason) | NotReplayable::Unrecorded(reason)) => {
+                tally.not_replayable(&logged, reason);
+                return ControlFlow::Continue(());
+            }
+        };
+        let before: Compared = match serde_json::from_str(&entry.decision_json) {
+            Ok(compared) => compared,
+            Err(error) => {
+                tally.not_replayable(&logged, format!("its decision does not parse: {error}"));
+                return ControlFlow::Continue(());
+            }
+        };
+        let after = match &with_plugins {
+            Some((plugins, candidate)) => decide_with_plugins(plugins, candidate, &entry),
+            None => decide_recorded(&mut versions, &mut candidates, &entry),
+        };
+        match after {
+            Ok(after) => {
+                tally.report.replayed += 1;
+                let tier = entry.event.customer.tier.as_deref().unwrap_or("(none)");
+                tally.add(&logged.event_id, tier, &before, &after);
+            }
+            Err(reason) => tally.not_replayable(&logged, reason),
+        }
+        ControlFlow::Continue(())
+    })?;
+    Ok(tally.finish())
+}
+
+/// The candidate's decision with the recorded plugin outputs and reads.
+fn decide_recorded(
+    versions: &mut Versions<'_>,
+    candidates: &mut Candidates,
+    entry: &Replayable,
+) -> Result<Compared, String> {
+    let compiled = versions.get(&entry.recording.snapshot)?;
+    let candidate = candidates.for_snapshot(&compiled.version, &compiled.layout)?;
+    let enrichment = recorded_enrichment(
+        &compiled.layout,
+        &entry.event,
+        &entry.stage,
+        &entry.recording,
+    );
+    let view = RecordedView::new(&entry.recording.reads);
+    let decided = decide_with(
+        &candidate,
+        &compiled.version,
+        &entry.event,
+        &enrichment,
+        &view,
+        TraceLevel::None,
+    );
+    let missing = view.missing();
+    if !missing.is_empty() {
+        return Err(format!(
+            "the candidate reads what was not recorded: {}",
+            missing.join("; ")
+        ));
+    }
+    Ok(Compared::of(decided.decision))
+}
+
+/// The candidate's decision with its plugins run on the logged event, and
+/// the recorded reads.
+fn decide_with_plugins(
+    plugins: &PluginSet,
+    candidate: &Result<Arc<RuleSet>, String>,
+    entry: &Replayable,
+) -> Result<Compared, String> {
+    let candidate = candidate.as_ref().map_err(|errors| {
+        format!(
+            "the candidate does not compile against the plugins given: {}",
+            errors.lines().next().unwrap_or_default()
+        )
+    })?;
+    let enrichment = plugins
+        .enrich(&entry.event, &Default::default())
+        .map_err(|error| error.to_string())?;
+    let view = RecordedView::new(&entry.recording.reads);
+    let decided = decide_with(
+        candidate,
+        &entry.recording.snapshot,
+        &entry.event,
+        &enrichment,
+        &view,
+        TraceLevel::None,
+    );
+    let missing = view.missing();
+    if !missing.is_empty() {
+        return Err(format!(
+            "the candidate reads what was not recorded: {}",
+            missing.join("; ")
+        ));
+    }
+    Ok(Compared::of(decided.decision))
+}
+
+/// One logged complaint decided as recorded and by the candidate, both
+/// with full traces (`redress diff --event`).
+pub struct SideBySide {
+    pub recorded: Decision,
+    pub recorded_rules: Arc<crate::replay::versions::Compiled>,
+    pub candidate: Decision,
+    pub candidate_rules: Arc<RuleSet>,
+}
+
+/// [`SideBySide`] for the complaint `event_id`, if it is in the log.
+pub fn side_by_side(
+    reader: &dyn AuditReader,
+    candidate: Vec<RuleFileText>,
+    event_id: &str,
+) -> Result<Result<SideBySide, String>, StoreError> {
+    let mut found = None;
+    reader.complaints(
+        &LogQuery {
+            case_id: Some(event_id.to_string()),
+            ..LogQuery::default()
+        },
+        &mut |logged| {
+            found = Some(logged);
+            ControlFlow::Break(())
+        },
+    )?;
+    let Some(logged) = found else {
+        return Ok(Err(format!("no complaint `{event_id}` in the log")));
+    };
+    let entry = match read(&logged) {
+        Ok(entry) => entry,
+        Err(NotReplayable::Damaged(reason) | NotReplayable::Unrecorded(reason)) => {
+            return Ok(Err(reason));
+        }
+    };
+    let mut versions = Versions::new(reader);
+    let compiled = match versions.get(&entry.recording.snapshot) {
+        Ok(compiled) => compiled,
+        Err(reason) => return Ok(Err(reason)),
+    };
+    let mut candidates = Candidates {
+        files: candidate,
+        by_layout: HashMap::new(),
+    };
+    let candidate_rules = match candidates.for_snapshot(&compiled.version, &compiled.layout) {
+        Ok(rules) => rules,
+        Err(reason) => return Ok(Err(reason)),
+    };
+    let enrichment = recorded_enrichment(
+        &compiled.layout,
+        &entry.event,
+        &entry.stage,
+        &entry.recording,
+    );
+    let decide = |rules: &RuleSet| {
+        let view = RecordedView::new(&entry.recording.reads);
+        decide_with(
+            rules,
+            &compiled.version,
+            &entry.event,
+            &enrichment,
+            &view,
+            TraceLevel::Full,
+        )
+        .decision
+    };
+    Ok(Ok(SideBySide {
+        recorded: decide(&compiled.ruleset),
+        candidate: decide(&candidate_rules),
+        recorded_rules: compiled.clone(),
+        candidate_rules,
+    }))
+}
