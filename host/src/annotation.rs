@@ -29,14 +29,59 @@ impl AnnotationType {
     }
 }
 
-/// One value a plugin produced.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One value a plugin produced. In JSON: a number, a string, a boolean or
+/// a list of strings.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum AnnotationValue {
     Number(f64),
     Text(String),
     Flag(bool),
     List(Vec<String>),
+}
+
+/// By the JSON type, directly: serde's untagged enums buffer every value
+/// and try each variant in turn, which replaying a log pays for every
+/// plugin output of every decision.
+impl<'de> Deserialize<'de> for AnnotationValue {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ValueVisitor;
+        impl<'de> serde::de::Visitor<'de> for ValueVisitor {
+            type Value = AnnotationValue;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a number, a string, a boolean or a list of strings")
+            }
+            fn visit_f64<E>(self, n: f64) -> Result<AnnotationValue, E> {
+                Ok(AnnotationValue::Number(n))
+            }
+            fn visit_i64<E>(self, n: i64) -> Result<AnnotationValue, E> {
+                Ok(AnnotationValue::Number(n as f64))
+            }
+            fn visit_u64<E>(self, n: u64) -> Result<AnnotationValue, E> {
+                Ok(AnnotationValue::Number(n as f64))
+            }
+            fn visit_bool<E>(self, b: bool) -> Result<AnnotationValue, E> {
+                Ok(AnnotationValue::Flag(b))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<AnnotationValue, E> {
+                Ok(AnnotationValue::Text(s.to_string()))
+            }
+            fn visit_string<E>(self, s: String) -> Result<AnnotationValue, E> {
+                Ok(AnnotationValue::Text(s))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<AnnotationValue, A::Error> {
+                let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+                while let Some(item) = seq.next_element::<String>()? {
+                    items.push(item);
+                }
+                Ok(AnnotationValue::List(items))
+            }
+        }
+        deserializer.deserialize_any(ValueVisitor)
+    }
 }
 
 impl AnnotationValue {

@@ -132,12 +132,19 @@ fn a_history_under_three_rule_sets_replays_identically() {
 #[test]
 fn a_tampered_line_is_reported_as_different() {
     let daemon = Daemon::start("");
-    post_all(
-        &daemon,
-        &(0..20)
-            .map(|i| format!(r#"{{"id": "t-{i}", "text": "I was charged twice", "category": "price_billing"}}"#))
-            .collect::<Vec<_>>(),
+    let mut events: Vec<String> = (0..20)
+        .map(|i| {
+            format!(
+                r#"{{"id": "t-{i}", "text": "I was charged twice", "category": "price_billing"}}"#
+            )
+        })
+        .collect();
+    // An attribute that looks like the line's own markers is read right.
+    events.push(
+        r#"{"id": "t-attrs", "attrs": {"nested": {"a": 1, "decision": {"event_id": "x"}}}}"#
+            .to_string(),
     );
+    post_all(&daemon, &events);
     let path = daemon.path("data/decisions.jsonl");
     let text = std::fs::read_to_string(&path).unwrap();
     let line = text
@@ -152,7 +159,7 @@ fn a_tampered_line_is_reported_as_different() {
     let output = replay(&daemon, &[]);
     assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
     let text = stdout(&output);
-    assert!(text.starts_with("19 identical, 1 different"), "{text}");
+    assert!(text.starts_with("20 identical, 1 different"), "{text}");
     assert!(
         text.contains("different: `t-7`")
             && text.contains("route.queue: recorded \"BILLING\", replayed \"billing\""),

@@ -69,6 +69,10 @@ mod tests {
         let c = serde_json::json!({"route": {"queue": "care", "rule": "x"}, "offers": [{"value": 1}, {"value": 2}]});
         assert_eq!(first_difference(&a, &c).unwrap().0, "route.queue");
         let d = serde_json::json!({"route": {"queue": "billing", "rule": "x"}});
-        assert_eq!(first_difference(&a, &d).unwrap().0, "offers", "a missing field differs too");
+        assert_eq!(
+            first_difference(&a, &d).unwrap().0,
+            "offers",
+            "a missing field differs too"
+        );
     }
 }

@@ -19,10 +19,13 @@ use crate::decision::{
     ControlLineOutcome, Decision, EscalationDecision, GrantDecision, Name, OfferDecision,
     RouteDecision, SlaDecision, TraceLevel,
 };
+use crate::intake::RecordedStage;
 use crate::intake::pipeline::decide_with;
 use crate::intake::{PluginLayout, RecordedView, recorded_enrichment};
 use crate::plugin::PluginSet;
-use crate::replay::run::{NotReplayable, Replayable, Unreplayable, read};
+use crate::replay::parallel::{fan_out, workers};
+use crate::replay::run::{NotReplayable, Replayable, Unreplayable, read, snapshot_of};
+use crate::replay::versions::Compiled;
 use crate::replay::versions::{Versions, compile};
 use crate::rules::{RuleFileText, RuleSet};
 use crate::store::{AuditReader, LogQuery, LoggedComplaint, StoreError};
@@ -79,6 +82,10 @@ pub struct Transition {
     pub to: String,
     pub count: u64,
     pub examples: Vec<String>,
+    /// The log positions of the examples, to keep the first ones when
+    /// workers' tallies merge.
+    #[serde(skip)]
+    seqs: Vec<i64>,
 }
 
 /// How many complaints gained or lost each thing.
@@ -94,6 +101,8 @@ pub struct Counted {
     pub what: String,
     pub count: u64,
     pub examples: Vec<String>,
+    #[serde(skip)]
+    seqs: Vec<i64>,
 }
 
 /// Money offered before and after.
@@ -122,6 +131,8 @@ pub struct Money {
 /// One complaint's offers, before and after.
 #[derive(Debug, Clone, Serialize)]
 pub struct Increase {
+    #[serde(skip)]
+    seq: i64,
     pub event_id: String,
     pub currency: String,
     pub before: f64,
@@ -141,6 +152,56 @@ impl DiffReport {
     /// Complaints routed to another queue.
     pub fn route_changes(&self) -> u64 {
         self.routes.iter().map(|t| t.count).sum()
+    }
+}
+
+/// The parts of a logged decision a diff reads: what the plugin stage gave
+/// it, and what it compares.
+#[derive(Debug, Clone, Deserialize)]
+struct Logged {
+    #[serde(default)]
+    category: Option<String>,
+    plugins: Arc<Vec<crate::decision::PluginRun>>,
+    annotations: Arc<crate::decision::Annotations>,
+    // The fields of `Compared`, spelled out: `#[serde(flatten)]` buffers
+    // every value, which a diff of a long log pays for each decision.
+    route: RouteDecision,
+    #[serde(default)]
+    escalation_level: Option<Name>,
+    #[serde(default)]
+    escalations: Vec<EscalationDecision>,
+    #[serde(default)]
+    sla: Option<SlaDecision>,
+    #[serde(default)]
+    offers: Vec<OfferDecision>,
+    #[serde(default)]
+    authority: Vec<GrantDecision>,
+    #[serde(default)]
+    flags: Vec<Name>,
+    #[serde(default)]
+    control_lines: Vec<ControlLineOutcome>,
+}
+
+impl Logged {
+    fn compared(&self) -> Compared {
+        Compared {
+            route: self.route.clone(),
+            escalation_level: self.escalation_level.clone(),
+            escalations: self.escalations.clone(),
+            sla: self.sla.clone(),
+            offers: self.offers.clone(),
+            authority: self.authority.clone(),
+            flags: self.flags.clone(),
+            control_lines: self.control_lines.clone(),
+        }
+    }
+
+    fn stage(&self) -> RecordedStage {
+        RecordedStage {
+            category: self.category.clone(),
+            plugins: self.plugins.clone(),
+            annotations: self.annotations.clone(),
+        }
     }
 }
 
@@ -199,18 +260,26 @@ struct Tally {
     control_lines: BTreeMap<String, Counted>,
 }
 
-fn count(map: &mut BTreeMap<String, Counted>, what: &str, event: &str) {
+/// The complaint a change is counted for.
+#[derive(Clone, Copy)]
+struct At<'e> {
+    seq: i64,
+    event: &'e str,
+}
+
+fn count(map: &mut BTreeMap<String, Counted>, what: &str, at: At<'_>) {
     let entry = map.entry(what.to_string()).or_insert_with(|| Counted {
         what: what.to_string(),
         ..Counted::default()
     });
     entry.count += 1;
     if entry.examples.len() < EXAMPLES {
-        entry.examples.push(event.to_string());
+        entry.examples.push(at.event.to_string());
+        entry.seqs.push(at.seq);
     }
 }
 
-fn transition(map: &mut BTreeMap<(String, String), Transition>, from: &str, to: &str, event: &str) {
+fn transition(map: &mut BTreeMap<(String, String), Transition>, from: &str, to: &str, at: At<'_>) {
     let entry = map
         .entry((from.to_string(), to.to_string()))
         .or_insert_with(|| Transition {
@@ -220,7 +289,82 @@ fn transition(map: &mut BTreeMap<(String, String), Transition>, from: &str, to: 
         });
     entry.count += 1;
     if entry.examples.len() < EXAMPLES {
-        entry.examples.push(event.to_string());
+        entry.examples.push(at.event.to_string());
+        entry.seqs.push(at.seq);
+    }
+}
+
+/// The first `EXAMPLES` of two lists of (position, example).
+fn first_examples(
+    (mut examples, mut seqs): (Vec<String>, Vec<i64>),
+    (more, more_seqs): (Vec<String>, Vec<i64>),
+) -> (Vec<String>, Vec<i64>) {
+    examples.extend(more);
+    seqs.extend(more_seqs);
+    let mut both: Vec<(i64, String)> = seqs.into_iter().zip(examples).collect();
+    both.sort();
+    both.truncate(EXAMPLES);
+    both.into_iter().map(|(seq, e)| (e, seq)).unzip()
+}
+
+fn merge_counted(into: &mut BTreeMap<String, Counted>, from: BTreeMap<String, Counted>) {
+    for (key, other) in from {
+        match into.get_mut(&key) {
+            None => {
+                into.insert(key, other);
+            }
+            Some(mine) => {
+                mine.count += other.count;
+                let (examples, seqs) = first_examples(
+                    (
+                        std::mem::take(&mut mine.examples),
+                        std::mem::take(&mut mine.seqs),
+                    ),
+                    (other.examples, other.seqs),
+                );
+                mine.examples = examples;
+                mine.seqs = seqs;
+            }
+        }
+    }
+}
+
+fn merge_transitions(
+    into: &mut BTreeMap<(String, String), Transition>,
+    from: BTreeMap<(String, String), Transition>,
+) {
+    for (key, other) in from {
+        match into.get_mut(&key) {
+            None => {
+                into.insert(key, other);
+            }
+            Some(mine) => {
+                mine.count += other.count;
+                let (examples, seqs) = first_examples(
+                    (
+                        std::mem::take(&mut mine.examples),
+                        std::mem::take(&mut mine.seqs),
+                    ),
+                    (other.examples, other.seqs),
+                );
+                mine.examples = examples;
+                mine.seqs = seqs;
+            }
+        }
+    }
+}
+
+fn merge_money<K: Ord>(into: &mut BTreeMap<K, Money>, from: BTreeMap<K, Money>) {
+    for (key, other) in from {
+        match into.get_mut(&key) {
+            None => {
+                into.insert(key, other);
+            }
+            Some(mine) => {
+                mine.before += other.before;
+                mine.after += other.after;
+            }
+        }
     }
 }
 
@@ -248,14 +392,15 @@ fn per_currency(offers: &[OfferDecision]) -> BTreeMap<String, f64> {
 
 impl Tally {
     /// Counts what changed between `before` and `after` for `event`.
-    fn add(&mut self, event: &str, tier: &str, before: &Compared, after: &Compared) {
+    fn add(&mut self, at: At<'_>, tier: &str, before: &Compared, after: &Compared) {
+        let event = at.event;
         let mut changed = false;
         if before.route.queue != after.route.queue {
             transition(
                 &mut self.routes,
                 &before.route.queue,
                 &after.route.queue,
-                event,
+                at,
             );
             changed = true;
         }
@@ -265,7 +410,7 @@ impl Tally {
                 &mut self.handlers,
                 &name(&before.route.handler),
                 &name(&after.route.handler),
-                event,
+                at,
             );
             changed = true;
         }
@@ -274,11 +419,11 @@ impl Tally {
         };
         let (old_levels, new_levels) = (levels(before), levels(after));
         for level in new_levels.iter().filter(|l| !old_levels.contains(l)) {
-            count(&mut self.escalations_gained, level, event);
+            count(&mut self.escalations_gained, level, at);
             changed = true;
         }
         for level in old_levels.iter().filter(|l| !new_levels.contains(l)) {
-            count(&mut self.escalations_lost, level, event);
+            count(&mut self.escalations_lost, level, at);
             changed = true;
         }
         if before.escalation_level != after.escalation_level {
@@ -298,7 +443,7 @@ impl Tally {
             ("follow_up", old_sla.2 != new_sla.2),
         ] {
             if differs {
-                count(&mut self.sla, which, event);
+                count(&mut self.sla, which, at);
                 changed = true;
             }
         }
@@ -324,6 +469,7 @@ impl Tally {
             by_tier.after += new;
             if new > old + 0.005 {
                 self.increases.push(Increase {
+                    seq: at.seq,
                     event_id: event.to_string(),
                     currency: currency.clone(),
                     before: old,
@@ -357,19 +503,19 @@ impl Tally {
         };
         let (old_grants, new_grants) = (policies(before), policies(after));
         for policy in new_grants.iter().filter(|p| !old_grants.contains(p)) {
-            count(&mut self.authority_gained, policy, event);
+            count(&mut self.authority_gained, policy, at);
             changed = true;
         }
         for policy in old_grants.iter().filter(|p| !new_grants.contains(p)) {
-            count(&mut self.authority_lost, policy, event);
+            count(&mut self.authority_lost, policy, at);
             changed = true;
         }
         for flag in after.flags.iter().filter(|f| !before.flags.contains(f)) {
-            count(&mut self.flags_gained, flag, event);
+            count(&mut self.flags_gained, flag, at);
             changed = true;
         }
         for flag in before.flags.iter().filter(|f| !after.flags.contains(f)) {
-            count(&mut self.flags_lost, flag, event);
+            count(&mut self.flags_lost, flag, at);
             changed = true;
         }
         let lines = |c: &Compared| -> BTreeMap<String, &'static str> {
@@ -383,7 +529,7 @@ impl Tally {
             old_lines.keys().chain(new_lines.keys()).collect();
         for rule in rules {
             if old_lines.get(rule) != new_lines.get(rule) {
-                count(&mut self.control_lines, rule, event);
+                count(&mut self.control_lines, rule, at);
                 changed = true;
             }
         }
@@ -403,7 +549,45 @@ impl Tally {
         }
     }
 
+    /// Adds another worker's tally into this one.
+    fn merge(&mut self, other: Tally) {
+        let report = other.report;
+        self.report.logged += report.logged;
+        self.report.replayed += report.replayed;
+        self.report.changed += report.changed;
+        self.report.not_replayable_count += report.not_replayable_count;
+        self.report.not_replayable.extend(report.not_replayable);
+        self.report.not_replayable.sort_by_key(|u| u.seq);
+        self.report.not_replayable.truncate(NAMED);
+        merge_transitions(&mut self.routes, other.routes);
+        merge_transitions(&mut self.handlers, other.handlers);
+        merge_counted(&mut self.escalations_gained, other.escalations_gained);
+        merge_counted(&mut self.escalations_lost, other.escalations_lost);
+        merge_counted(&mut self.sla, other.sla);
+        merge_money(&mut self.totals, other.totals);
+        merge_money(&mut self.by_kind, other.by_kind);
+        merge_money(&mut self.by_tier, other.by_tier);
+        self.increases.extend(other.increases);
+        self.keep_largest_increases();
+        merge_counted(&mut self.authority_gained, other.authority_gained);
+        merge_counted(&mut self.authority_lost, other.authority_lost);
+        merge_counted(&mut self.flags_gained, other.flags_gained);
+        merge_counted(&mut self.flags_lost, other.flags_lost);
+        merge_counted(&mut self.control_lines, other.control_lines);
+    }
+
+    /// The ten largest increases, the earliest first among equals.
+    fn keep_largest_increases(&mut self) {
+        self.increases.sort_by(|a, b| {
+            (b.after - b.before)
+                .total_cmp(&(a.after - a.before))
+                .then(a.seq.cmp(&b.seq))
+        });
+        self.increases.truncate(10);
+    }
+
     fn finish(mut self) -> DiffReport {
+        self.keep_largest_increases();
         let values = |map: BTreeMap<String, Counted>| map.into_values().collect::<Vec<_>>();
         let mut report = self.report;
         report.routes = self.routes.into_values().collect();
@@ -414,9 +598,6 @@ impl Tally {
             lost: values(self.escalations_lost),
         };
         report.sla = values(self.sla);
-        self.increases
-            .sort_by(|a, b| (b.after - b.before).total_cmp(&(a.after - a.before)));
-        self.increases.truncate(10);
         report.compensation = Compensation {
             totals: self.totals.into_values().collect(),
             by_kind: self.by_kind.into_values().collect(),
@@ -459,11 +640,21 @@ impl Candidates {
     }
 }
 
-/// Diffs the log of `reader` against a candidate, as `options` say.
+/// A logged complaint with its snapshot and the candidate compiled
+/// against it (looked up by the reading thread).
+struct Item {
+    logged: LoggedComplaint,
+    compiled: Option<Result<Resolved, String>>,
+}
+
+/// A recorded snapshot, compiled, and the candidate compiled against its
+/// plugins.
+type Resolved = (Arc<Compiled>, Arc<RuleSet>);
+
+/// Diffs the log of `reader` against a candidate, as `options` say, on
+/// every core.
 pub fn diff(reader: &dyn AuditReader, options: &DiffOptions) -> Result<DiffReport, StoreError> {
     let mut versions = Versions::new(reader);
-    let mut tally = Tally::default();
-    tally.report.candidate = Name::from(crate::rules::version_of(&options.candidate));
     let mut candidates = Candidates {
         files: options.candidate.clone(),
         by_layout: HashMap::new(),
@@ -475,56 +666,87 @@ pub fn diff(reader: &dyn AuditReader, options: &DiffOptions) -> Result<DiffRepor
             compile(options.candidate.clone(), &plugins.layout()).map(Arc::new),
         )
     });
-    reader.complaints(&options.query, &mut |logged| {
-        tally.report.logged += 1;
-        let entry = match read(&logged) {
-            Ok(entry) => entry,
-            Err(NotReplayable::Damaged(reason) | NotReplayable::Unrecorded(reason)) => {
-                tally.not_replayable(&logged, reason);
-                return ControlFlow::Continue(());
-            }
-        };
-        let before: Compared = match serde_json::from_str(&entry.decision_json) {
-            Ok(compared) => compared,
-            Err(error) => {
-                tally.not_replayable(&logged, format!("its decision does not parse: {error}"));
-                return ControlFlow::Continue(());
-            }
-        };
-        let after = match &with_plugins {
-            Some((plugins, candidate)) => decide_with_plugins(plugins, candidate, &entry),
-            None => decide_recorded(&mut versions, &mut candidates, &entry),
-        };
-        match after {
-            Ok(after) => {
-                tally.report.replayed += 1;
-                let tier = entry.event.customer.tier.as_deref().unwrap_or("(none)");
-                tally.add(&logged.event_id, tier, &before, &after);
-            }
-            Err(reason) => tally.not_replayable(&logged, reason),
-        }
-        ControlFlow::Continue(())
-    })?;
+    let tallies = fan_out(
+        workers(),
+        |feed| {
+            reader.complaints(&options.query, &mut |logged| {
+                let compiled = match &with_plugins {
+                    Some(_) => None,
+                    None => logged.line.as_deref().and_then(snapshot_of).map(|version| {
+                        let compiled = versions.get(&version)?;
+                        let candidate =
+                            candidates.for_snapshot(&compiled.version, &compiled.layout)?;
+                        Ok((compiled, candidate))
+                    }),
+                };
+                feed(Item { logged, compiled });
+                ControlFlow::Continue(())
+            })
+        },
+        Tally::default,
+        |tally, item| diff_one(tally, &item, with_plugins.as_ref()),
+    )?;
+    let mut tallies = tallies.into_iter();
+    let mut tally = tallies.next().unwrap_or_default();
+    for other in tallies {
+        tally.merge(other);
+    }
+    tally.report.candidate = Name::from(crate::rules::version_of(&options.candidate));
     Ok(tally.finish())
+}
+
+type WithPlugins = (Arc<PluginSet>, Result<Arc<RuleSet>, String>);
+
+fn diff_one(tally: &mut Tally, item: &Item, with_plugins: Option<&WithPlugins>) {
+    let logged = &item.logged;
+    tally.report.logged += 1;
+    let entry = match read::<Logged>(logged) {
+        Ok(entry) => entry,
+        Err(NotReplayable::Damaged(reason) | NotReplayable::Unrecorded(reason)) => {
+            tally.not_replayable(logged, reason);
+            return;
+        }
+    };
+    let after = match (with_plugins, &item.compiled) {
+        (Some((plugins, candidate)), _) => decide_with_plugins(plugins, candidate, &entry),
+        (None, Some(Ok((compiled, candidate)))) if compiled.version == entry.recording.snapshot => {
+            decide_recorded(compiled, candidate, &entry)
+        }
+        (None, Some(Err(reason))) => Err(reason.clone()),
+        (None, _) => Err(format!(
+            "its line names snapshot {} in a way that cannot be read",
+            entry.recording.snapshot
+        )),
+    };
+    match after {
+        Ok(after) => {
+            tally.report.replayed += 1;
+            let tier = entry.event.customer.tier.as_deref().unwrap_or("(none)");
+            let at = At {
+                seq: logged.seq,
+                event: &logged.event_id,
+            };
+            tally.add(at, tier, &entry.decision.compared(), &after);
+        }
+        Err(reason) => tally.not_replayable(logged, reason),
+    }
 }
 
 /// The candidate's decision with the recorded plugin outputs and reads.
 fn decide_recorded(
-    versions: &mut Versions<'_>,
-    candidates: &mut Candidates,
-    entry: &Replayable,
+    compiled: &Compiled,
+    candidate: &RuleSet,
+    entry: &Replayable<'_, Logged>,
 ) -> Result<Compared, String> {
-    let compiled = versions.get(&entry.recording.snapshot)?;
-    let candidate = candidates.for_snapshot(&compiled.version, &compiled.layout)?;
     let enrichment = recorded_enrichment(
         &compiled.layout,
         &entry.event,
-        &entry.stage,
+        &entry.decision.stage(),
         &entry.recording,
     );
     let view = RecordedView::new(&entry.recording.reads);
     let decided = decide_with(
-        &candidate,
+        candidate,
         &compiled.version,
         &entry.event,
         &enrichment,
@@ -546,7 +768,7 @@ fn decide_recorded(
 fn decide_with_plugins(
     plugins: &PluginSet,
     candidate: &Result<Arc<RuleSet>, String>,
-    entry: &Replayable,
+    entry: &Replayable<'_, Logged>,
 ) -> Result<Compared, String> {
     let candidate = candidate.as_ref().map_err(|errors| {
         format!(
@@ -605,7 +827,7 @@ pub fn side_by_side(
     let Some(logged) = found else {
         return Ok(Err(format!("no complaint `{event_id}` in the log")));
     };
-    let entry = match read(&logged) {
+    let entry = match read::<RecordedStage>(&logged) {
         Ok(entry) => entry,
         Err(NotReplayable::Damaged(reason) | NotReplayable::Unrecorded(reason)) => {
             return Ok(Err(reason));
@@ -627,7 +849,7 @@ pub fn side_by_side(
     let enrichment = recorded_enrichment(
         &compiled.layout,
         &entry.event,
-        &entry.stage,
+        &entry.decision,
         &entry.recording,
     );
     let decide = |rules: &RuleSet| {

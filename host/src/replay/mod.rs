@@ -12,6 +12,7 @@
 
 pub mod compare;
 pub mod diff;
+pub mod parallel;
 pub mod run;
 pub mod versions;
 

@@ -8,13 +8,15 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use crate::decision::Name;
 use crate::decision::{Annotations, PluginRun};
 use crate::event::ComplaintEvent;
 use crate::intake::pipeline::decide_with;
 use crate::intake::{RecordedStage, RecordedView, Recording, recorded_enrichment};
 use crate::plugin::PluginRuntime;
 use crate::replay::compare::first_difference;
-use crate::replay::versions::Versions;
+use crate::replay::parallel::{fan_out, workers};
+use crate::replay::versions::{Compiled, Versions};
 use crate::store::{AuditReader, LogQuery, LoggedComplaint, StoreError};
 
 /// What to replay.
@@ -67,12 +69,12 @@ impl ReplayReport {
     }
 }
 
-/// A logged complaint, read back: its event, its recorded decision (JSON)
-/// and what it read; or why it cannot be replayed.
-pub(crate) struct Replayable {
+/// A logged complaint, read back: its event, its recorded decision (JSON,
+/// and `S`: what of it the caller reads) and what it read.
+pub(crate) struct Replayable<'l, S> {
     pub event: ComplaintEvent,
-    pub decision_json: String,
-    pub stage: RecordedStage,
+    pub decision_json: &'l str,
+    pub decision: S,
     pub recording: Recording,
 }
 
@@ -84,53 +86,140 @@ pub(crate) enum NotReplayable {
     Unrecorded(String),
 }
 
-/// Reads `logged` for a replay.
-pub(crate) fn read(logged: &LoggedComplaint) -> Result<Replayable, NotReplayable> {
-    let parts = logged.parts().map_err(NotReplayable::Damaged)?;
+/// Reads `logged` for a replay; `S` is read from its decision without the
+/// trace where the trace can be cut off (it is most of a decision's bytes).
+pub(crate) fn read<S: serde::de::DeserializeOwned>(
+    logged: &LoggedComplaint,
+) -> Result<Replayable<'_, S>, NotReplayable> {
+    let mut parts = logged.parts().map_err(NotReplayable::Damaged)?;
+    let event = match ComplaintEvent::from_json(parts.event.as_bytes()) {
+        Ok(event) => event,
+        // The parts found by their markers may have cut the event short.
+        Err(_) => {
+            parts = logged.parts_parsed().map_err(NotReplayable::Damaged)?;
+            ComplaintEvent::from_json(parts.event.as_bytes()).map_err(|error| {
+                NotReplayable::Damaged(format!("its event does not parse: {error}"))
+            })?
+        }
+    };
     let Some(recording) = parts.replay else {
         return Err(NotReplayable::Unrecorded(
             "decided before Redress kept what decisions read (no `replay` in its line)".to_string(),
         ));
     };
-    let event = ComplaintEvent::from_json(parts.event.get().as_bytes())
-        .map_err(|error| NotReplayable::Damaged(format!("its event does not parse: {error}")))?;
     if event.id != logged.event_id {
         return Err(NotReplayable::Damaged(format!(
             "its line is about event `{}`, not `{}`",
             event.id, logged.event_id
         )));
     }
-    let stage: RecordedStage = serde_json::from_str(parts.decision.get())
+    let decision_json = parts.decision;
+    let head = without_trace(decision_json);
+    let decision: S = head
+        .as_deref()
+        .and_then(|head| serde_json::from_str(head).ok())
+        .map_or_else(|| serde_json::from_str(decision_json), Ok)
         .map_err(|error| NotReplayable::Damaged(format!("its decision does not parse: {error}")))?;
     Ok(Replayable {
-        stage,
-        decision_json: parts.decision.get().to_string(),
+        decision,
+        decision_json,
         event,
         recording,
     })
 }
 
-/// Replays the log of `reader` as `options` say.
+/// `decision` (JSON, as the engine writes it: `trace` is its last member)
+/// without the trace; `None` when it does not end as expected. Whatever
+/// this gives is only read if it parses as an object, and a wrong cut
+/// (a `"trace"` key nested in the trace itself) leaves it unclosed, so the
+/// caller then reads the whole decision.
+pub(crate) fn without_trace(decision: &str) -> Option<String> {
+    if !decision.ends_with("]}") {
+        return None;
+    }
+    let at = decision.rfind(",\"trace\":[")?;
+    let mut head = String::with_capacity(at + 1);
+    head.push_str(&decision[..at]);
+    head.push('}');
+    Some(head)
+}
+
+/// Where a line says its snapshot is: `,"replay":{"snapshot":"..."` near
+/// its end. The reading thread compiles that snapshot before handing the
+/// line to a worker.
+pub(crate) fn snapshot_of(line: &[u8]) -> Option<Name> {
+    const MARK: &[u8] = b",\"replay\":{\"snapshot\":\"";
+    let at = line.windows(MARK.len()).rposition(|w| w == MARK)? + MARK.len();
+    let end = line[at..].iter().position(|&b| b == b'"')?;
+    std::str::from_utf8(&line[at..at + end])
+        .ok()
+        .map(Name::from)
+}
+
+/// A logged complaint with its snapshot looked up.
+pub(crate) struct Item {
+    pub logged: LoggedComplaint,
+    pub compiled: Option<Result<Arc<Compiled>, String>>,
+}
+
+/// Replays the log of `reader` as `options` say, on every core (one, with
+/// plugins run again).
 pub fn replay(
     reader: &dyn AuditReader,
     options: &ReplayOptions,
 ) -> Result<ReplayReport, StoreError> {
     let mut versions = Versions::new(reader);
+    let mut plugin_differences = Vec::new();
+    let workers = if options.rerun_plugins.is_some() {
+        1
+    } else {
+        workers()
+    };
+    let states = fan_out(
+        workers,
+        |feed| {
+            reader.complaints(&options.query, &mut |logged| {
+                let compiled = logged
+                    .line
+                    .as_deref()
+                    .and_then(snapshot_of)
+                    .map(|version| versions.get(&version));
+                if let Some(runtime) = &options.rerun_plugins
+                    && let Ok(entry) = read::<RecordedStage>(&logged)
+                {
+                    rerun_plugins(
+                        &logged,
+                        &entry,
+                        &mut versions,
+                        runtime,
+                        &mut plugin_differences,
+                    );
+                }
+                feed(Item { logged, compiled });
+                ControlFlow::Continue(())
+            })
+        },
+        ReplayReport::default,
+        |report, item| {
+            report.replayed += 1;
+            replay_one(&item, report);
+        },
+    )?;
     let mut report = ReplayReport::default();
-    reader.complaints(&options.query, &mut |logged| {
-        report.replayed += 1;
-        replay_one(&logged, &mut versions, options, &mut report);
-        ControlFlow::Continue(())
-    })?;
+    for state in states {
+        report.replayed += state.replayed;
+        report.identical += state.identical;
+        report.different.extend(state.different);
+        report.not_replayable.extend(state.not_replayable);
+    }
+    report.different.sort_by_key(|d| d.seq);
+    report.not_replayable.sort_by_key(|d| d.seq);
+    report.plugin_differences = plugin_differences;
     Ok(report)
 }
 
-fn replay_one(
-    logged: &LoggedComplaint,
-    versions: &mut Versions<'_>,
-    options: &ReplayOptions,
-    report: &mut ReplayReport,
-) {
+fn replay_one(item: &Item, report: &mut ReplayReport) {
+    let logged = &item.logged;
     let damaged = |reason: String| Difference {
         seq: logged.seq,
         event_id: logged.event_id.clone(),
@@ -138,7 +227,7 @@ fn replay_one(
         recorded: serde_json::Value::Null,
         replayed: serde_json::Value::Null,
     };
-    let entry = match read(logged) {
+    let entry = match read::<RecordedStage>(logged) {
         Ok(entry) => entry,
         Err(NotReplayable::Damaged(reason)) => {
             report.different.push(damaged(reason));
@@ -153,21 +242,28 @@ fn replay_one(
             return;
         }
     };
-    let compiled = match versions.get(&entry.recording.snapshot) {
-        Ok(compiled) => compiled,
-        Err(reason) => {
+    let compiled = match &item.compiled {
+        Some(Ok(compiled)) if compiled.version == entry.recording.snapshot => compiled.clone(),
+        Some(Err(reason)) => {
             report.not_replayable.push(Unreplayable {
                 seq: logged.seq,
                 event_id: logged.event_id.clone(),
-                reason,
+                reason: reason.clone(),
             });
+            return;
+        }
+        _ => {
+            report.different.push(damaged(format!(
+                "its line names snapshot {} in a way that cannot be read",
+                entry.recording.snapshot
+            )));
             return;
         }
     };
     let enrichment = recorded_enrichment(
         &compiled.layout,
         &entry.event,
-        &entry.stage,
+        &entry.decision,
         &entry.recording,
     );
     let view = RecordedView::new(&entry.recording.reads);
@@ -193,7 +289,7 @@ fn replay_one(
         report.identical += 1;
     } else {
         let recorded: serde_json::Value =
-            serde_json::from_str(&entry.decision_json).unwrap_or_default();
+            serde_json::from_str(entry.decision_json).unwrap_or_default();
         let replayed: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
         let difference = match first_difference(&recorded, &replayed) {
             Some((field, recorded, replayed)) => Difference {
@@ -210,19 +306,16 @@ fn replay_one(
         };
         report.different.push(difference);
     }
-    if let Some(runtime) = &options.rerun_plugins {
-        rerun_plugins(logged, &entry, versions, runtime, report);
-    }
 }
 
 /// Runs the recorded snapshot's plugins on the recorded event and compares
 /// their outputs and outcomes with the recorded ones.
 fn rerun_plugins(
     logged: &LoggedComplaint,
-    entry: &Replayable,
+    entry: &Replayable<'_, RecordedStage>,
     versions: &mut Versions<'_>,
     runtime: &Arc<PluginRuntime>,
-    report: &mut ReplayReport,
+    differences: &mut Vec<Difference>,
 ) {
     let difference =
         |field: String, recorded: serde_json::Value, replayed: serde_json::Value| Difference {
@@ -235,7 +328,7 @@ fn rerun_plugins(
     let plugins = match versions.plugins(&entry.recording.snapshot, runtime) {
         Ok(plugins) => plugins,
         Err(reason) => {
-            report.plugin_differences.push(difference(
+            differences.push(difference(
                 format!("plugins not run again: {reason}"),
                 serde_json::Value::Null,
                 serde_json::Value::Null,
@@ -246,7 +339,7 @@ fn rerun_plugins(
     let enrichment = match plugins.enrich(&entry.event, &Default::default()) {
         Ok(enrichment) => enrichment,
         Err(error) => {
-            report.plugin_differences.push(difference(
+            differences.push(difference(
                 format!("plugins: {error}"),
                 serde_json::Value::Null,
                 serde_json::Value::Null,
@@ -264,11 +357,9 @@ fn rerun_plugins(
             "plugins": runs,
         })
     };
-    let recorded = as_json(&entry.stage.annotations, &entry.stage.plugins);
+    let recorded = as_json(&entry.decision.annotations, &entry.decision.plugins);
     let replayed = as_json(&enrichment.by_plugin, &enrichment.runs);
     if let Some((field, recorded, replayed)) = first_difference(&recorded, &replayed) {
-        report
-            .plugin_differences
-            .push(difference(field, recorded, replayed));
+        differences.push(difference(field, recorded, replayed));
     }
 }

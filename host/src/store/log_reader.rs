@@ -39,26 +39,79 @@ pub struct LoggedComplaint {
     pub line: Option<Vec<u8>>,
 }
 
-/// The parts of a complaint's line.
-#[derive(Debug, Deserialize)]
+/// The parts of a complaint's line: its event and decision as JSON text,
+/// and what it read.
+#[derive(Debug)]
 pub struct LineParts<'a> {
-    #[serde(borrow)]
-    pub event: &'a RawValue,
-    #[serde(borrow)]
-    pub decision: &'a RawValue,
+    pub event: &'a str,
+    pub decision: &'a str,
     /// What it read; absent for decisions recorded before Redress kept it.
-    #[serde(default)]
     pub replay: Option<Recording>,
 }
 
+/// A line as JSON, when it is not laid out as the store writes it.
+#[derive(Deserialize)]
+struct AnyLine<'a> {
+    #[serde(borrow)]
+    event: &'a RawValue,
+    #[serde(borrow)]
+    decision: &'a RawValue,
+    #[serde(default)]
+    replay: Option<Recording>,
+}
+
 impl LoggedComplaint {
-    /// Its line's parts, or why there are none.
+    /// Its line's parts, or why there are none. The event and decision are
+    /// not checked here: callers parse them.
     pub fn parts(&self) -> Result<LineParts<'_>, String> {
         let line = self.line.as_deref().ok_or_else(|| {
             "its line is not in decisions.jsonl (lost and repaired, or written before schema version 5)".to_string()
         })?;
-        serde_json::from_slice(line).map_err(|error| format!("its line cannot be read: {error}"))
+        if let Some(parts) = laid_out(line) {
+            return Ok(parts);
+        }
+        self.parts_parsed()
     }
+
+    /// Its line's parts, by parsing the whole line.
+    pub fn parts_parsed(&self) -> Result<LineParts<'_>, String> {
+        let line = self.line.as_deref().ok_or_else(|| {
+            "its line is not in decisions.jsonl (lost and repaired, or written before schema version 5)".to_string()
+        })?;
+        let any: AnyLine<'_> = serde_json::from_slice(line)
+            .map_err(|error| format!("its line cannot be read: {error}"))?;
+        Ok(LineParts {
+            event: any.event.get(),
+            decision: any.decision.get(),
+            replay: any.replay,
+        })
+    }
+}
+
+/// The parts of a line laid out as the store writes a complaint's
+/// (`{"kind":"complaint","event":E,"decision":D,"replay":R}`), found by
+/// those markers rather than by parsing the whole line: most of a line is
+/// the decision's trace, which replay and diff read differently or not at
+/// all. `None` if the line is not laid out so. A decision marker inside the
+/// event (an attribute object holding one) would cut the event short, so
+/// callers parse the event whole and, if it does not parse, read the line
+/// again with [`LoggedComplaint::parts_parsed`].
+fn laid_out(line: &[u8]) -> Option<LineParts<'_>> {
+    let text = std::str::from_utf8(line).ok()?;
+    let text = text.strip_suffix('\n').unwrap_or(text);
+    let rest = text.strip_prefix("{\"kind\":\"complaint\",\"event\":")?;
+    let replay_at = rest.rfind(",\"replay\":{\"snapshot\":")?;
+    let replay = rest[replay_at + ",\"replay\":".len()..].strip_suffix('}')?;
+    let before_replay = &rest[..replay_at];
+    let decision_at = before_replay.find(",\"decision\":{\"event_id\":")?;
+    let event = &before_replay[..decision_at];
+    let decision = &before_replay[decision_at + ",\"decision\":".len()..];
+    let replay: Recording = serde_json::from_str(replay).ok()?;
+    Some(LineParts {
+        event,
+        decision,
+        replay: Some(replay),
+    })
 }
 
 /// What replay and diff read from a store.
