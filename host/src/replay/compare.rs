@@ -1,7 +1,23 @@
 //! Where two decisions differ: the first field, in document order, whose
 //! values are not equal, as a path (`offers[1].value`).
 
+use std::cell::RefCell;
+
+use serde::Serialize;
 use serde_json::Value;
+
+/// Whether `value` written as JSON is exactly `expected`. Replay writes
+/// every decision it makes again to compare it with its logged line, so
+/// each thread writes into one buffer it keeps.
+pub fn writes_as<T: Serialize>(value: &T, expected: &[u8]) -> bool {
+    thread_local! {
+        static BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    }
+    BUFFER.with_borrow_mut(|buffer| {
+        buffer.clear();
+        serde_json::to_writer(&mut *buffer, value).is_ok() && buffer.as_slice() == expected
+    })
+}
 
 /// The first difference between `recorded` and `replayed`: its path and
 /// both values there; `None` if they are equal.
@@ -57,6 +73,22 @@ fn walk(a: &Value, b: &Value, path: &mut String) -> Option<(String, Value, Value
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn writing_is_checked_against_the_expected_bytes() {
+        let value = serde_json::json!({"route": {"queue": "billing"}, "offers": [1, 2]});
+        let text = serde_json::to_string(&value).unwrap();
+        assert!(writes_as(&value, text.as_bytes()));
+        assert!(
+            !writes_as(&value, &text.as_bytes()[..text.len() - 1]),
+            "shorter"
+        );
+        assert!(!writes_as(&value, format!("{text} ").as_bytes()), "longer");
+        assert!(!writes_as(
+            &value,
+            text.replace("billing", "billinG").as_bytes()
+        ));
+    }
 
     #[test]
     fn the_first_differing_field_is_named() {

@@ -14,7 +14,7 @@ use crate::event::ComplaintEvent;
 use crate::intake::pipeline::decide_with;
 use crate::intake::{RecordedStage, RecordedView, Recording, recorded_enrichment};
 use crate::plugin::PluginRuntime;
-use crate::replay::compare::first_difference;
+use crate::replay::compare::{first_difference, writes_as};
 use crate::replay::parallel::{fan_out, workers};
 use crate::replay::versions::{Compiled, Versions};
 use crate::store::{AuditReader, LogQuery, LoggedComplaint, StoreError};
@@ -130,14 +130,15 @@ pub(crate) fn read<S: serde::de::DeserializeOwned>(
 
 /// `decision` (JSON, as the engine writes it: `trace` is its last member)
 /// without the trace; `None` when it does not end as expected. Whatever
-/// this gives is only read if it parses as an object, and a wrong cut
-/// (a `"trace"` key nested in the trace itself) leaves it unclosed, so the
-/// caller then reads the whole decision.
+/// this gives is only read if it parses as an object, and a wrong cut (at a
+/// `"trace"` key nested deeper, in a plugin's annotation) leaves it
+/// unclosed, so the caller then reads the whole decision. The trace is
+/// found from the front: the decision before it is the shorter part.
 pub(crate) fn without_trace(decision: &str) -> Option<String> {
     if !decision.ends_with("]}") {
         return None;
     }
-    let at = decision.rfind(",\"trace\":[")?;
+    let at = memchr::memmem::find(decision.as_bytes(), b",\"trace\":[")?;
     let mut head = String::with_capacity(at + 1);
     head.push_str(&decision[..at]);
     head.push('}');
@@ -149,7 +150,7 @@ pub(crate) fn without_trace(decision: &str) -> Option<String> {
 /// line to a worker.
 pub(crate) fn snapshot_of(line: &[u8]) -> Option<Name> {
     const MARK: &[u8] = b",\"replay\":{\"snapshot\":\"";
-    let at = line.windows(MARK.len()).rposition(|w| w == MARK)? + MARK.len();
+    let at = memchr::memmem::rfind(line, MARK)? + MARK.len();
     let end = line[at..].iter().position(|&b| b == b'"')?;
     std::str::from_utf8(&line[at..at + end])
         .ok()
@@ -276,6 +277,10 @@ fn replay_one(item: &Item, report: &mut ReplayReport) {
         entry.recording.trace,
     );
     let missing = view.missing();
+    if missing.is_empty() && writes_as(&decided.decision, entry.decision_json.as_bytes()) {
+        report.identical += 1;
+        return;
+    }
     let json = match decided.decision.to_json() {
         Ok(json) => json,
         Err(error) => {
@@ -285,27 +290,22 @@ fn replay_one(item: &Item, report: &mut ReplayReport) {
             return;
         }
     };
-    if json == entry.decision_json && missing.is_empty() {
-        report.identical += 1;
-    } else {
-        let recorded: serde_json::Value =
-            serde_json::from_str(entry.decision_json).unwrap_or_default();
-        let replayed: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
-        let difference = match first_difference(&recorded, &replayed) {
-            Some((field, recorded, replayed)) => Difference {
-                seq: logged.seq,
-                event_id: logged.event_id.clone(),
-                field,
-                recorded,
-                replayed,
-            },
-            None => damaged(format!(
-                "it read what was not recorded: {}",
-                missing.join("; ")
-            )),
-        };
-        report.different.push(difference);
-    }
+    let recorded: serde_json::Value = serde_json::from_str(entry.decision_json).unwrap_or_default();
+    let replayed: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
+    let difference = match first_difference(&recorded, &replayed) {
+        Some((field, recorded, replayed)) => Difference {
+            seq: logged.seq,
+            event_id: logged.event_id.clone(),
+            field,
+            recorded,
+            replayed,
+        },
+        None => damaged(format!(
+            "it read what was not recorded: {}",
+            missing.join("; ")
+        )),
+    };
+    report.different.push(difference);
 }
 
 /// Runs the recorded snapshot's plugins on the recorded event and compares

@@ -100,10 +100,11 @@ fn laid_out(line: &[u8]) -> Option<LineParts<'_>> {
     let text = std::str::from_utf8(line).ok()?;
     let text = text.strip_suffix('\n').unwrap_or(text);
     let rest = text.strip_prefix("{\"kind\":\"complaint\",\"event\":")?;
-    let replay_at = rest.rfind(",\"replay\":{\"snapshot\":")?;
+    let replay_at = memchr::memmem::rfind(rest.as_bytes(), b",\"replay\":{\"snapshot\":")?;
     let replay = rest[replay_at + ",\"replay\":".len()..].strip_suffix('}')?;
     let before_replay = &rest[..replay_at];
-    let decision_at = before_replay.find(",\"decision\":{\"event_id\":")?;
+    let decision_at =
+        memchr::memmem::find(before_replay.as_bytes(), b",\"decision\":{\"event_id\":")?;
     let event = &before_replay[..decision_at];
     let decision = &before_replay[decision_at + ",\"decision\":".len()..];
     let replay: Recording = serde_json::from_str(replay).ok()?;

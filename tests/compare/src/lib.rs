@@ -40,7 +40,7 @@ pub fn redress_ruleset() -> RuleSet {
 /// The comparison decision as a ZEN decision, its expressions precompiled.
 pub fn zen_decision() -> zen_engine::Decision {
     let text = std::fs::read_to_string(here().join("decision/zen.json")).expect("zen.json");
-    let content: zen_engine::model::DecisionContent =
+    let content: zen_engine::model::GraphContent =
         serde_json::from_str(&text).expect("zen.json is a JDM graph");
     let mut decision = zen_engine::Decision::from(Arc::new(content));
     decision.compile();
