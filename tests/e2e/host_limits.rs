@@ -62,10 +62,19 @@ fn call_twice(dir: &Path) -> Vec<(String, u64)> {
 
 const FLOOD_OUTPUTS: &str = "[outputs]\ndone = { type = \"flag\" }\n";
 
+/// These tests bound memory, fuel and copies, not time: the flooding guest
+/// builds megabytes of text, which under a loaded CI machine can take more
+/// than the default 100 ms timeout.
+const NO_TIME_LIMIT: &str = "[limits]\ntimeout = \"30s\"\n";
+
 #[test]
 fn a_log_message_over_the_transfer_limit_fails_the_call_uncopied() {
     // 32 messages of 10 MB each, from a plugin capped at 16 MiB.
-    let dir = plugin_dir("flood", &guest("guest_log_flood"), FLOOD_OUTPUTS);
+    let dir = plugin_dir(
+        "flood",
+        &guest("guest_log_flood"),
+        &format!("{FLOOD_OUTPUTS}{NO_TIME_LIMIT}"),
+    );
     for (error, _) in call_twice(dir.path()) {
         assert_eq!(
             error,
@@ -81,7 +90,7 @@ fn host_work_is_charged_to_the_calls_fuel() {
     let dir = plugin_dir(
         "flood",
         &guest("guest_log_flood"),
-        &format!("{FLOOD_OUTPUTS}[config]\nlines = 10000\nbytes = 1000000\n"),
+        &format!("{FLOOD_OUTPUTS}{NO_TIME_LIMIT}[config]\nlines = 10000\nbytes = 1000000\n"),
     );
     for (error, fuel) in call_twice(dir.path()) {
         assert_eq!(error, "plugin `flood` ran out of fuel (limit 50000000)");
@@ -92,7 +101,7 @@ fn host_work_is_charged_to_the_calls_fuel() {
     let dir = plugin_dir(
         "flood",
         &guest("guest_log_flood"),
-        &format!("{FLOOD_OUTPUTS}[config]\nlines = 10\nbytes = 1000000\n"),
+        &format!("{FLOOD_OUTPUTS}{NO_TIME_LIMIT}[config]\nlines = 10\nbytes = 1000000\n"),
     );
     for (error, fuel) in call_twice(dir.path()) {
         assert_eq!(error, "");
@@ -105,7 +114,7 @@ fn an_output_whose_items_alias_one_buffer_is_refused_before_it_is_copied() {
     let dir = plugin_dir(
         "alias",
         &guest("guest_alias_output"),
-        "[outputs]\nitems = { type = \"list\" }\n[limits]\nmemory = \"32MiB\"\n",
+        "[outputs]\nitems = { type = \"list\" }\n[limits]\nmemory = \"32MiB\"\ntimeout = \"30s\"\n",
     );
     for (error, _) in call_twice(dir.path()) {
         assert_eq!(
@@ -405,7 +414,9 @@ fn an_inline_plugin_whose_time_goes_into_host_calls_counts_as_slow() {
     .unwrap();
     std::fs::write(
         dir.path().join("plugins/chatty.toml"),
-        format!("inline = true\n{FLOOD_OUTPUTS}[config]\nlines = 10\nbytes = 1000000\n"),
+        format!(
+            "inline = true\n{FLOOD_OUTPUTS}{NO_TIME_LIMIT}[config]\nlines = 10\nbytes = 1000000\n"
+        ),
     )
     .unwrap();
     let daemon = Daemon::start_in(dir, "");
@@ -440,7 +451,7 @@ fn a_log_flooding_plugin_cannot_grow_the_daemon() {
     .unwrap();
     std::fs::write(
         dir.path().join("plugins/flood.toml"),
-        format!("{FLOOD_OUTPUTS}[config]\nlines = 10\nbytes = 1000000\n"),
+        format!("{FLOOD_OUTPUTS}{NO_TIME_LIMIT}[config]\nlines = 10\nbytes = 1000000\n"),
     )
     .unwrap();
     let threads = 4u64;
