@@ -307,65 +307,55 @@ fn first_examples(
     both.into_iter().map(|(seq, e)| (e, seq)).unzip()
 }
 
-fn merge_counted(into: &mut BTreeMap<String, Counted>, from: BTreeMap<String, Counted>) {
+/// Adds `from` into `into`, combining the values both hold with `combine`.
+fn merge<K: Ord, V>(into: &mut BTreeMap<K, V>, from: BTreeMap<K, V>, combine: impl Fn(&mut V, V)) {
     for (key, other) in from {
         match into.get_mut(&key) {
             None => {
                 into.insert(key, other);
             }
-            Some(mine) => {
-                mine.count += other.count;
-                let (examples, seqs) = first_examples(
-                    (
-                        std::mem::take(&mut mine.examples),
-                        std::mem::take(&mut mine.seqs),
-                    ),
-                    (other.examples, other.seqs),
-                );
-                mine.examples = examples;
-                mine.seqs = seqs;
-            }
+            Some(mine) => combine(mine, other),
         }
     }
 }
 
-fn merge_transitions(
-    into: &mut BTreeMap<(String, String), Transition>,
-    from: BTreeMap<(String, String), Transition>,
+/// A count and its examples, one worker's added into another's.
+type Examples = (u64, Vec<String>, Vec<i64>);
+
+fn add_examples(
+    (count, examples, seqs): (&mut u64, &mut Vec<String>, &mut Vec<i64>),
+    other: Examples,
 ) {
-    for (key, other) in from {
-        match into.get_mut(&key) {
-            None => {
-                into.insert(key, other);
-            }
-            Some(mine) => {
-                mine.count += other.count;
-                let (examples, seqs) = first_examples(
-                    (
-                        std::mem::take(&mut mine.examples),
-                        std::mem::take(&mut mine.seqs),
-                    ),
-                    (other.examples, other.seqs),
-                );
-                mine.examples = examples;
-                mine.seqs = seqs;
-            }
-        }
-    }
+    *count += other.0;
+    (*examples, *seqs) = first_examples(
+        (std::mem::take(examples), std::mem::take(seqs)),
+        (other.1, other.2),
+    );
+}
+
+fn merge_counted<K: Ord>(into: &mut BTreeMap<K, Counted>, from: BTreeMap<K, Counted>) {
+    merge(into, from, |mine, other| {
+        add_examples(
+            (&mut mine.count, &mut mine.examples, &mut mine.seqs),
+            (other.count, other.examples, other.seqs),
+        )
+    });
+}
+
+fn merge_transitions<K: Ord>(into: &mut BTreeMap<K, Transition>, from: BTreeMap<K, Transition>) {
+    merge(into, from, |mine, other| {
+        add_examples(
+            (&mut mine.count, &mut mine.examples, &mut mine.seqs),
+            (other.count, other.examples, other.seqs),
+        )
+    });
 }
 
 fn merge_money<K: Ord>(into: &mut BTreeMap<K, Money>, from: BTreeMap<K, Money>) {
-    for (key, other) in from {
-        match into.get_mut(&key) {
-            None => {
-                into.insert(key, other);
-            }
-            Some(mine) => {
-                mine.before += other.before;
-                mine.after += other.after;
-            }
-        }
-    }
+    merge(into, from, |mine, other| {
+        mine.before += other.before;
+        mine.after += other.after;
+    });
 }
 
 fn money<'m>(

@@ -172,16 +172,7 @@ pub(super) fn visit_complaints(
             let mut statement = connection.prepare(&sql)?;
             let mut rows = statement.query(params_from_iter(values))?;
             while let Some(row) = rows.next()? {
-                let entry = logged(
-                    audit,
-                    (
-                        row.get(0)?,
-                        row.get(1)?,
-                        row.get(2)?,
-                        row.get(3)?,
-                        row.get(4)?,
-                    ),
-                )?;
+                let entry = logged(audit, row_of(row)?)?;
                 if visit(entry).is_break() {
                     break;
                 }
@@ -204,17 +195,19 @@ fn collect(
 ) -> Result<Vec<Row>, StoreError> {
     let mut statement = connection.prepare(sql)?;
     let rows = statement
-        .query_map(params_from_iter(values), |row| {
-            Ok((
-                row.get(0)?,
-                row.get(1)?,
-                row.get(2)?,
-                row.get(3)?,
-                row.get(4)?,
-            ))
-        })?
+        .query_map(params_from_iter(values), row_of)?
         .collect::<Result<_, _>>()?;
     Ok(rows)
+}
+
+fn row_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+    ))
 }
 
 fn logged(
