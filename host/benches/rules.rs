@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use redress::bounds::analyze;
 use redress::decision::TraceLevel;
 use redress::engine::{Enrichment, Stateless, decide};
 use redress::event::ComplaintEvent;
@@ -136,5 +137,29 @@ fn parse_event(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, rules_stage, conditions, parse_event);
+/// The worst-case analysis `redress check` runs on every load: the
+/// default rules (with the example plugins' outputs and proposals) and a
+/// generated 1,000-rule set.
+fn worst_case(c: &mut Criterion) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let runtime = PluginRuntime::new(&RuntimeOptions::default()).expect("plugin runtime");
+    let plugins = load_plugins(&root.join("plugins"), &runtime, None)
+        .set
+        .expect("the example plugins load");
+    let env = plugins.env();
+    let default = load_dir(&root.join("rules"), &env)
+        .ruleset
+        .expect("the default rules load");
+    let mut group = c.benchmark_group("worst_case");
+    group.sample_size(10);
+    group.bench_function("default_set", |b| b.iter(|| analyze(&default, &env)));
+    let generated = generated_ruleset(1_000);
+    let standard = Env::standard();
+    group.bench_function(BenchmarkId::new("generated", 1_000), |b| {
+        b.iter(|| analyze(&generated, &standard))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, rules_stage, conditions, parse_event, worst_case);
 criterion_main!(benches);

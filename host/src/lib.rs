@@ -20,7 +20,9 @@
 //! - [`engine`]: the rules stage, caps, and the read-only view of durable
 //!   state it consults ([`engine::StateView`]).
 //! - [`decision`]: the decision and its trace.
-//! - [`snapshot`]: a rule set ready to decide.
+//! - [`snapshot`]: a rule set ready to decide, with its worst case.
+//! - [`bounds`]: the worst case a rule set can pay, from the rules alone
+//!   (interval analysis, witnesses, declared limits).
 //! - [`diagnostic`]: problems with their place, rendered like rustc's.
 //! - [`testing`]: rule tests as data (`redress test`).
 //! - [`explain`]: a decision told in words (`redress eval --explain`).
@@ -32,6 +34,7 @@
 //!   files only, bounded).
 
 pub mod annotation;
+pub mod bounds;
 pub mod cli;
 pub mod decision;
 pub mod diagnostic;

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
+use crate::bounds::{WorstCase, analyze, check_limits};
 use crate::decision::{Decision, Name, TraceLevel};
 use crate::diagnostic::{Diagnostic, SourceMap};
 use crate::engine::{StateView, decide};
@@ -32,6 +33,8 @@ pub struct Snapshot {
     /// Hash of the rule set's version and every plugin's digest and
     /// manifest: changes whenever anything that decides changes.
     pub version: Name,
+    /// The most the rule set can pay, computed when it loaded.
+    pub worst_case: Arc<WorstCase>,
 }
 
 /// What building a snapshot produced.
@@ -106,14 +109,24 @@ impl Snapshot {
     /// Builds a snapshot from rule file texts and loaded plugins.
     pub fn from_rule_files(files: Vec<RuleFileText>, plugins: PluginSet) -> SnapshotOutcome {
         let env = plugins.env();
-        let outcome = load_files(files, &env);
-        let snapshot = outcome.ruleset.map(|ruleset| {
+        let mut outcome = load_files(files, &env);
+        let snapshot = outcome.ruleset.and_then(|ruleset| {
+            // The worst case is part of loading: a rule set over a limit
+            // it declares is refused like any other error.
+            let worst_case = analyze(&ruleset, &env);
+            let over = check_limits(&worst_case, &ruleset);
+            let refused = !over.is_empty();
+            outcome.diagnostics.extend(over);
+            if refused {
+                return None;
+            }
             let version = snapshot_version(&ruleset, &plugins);
-            Snapshot {
+            Some(Snapshot {
                 ruleset,
                 plugins,
                 version,
-            }
+                worst_case: Arc::new(worst_case),
+            })
         });
         SnapshotOutcome {
             snapshot,

@@ -14,3 +14,4 @@ mod replay;
 mod robustness;
 mod store;
 mod support;
+mod worst_case;

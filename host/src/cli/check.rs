@@ -13,6 +13,9 @@ pub struct Args {
     dir: PathBuf,
     #[command(flatten)]
     plugins: super::PluginArgs,
+    /// Print the worst case as JSON (docs/worst-case.md) instead of text.
+    #[arg(long)]
+    json: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -43,12 +46,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 let names: Vec<&str> = plugins.iter().map(|p| p.spec.name.as_str()).collect();
                 format!(" with plugins {}", names.join(", "))
             };
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&*snapshot.worst_case)?);
+                return Ok(ExitCode::SUCCESS);
+            }
             println!(
                 "ok: {} rules in {} files{with}, version {}",
                 ruleset.rule_count(),
                 ruleset.files.len(),
                 snapshot.version
             );
+            print!("{}", crate::bounds::render(&snapshot.worst_case));
             Ok(ExitCode::SUCCESS)
         }
         None => Ok(ExitCode::FAILURE),

@@ -315,6 +315,16 @@ impl Expression {
     }
 }
 
+/// The syntax tree of a condition that compiled, for analyses that read
+/// its structure (the worst-case bounds). A bare `has(name)` appears as a
+/// call of [`PRESENCE_TEST`] on the name.
+pub fn syntax_tree(source: &str) -> Option<IdedExpr> {
+    cel::parser::Parser::new()
+        .max_recursion_depth(MAX_DEPTH)
+        .parse(&rewrite_bare_has(source))
+        .ok()
+}
+
 /// Longest string a trace shows in full; the event has the rest.
 const TRACE_TEXT: usize = 120;
 
@@ -1354,7 +1364,7 @@ impl Compiler<'_> {
 /// CEL's `has()` macro only accepts `has(a.b)`; operators also write
 /// `has(category)`. Outside string literals, `has(ident)` is rewritten to
 /// this same-length function name before parsing, so offsets stay exact.
-const PRESENCE_TEST: &str = "hAs";
+pub const PRESENCE_TEST: &str = "hAs";
 
 fn rewrite_bare_has(source: &str) -> Cow<'_, str> {
     let bytes = source.as_bytes();
@@ -1431,7 +1441,7 @@ fn regex_node(receiver: Node, regex: Regex, span: Range<usize>) -> Node {
 }
 
 /// `a.b.c` as `["a", "b", "c"]` when the expression is a plain name.
-fn qualified_name(expr: &IdedExpr) -> Option<Vec<&str>> {
+pub fn qualified_name(expr: &IdedExpr) -> Option<Vec<&str>> {
     let mut segments = Vec::new();
     let mut current = expr;
     loop {

@@ -56,6 +56,10 @@ pub struct FieldDef {
     pub optional: bool,
     pub doc: &'static str,
     pub reader: Reader,
+    /// `[lowest, highest]` the value always lies in, when known.
+    pub range: Option<(f64, f64)>,
+    /// The annotation slot of a plugin output.
+    pub slot: Option<usize>,
 }
 
 /// The names a condition may use, with their types.
@@ -65,6 +69,8 @@ pub struct Env {
     plugins: BTreeMap<String, usize>,
     /// Plugins of the directory that were refused at load, and why.
     refused: BTreeMap<String, String>,
+    /// (plugin, offer kind) for every kind a plugin may propose.
+    proposals: Vec<(String, String)>,
 }
 
 fn borrowed(s: &str) -> Value<'_> {
@@ -80,6 +86,8 @@ macro_rules! field {
                 optional: $optional,
                 doc: $doc,
                 reader: Arc::new($read),
+                range: None,
+                slot: None,
             },
         );
     };
@@ -273,10 +281,28 @@ impl Env {
             "goodwill given in the last 365 days (needs the store)",
             |x: &Facts<'_>| x.history.map(|h| Value::Double(h.goodwill_365d))
         );
+        // Intake refuses negative money and counts; nothing bounds them
+        // from above.
+        for path in [
+            "amount",
+            "customer.lifetime_value",
+            "customer.deposits",
+            "customer.tenure_days",
+            "customer.prior_complaints",
+            "customer.prior_goodwill",
+            "customer.open_cases",
+            "customer.complaints_30d",
+            "customer.goodwill_365d",
+        ] {
+            if let Some(field) = f.get_mut(path) {
+                field.range = Some((0.0, f64::INFINITY));
+            }
+        }
         Env {
             fields: f,
             plugins: BTreeMap::new(),
             refused: BTreeMap::new(),
+            proposals: Vec::new(),
         }
     }
 
@@ -306,8 +332,27 @@ impl Env {
                 optional: true,
                 doc: "plugin output",
                 reader,
+                range: None,
+                slot: Some(slot),
             },
         );
+    }
+
+    /// Declares the range a field's values keep.
+    pub fn set_range(&mut self, path: &str, range: Option<(f64, f64)>) {
+        if let Some(field) = self.fields.get_mut(path) {
+            field.range = range;
+        }
+    }
+
+    /// Records that `plugin` may propose offers of `kind`.
+    pub fn add_proposal(&mut self, plugin: &str, kind: &str) {
+        self.proposals.push((plugin.to_string(), kind.to_string()));
+    }
+
+    /// (plugin, offer kind) for every kind a plugin may propose.
+    pub fn proposals(&self) -> &[(String, String)] {
+        &self.proposals
     }
 
     pub fn field(&self, path: &str) -> Option<&FieldDef> {

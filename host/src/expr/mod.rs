@@ -11,7 +11,9 @@ mod env;
 mod types;
 mod value;
 
-pub use compile::{CompileError, Expect, Expression, IndexHint};
+pub use compile::{
+    CompileError, Expect, Expression, IndexHint, PRESENCE_TEST, qualified_name, syntax_tree,
+};
 pub use env::{CustomerHistory, Env, Facts, FieldDef, Reader};
 pub use types::Type;
 pub use value::{List, MapRef, Value};

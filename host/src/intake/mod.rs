@@ -21,5 +21,5 @@ pub mod recording;
 
 pub use pipeline::{Decided, Prepared, decide, prepare};
 pub use reads::{Reads, RecordedView, RecordingView};
-pub use recorded::{PluginLayout, RecordedStage, recorded_enrichment};
+pub use recorded::{LayoutPlugin, PluginLayout, RecordedStage, recorded_enrichment};
 pub use recording::{RecordedProposal, Recording};

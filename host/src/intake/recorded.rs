@@ -18,8 +18,20 @@ use crate::plugin::PluginSpec;
 /// set is compiled against, and where each output's value goes.
 #[derive(Debug, Clone, Default)]
 pub struct PluginLayout {
-    /// Each plugin's name and its declared outputs (key, type), in order.
-    pub plugins: Vec<(String, Vec<(String, AnnotationType)>)>,
+    pub plugins: Vec<LayoutPlugin>,
+}
+
+/// A declared output: key, type and, for numbers, range.
+pub type LayoutOutput = (String, AnnotationType, Option<(f64, f64)>);
+
+/// One plugin of a [`PluginLayout`].
+#[derive(Debug, Clone)]
+pub struct LayoutPlugin {
+    pub name: String,
+    /// Declared outputs: key, type and, for numbers, range.
+    pub outputs: Vec<LayoutOutput>,
+    /// Offer kinds it may propose.
+    pub may_propose: Vec<String>,
 }
 
 impl PluginLayout {
@@ -28,39 +40,51 @@ impl PluginLayout {
         PluginLayout {
             plugins: specs
                 .into_iter()
-                .map(|spec| {
-                    (
-                        spec.name.clone(),
-                        spec.outputs.iter().map(|o| (o.key.clone(), o.ty)).collect(),
-                    )
+                .map(|spec| LayoutPlugin {
+                    name: spec.name.clone(),
+                    outputs: spec
+                        .outputs
+                        .iter()
+                        .map(|o| (o.key.clone(), o.ty, o.range))
+                        .collect(),
+                    may_propose: spec.may_propose.clone(),
                 })
                 .collect(),
         }
     }
 
     /// Every output with its slot, in slot order.
-    fn slots(&self) -> impl Iterator<Item = (&str, &str, AnnotationType, usize)> {
+    fn slots(
+        &self,
+    ) -> impl Iterator<Item = (&str, &str, AnnotationType, Option<(f64, f64)>, usize)> {
         self.plugins
             .iter()
-            .flat_map(|(plugin, outputs)| {
-                outputs
+            .flat_map(|plugin| {
+                plugin
+                    .outputs
                     .iter()
-                    .map(move |(key, ty)| (plugin.as_str(), key.as_str(), *ty))
+                    .map(move |(key, ty, range)| (plugin.name.as_str(), key.as_str(), *ty, *range))
             })
             .enumerate()
-            .map(|(slot, (plugin, key, ty))| (plugin, key, ty, slot))
+            .map(|(slot, (plugin, key, ty, range))| (plugin, key, ty, range, slot))
     }
 
     /// Number of slots.
     pub fn slot_count(&self) -> usize {
-        self.plugins.iter().map(|(_, outputs)| outputs.len()).sum()
+        self.plugins.iter().map(|p| p.outputs.len()).sum()
     }
 
     /// The names conditions can read: the event's, and every output.
     pub fn env(&self) -> Env {
         let mut env = Env::standard();
-        for (plugin, key, ty, slot) in self.slots() {
+        for (plugin, key, ty, range, slot) in self.slots() {
             env.add_plugin_output(plugin, key, ty, slot);
+            env.set_range(&format!("plugins.{plugin}.{key}"), range);
+        }
+        for plugin in &self.plugins {
+            for kind in &plugin.may_propose {
+                env.add_proposal(&plugin.name, kind);
+            }
         }
         env
     }
@@ -84,7 +108,7 @@ pub fn recorded_enrichment(
     recording: &Recording,
 ) -> Enrichment {
     let mut slots = vec![None; layout.slot_count()];
-    for (plugin, key, _, slot) in layout.slots() {
+    for (plugin, key, _, _, slot) in layout.slots() {
         slots[slot] = decision
             .annotations
             .get(plugin)

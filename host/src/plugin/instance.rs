@@ -456,6 +456,9 @@ impl LoadedPlugin {
                         spec.ty.name()
                     ));
                 }
+                if let Some(problem) = spec.out_of_range(&value) {
+                    return bad(problem);
+                }
             }
             if values.insert(key.clone(), value).is_some() {
                 return bad(format!("output `{key}` is given twice"));

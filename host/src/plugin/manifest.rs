@@ -86,6 +86,12 @@ pub struct RawOutput {
     /// What the output means. Default: none.
     #[serde(default)]
     pub description: Option<String>,
+    /// For a `number` output: `[lowest, highest]` it always lies in. The
+    /// host refuses a value outside it (a bad output, handled by
+    /// `on_error`), and the worst-case analysis relies on it. Default:
+    /// none (any finite number).
+    #[serde(default)]
+    pub range: Option<[f64; 2]>,
 }
 
 /// `[limits]`: what one call may use.
@@ -249,6 +255,22 @@ pub struct OutputSpec {
     pub default: Option<AnnotationValue>,
     pub fills_category: bool,
     pub description: Option<String>,
+    /// `[lowest, highest]` of a number output.
+    pub range: Option<(f64, f64)>,
+}
+
+impl OutputSpec {
+    /// Why `value` breaks the declared range, if it does.
+    pub fn out_of_range(&self, value: &AnnotationValue) -> Option<String> {
+        let (lo, hi) = self.range?;
+        match value {
+            AnnotationValue::Number(n) if *n < lo || *n > hi => Some(format!(
+                "output `{}` is {n}, outside its declared range [{lo}, {hi}]",
+                self.key
+            )),
+            _ => None,
+        }
+    }
 }
 
 /// Limits with their defaults applied.
@@ -373,13 +395,42 @@ impl PluginSpec {
                     false
                 }
             };
-            outputs.push(OutputSpec {
+            let range = match output.range {
+                None => None,
+                Some(_) if output.ty != AnnotationType::Number => {
+                    problems.push(
+                        Diagnostic::error(format!(
+                            "output `{key}` has a `range`, but only `number` outputs can"
+                        ))
+                        .at(here()),
+                    );
+                    None
+                }
+                Some([lo, hi]) if lo.is_finite() && hi.is_finite() && lo <= hi => Some((lo, hi)),
+                Some([lo, hi]) => {
+                    problems.push(
+                        Diagnostic::error(format!(
+                            "the range of output `{key}` must be `[lowest, highest]` with lowest <= highest, not [{lo}, {hi}]"
+                        ))
+                        .at(here()),
+                    );
+                    None
+                }
+            };
+            let spec = OutputSpec {
                 key: key.clone(),
                 ty: output.ty,
                 default,
                 fills_category,
                 description: output.description.clone(),
-            });
+                range,
+            };
+            if let Some(default) = &spec.default
+                && let Some(problem) = spec.out_of_range(default)
+            {
+                problems.push(Diagnostic::error(format!("the default of {problem}")).at(here()));
+            }
+            outputs.push(spec);
         }
         if outputs.iter().filter(|o| o.fills_category).count() > 1 {
             problems.push(Diagnostic::error("only one output may fill `category`").at(here()));
@@ -592,5 +643,40 @@ timeout = "50ms"
             error[0].message.contains("between 2MiB and 256MiB"),
             "{error:?}"
         );
+    }
+
+    #[test]
+    fn ranges_are_for_numbers_and_hold_their_default() {
+        let spec = PluginSpec::parse(
+            Path::new("p.toml"),
+            "[outputs]
+score = { type = \"number\", default = 0.5, range = [0, 1] }",
+        )
+        .unwrap();
+        let score = spec.output("score").unwrap();
+        assert_eq!(score.range, Some((0.0, 1.0)));
+        assert!(score.out_of_range(&AnnotationValue::Number(1.0)).is_none());
+        let problem = score.out_of_range(&AnnotationValue::Number(1.5)).unwrap();
+        assert!(
+            problem.contains("outside its declared range [0, 1]"),
+            "{problem}"
+        );
+        for (text, message) in [
+            (
+                "[outputs]\nx = { type = \"text\", range = [0, 1] }",
+                "only `number` outputs can",
+            ),
+            (
+                "[outputs]\nx = { type = \"number\", range = [2, 1] }",
+                "lowest <= highest",
+            ),
+            (
+                "[outputs]\nx = { type = \"number\", default = 3.0, range = [0, 1] }",
+                "the default of output `x` is 3",
+            ),
+        ] {
+            let error = PluginSpec::parse(Path::new("p.toml"), text).unwrap_err();
+            assert!(error[0].message.contains(message), "{error:?}");
+        }
     }
 }

@@ -239,6 +239,9 @@ fn stubbed(
                 output.ty.name()
             ))
         })?;
+        if let Some(problem) = output.out_of_range(&value) {
+            return Err(bad(format!("stub sets {problem}")));
+        }
         values.insert(key.clone(), value);
     }
     Ok(values)

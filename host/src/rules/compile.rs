@@ -16,7 +16,8 @@ use crate::rules::raw::{
 };
 use crate::rules::ruleset::{
     Authority, Breach, Budget, BudgetScope, Cap, Compensate, ControlAction, ControlLimit,
-    ControlLine, Escalate, OfferTemplate, Route, Rule, RuleList, RuleSet, Settings, Sla,
+    ControlLine, DeclaredLimits, Escalate, OfferTemplate, Route, Rule, RuleList, RuleSet, Settings,
+    Sla,
 };
 use crate::suggest::did_you_mean;
 use crate::time::Duration;
@@ -203,6 +204,8 @@ impl Checker<'_> {
             levels: DEFAULT_LEVELS.iter().map(|s| s.to_string()).collect(),
             currency: Name::from("USD"),
             offer_kinds: OFFER_KINDS.iter().map(|s| s.to_string()).collect(),
+            ranges: BTreeMap::new(),
+            limits: DeclaredLimits::default(),
         };
         for (position, parsed) in raw.settings.iter().enumerate() {
             let (raw_settings, span) = &parsed.raw;
@@ -249,8 +252,108 @@ impl Checker<'_> {
             settings
                 .offer_kinds
                 .extend(raw_settings.offer_kinds.iter().cloned());
+            self.ranges(parsed.file, span, raw_settings, &mut settings);
+            self.limits(parsed.file, span, raw_settings, &mut settings);
         }
         settings
+    }
+
+    /// `[ruleset.ranges]`: numeric fields, `[lowest, highest]`, finite.
+    fn ranges(
+        &mut self,
+        file: usize,
+        span: &Range<usize>,
+        raw: &crate::rules::raw::RawSettings,
+        settings: &mut Settings,
+    ) {
+        for (path, [lo, hi]) in &raw.ranges {
+            let numeric = self.env.field(path).is_some_and(|f| f.ty.is_numeric());
+            if !numeric {
+                let numbers: Vec<&str> = self
+                    .env
+                    .fields()
+                    .filter(|(_, f)| f.ty.is_numeric())
+                    .map(|(p, _)| p)
+                    .collect();
+                let help = did_you_mean(path, numbers.iter().copied())
+                    .unwrap_or_else(|| format!("numeric fields: {}", numbers.join(", ")));
+                self.error_at(
+                    file,
+                    span.clone(),
+                    &format!("`ranges.{path}`: `{path}` is not a numeric field"),
+                    Some(help),
+                );
+                continue;
+            }
+            if !(lo.is_finite() && hi.is_finite() && lo <= hi) {
+                self.error_at(
+                    file,
+                    span.clone(),
+                    &format!("`ranges.{path}` must be `[lowest, highest]` with lowest <= highest"),
+                    Some(format!("e.g. `{path} = [0, 100000]`")),
+                );
+                continue;
+            }
+            settings.ranges.insert(path.clone(), (*lo, *hi));
+        }
+    }
+
+    /// The declared worst-case limits: non-negative numbers, known kinds.
+    fn limits(
+        &mut self,
+        file: usize,
+        span: &Range<usize>,
+        raw: &crate::rules::raw::RawSettings,
+        settings: &mut Settings,
+    ) {
+        let mut check = |key: &str, value: f64| {
+            let ok = value.is_finite() && value >= 0.0;
+            if !ok {
+                self.error_at(
+                    file,
+                    span.clone(),
+                    &format!("`{key}` must be a number of at least 0, not {value}"),
+                    None,
+                );
+            }
+            ok
+        };
+        let mut limits = DeclaredLimits {
+            payout: raw.max_payout.filter(|v| check("max_payout", *v)),
+            authority_per_complaint: raw
+                .max_authority_per_complaint
+                .filter(|v| check("max_authority_per_complaint", *v)),
+            ..DeclaredLimits::default()
+        };
+        for (kind, value) in &raw.max_payout_per_kind {
+            if check(&format!("max_payout_per_kind.{kind}"), *value) {
+                limits
+                    .payout_per_kind
+                    .insert(Name::from(kind.as_str()), *value);
+            }
+        }
+        for (rule, value) in &raw.max_authority_per_window {
+            if check(&format!("max_authority_per_window.{rule}"), *value) {
+                limits
+                    .authority_per_window
+                    .insert(Name::from(rule.as_str()), *value);
+            }
+        }
+        for kind in raw.max_payout_per_kind.keys() {
+            if !settings.offer_kinds.contains(kind) {
+                let help = did_you_mean(kind, settings.offer_kinds.iter().map(String::as_str));
+                self.error_at(
+                    file,
+                    span.clone(),
+                    &format!("`max_payout_per_kind.{kind}`: `{kind}` is not an offer kind"),
+                    help,
+                );
+            }
+        }
+        if !limits.is_empty() {
+            limits.declared_at = Some(self.location(file, span.clone()));
+        }
+        settings.limits = limits;
     }
 
     /// Validates the common keys of every rule of one kind, builds each
@@ -302,6 +405,7 @@ impl Checker<'_> {
                     description: common.description.map(str::to_string),
                     file: self.files[file].path.clone(),
                     line: location.line,
+                    location,
                     when,
                     flags: names(common.flags),
                     body,

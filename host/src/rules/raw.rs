@@ -94,6 +94,33 @@ pub struct RawSettings {
     /// callback). Default: `[]`.
     #[serde(default)]
     pub offer_kinds: Vec<String>,
+    /// The values a numeric input can take, `[lowest, highest]`, for the
+    /// worst case `redress check` computes (docs/worst-case.md): e.g.
+    /// `amount = [0, 100000]`. Keys are field paths as conditions write
+    /// them (`amount`, `customer.lifetime_value`, `plugins.x.score`).
+    /// Default: none; money and counts are at least 0 and have no upper
+    /// bound, plugin outputs have the `range` their manifest declares.
+    #[serde(default)]
+    pub ranges: BTreeMap<String, [f64; 2]>,
+    /// The most the offers one complaint receives may be worth after caps.
+    /// A rule set whose worst case is higher (or unbounded) is refused.
+    /// Default: none (no limit).
+    #[serde(default)]
+    pub max_payout: Option<f64>,
+    /// The most one offer kind may be worth on one complaint, e.g.
+    /// `{ refund = 500 }`; refused like `max_payout`. Default: `{}`.
+    #[serde(default)]
+    pub max_payout_per_kind: BTreeMap<String, f64>,
+    /// The most the `max_cost` of every authority granted on one complaint
+    /// may add up to; refused like `max_payout`. Default: none (no limit).
+    #[serde(default)]
+    pub max_authority_per_complaint: Option<f64>,
+    /// The most one authority rule may spend in one budget scope per its
+    /// budget window, by rule name, e.g. `{ parking-stamp = 250 }`; a rule
+    /// without a budget has no such bound and is refused when named here.
+    /// Default: `{}`.
+    #[serde(default)]
+    pub max_authority_per_window: BTreeMap<String, f64>,
 }
 
 /// Declares a rule kind's raw struct with the keys every rule has

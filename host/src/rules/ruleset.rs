@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crate::decision::Name;
+use crate::diagnostic::Location;
 use crate::expr::Expression;
 use crate::rules::index::RuleIndex;
 use crate::time::Duration;
@@ -19,6 +20,31 @@ pub struct Settings {
     pub currency: Name,
     /// Every offer kind allowed: built-in plus `offer_kinds`.
     pub offer_kinds: Vec<String>,
+    /// `[ruleset.ranges]`: declared `[lowest, highest]` of numeric inputs.
+    pub ranges: BTreeMap<String, (f64, f64)>,
+    /// The worst-case limits the rule set declares.
+    pub limits: DeclaredLimits,
+}
+
+/// `max_payout`, `max_payout_per_kind`, `max_authority_per_complaint`,
+/// `max_authority_per_window`, and where they were written.
+#[derive(Debug, Clone, Default)]
+pub struct DeclaredLimits {
+    pub payout: Option<f64>,
+    pub payout_per_kind: BTreeMap<Name, f64>,
+    pub authority_per_complaint: Option<f64>,
+    pub authority_per_window: BTreeMap<Name, f64>,
+    /// The `[ruleset]` table that declared them.
+    pub declared_at: Option<Location>,
+}
+
+impl DeclaredLimits {
+    pub fn is_empty(&self) -> bool {
+        self.payout.is_none()
+            && self.payout_per_kind.is_empty()
+            && self.authority_per_complaint.is_none()
+            && self.authority_per_window.is_empty()
+    }
 }
 
 /// One compiled rule of kind `K`.
@@ -30,6 +56,8 @@ pub struct Rule<K> {
     pub file: PathBuf,
     /// 1-based line of its `name`.
     pub line: usize,
+    /// Where its `name` is written.
+    pub location: Location,
     pub when: Expression,
     pub flags: Vec<Name>,
     pub body: K,

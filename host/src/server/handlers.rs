@@ -756,7 +756,7 @@ pub async fn ruleset(State(state): State<Arc<AppState>>) -> Response {
                 "order": plugin.spec.order,
                 "on_error": plugin.spec.on_error,
                 "isolation": plugin.spec.isolation,
-                "outputs": plugin.spec.outputs.iter().map(|o| serde_json::json!({"key": o.key, "type": o.ty})).collect::<Vec<_>>(),
+                "outputs": plugin.spec.outputs.iter().map(|o| serde_json::json!({"key": o.key, "type": o.ty, "range": o.range.map(|(lo, hi)| [lo, hi])})).collect::<Vec<_>>(),
                 "quarantined": plugin.is_quarantined(),
                 "warm_instances": plugin.warm_instances(),
             })
@@ -773,6 +773,7 @@ pub async fn ruleset(State(state): State<Arc<AppState>>) -> Response {
                 "rule_count": snapshot.ruleset.rule_count(),
             },
             "plugins": plugins,
+            "worst_case": &*snapshot.worst_case,
             "last_reload": state.reloader.status(),
             "held": state.reloader.held(),
         }),
