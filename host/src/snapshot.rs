@@ -41,6 +41,9 @@ pub struct Snapshot {
 #[derive(Debug)]
 pub struct SnapshotOutcome {
     pub snapshot: Option<Snapshot>,
+    /// The rule set's worst case, when its rules compiled: also when it
+    /// was refused for passing a declared limit.
+    pub worst_case: Option<Arc<WorstCase>>,
     pub diagnostics: Vec<Diagnostic>,
     pub sources: SourceMap,
 }
@@ -89,6 +92,7 @@ impl Snapshot {
                 diagnostics.push(*diagnostic);
                 return SnapshotOutcome {
                     snapshot: None,
+                    worst_case: None,
                     diagnostics,
                     sources: SourceMap::default(),
                 };
@@ -110,10 +114,12 @@ impl Snapshot {
     pub fn from_rule_files(files: Vec<RuleFileText>, plugins: PluginSet) -> SnapshotOutcome {
         let env = plugins.env();
         let mut outcome = load_files(files, &env);
+        let mut worst = None;
         let snapshot = outcome.ruleset.and_then(|ruleset| {
             // The worst case is part of loading: a rule set over a limit
             // it declares is refused like any other error.
-            let worst_case = analyze(&ruleset, &env);
+            let worst_case = Arc::new(analyze(&ruleset, &env));
+            worst = Some(Arc::clone(&worst_case));
             let over = check_limits(&worst_case, &ruleset);
             let refused = !over.is_empty();
             outcome.diagnostics.extend(over);
@@ -125,11 +131,12 @@ impl Snapshot {
                 ruleset,
                 plugins,
                 version,
-                worst_case: Arc::new(worst_case),
+                worst_case,
             })
         });
         SnapshotOutcome {
             snapshot,
+            worst_case: worst,
             diagnostics: outcome.diagnostics,
             sources: outcome.sources,
         }

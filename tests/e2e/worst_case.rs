@@ -119,6 +119,15 @@ fn check_fails_a_payout_over_max_payout_naming_both_rules() {
         "{text}"
     );
     assert!(text.contains("00-ruleset.toml:1:2"), "{text}");
+    // For machines, the bound is printed even though the check fails.
+    let output = redress(&[
+        "check",
+        dir.path().to_str().unwrap(),
+        "--no-plugins",
+        "--json",
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(json(&output)["payout_overall"]["value"], 150.0);
     // `test` loads the same way, so it fails too.
     let output = redress(&["test", dir.path().to_str().unwrap(), "--no-plugins"]);
     assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));

@@ -13,13 +13,21 @@ pub struct Args {
     dir: PathBuf,
     #[command(flatten)]
     plugins: super::PluginArgs,
-    /// Print the worst case as JSON (docs/worst-case.md) instead of text.
+    /// Print the worst case as JSON (docs/worst-case.md) instead of text,
+    /// also when it fails a declared limit (the errors go to stderr).
     #[arg(long)]
     json: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let outcome = super::load_snapshot(args.dir.clone(), &args.plugins)?;
+    // The worst case is printed whenever the rules compiled, also when it
+    // passes a declared limit and the check fails.
+    if args.json
+        && let Some(worst) = &outcome.worst_case
+    {
+        println!("{}", serde_json::to_string_pretty(&**worst)?);
+    }
     let mut stderr = std::io::stderr().lock();
     write!(
         stderr,
@@ -47,7 +55,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 format!(" with plugins {}", names.join(", "))
             };
             if args.json {
-                println!("{}", serde_json::to_string_pretty(&*snapshot.worst_case)?);
                 return Ok(ExitCode::SUCCESS);
             }
             println!(

@@ -584,6 +584,7 @@ fn unbuilt(outcome: SnapshotOutcome) -> Built {
 /// A reload that produced nothing, for `message`.
 fn failed_outcome(message: String) -> SnapshotOutcome {
     SnapshotOutcome {
+        worst_case: None,
         snapshot: None,
         diagnostics: vec![Diagnostic::error(message)],
         sources: Default::default(),
