@@ -159,6 +159,27 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
 }
 
 impl ComplaintEvent {
+    /// An event with only an id and the time it was received; every other
+    /// field unset or zero. What analyses and tests start from.
+    pub fn received(id: &str, at: Timestamp) -> Self {
+        ComplaintEvent {
+            id: id.to_string(),
+            received_at: Some(at),
+            occurred_at: None,
+            channel: None,
+            location: None,
+            language: None,
+            text: String::new(),
+            category: None,
+            product_line: None,
+            amount: None,
+            currency: None,
+            customer: Customer::default(),
+            status: None,
+            attrs: BTreeMap::new(),
+        }
+    }
+
     /// Parses and validates one event from JSON text.
     pub fn from_json(bytes: &[u8]) -> Result<Self, EventError> {
         // Tracking the path costs an allocation per key, so only a body that

@@ -157,14 +157,14 @@ impl<'e> Context<'e> {
             }
             (op::NEGATE, 1) => {
                 let x = eval(0);
-                let mut out = Abstract {
+                // Durations negate too (`other`); anything but a number
+                // or a duration fails.
+                Abstract {
                     number: x.number.map(|n| n.neg()),
                     fails: x.fails || x.null || x.text.is_some() || x.truth != Truth::default(),
                     other: x.other,
                     ..Abstract::default()
-                };
-                out.fails |= x.other;
-                out
+                }
             }
             (op::CONDITIONAL, 3) => {
                 let condition = eval(0);

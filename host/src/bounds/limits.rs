@@ -16,18 +16,25 @@ pub fn check_limits(worst: &WorstCase, ruleset: &RuleSet) -> Vec<Diagnostic> {
     let declared = limits.declared_at.as_ref();
     let currency = &worst.currency;
     let mut errors = Vec::new();
-    if let Some(limit) = limits.payout {
-        for segment in &worst.payout {
-            if let Some(error) = over(
-                &segment.bound,
-                limit,
-                &format!("worst case per complaint ({})", segment.segment),
-                "max_payout",
-                currency,
-                declared,
-            ) {
-                errors.push(error);
-            }
+    let per_segment = [
+        (
+            limits.payout,
+            &worst.payout,
+            "worst case per complaint",
+            "max_payout",
+        ),
+        (
+            limits.authority_per_complaint,
+            &worst.authority,
+            "worst case authority per complaint",
+            "max_authority_per_complaint",
+        ),
+    ];
+    for (limit, segments, what, key) in per_segment {
+        let Some(limit) = limit else { continue };
+        for segment in segments {
+            let what = format!("{what} ({})", segment.segment);
+            errors.extend(over(&segment.bound, limit, &what, key, currency, declared));
         }
     }
     for (kind, limit) in &limits.payout_per_kind {
@@ -42,20 +49,6 @@ pub fn check_limits(worst: &WorstCase, ruleset: &RuleSet) -> Vec<Diagnostic> {
             )
         {
             errors.push(error);
-        }
-    }
-    if let Some(limit) = limits.authority_per_complaint {
-        for segment in &worst.authority {
-            if let Some(error) = over(
-                &segment.bound,
-                limit,
-                &format!("worst case authority per complaint ({})", segment.segment),
-                "max_authority_per_complaint",
-                currency,
-                declared,
-            ) {
-                errors.push(error);
-            }
         }
     }
     for (rule, limit) in &limits.authority_per_window {

@@ -274,26 +274,17 @@ mod generated {
             proptest::option::of(prop_oneof![Just("key"), Just("ordinary")]),
             0.0..=10000.0f64,
         )
-            .prop_map(|(category, amount, tier, lifetime_value)| ComplaintEvent {
-                id: "generated".to_string(),
-                received_at: Some(Timestamp(0)),
-                occurred_at: None,
-                channel: None,
-                location: None,
-                language: None,
-                text: String::new(),
-                category: category
-                    .map(|c| CATEGORIES.get(c).copied().unwrap_or("other").to_string()),
-                product_line: None,
-                amount: amount.map(|a| (a * 100.0).round() / 100.0),
-                currency: None,
-                customer: Customer {
+            .prop_map(|(category, amount, tier, lifetime_value)| {
+                let mut event = ComplaintEvent::received("generated", Timestamp(0));
+                event.category =
+                    category.map(|c| CATEGORIES.get(c).copied().unwrap_or("other").to_string());
+                event.amount = amount.map(|a| (a * 100.0).round() / 100.0);
+                event.customer = Customer {
                     tier: tier.map(str::to_string),
                     lifetime_value,
                     ..Customer::default()
-                },
-                status: None,
-                attrs: Default::default(),
+                };
+                event
             })
     }
 

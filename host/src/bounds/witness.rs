@@ -13,7 +13,7 @@ use crate::bounds::eval::{FieldKind, numeric_literals, read_paths};
 use crate::bounds::search::{Model, Objective, RuleValues};
 use crate::decision::{Decision, Name, TraceLevel};
 use crate::engine::{BudgetUse, Enrichment, Group, Proposal, StateView, decide};
-use crate::event::{ComplaintEvent, Customer};
+use crate::event::ComplaintEvent;
 use crate::expr::CustomerHistory;
 use crate::time::{Duration, Timestamp};
 
@@ -126,7 +126,7 @@ pub fn find(model: &Model<'_>, region: &Region, objective: &Objective) -> Witnes
     }
     let mut assignment: Vec<usize> = vec![0; inputs.len()];
     let score = |assignment: &[usize]| {
-        let witness = build(model, &inputs, assignment);
+        let witness = build(&inputs, assignment);
         let decision = decide_witness(model, &witness);
         measure(&decision, objective, model)
     };
@@ -170,7 +170,7 @@ pub fn find(model: &Model<'_>, region: &Region, objective: &Objective) -> Witnes
             }
         }
     }
-    let mut witness = build(model, &inputs, &assignment);
+    let mut witness = build(&inputs, &assignment);
     witness.decides_to = measure(&decide_witness(model, &witness), objective, model);
     witness
 }
@@ -263,24 +263,8 @@ fn plainness(choice: &Choice) -> f64 {
 /// Inputs named so are proposals of the kind that follows.
 const PROPOSAL: &str = "proposal:";
 
-fn build(model: &Model<'_>, inputs: &[(String, Vec<Choice>)], assignment: &[usize]) -> Witness {
-    let _ = model;
-    let mut event = ComplaintEvent {
-        id: "worst-case".to_string(),
-        received_at: Some(Timestamp(0)),
-        occurred_at: None,
-        channel: None,
-        location: None,
-        language: None,
-        text: String::new(),
-        category: None,
-        product_line: None,
-        amount: None,
-        currency: None,
-        customer: Customer::default(),
-        status: None,
-        attrs: BTreeMap::new(),
-    };
+fn build(inputs: &[(String, Vec<Choice>)], assignment: &[usize]) -> Witness {
+    let mut event = ComplaintEvent::received("worst-case", Timestamp(0));
     let mut plugins: BTreeMap<String, BTreeMap<String, AnnotationValue>> = BTreeMap::new();
     let mut history: Option<CustomerHistory> = None;
     for ((path, choices), &index) in inputs.iter().zip(assignment) {
