@@ -74,6 +74,38 @@ fn rule_tests_pass_on_the_default_rules() {
     let passed: usize = summary.split(' ').next().unwrap().parse().unwrap();
     assert!(passed >= 15, "{summary}");
     assert!(summary.ends_with(", 0 failed"), "{summary}");
+    // The sequences run against a store of their own: control line, budget
+    // and SLA timer, offline.
+    for sequence in [
+        "sixth-quality-complaint-in-a-cell-crosses-the-control-line",
+        "fee-waiver-budget-runs-out",
+        "first-response-breach-at-24-hours-unless-responded",
+    ] {
+        assert!(text.contains(&format!("pass {sequence}\n")), "{text}");
+    }
+}
+
+#[test]
+fn a_broken_sequence_step_fails_at_its_step() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&default_rules(), dir.path());
+    let tests = dir.path().join("tests/sequences.toml");
+    let text = std::fs::read_to_string(&tests)
+        .unwrap()
+        .replace(r#"after = "1m""#, r#"after = "0s""#);
+    std::fs::write(&tests, text).unwrap();
+    let output = redress(&["test", dir.path().to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1));
+    let text = stdout(&output);
+    assert!(
+        text.contains("FAIL first-response-breach-at-24-hours-unless-responded"),
+        "{text}"
+    );
+    assert!(
+        text.contains("at step 5 (at 24 hours the unanswered one breaches)"),
+        "{text}"
+    );
+    assert!(text.contains("+ found:    0 item(s): []"), "{text}");
 }
 
 #[test]

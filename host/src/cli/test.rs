@@ -9,7 +9,9 @@ use crate::diagnostic::render_all;
 use crate::engine::{StateView, Stateless};
 use crate::event::ComplaintEvent;
 use crate::expr::CustomerHistory;
-use crate::testing::{CaseResult, check_decision, load_cases, render_results};
+use crate::testing::{
+    CaseResult, Loaded, check_decision, load_tests, render_results, run_sequence,
+};
 use crate::time::{Duration, Timestamp};
 
 #[derive(Debug, clap::Args)]
@@ -61,8 +63,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprint!("{}", render_all(&outcome.diagnostics, &outcome.sources));
     }
     let tests_dir = args.dir.join("tests");
-    let (cases, errors) = load_cases(&tests_dir);
-    let mut results = Vec::with_capacity(cases.len());
+    let Loaded {
+        cases,
+        sequences,
+        errors,
+    } = load_tests(&tests_dir);
+    let snapshot = std::sync::Arc::new(snapshot);
+    let mut results = Vec::with_capacity(cases.len() + sequences.len());
     for case in &cases {
         let state = CaseState(case.history.clone());
         let outcome = snapshot
@@ -76,7 +83,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             outcome,
         });
     }
-    if cases.is_empty() && errors.is_empty() {
+    for sequence in &sequences {
+        results.push(CaseResult {
+            file: sequence.file.clone(),
+            line: sequence.line,
+            name: sequence.name.clone(),
+            outcome: run_sequence(&snapshot, sequence),
+        });
+    }
+    if cases.is_empty() && sequences.is_empty() && errors.is_empty() {
         println!("no test cases in {}", tests_dir.display());
     }
     print!(
