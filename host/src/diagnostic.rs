@@ -110,6 +110,9 @@ pub struct Diagnostic {
     /// The rule the problem belongs to, as `kind `name``.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
+    /// Facts that explain the problem, printed as `= note:` lines.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub help: Option<String>,
 }
@@ -122,6 +125,7 @@ impl Diagnostic {
             location: None,
             label: None,
             rule: None,
+            notes: Vec::new(),
             help: None,
         }
     }
@@ -145,6 +149,11 @@ impl Diagnostic {
 
     pub fn in_rule(mut self, rule: impl Into<String>) -> Self {
         self.rule = Some(rule.into());
+        self
+    }
+
+    pub fn with_note(mut self, note: impl Into<String>) -> Self {
+        self.notes.push(note.into());
         self
     }
 
@@ -236,11 +245,14 @@ impl Diagnostic {
             }
         }
         let pad = " ".repeat(gutter);
-        if self.rule.is_some() || self.help.is_some() {
+        if self.rule.is_some() || self.help.is_some() || !self.notes.is_empty() {
             let _ = writeln!(out, "{pad} |");
         }
         if let Some(rule) = &self.rule {
             let _ = writeln!(out, "{pad} = note: in {rule}");
+        }
+        for note in &self.notes {
+            let _ = writeln!(out, "{pad} = note: {note}");
         }
         if let Some(help) = &self.help {
             let _ = writeln!(out, "{pad} = help: {help}");

@@ -309,3 +309,25 @@ fn cargo_run_has_one_binary_to_run() {
         .collect();
     assert_eq!(binaries, ["redress"]);
 }
+
+#[test]
+fn check_names_a_plugin_outputs_type_in_its_manifests_words() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&default_rules(), dir.path());
+    let file = dir.path().join("20-escalation.toml");
+    let mut text = std::fs::read_to_string(&file).unwrap();
+    text.push_str("\n[[escalate]]\nname = \"words\"\nwhen = 'plugins.sentiment.anger == \"high\"'\nto = \"manager\"\n");
+    std::fs::write(&file, text).unwrap();
+    let output = redress(&[
+        "check",
+        dir.path().to_str().unwrap(),
+        "--plugins",
+        "plugins",
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    let text = stderr(&output);
+    assert!(
+        text.contains("= note: `plugins.sentiment.anger` is a `number` output (`double` in conditions): its type comes from plugin `sentiment`'s manifest"),
+        "{text}"
+    );
+}

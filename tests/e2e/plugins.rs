@@ -533,3 +533,71 @@ fn plugin_new_gives_a_plugin_that_tests_builds_and_runs() {
     let set = load(&crate_dir);
     assert_eq!(set.plugins()[0].spec.name, "refunds");
 }
+
+#[test]
+fn plugin_run_prints_the_guests_log_lines() {
+    let dir = plugin_dir(
+        "flood",
+        &guest("guest_log_flood"),
+        "name = \"flood\"\n[outputs]\ndone = { type = \"flag\" }\n[config]\nlines = 2\nmessage = \"checked the receipt\"\n",
+    );
+    let event = dir.path().join("event.json");
+    std::fs::write(&event, r#"{"id": "x", "text": "hello"}"#).unwrap();
+    let wasm = dir.path().join("flood.wasm");
+    let run = redress(&[
+        "plugin",
+        "run",
+        wasm.to_str().unwrap(),
+        event.to_str().unwrap(),
+        "--repeat",
+        "3",
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    // Once per line of the first call, not again for the timed repeats.
+    let logged = stderr(&run).matches("[flood] checked the receipt").count();
+    assert_eq!(logged, 2, "{}", stderr(&run));
+}
+
+#[test]
+fn eval_warns_of_a_plugin_output_that_breaks_its_manifest_and_strict_fails() {
+    // The manifest says the flag `done` is a number: the output is refused,
+    // and the rules that read it would silently never fire.
+    let dir = plugin_dir(
+        "flood",
+        &guest("guest_log_flood"),
+        "name = \"flood\"\non_error = \"default\"\n[outputs]\ndone = { type = \"number\", default = 0 }\n[config]\nlines = 0\n",
+    );
+    let event = dir.path().join("event.json");
+    std::fs::write(
+        &event,
+        r#"{"id": "e-1", "received_at": "2026-11-20T10:00:00Z"}"#,
+    )
+    .unwrap();
+    let rules = tempfile::tempdir().unwrap();
+    std::fs::write(
+        rules.path().join("rules.toml"),
+        "[[route]]\nname = \"all\"\nqueue = \"care\"\n\n[[escalate]]\nname = \"flooded\"\nwhen = 'plugins.flood.done > 0.5'\nto = \"supervisor\"\n",
+    )
+    .unwrap();
+    let args = [
+        "eval",
+        rules.path().to_str().unwrap(),
+        event.to_str().unwrap(),
+        "--plugins",
+        dir.path().to_str().unwrap(),
+    ];
+    let output = redress(&args);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stderr(&output);
+    assert!(
+        text.contains("warning: plugin `flood` failed on complaint `e-1`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("output `done` is a flag, but the manifest declares it a number"),
+        "{text}"
+    );
+    assert!(text.contains("its manifest's defaults stand in"), "{text}");
+    let strict = redress(&[&args[..], &["--strict"]].concat());
+    assert_eq!(strict.status.code(), Some(1), "{}", stderr(&strict));
+}

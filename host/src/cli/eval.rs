@@ -25,6 +25,10 @@ pub struct Args {
     /// How much trace to include in the JSON.
     #[arg(long, value_enum, default_value = "full")]
     trace: TraceArg,
+    /// Exit 1 when a plugin failed or fell back to its defaults (the
+    /// warnings on standard error), not only when the event is invalid.
+    #[arg(long)]
+    strict: bool,
     #[command(flatten)]
     plugins: super::PluginArgs,
 }
@@ -72,7 +76,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         (false, TraceArg::Compact) => TraceLevel::Compact,
         (false, TraceArg::None) => TraceLevel::None,
     };
-    let decision = snapshot.decide(&event, &Default::default(), &Stateless, trace)?;
+    let decision = super::plugin_voice::with_guest_log(|| {
+        snapshot.decide(&event, &Default::default(), &Stateless, trace)
+    })?;
+    let warnings = super::plugin_voice::plugin_warnings(&decision);
+    for warning in &warnings {
+        eprintln!("{warning}");
+    }
     let mut stdout = std::io::stdout().lock();
     if args.explain {
         write!(stdout, "{}", explain(&decision, &snapshot.ruleset))?;
@@ -80,5 +90,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         serde_json::to_writer_pretty(&mut stdout, &decision)?;
         writeln!(stdout)?;
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(if args.strict && !warnings.is_empty() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }

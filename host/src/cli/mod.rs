@@ -5,6 +5,7 @@ mod check;
 mod diff;
 mod eval;
 mod plugin;
+mod plugin_voice;
 mod replay;
 mod report;
 mod schema;

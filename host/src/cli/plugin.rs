@@ -116,7 +116,9 @@ fn run_plugin(args: RunArgs) -> anyhow::Result<ExitCode> {
         pre,
     );
     let input = complaint(&event);
-    let (result, first) = plugin.call(&input);
+    // The guest's log lines, for the first call only: the timed repeats
+    // would print them again and again.
+    let (result, first) = super::plugin_voice::with_guest_log(|| plugin.call(&input));
     let mut warm = Vec::new();
     if result.is_ok() {
         for _ in 0..args.repeat {

@@ -4,6 +4,7 @@ use std::io::IsTerminal as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use super::plugin_voice::{plugin_warnings, run_warnings};
 use crate::decision::TraceLevel;
 use crate::diagnostic::render_all;
 use crate::engine::{StateView, Stateless};
@@ -19,6 +20,10 @@ pub struct Args {
     /// The rules directory; cases are read from DIR/tests/*.toml.
     #[arg(default_value_os_t = super::default_rules_dir())]
     dir: PathBuf,
+    /// Fail a case when a plugin failed or fell back to its defaults on
+    /// it (always warned about on standard error).
+    #[arg(long)]
+    strict: bool,
     #[command(flatten)]
     plugins: super::PluginArgs,
 }
@@ -74,8 +79,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let state = CaseState(case.history.clone());
         let outcome = snapshot
             .decide(&case.event, &case.plugins, &state, TraceLevel::Full)
-            .map(|decision| check_decision(case, &decision))
-            .map_err(|error| error.to_string());
+            .map_err(|error| error.to_string())
+            .and_then(|decision| {
+                let warnings = plugin_warnings(&decision);
+                for warning in &warnings {
+                    eprintln!("{warning} (case `{}`)", case.name);
+                }
+                match (args.strict, warnings.first()) {
+                    (true, Some(_)) => Err(format!(
+                        "{} plugin failure(s) with --strict (see the warnings above)",
+                        warnings.len()
+                    )),
+                    _ => Ok(check_decision(case, &decision)),
+                }
+            });
         results.push(CaseResult {
             file: case.file.clone(),
             line: case.line,
@@ -88,7 +105,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             file: sequence.file.clone(),
             line: sequence.line,
             name: sequence.name.clone(),
-            outcome: run_sequence(&snapshot, sequence),
+            outcome: run_sequence(&snapshot, sequence, &mut |runs, event_id| {
+                let warnings = run_warnings(runs, event_id);
+                for warning in &warnings {
+                    eprintln!("{warning} (sequence `{}`)", sequence.name);
+                }
+                match (args.strict, warnings.is_empty()) {
+                    (true, false) => Err(format!(
+                        "{} plugin failure(s) with --strict (see the warnings above)",
+                        warnings.len()
+                    )),
+                    _ => Ok(()),
+                }
+            }),
         });
     }
     if cases.is_empty() && sequences.is_empty() && errors.is_empty() {

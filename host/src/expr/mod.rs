@@ -15,7 +15,7 @@ pub use compile::{
     CompileError, Expect, Expression, IndexHint, PRESENCE_TEST, qualified_name, syntax_tree,
 };
 pub use env::{CustomerHistory, Env, Facts, FieldDef, Reader};
-pub use types::Type;
+pub use types::{Type, manifest_word};
 pub use value::{List, MapRef, Value};
 
 #[cfg(test)]

@@ -67,3 +67,15 @@ impl fmt::Display for Type {
         }
     }
 }
+
+/// A plugin output's type in its manifest's words (`number`, `text`,
+/// `flag`, `list`), for messages about plugin outputs.
+pub fn manifest_word(ty: &Type) -> &'static str {
+    match ty {
+        Type::Double | Type::Int => "number",
+        Type::String => "text",
+        Type::Bool => "flag",
+        Type::List(_) => "list",
+        _ => "value",
+    }
+}

@@ -485,12 +485,16 @@ impl Checker<'_> {
         error: CompileError,
         rule: &str,
     ) -> Diagnostic {
-        let mut diagnostic = Diagnostic::error(error.message).at(self.location(file, span));
+        let mut diagnostic = Diagnostic::error(error.message).at(self.location(file, span.clone()));
         if !rule.is_empty() {
             diagnostic = diagnostic.in_rule(rule);
         }
         if let Some(label) = error.label {
             diagnostic = diagnostic.with_label(label);
+        }
+        let source = self.files[file].text.get(span).unwrap_or_default();
+        for note in plugin_output_notes(self.env, source) {
+            diagnostic = diagnostic.with_note(note);
         }
         diagnostic.with_help_opt(error.help)
     }
@@ -827,4 +831,35 @@ fn string_content_start(text: &str, span: Range<usize>, value: &str) -> Option<u
         }
     }
     None
+}
+
+/// For each plugin output a condition's faulty part reads: its type in the
+/// manifest's words, and that the type comes from the plugin's manifest
+/// (a type error there is as often a wrong manifest as a wrong rule).
+fn plugin_output_notes(env: &Env, source: &str) -> Vec<String> {
+    let mut notes: Vec<String> = Vec::new();
+    let mut rest = source;
+    while let Some(at) = rest.find("plugins.") {
+        let tail = &rest[at..];
+        let end = tail
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.'))
+            .unwrap_or(tail.len());
+        let path = tail[..end].trim_end_matches('.');
+        rest = &tail[end..];
+        let Some(field) = env.field(path).filter(|f| f.slot.is_some()) else {
+            continue;
+        };
+        let (Some(plugin), Some(output)) = (path.split('.').nth(1), path.split('.').nth(2)) else {
+            continue;
+        };
+        let word = crate::expr::manifest_word(&field.ty);
+        let note = format!(
+            "`{path}` is a `{word}` output (`{}` in conditions): its type comes from plugin `{plugin}`'s manifest (`[outputs] {output} = {{ type = \"{word}\" }}`)",
+            field.ty
+        );
+        if !notes.contains(&note) {
+            notes.push(note);
+        }
+    }
+    notes
 }

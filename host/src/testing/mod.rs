@@ -152,7 +152,7 @@ then = { flag = "anomaly" }
             sequences, errors, ..
         } = parse_tests(Path::new("t.toml"), text);
         assert!(errors.is_empty(), "{errors:?}");
-        run_sequence(&sequence_snapshot(), &sequences[0])
+        run_sequence(&sequence_snapshot(), &sequences[0], &mut |_, _| Ok(()))
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::compare::{Mismatch, check_fragment, compare};
 use super::load::{Action, ClockMove, LoadedSequence, LoadedStep};
-use crate::decision::{Name, TraceLevel};
+use crate::decision::{Name, PluginRun, TraceLevel};
 use crate::intake;
 use crate::snapshot::Snapshot;
 use crate::store::{
@@ -15,13 +15,19 @@ use crate::store::{
 };
 use crate::time::{Clock, ManualClock};
 
+/// Hears how the plugins went on one complaint (runs, complaint id); an
+/// error stops the sequence.
+pub type PluginRunsFn<'a> = dyn FnMut(&[PluginRun], &str) -> Result<(), String> + 'a;
+
 /// Runs `sequence` under `snapshot`. Expectations that do not hold are
 /// returned (prefixed with their step) and the steps go on; an error stops
 /// the sequence (the store failed, a plugin refused the complaint, the
-/// clock was set backwards).
+/// clock was set backwards). `plugin_runs` hears how the plugins went on
+/// each complaint (to warn of failures); its error stops the sequence.
 pub fn run_sequence(
     snapshot: &Arc<Snapshot>,
     sequence: &LoadedSequence,
+    plugin_runs: &mut PluginRunsFn<'_>,
 ) -> Result<Vec<Mismatch>, String> {
     let directory = tempfile::tempdir()
         .map_err(|error| format!("cannot make a temporary directory for the store: {error}"))?;
@@ -37,6 +43,7 @@ pub fn run_sequence(
         snapshot,
         store: &store,
         clock: &clock,
+        plugin_runs,
         mismatches: Vec::new(),
     };
     for step in &sequence.steps {
@@ -51,6 +58,7 @@ struct Runner<'a> {
     snapshot: &'a Arc<Snapshot>,
     store: &'a SqliteStore,
     clock: &'a ManualClock,
+    plugin_runs: &'a mut PluginRunsFn<'a>,
     mismatches: Vec<Mismatch>,
 }
 
@@ -168,7 +176,7 @@ impl Runner<'_> {
     /// Decides and records one complaint received now; its decision as
     /// JSON.
     fn decide(
-        &self,
+        &mut self,
         mut event: crate::event::ComplaintEvent,
         plugins: &std::collections::BTreeMap<String, toml::Table>,
     ) -> Result<serde_json::Value, String> {
@@ -178,6 +186,7 @@ impl Runner<'_> {
             .plugins
             .enrich(&event, plugins)
             .map_err(|error| format!("complaint `{}` refused: {error}", event.id))?;
+        (self.plugin_runs)(&enrichment.runs, &event.id)?;
         let snapshot = Arc::clone(self.snapshot);
         let levels: Vec<Name> = snapshot
             .ruleset
