@@ -44,8 +44,26 @@ pub struct Decision {
     pub control_lines: Vec<ControlLineOutcome>,
     /// Plugin outputs: plugin name → output name → value.
     pub annotations: Arc<Annotations>,
+    /// The event's amount was in another currency than the rule set's:
+    /// how it was converted before the rules saw it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversion: Option<Conversion>,
     /// Why: rule by rule.
     pub trace: Vec<TraceEntry>,
+}
+
+/// How an event's amount in a foreign currency became the rule set's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Conversion {
+    /// The event's currency.
+    pub from: Name,
+    /// The rule set's currency, which every amount of the decision is in.
+    pub to: Name,
+    /// The event's amount, as sent.
+    pub amount: Option<f64>,
+    /// `to` per one `from` (`[ruleset.rates]`); absent when the rule set
+    /// has no rate, and the rules then saw no amount.
+    pub rate: Option<f64>,
 }
 
 impl Decision {

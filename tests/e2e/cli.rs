@@ -331,3 +331,65 @@ fn check_names_a_plugin_outputs_type_in_its_manifests_words() {
         "{text}"
     );
 }
+
+#[test]
+fn an_event_in_another_currency_is_converted_or_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let event = dir.path().join("event.json");
+    std::fs::write(
+        &event,
+        r#"{"id": "cny-1", "received_at": "2026-11-20T10:00:00Z", "category": "price_billing", "amount": 1000, "currency": "CNY"}"#,
+    )
+    .unwrap();
+    let output = redress(&[
+        "eval",
+        "rules",
+        event.to_str().unwrap(),
+        "--plugins",
+        "plugins",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let decision: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        decision["conversion"],
+        serde_json::json!({"from": "CNY", "to": "USD", "amount": 1000.0, "rate": 0.14})
+    );
+    // 1,000 CNY is 140 USD: not a large amount (1,000 USD) for the rules.
+    assert!(
+        decision["escalations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["rule"] != "large-amount"),
+        "{decision}"
+    );
+    assert!(
+        decision["offers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|o| o["currency"] == "USD"),
+        "{decision}"
+    );
+
+    std::fs::write(
+        &event,
+        r#"{"id": "jpy-1", "received_at": "2026-11-20T10:00:00Z", "amount": 5000, "currency": "JPY"}"#,
+    )
+    .unwrap();
+    let output = redress(&[
+        "eval",
+        "rules",
+        event.to_str().unwrap(),
+        "--plugins",
+        "plugins",
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains(
+            "complaint `jpy-1` is in JPY, but the rule set decides in USD and has no rate for JPY"
+        ),
+        "{}",
+        stderr(&output)
+    );
+}

@@ -76,6 +76,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         (false, TraceArg::Compact) => TraceLevel::Compact,
         (false, TraceArg::None) => TraceLevel::None,
     };
+    crate::engine::check_currency(&snapshot.ruleset.settings, &event)
+        .with_context(|| format!("in {}", event_path.display()))?;
     let decision = super::plugin_voice::with_guest_log(|| {
         snapshot.decide(&event, &Default::default(), &Stateless, trace)
     })?;

@@ -77,9 +77,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut results = Vec::with_capacity(cases.len() + sequences.len());
     for case in &cases {
         let state = CaseState(case.history.clone());
-        let outcome = snapshot
-            .decide(&case.event, &case.plugins, &state, TraceLevel::Full)
+        let outcome = crate::engine::check_currency(&snapshot.ruleset.settings, &case.event)
             .map_err(|error| error.to_string())
+            .and_then(|()| {
+                snapshot
+                    .decide(&case.event, &case.plugins, &state, TraceLevel::Full)
+                    .map_err(|error| error.to_string())
+            })
             .and_then(|decision| {
                 let warnings = plugin_warnings(&decision);
                 for warning in &warnings {

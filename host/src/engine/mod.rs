@@ -6,12 +6,14 @@
 //! budget). Every rule consulted leaves a trace entry with the values its
 //! condition read.
 
+mod currency;
 mod enrichment;
 mod offers;
 mod state;
 
 use std::collections::BTreeMap;
 
+pub use currency::{CurrencyError, check_currency, convert};
 pub use enrichment::{Enrichment, Proposal};
 pub use offers::{Limits, apply_caps, round_cents};
 pub use state::{BudgetUse, Group, StateView, Stateless, group_key};
@@ -36,6 +38,11 @@ pub fn decide(
     state: &dyn StateView,
     trace_level: TraceLevel,
 ) -> Decision {
+    let converted = currency::convert(&ruleset.settings, event);
+    let (event, conversion) = match &converted {
+        Some((event, conversion)) => (event, Some(conversion.clone())),
+        None => (event, None),
+    };
     let history = state.history(event);
     let category = event.category.as_deref().or(enrichment.category.as_deref());
     let facts = Facts {
@@ -323,6 +330,7 @@ pub fn decide(
         authority,
         control_lines,
         annotations: enrichment.by_plugin.clone(),
+        conversion,
         trace: run.trace,
     }
 }

@@ -203,6 +203,7 @@ impl Checker<'_> {
         let mut settings = Settings {
             levels: DEFAULT_LEVELS.iter().map(|s| s.to_string()).collect(),
             currency: Name::from("USD"),
+            rates: BTreeMap::new(),
             offer_kinds: OFFER_KINDS.iter().map(|s| s.to_string()).collect(),
             ranges: BTreeMap::new(),
             limits: DeclaredLimits::default(),
@@ -248,6 +249,35 @@ impl Checker<'_> {
                     );
                 }
                 settings.currency = Name::from(currency.as_str());
+            }
+            for (code, rate) in &raw_settings.rates {
+                if !(code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase())) {
+                    self.error_at(
+                        parsed.file,
+                        span.clone(),
+                        &format!("`rates`: `{code}` is not an ISO 4217 code"),
+                        Some("write a code such as `CNY` or `PHP`".into()),
+                    );
+                } else if !(rate.is_finite() && *rate > 0.0) {
+                    self.error_at(
+                        parsed.file,
+                        span.clone(),
+                        &format!("`rates.{code}` must be a positive number, not {rate}"),
+                        Some(format!(
+                            "a rate is how many {} one {code} is worth",
+                            settings.currency
+                        )),
+                    );
+                } else if code.as_str() == &*settings.currency {
+                    self.error_at(
+                        parsed.file,
+                        span.clone(),
+                        &format!("`rates.{code}`: `{code}` is the rule set's own currency"),
+                        None,
+                    );
+                } else {
+                    settings.rates.insert(Name::from(code.as_str()), *rate);
+                }
             }
             settings
                 .offer_kinds

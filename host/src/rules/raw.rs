@@ -89,6 +89,13 @@ pub struct RawSettings {
     /// Default: `"USD"`.
     #[serde(default)]
     pub currency: Option<String>,
+    /// Fixed conversion rates into `currency`: code → units of `currency`
+    /// per one unit of it, e.g. `{ CNY = 0.14, PHP = 0.018 }`. An event in
+    /// a listed currency has its amount converted before the rules see it
+    /// (the decision says so); an event in any other currency is refused.
+    /// Default: `{}` (only events in `currency`, or with none).
+    #[serde(default)]
+    pub rates: BTreeMap<String, f64>,
     /// Offer kinds allowed besides the built-in ones (apology, explanation,
     /// discount, coupon, gift, points, replacement, repair, refund,
     /// callback). Default: `[]`.
@@ -310,7 +317,7 @@ pub struct RawOffer {
     /// repair, refund, callback, or a kind added in `ruleset.offer_kinds`
     /// (required).
     pub kind: Located<String>,
-    /// Value in the event's currency. Default: `0` (e.g. an apology).
+    /// Value in the rule set's currency. Default: `0` (e.g. an apology).
     #[serde(default)]
     pub value: Option<Located<RawAmount>>,
     /// Words for the handler, e.g. "a new unit, never the returned one".

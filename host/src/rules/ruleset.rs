@@ -16,8 +16,10 @@ use crate::time::Duration;
 pub struct Settings {
     /// Escalation levels, lowest first.
     pub levels: Vec<String>,
-    /// Currency of offers when the event has none.
+    /// The rule set's currency: of thresholds, offers, caps and costs.
     pub currency: Name,
+    /// `[ruleset] rates`: units of `currency` per one unit of another.
+    pub rates: BTreeMap<Name, f64>,
     /// Every offer kind allowed: built-in plus `offer_kinds`.
     pub offer_kinds: Vec<String>,
     /// `[ruleset.ranges]`: declared `[lowest, highest]` of numeric inputs.

@@ -189,6 +189,17 @@ fn prepare(
             return Prepared::Refused(event_error(error));
         }
     };
+    if let Err(error) = crate::engine::check_currency(&snapshot.ruleset.settings, &event) {
+        state
+            .metrics
+            .invalid
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        return Prepared::Refused(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_currency",
+            error.to_string(),
+        ));
+    }
     match intake::prepare(snapshot, event, state.clock.now()) {
         Ok(prepared) => Prepared::Ready(prepared.event, prepared.enrichment),
         Err(error) => {

@@ -181,6 +181,8 @@ impl Runner<'_> {
         plugins: &std::collections::BTreeMap<String, toml::Table>,
     ) -> Result<serde_json::Value, String> {
         event.received_at = Some(self.clock.now());
+        crate::engine::check_currency(&self.snapshot.ruleset.settings, &event)
+            .map_err(|error| error.to_string())?;
         let enrichment = self
             .snapshot
             .plugins
