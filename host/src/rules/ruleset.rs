@@ -28,6 +28,14 @@ pub struct Settings {
     pub limits: DeclaredLimits,
 }
 
+impl Settings {
+    /// The escalation levels as the store takes them (each intake carries
+    /// them, so breaches only ever raise a case).
+    pub fn level_names(&self) -> Vec<Name> {
+        self.levels.iter().map(|l| Name::from(l.as_str())).collect()
+    }
+}
+
 /// `max_payout`, `max_payout_per_kind`, `max_authority_per_complaint`,
 /// `max_authority_per_window`, and where they were written.
 #[derive(Debug, Clone, Default)]

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use crate::decision::{Decision, Name, TraceLevel};
+use crate::decision::{Decision, TraceLevel};
 use crate::engine::StateView;
 use crate::engine::{Enrichment, Stateless};
 use crate::event::{ComplaintEvent, EventError};
@@ -220,13 +220,7 @@ async fn record(
     prepared: Vec<Prepared>,
     trace: TraceLevel,
 ) -> Result<Vec<Result<Answer, ApiError>>, ApiError> {
-    let levels: Vec<Name> = snapshot
-        .ruleset
-        .settings
-        .levels
-        .iter()
-        .map(|l| Name::from(l.as_str()))
-        .collect();
+    let levels = snapshot.ruleset.settings.level_names();
     let mut intakes = Vec::new();
     let mut answers: Vec<Option<Result<Answer, ApiError>>> = Vec::with_capacity(prepared.len());
     for item in prepared {

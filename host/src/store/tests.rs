@@ -106,12 +106,7 @@ impl Fixture {
         let mut event = crate::event::ComplaintEvent::from_value(json).unwrap();
         event.received_at = Some(self.clock.now());
         let rules = self.rules.clone();
-        let levels = rules
-            .settings
-            .levels
-            .iter()
-            .map(|l| Name::from(l.as_str()))
-            .collect();
+        let levels = rules.settings.level_names();
         let decide: DecideFn = Box::new(move |event, view| {
             crate::intake::pipeline::decide_with(
                 &rules,

@@ -44,6 +44,7 @@ pub fn run_sequence(
         store: &store,
         clock: &clock,
         plugin_runs,
+        levels: snapshot.ruleset.settings.level_names(),
         mismatches: Vec::new(),
     };
     for step in &sequence.steps {
@@ -59,6 +60,8 @@ struct Runner<'a> {
     store: &'a SqliteStore,
     clock: &'a ManualClock,
     plugin_runs: &'a mut PluginRunsFn<'a>,
+    /// The rule set's escalation levels, for every intake.
+    levels: Vec<Name>,
     mismatches: Vec<Mismatch>,
 }
 
@@ -190,18 +193,11 @@ impl Runner<'_> {
             .map_err(|error| format!("complaint `{}` refused: {error}", event.id))?;
         (self.plugin_runs)(&enrichment.runs, &event.id)?;
         let snapshot = Arc::clone(self.snapshot);
-        let levels: Vec<Name> = snapshot
-            .ruleset
-            .settings
-            .levels
-            .iter()
-            .map(|l| Name::from(l.as_str()))
-            .collect();
         let decide: DecideFn = Box::new(move |event, view| {
             intake::decide(&snapshot, event, &enrichment, view, TraceLevel::Full)
         });
         let id = event.id.clone();
-        let intake = Intake::new(event, decide, levels).map_err(|e| e.to_string())?;
+        let intake = Intake::new(event, decide, self.levels.clone()).map_err(|e| e.to_string())?;
         let recorded = self
             .store
             .decide_and_record(vec![intake])
