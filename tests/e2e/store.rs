@@ -418,3 +418,81 @@ fn without_a_store_the_state_endpoints_say_so() {
         assert_eq!(error["error"]["code"], "store_disabled");
     }
 }
+
+/// A coupon for every complaint, in the rule set's currency.
+fn coupon_rules(currency: &str) -> String {
+    format!(
+        r#"
+[ruleset]
+currency = "{currency}"
+
+[[route]]
+name = "everything"
+queue = "care"
+
+[[compensate]]
+name = "coupon"
+offers = [{{ kind = "coupon", value = 10.0 }}]
+"#
+    )
+}
+
+#[test]
+fn the_report_keeps_currencies_apart_and_the_daemon_refuses_an_unknown_one() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("rules")).unwrap();
+    std::fs::write(dir.path().join("rules/quick.toml"), coupon_rules("USD")).unwrap();
+    let daemon = Daemon::start_in(dir, "plugins = \"\"\n");
+    let (status, decision) = daemon.post("/v1/complaints", r#"{"id": "usd-1"}"#);
+    assert_eq!(status, 200, "{decision}");
+    assert_eq!(decision["offers"][0]["currency"], "USD");
+
+    // No rate from CNY: refused, named, and nothing recorded.
+    let (status, error) = daemon.post(
+        "/v1/complaints",
+        r#"{"id": "cny-1", "amount": 200.0, "currency": "CNY"}"#,
+    );
+    assert_eq!(status, 422, "{error}");
+    assert_eq!(error["error"]["code"], "unknown_currency", "{error}");
+    let message = error["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("CNY") && message.contains("USD"),
+        "{message}"
+    );
+    let (status, _) = daemon.get("/v1/cases/cny-1");
+    assert_eq!(status, 404);
+
+    let before = daemon.ruleset_version();
+    std::fs::write(daemon.path("rules/quick.toml"), coupon_rules("CNY")).unwrap();
+    daemon.wait_for("the rule set in CNY", |r| r["ruleset_version"] != before);
+    let (status, decision) = daemon.post("/v1/complaints", r#"{"id": "cny-2"}"#);
+    assert_eq!(status, 200, "{decision}");
+    assert_eq!(decision["offers"][0]["currency"], "CNY");
+
+    let (status, report) = daemon.get("/v1/report");
+    assert_eq!(status, 200, "{report}");
+    let mut totals: Vec<(String, f64)> = report["totals"]["compensation"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|sum| {
+            (
+                sum["currency"].as_str().unwrap().to_string(),
+                sum["amount"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    totals.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        totals,
+        vec![("CNY".to_string(), 10.0), ("USD".to_string(), 10.0)]
+    );
+    let table = redress_in(daemon.dir.path(), &["report"]);
+    assert!(table.status.success(), "{}", stderr(&table));
+    let text = stdout(&table);
+    let total = text.lines().find(|l| l.starts_with("total")).unwrap();
+    assert!(
+        total.contains("10.00 CNY") && total.contains("10.00 USD") && !total.contains("20.00"),
+        "{text}"
+    );
+}

@@ -38,7 +38,7 @@ pub use lock::DataLock;
 pub use log_reader::{AuditReader, LineParts, LogQuery, LoggedComplaint};
 pub use metrics::StoreMetrics;
 pub use repair::{LostEntry, RepairReport, repair_data_dir};
-pub use report::{Report, ReportRow};
+pub use report::{Amount, Report, ReportRow};
 pub use scheduler::spawn_scheduler;
 pub use sqlite::{Durability, SqliteStore, StoreOptions};
 pub use versions::{PluginRecord, SnapshotRecord};

@@ -5,7 +5,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::store::audit_file::{AuditFile, Span};
 use crate::store::lifecycle::Status;
-use crate::store::report::{Report, ReportRow};
+use crate::store::report::{Report, ReportRow, add_amount};
 use crate::store::{
     CaseEventView, CaseView, DecisionPage, DecisionQuery, StoreError, StoredDecision, TimerView,
 };
@@ -285,11 +285,10 @@ pub(super) fn read_report(
     from: Timestamp,
     to: Timestamp,
 ) -> Result<Report, StoreError> {
-    let rows: Vec<ReportRow> = connection
+    let mut rows: Vec<ReportRow> = connection
         .prepare_cached(
             "SELECT c.category, c.product_line, c.tier, COUNT(*),
                     SUM(c.status IN ('resolved', 'confirmed', 'closed')),
-                    COALESCE(SUM(c.goodwill), 0),
                     SUM((SELECT COUNT(*) FROM timers t WHERE t.case_no = c.no AND t.kind IN ('first_response', 'resolve') AND t.state = 'fired')),
                     SUM((SELECT COUNT(*) FROM timers t WHERE t.case_no = c.no AND t.kind = 'follow_up')),
                     SUM((SELECT COUNT(*) FROM case_events e WHERE e.case_no = c.no AND e.kind = 'followed_up')),
@@ -305,13 +304,39 @@ pub(super) fn read_report(
                 tier: row.get(2)?,
                 complaints: row.get(3)?,
                 resolved: row.get(4)?,
-                compensation: row.get(5)?,
-                sla_breaches: row.get(6)?,
-                follow_ups_scheduled: row.get(7)?,
-                follow_ups_done: row.get(8)?,
-                escalated: row.get(9)?,
+                sla_breaches: row.get(5)?,
+                follow_ups_scheduled: row.get(6)?,
+                follow_ups_done: row.get(7)?,
+                escalated: row.get(8)?,
+                compensation: Vec::new(),
             })
         })?
         .collect::<Result<_, _>>()?;
+    // Compensation per cell and currency: amounts in different currencies
+    // are never added.
+    let mut statement = connection.prepare_cached(
+        "SELECT category, product_line, tier, currency, SUM(goodwill)
+         FROM cases WHERE opened_at >= ?1 AND opened_at < ?2 AND goodwill != 0
+         GROUP BY category, product_line, tier, currency",
+    )?;
+    let sums = statement.query_map(params![from.millis(), to.millis()], |row| {
+        Ok((
+            (
+                row.get::<_, Option<String>>(0)?,
+                row.get::<_, Option<String>>(1)?,
+                row.get::<_, Option<String>>(2)?,
+            ),
+            row.get::<_, Option<String>>(3)?,
+            row.get::<_, f64>(4)?,
+        ))
+    })?;
+    for sum in sums {
+        let ((category, product_line, tier), currency, amount) = sum?;
+        if let Some(row) = rows.iter_mut().find(|row| {
+            row.category == category && row.product_line == product_line && row.tier == tier
+        }) {
+            add_amount(&mut row.compensation, currency, amount);
+        }
+    }
     Ok(Report::new(from, to, rows))
 }

@@ -23,8 +23,44 @@ pub struct ReportRow {
     pub sla_breaches: i64,
     pub follow_ups_scheduled: i64,
     pub follow_ups_done: i64,
-    /// Worth of the offers made.
-    pub compensation: f64,
+    /// Worth of the offers made, one amount per currency (largest first),
+    /// never added across currencies.
+    pub compensation: Vec<Amount>,
+}
+
+/// A sum of money in one currency.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Amount {
+    /// ISO 4217 code; `None` for cases opened before the store recorded
+    /// their currency (schema version 7).
+    pub currency: Option<String>,
+    pub amount: f64,
+}
+
+impl Amount {
+    fn render(&self) -> String {
+        match &self.currency {
+            Some(code) => format!("{:.2} {code}", self.amount),
+            None => format!("{:.2} (currency not recorded)", self.amount),
+        }
+    }
+}
+
+/// Adds `amount` to the entry of its currency in `sums`.
+pub(super) fn add_amount(sums: &mut Vec<Amount>, currency: Option<String>, amount: f64) {
+    match sums.iter_mut().find(|sum| sum.currency == currency) {
+        Some(sum) => sum.amount += amount,
+        None => sums.push(Amount { currency, amount }),
+    }
+}
+
+/// Largest first, then by code: a stable order for tables and JSON.
+fn sort_amounts(sums: &mut [Amount]) {
+    sums.sort_by(|a, b| {
+        b.amount
+            .total_cmp(&a.amount)
+            .then_with(|| a.currency.cmp(&b.currency))
+    });
 }
 
 /// The report over `[from, to)`.
@@ -37,7 +73,7 @@ pub struct Report {
 }
 
 impl Report {
-    pub fn new(from: Timestamp, to: Timestamp, rows: Vec<ReportRow>) -> Self {
+    pub fn new(from: Timestamp, to: Timestamp, mut rows: Vec<ReportRow>) -> Self {
         let mut totals = ReportRow {
             category: None,
             product_line: None,
@@ -48,17 +84,21 @@ impl Report {
             sla_breaches: 0,
             follow_ups_scheduled: 0,
             follow_ups_done: 0,
-            compensation: 0.0,
+            compensation: Vec::new(),
         };
-        for row in &rows {
+        for row in &mut rows {
+            sort_amounts(&mut row.compensation);
             totals.complaints += row.complaints;
             totals.resolved += row.resolved;
             totals.escalated += row.escalated;
             totals.sla_breaches += row.sla_breaches;
             totals.follow_ups_scheduled += row.follow_ups_scheduled;
             totals.follow_ups_done += row.follow_ups_done;
-            totals.compensation += row.compensation;
+            for sum in &row.compensation {
+                add_amount(&mut totals.compensation, sum.currency.clone(), sum.amount);
+            }
         }
+        sort_amounts(&mut totals.compensation);
         Report {
             from,
             to,
@@ -73,7 +113,7 @@ impl Report {
         let _ = writeln!(out, "Complaints from {} to {}", self.from, self.to);
         let _ = writeln!(
             out,
-            "\n{:<22} {:<14} {:<10} {:>10} {:>9} {:>10} {:>9} {:>11} {:>13}",
+            "\n{:<22} {:<14} {:<10} {:>10} {:>9} {:>10} {:>9} {:>11}  {}",
             "category",
             "product line",
             "tier",
@@ -89,7 +129,7 @@ impl Report {
             let is_total = std::ptr::eq(row, &self.totals);
             let _ = writeln!(
                 out,
-                "{:<22} {:<14} {:<10} {:>10} {:>9} {:>10} {:>9} {:>11} {:>13.2}",
+                "{:<22} {:<14} {:<10} {:>10} {:>9} {:>10} {:>9} {:>11}  {}",
                 if is_total {
                     "total".to_string()
                 } else {
@@ -110,10 +150,82 @@ impl Report {
                 row.escalated,
                 row.sla_breaches,
                 format!("{}/{}", row.follow_ups_done, row.follow_ups_scheduled),
-                row.compensation
+                render_amounts(&row.compensation)
             );
         }
         out.push_str("\nfollow-ups: done / scheduled after resolution\n");
+        out.push_str("compensation: per currency, never added across currencies\n");
         out
+    }
+}
+
+fn render_amounts(sums: &[Amount]) -> String {
+    if sums.is_empty() {
+        return "-".to_string();
+    }
+    sums.iter()
+        .map(Amount::render)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(category: &str, compensation: Vec<Amount>) -> ReportRow {
+        ReportRow {
+            category: Some(category.to_string()),
+            product_line: None,
+            tier: None,
+            complaints: 1,
+            resolved: 0,
+            escalated: 0,
+            sla_breaches: 0,
+            follow_ups_scheduled: 0,
+            follow_ups_done: 0,
+            compensation,
+        }
+    }
+
+    fn amount(currency: Option<&str>, amount: f64) -> Amount {
+        Amount {
+            currency: currency.map(str::to_string),
+            amount,
+        }
+    }
+
+    #[test]
+    fn totals_are_per_currency_and_never_one_sum() {
+        let report = Report::new(
+            Timestamp(0),
+            Timestamp(1),
+            vec![
+                row("a", vec![amount(Some("USD"), 10.0)]),
+                row(
+                    "b",
+                    vec![amount(Some("CNY"), 200.0), amount(Some("USD"), 5.0)],
+                ),
+                row("c", vec![amount(None, 3.0)]),
+            ],
+        );
+        assert_eq!(
+            report.totals.compensation,
+            vec![
+                amount(Some("CNY"), 200.0),
+                amount(Some("USD"), 15.0),
+                amount(None, 3.0)
+            ]
+        );
+        let table = report.render();
+        let total = table.lines().find(|l| l.starts_with("total")).unwrap();
+        assert!(
+            total.ends_with("200.00 CNY, 15.00 USD, 3.00 (currency not recorded)"),
+            "{total}"
+        );
+        assert!(
+            !table.contains("215.00") && !table.contains("218.00"),
+            "{table}"
+        );
     }
 }

@@ -65,6 +65,7 @@ pub(super) const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/0005_audit_payloads_in_a_file.sql"),
     ),
     (6, include_str!("../../migrations/0006_snapshots_kept.sql")),
+    (7, include_str!("../../migrations/0007_case_currency.sql")),
 ];
 
 /// How hard a commit tries to survive a crash.
@@ -955,12 +956,14 @@ fn open_case(
     let sla = decision.sla.as_ref();
     let breach = sla.and_then(|s| s.on_breach.as_ref());
     let goodwill: f64 = decision.offers.iter().map(|o| o.value).sum();
+    // Every offer of one decision is in the rule set's currency.
+    let currency = decision.offers.first().map(|offer| &*offer.currency);
     connection
         .prepare_cached(
             "INSERT INTO cases (id, customer_id, status, opened_at, updated_at, category, product_line, tier, location,
                                 queue, handler, escalation_level, escalation_rank, goodwill, resolve_ms, follow_up_ms,
-                                breach_escalate, breach_rank, breach_notify)
-             VALUES (?1, ?2, 'open', ?3, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+                                breach_escalate, breach_rank, breach_notify, currency)
+             VALUES (?1, ?2, 'open', ?3, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
         )?
         .execute(params![
             event.id,
@@ -980,6 +983,7 @@ fn open_case(
             breach.and_then(|b| b.escalate.as_deref()),
             breach.map(|b| rank(levels, b.escalate.as_deref())),
             breach.map(|b| serde_json::to_string(&b.notify)).transpose()?,
+            currency,
         ])?;
     let case_no = connection.last_insert_rowid();
     cases.write().opened(
