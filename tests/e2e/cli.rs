@@ -393,3 +393,72 @@ fn an_event_in_another_currency_is_converted_or_refused() {
         stderr(&output)
     );
 }
+
+#[test]
+fn a_named_condition_is_used_by_name_explained_by_value_and_checked_for_cycles() {
+    let dir = tempfile::tempdir().unwrap();
+    let event = dir.path().join("key.json");
+    std::fs::write(
+        &event,
+        r#"{"id": "k-1", "received_at": "2026-11-20T10:00:00Z", "text": "the card reader ate my card", "customer": {"deposits": 2000000}}"#,
+    )
+    .unwrap();
+    // The default rules name `key_account` once and use it in three files.
+    let output = redress(&["eval", "rules", event.to_str().unwrap(), "--explain"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stdout(&output);
+    let because = text
+        .lines()
+        .find(|l| l.contains("because") && l.contains("key_account"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        because.contains("key_account = true") && because.contains("customer.deposits = 2000000.0"),
+        "{because}"
+    );
+
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    std::fs::write(
+        rules.join("10.toml"),
+        r#"[conditions]
+lost = 'found || text.contains("lost")'
+found = 'lost && channel == "store"'
+
+[[route]]
+name = "fallback"
+when = 'lost || found'
+queue = "care"
+"#,
+    )
+    .unwrap();
+    let output = redress(&["check", rules.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    let text = stderr(&output);
+    assert!(
+        text.contains(
+            "error: named conditions use each other in a cycle: `found` -> `lost` -> `found`"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("10.toml:3:1"), "{text}");
+}
+
+#[test]
+fn a_command_whose_reader_goes_away_ends_quietly() {
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_redress"))
+        .args(["schema", "rules"])
+        .current_dir(repo())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // `redress schema rules | head -c 0`: the reader closes at once.
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let text = stderr(&output);
+    assert!(
+        !text.contains("Broken pipe") && !text.contains("panicked"),
+        "{text}"
+    );
+}

@@ -29,7 +29,7 @@ pub struct Tree {
 impl Tree {
     fn of(expression: &Expression) -> Self {
         Tree {
-            tree: syntax_tree(expression.source()),
+            tree: syntax_tree(expression.analysis_source()),
             always_true: expression.is_always_true(),
         }
     }
@@ -391,7 +391,8 @@ impl<'r> Model<'r> {
         }
         let value = match objective {
             Objective::Kind(kind) => after.get(kind).copied().unwrap_or(0.0),
-            _ => after.values().sum(),
+            // An empty sum of f64 is -0.0, which would print as `-0.00`.
+            _ => after.values().fold(0.0, |sum, value| sum + value),
         };
         let value = match total_limit {
             Some((limit, rule)) => {

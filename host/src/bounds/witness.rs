@@ -68,7 +68,7 @@ impl StateView for WitnessState {
 
 /// What a decision gives for `objective`.
 pub fn measure(decision: &Decision, objective: &Objective, model: &Model<'_>) -> f64 {
-    match objective {
+    let total: f64 = match objective {
         Objective::Payout => decision.offers.iter().map(|o| o.value).sum(),
         Objective::Kind(kind) => decision
             .offers
@@ -86,7 +86,9 @@ pub fn measure(decision: &Decision, objective: &Objective, model: &Model<'_>) ->
                 .map(|g| g.max_cost)
                 .sum()
         }
-    }
+    };
+    // An empty sum of f64 is -0.0, which would print as `-0.00`.
+    total + 0.0
 }
 
 /// Looks for the complaint in `region` that decides highest for

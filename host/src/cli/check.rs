@@ -57,8 +57,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             if args.json {
                 return Ok(ExitCode::SUCCESS);
             }
+            let conditions = match ruleset.conditions.len() {
+                0 => String::new(),
+                1 => " and 1 named condition".to_string(),
+                n => format!(" and {n} named conditions"),
+            };
             println!(
-                "ok: {} rules in {} files{with}, version {}",
+                "ok: {} rules{conditions} in {} files{with}, version {}",
                 ruleset.rule_count(),
                 ruleset.files.len(),
                 snapshot.version

@@ -2,6 +2,7 @@
 
 mod audit;
 mod check;
+mod closed_pipe;
 mod diff;
 mod eval;
 mod plugin;
@@ -156,6 +157,19 @@ pub(crate) fn midnight_utc(date: chrono::NaiveDate) -> Option<Timestamp> {
 /// Runs the command line; `main` of the `redress` binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if matches!(
+        cli.command,
+        Command::Check(_)
+            | Command::Eval(_)
+            | Command::Test(_)
+            | Command::Schema(_)
+            | Command::Audit(_)
+            | Command::Report(_)
+            | Command::Replay(_)
+            | Command::Diff(_)
+    ) {
+        closed_pipe::end_quietly_on_closed_pipe();
+    }
     let result = match cli.command {
         Command::Check(args) => check::run(args),
         Command::Eval(args) => eval::run(args),

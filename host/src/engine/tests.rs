@@ -376,3 +376,69 @@ fn full_trace_lists_rules_not_reached() {
             .contains("an earlier route rule matched")
     );
 }
+
+#[test]
+fn a_named_condition_decides_like_its_text_and_shows_in_the_trace_by_name() {
+    let named = ruleset(
+        r#"
+[conditions]
+key_account = 'customer.tier == "key" || customer.deposits >= 1000000.0'
+
+[[route]]
+name = "key"
+when = 'key_account && channel == "store"'
+queue = "key-accounts"
+
+[[route]]
+name = "fallback"
+queue = "care"
+"#,
+    );
+    let written_out = ruleset(
+        r#"
+[[route]]
+name = "key"
+when = '(customer.tier == "key" || customer.deposits >= 1000000.0) && channel == "store"'
+queue = "key-accounts"
+
+[[route]]
+name = "fallback"
+queue = "care"
+"#,
+    );
+    for json in [
+        r#"{"id": "1", "channel": "store", "customer": {"tier": "key"}}"#,
+        r#"{"id": "2", "channel": "store", "customer": {"deposits": 2000000}}"#,
+        r#"{"id": "3", "channel": "web", "customer": {"tier": "key"}}"#,
+        r#"{"id": "4", "channel": "store"}"#,
+    ] {
+        let event = event(json);
+        let decide_with = |rules: &RuleSet| {
+            decide(
+                rules,
+                &event,
+                &Enrichment::none(),
+                &Stateless,
+                TraceLevel::Full,
+            )
+        };
+        let (a, b) = (decide_with(&named), decide_with(&written_out));
+        assert_eq!(a.route, b.route, "{json}");
+    }
+    let event = event(r#"{"id": "5", "channel": "store", "customer": {"deposits": 2000000}}"#);
+    let decision = decide(
+        &named,
+        &event,
+        &Enrichment::none(),
+        &Stateless,
+        TraceLevel::Full,
+    );
+    let entry = decision.trace.iter().find(|t| &*t.rule == "key").unwrap();
+    assert!(entry.matched);
+    assert_eq!(entry.inputs["key_account"], serde_json::json!(true));
+    assert_eq!(
+        entry.inputs["customer.deposits"],
+        serde_json::json!(2000000.0)
+    );
+    assert_eq!(entry.inputs["channel"], serde_json::json!("store"));
+}

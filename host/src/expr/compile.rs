@@ -12,6 +12,7 @@ use cel::common::ast::{CallExpr, Expr, IdedExpr, LiteralValue, SourceInfo, opera
 use regex::Regex;
 
 use crate::expr::env::{Env, Facts, Reader};
+use crate::expr::named::NamedCondition;
 use crate::expr::types::Type;
 use crate::expr::value::{List, Value};
 use crate::suggest::did_you_mean;
@@ -140,6 +141,10 @@ impl std::fmt::Debug for IndexHint {
 /// A compiled expression of a known type.
 pub struct Expression {
     source: String,
+    /// The source with every named condition it uses written out in
+    /// parentheses, for the analyses that re-read conditions (the worst
+    /// case); `None` when it uses none.
+    analysis: Option<Arc<str>>,
     ty: Type,
     code: Code,
     reads: Vec<(Arc<str>, Reader)>,
@@ -191,6 +196,7 @@ impl Expression {
             source,
             errors: Vec::new(),
             reads: BTreeMap::new(),
+            inlined: Vec::new(),
         };
         let node = compiler.compile(&ast, 0);
         let full = 0..source.len();
@@ -221,8 +227,10 @@ impl Expression {
         } else {
             Vec::new()
         };
+        let analysis = inline_conditions(source, compiler.inlined);
         Ok(Expression {
             source: source.to_string(),
+            analysis,
             ty: node.ty,
             code: node.code,
             reads: compiler
@@ -238,6 +246,7 @@ impl Expression {
     pub fn always_true() -> Self {
         Expression {
             source: "true".to_string(),
+            analysis: None,
             ty: Type::Bool,
             code: Code::Const(Value::Bool(true)),
             reads: Vec::new(),
@@ -249,6 +258,7 @@ impl Expression {
     pub fn number(value: f64) -> Self {
         Expression {
             source: value.to_string(),
+            analysis: None,
             ty: Type::Double,
             code: Code::Const(Value::Double(value)),
             reads: Vec::new(),
@@ -258,6 +268,12 @@ impl Expression {
 
     pub fn source(&self) -> &str {
         &self.source
+    }
+
+    /// The source with the named conditions it uses written out: what
+    /// [`syntax_tree`] should read for an analysis of what it can match.
+    pub fn analysis_source(&self) -> &str {
+        self.analysis.as_deref().unwrap_or(&self.source)
     }
 
     pub fn ty(&self) -> &Type {
@@ -379,6 +395,9 @@ struct Compiler<'e> {
     source: &'e str,
     errors: Vec<CompileError>,
     reads: BTreeMap<String, Reader>,
+    /// Uses of named conditions: where, and the text the analyses read
+    /// in their place.
+    inlined: Vec<(Range<usize>, Arc<str>)>,
 }
 
 impl Compiler<'_> {
@@ -533,9 +552,15 @@ impl Compiler<'_> {
         }
     }
 
-    /// A dotted name: an event field, an `attrs` entry or a plugin output.
+    /// A dotted name: an event field, an `attrs` entry, a plugin output
+    /// or a named condition.
     fn path(&mut self, segments: &[&str], span: Range<usize>) -> Node {
         let path = segments.join(".");
+        if let [name] = segments
+            && let Some(condition) = self.env.condition(name)
+        {
+            return self.named_condition(name, condition.clone(), span);
+        }
         if let Some(field) = self.env.field(&path) {
             self.reads.insert(path, field.reader.clone());
             let code = if field.optional {
@@ -567,6 +592,39 @@ impl Compiler<'_> {
         }
         let error = self.unknown_path(segments, &path, span);
         self.error(error)
+    }
+
+    /// A use of a named condition: its compiled code, read under its name
+    /// (with what it reads) so traces show its value.
+    fn named_condition(
+        &mut self,
+        name: &str,
+        condition: NamedCondition,
+        span: Range<usize>,
+    ) -> Node {
+        let NamedCondition::Compiled(expression) = condition else {
+            return Node {
+                ty: Type::Dyn,
+                code: Code::never(),
+                span,
+            };
+        };
+        for (path, reader) in &expression.reads {
+            self.reads.insert(path.to_string(), reader.clone());
+        }
+        let reader_of = Arc::clone(&expression);
+        let reader: Reader = Arc::new(move |facts: &Facts<'_>| reader_of.evaluate(facts));
+        self.reads.insert(name.to_string(), reader);
+        self.inlined.push((
+            span.clone(),
+            Arc::from(format!("({})", expression.analysis_source())),
+        ));
+        let ty = expression.ty.clone();
+        Node {
+            ty,
+            code: Code::Pred(Box::new(move |facts| expression.test(facts))),
+            span,
+        }
     }
 
     fn unknown_path(&self, segments: &[&str], path: &str, span: Range<usize>) -> CompileError {
@@ -617,11 +675,12 @@ impl Compiler<'_> {
         if self.env.is_group(path) {
             return self.group_error(path, span);
         }
-        let help = did_you_mean(path, self.env.paths()).or_else(|| {
-            (segments.len() == 1).then(|| {
-                "site-specific values live in `attrs`, e.g. `attrs.store_size`".to_string()
-            })
-        });
+        let help =
+            did_you_mean(path, self.env.paths().chain(self.env.condition_names())).or_else(|| {
+                (segments.len() == 1).then(|| {
+                    "site-specific values live in `attrs`, e.g. `attrs.store_size`".to_string()
+                })
+            });
         CompileError::new(format!("unknown field `{path}`"), span)
             .label("unknown field")
             .help(help)
@@ -1423,6 +1482,26 @@ const METHODS: [&str; 8] = [
     "trim",
     "size",
 ];
+
+/// `source` with each span replaced by its text; `None` when there is none.
+fn inline_conditions(source: &str, mut uses: Vec<(Range<usize>, Arc<str>)>) -> Option<Arc<str>> {
+    if uses.is_empty() {
+        return None;
+    }
+    uses.sort_by_key(|(span, _)| span.start);
+    let mut out = String::with_capacity(source.len());
+    let mut at = 0;
+    for (span, text) in uses {
+        if span.start < at || span.end > source.len() {
+            continue;
+        }
+        out.push_str(&source[at..span.start]);
+        out.push_str(&text);
+        at = span.end;
+    }
+    out.push_str(&source[at..]);
+    Some(Arc::from(out))
+}
 
 fn first_line(text: &str) -> &str {
     text.lines().last().unwrap_or(text).trim()

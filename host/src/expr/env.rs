@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use crate::annotation::{AnnotationType, AnnotationValue};
 use crate::event::ComplaintEvent;
+use crate::expr::named::NamedCondition;
 use crate::expr::types::Type;
 use crate::expr::value::{List, MapRef, Value};
 
@@ -71,6 +72,8 @@ pub struct Env {
     refused: BTreeMap<String, String>,
     /// (plugin, offer kind) for every kind a plugin may propose.
     proposals: Vec<(String, String)>,
+    /// The rule set's `[conditions]`, by name.
+    pub(super) conditions: BTreeMap<String, NamedCondition>,
 }
 
 fn borrowed(s: &str) -> Value<'_> {
@@ -303,6 +306,7 @@ impl Env {
             plugins: BTreeMap::new(),
             refused: BTreeMap::new(),
             proposals: Vec::new(),
+            conditions: BTreeMap::new(),
         }
     }
 

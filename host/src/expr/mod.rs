@@ -4,10 +4,12 @@
 //! name against an [`Env`] (event fields, customer history, plugin outputs),
 //! checks types, and builds closures over [`Facts`]. Evaluating a compiled
 //! condition does no parsing, no name lookup and, for comparisons against
-//! literals, no allocation.
+//! literals, no allocation. A rule set's named conditions (`[conditions]`)
+//! join the environment, so a condition may use another by name.
 
 mod compile;
 mod env;
+mod named;
 mod types;
 mod value;
 
@@ -15,6 +17,7 @@ pub use compile::{
     CompileError, Expect, Expression, IndexHint, PRESENCE_TEST, qualified_name, syntax_tree,
 };
 pub use env::{CustomerHistory, Env, Facts, FieldDef, Reader};
+pub use named::{NamedCondition, names_used};
 pub use types::{Type, manifest_word};
 pub use value::{List, MapRef, Value};
 

@@ -2,7 +2,8 @@
 //! type-checked conditions, known levels and offer kinds, sane numbers and
 //! durations, a fallback route. Every problem becomes a diagnostic.
 
-use std::collections::{BTreeMap, HashMap};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Range;
 
 use sha2::{Digest, Sha256};
@@ -25,12 +26,21 @@ use crate::time::Duration;
 /// Flag a control line adds when it has no `then.flag`.
 pub const DEFAULT_CONTROL_FLAG: &str = "control_line_exceeded";
 
-struct Checker<'a> {
+pub(super) struct Checker<'a> {
     files: &'a [RuleFileText],
     lines: Vec<LineIndex>,
-    env: &'a Env,
-    diagnostics: &'a mut Vec<Diagnostic>,
+    /// The environment the rules compile in: the caller's, with the rule
+    /// set's named conditions once they are compiled.
+    pub(super) env: Cow<'a, Env>,
+    pub(super) diagnostics: &'a mut Vec<Diagnostic>,
     names: HashMap<String, Location>,
+    /// Named conditions in the order compiled, with their places.
+    pub(super) declared_conditions: Vec<crate::rules::conditions::DeclaredCondition>,
+    /// Names the rules' expressions read (whether or not they compiled),
+    /// for the warning of a named condition nothing uses.
+    pub(super) names_in_rules: BTreeSet<String>,
+    /// True while named conditions compile: their names are not the rules'.
+    pub(super) in_conditions: bool,
 }
 
 pub(crate) fn compile(
@@ -42,11 +52,15 @@ pub(crate) fn compile(
     let mut checker = Checker {
         files,
         lines: files.iter().map(|f| LineIndex::new(&f.text)).collect(),
-        env,
+        env: Cow::Borrowed(env),
         diagnostics,
         names: HashMap::new(),
+        declared_conditions: Vec::new(),
+        names_in_rules: BTreeSet::new(),
+        in_conditions: false,
     };
     let settings = checker.settings(&raw);
+    checker.conditions(&raw.conditions);
     let raw_unreadable = raw.unreadable_files;
     let routes = checker.kind("route", raw.routes, |c, file, r| {
         if r.queue.trim().is_empty() {
@@ -157,12 +171,20 @@ pub(crate) fn compile(
     if raw_unreadable == 0 {
         checker.check_fallback(&routes);
     }
+    let conditions = checker
+        .declared_conditions
+        .iter()
+        .filter(|c| !c.broken)
+        .map(|c| Name::from(c.name.as_str()))
+        .collect();
+    checker.warn_unused_conditions();
     let version = version_of(files);
     Some(RuleSet {
         version: Name::from(version),
         files: files.iter().map(RuleFileText::name).collect(),
         texts: std::sync::Arc::new(files.to_vec()),
         settings,
+        conditions,
         routes: RuleList::new(routes),
         escalations: RuleList::new(escalations),
         slas: RuleList::new(slas),
@@ -187,12 +209,18 @@ pub fn version_of(files: &[RuleFileText]) -> String {
 }
 
 impl Checker<'_> {
-    fn location(&self, file: usize, span: Range<usize>) -> Location {
+    pub(super) fn location(&self, file: usize, span: Range<usize>) -> Location {
         let text = &self.files[file];
         self.lines[file].locate(&text.path, &text.text, span)
     }
 
-    fn error_at(&mut self, file: usize, span: Range<usize>, message: &str, help: Option<String>) {
+    pub(super) fn error_at(
+        &mut self,
+        file: usize,
+        span: Range<usize>,
+        message: &str,
+        help: Option<String>,
+    ) {
         let diagnostic = Diagnostic::error(message)
             .at(self.location(file, span))
             .with_help_opt(help);
@@ -480,14 +508,18 @@ impl Checker<'_> {
 
     /// Compiles an expression written in a TOML string, mapping its errors
     /// to positions in the file.
-    fn expression(
+    pub(super) fn expression(
         &mut self,
         file: usize,
         source: &Located<String>,
         expect: Expect,
         rule: &str,
     ) -> Option<Expression> {
-        match Expression::compile(source.get(), self.env, expect) {
+        if !self.in_conditions && !self.declared_conditions.is_empty() {
+            self.names_in_rules
+                .extend(crate::expr::names_used(source.get()));
+        }
+        match Expression::compile(source.get(), &self.env, expect) {
             Ok(expression) => Some(expression),
             Err(errors) => {
                 let text = &self.files[file].text;
@@ -523,7 +555,7 @@ impl Checker<'_> {
             diagnostic = diagnostic.with_label(label);
         }
         let source = self.files[file].text.get(span).unwrap_or_default();
-        for note in plugin_output_notes(self.env, source) {
+        for note in plugin_output_notes(&self.env, source) {
             diagnostic = diagnostic.with_note(note);
         }
         diagnostic.with_help_opt(error.help)

@@ -12,8 +12,8 @@ use crate::diagnostic::{Diagnostic, LineIndex, Location, SourceMap};
 use crate::expr::Env;
 use crate::rules::compile::compile;
 use crate::rules::raw::{
-    COMMON_KEYS, RULE_KINDS, RawAuthority, RawCap, RawCompensate, RawControlLine, RawEscalate,
-    RawRoute, RawRule, RawSettings, RawSla, kind_keys,
+    COMMON_KEYS, Located, RULE_KINDS, RawAuthority, RawCap, RawCompensate, RawCondition,
+    RawControlLine, RawEscalate, RawRoute, RawRule, RawSettings, RawSla, kind_keys,
 };
 use crate::rules::ruleset::RuleSet;
 use crate::suggest::did_you_mean;
@@ -143,6 +143,7 @@ pub(crate) struct Parsed<T> {
 #[derive(Debug, Default)]
 pub(crate) struct RawSet {
     pub settings: Vec<Parsed<(RawSettings, std::ops::Range<usize>)>>,
+    pub conditions: Vec<Parsed<RawCondition>>,
     pub routes: Vec<Parsed<RawRoute>>,
     pub escalations: Vec<Parsed<RawEscalate>>,
     pub slas: Vec<Parsed<RawSla>>,
@@ -189,6 +190,7 @@ fn parse_file(
                     });
                 }
             }
+            "conditions" => reader.conditions(value, &mut raw.conditions, diagnostics),
             "route" => reader.rules(name, value, &mut raw.routes, diagnostics),
             "escalate" => reader.rules(name, value, &mut raw.escalations, diagnostics),
             "sla" => reader.rules(name, value, &mut raw.slas, diagnostics),
@@ -197,10 +199,10 @@ fn parse_file(
             "cap" => reader.rules(name, value, &mut raw.caps, diagnostics),
             "authority" => reader.rules(name, value, &mut raw.authorities, diagnostics),
             other => {
-                let known = RULE_KINDS.iter().copied().chain(["ruleset"]);
+                let known = RULE_KINDS.iter().copied().chain(["ruleset", "conditions"]);
                 let help = did_you_mean(other, known).unwrap_or_else(|| {
                     format!(
-                        "a rule file holds `[ruleset]` and arrays of `[[{}]]`",
+                        "a rule file holds `[ruleset]`, `[conditions]` and arrays of `[[{}]]`",
                         RULE_KINDS.join("]]`, `[[")
                     )
                 });
@@ -224,6 +226,46 @@ struct FileReader<'f> {
 impl FileReader<'_> {
     fn location(&self, span: std::ops::Range<usize>) -> Location {
         self.lines.locate(&self.file.path, &self.file.text, span)
+    }
+
+    /// Reads `[conditions]`: a table of names to condition strings.
+    fn conditions(
+        &self,
+        value: &Spanned<DeValue<'_>>,
+        out: &mut Vec<Parsed<RawCondition>>,
+        diagnostics: &mut Vec<Diagnostic>,
+    ) {
+        let DeValue::Table(table) = value.get_ref() else {
+            diagnostics.push(
+                Diagnostic::error("`conditions` must be a table")
+                    .at(self.location(value.span()))
+                    .with_help("write `[conditions]` and under it `name = 'condition'`"),
+            );
+            return;
+        };
+        for (key, condition) in table.iter() {
+            let DeValue::String(text) = condition.get_ref() else {
+                let name: &str = key.get_ref();
+                diagnostics.push(
+                    Diagnostic::error(format!(
+                        "condition `{name}` must be a string, not a {}",
+                        condition.get_ref().type_str()
+                    ))
+                    .at(self.location(condition.span()))
+                    .with_help(format!(
+                        "write `{name} = 'category == \"billing\"'`; a dotted name makes a table, and condition names are single words"
+                    )),
+                );
+                continue;
+            };
+            out.push(Parsed {
+                file: self.index,
+                raw: RawCondition {
+                    name: Located(Spanned::new(key.span(), key.get_ref().to_string())),
+                    when: Located(Spanned::new(condition.span(), text.to_string())),
+                },
+            });
+        }
     }
 
     /// Reads every rule of one kind (`[[kind]]` tables).

@@ -4,9 +4,11 @@
 //! `load_dir` reads every `*.toml` of a directory (`raw` is the format as
 //! written), `compile` checks it into a [`RuleSet`] and reports every
 //! problem as a [`Diagnostic`](crate::diagnostic::Diagnostic) with its file,
-//! line and column. `index` selects, per event, the rules that can match.
+//! line and column; `conditions` compiles the named conditions the rules
+//! share. `index` selects, per event, the rules that can match.
 
 mod compile;
+mod conditions;
 mod index;
 mod load;
 pub mod raw;

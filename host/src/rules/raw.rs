@@ -25,6 +25,14 @@ impl<T> Located<T> {
     }
 }
 
+/// One entry of `[conditions]`: its name and its condition's text, each
+/// with its place in the file.
+#[derive(Debug)]
+pub struct RawCondition {
+    pub name: Located<String>,
+    pub when: Located<String>,
+}
+
 impl<T: JsonSchema> JsonSchema for Located<T> {
     fn inline_schema() -> bool {
         T::inline_schema()
@@ -48,6 +56,12 @@ pub struct RawRuleFile {
     /// Settings for the whole rule set. At most one file may have it.
     #[serde(default)]
     pub ruleset: Option<RawSettings>,
+    /// Named conditions: `name = 'condition'`, usable by name in any rule's
+    /// `when` (and in other named conditions) of every file of the rule
+    /// set. Names are identifiers, unique across files, and may not be a
+    /// field's name. Default: none.
+    #[serde(default)]
+    pub conditions: BTreeMap<String, String>,
     /// Where a complaint goes. First match wins; the rule set needs a
     /// fallback route without `when`.
     #[serde(default)]

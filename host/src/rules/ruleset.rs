@@ -230,6 +230,8 @@ pub struct RuleSet {
     /// simulation with changed files starts from.
     pub texts: std::sync::Arc<Vec<crate::rules::RuleFileText>>,
     pub settings: Settings,
+    /// The names of its `[conditions]`, each after those it uses.
+    pub conditions: Vec<Name>,
     pub routes: RuleList<Route>,
     pub escalations: RuleList<Escalate>,
     pub slas: RuleList<Sla>,

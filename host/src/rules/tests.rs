@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use super::*;
+use crate::decision::Name;
 use crate::expr::Env;
 
 fn load(files: &[(&str, &str)]) -> LoadOutcome {
@@ -256,4 +257,99 @@ fn the_index_selects_only_rules_that_can_match() {
     let mut candidates = Vec::new();
     ruleset.routes.index.candidates(&facts, &mut candidates);
     assert_eq!(candidates, vec![7, 50]);
+}
+
+#[test]
+fn named_conditions_are_used_by_name_and_their_mistakes_have_places() {
+    let good = load(&[(
+        "10.toml",
+        r#"
+[conditions]
+lost_property = 'text.contains("lost") || text.contains("gone")'
+lost_by_key = 'lost_property && customer.tier == "key"'
+
+[[route]]
+name = "lost"
+when = 'lost_by_key && channel == "store"'
+queue = "lost-and-found"
+
+[[route]]
+name = "fallback"
+queue = "care"
+"#,
+    )]);
+    assert!(!good.has_errors(), "{:?}", good.diagnostics);
+    assert!(good.diagnostics.is_empty(), "{:?}", good.diagnostics);
+    assert_eq!(
+        good.ruleset.unwrap().conditions,
+        [Name::from("lost_property"), Name::from("lost_by_key")],
+        "each after those it uses"
+    );
+
+    let bad = load(&[
+        (
+            "10.toml",
+            r#"
+[conditions]
+a = 'b && channel == "store"'
+b = 'a'
+customer = 'true'
+amount_plus = 'amount + 1.0'
+spare = 'channel == "web"'
+"#,
+        ),
+        (
+            "20.toml",
+            r#"
+[conditions]
+spare = 'true'
+
+[[route]]
+name = "fallback"
+when = 'a || amount_plus || lost_propety'
+queue = "care"
+"#,
+        ),
+    ]);
+    let found = |text: &str| {
+        bad.diagnostics
+            .iter()
+            .find(|d| d.message.contains(text))
+            .unwrap_or_else(|| panic!("no `{text}` in {:#?}", bad.diagnostics))
+    };
+    let place = |d: &crate::diagnostic::Diagnostic| {
+        let l = d.location.as_ref().unwrap();
+        (l.file.display().to_string(), l.line, l.column)
+    };
+    let cycle = found("cycle: `a` -> `b` -> `a`");
+    assert_eq!(place(cycle), ("rules/10.toml".to_string(), 3, 1));
+    assert_eq!(
+        place(found("`customer` is already the name of a field")),
+        ("rules/10.toml".to_string(), 5, 1)
+    );
+    let not_a_flag = found("must be true or false");
+    assert_eq!(place(not_a_flag), ("rules/10.toml".to_string(), 6, 16));
+    let twice = found("condition `spare` is named twice");
+    assert_eq!(place(twice), ("rules/20.toml".to_string(), 3, 1));
+    assert!(twice.help.as_deref().unwrap().contains("rules/10.toml:7:1"));
+    let unknown = found("unknown field `lost_propety`");
+    assert_eq!(place(unknown), ("rules/20.toml".to_string(), 7, 29));
+    // Conditions in a cycle or with errors are reported once: their uses
+    // add nothing, and they are not "never used".
+    assert_eq!(
+        bad.diagnostics
+            .iter()
+            .filter(|d| d.message.contains("`a`"))
+            .count(),
+        1,
+        "{:#?}",
+        bad.diagnostics
+    );
+    let unused: Vec<&str> = bad
+        .diagnostics
+        .iter()
+        .filter(|d| d.message.ends_with("is never used"))
+        .map(|d| d.message.as_str())
+        .collect();
+    assert_eq!(unused, ["condition `spare` is never used"]);
 }

@@ -955,7 +955,10 @@ fn open_case(
     let at = decision.received_at.millis();
     let sla = decision.sla.as_ref();
     let breach = sla.and_then(|s| s.on_breach.as_ref());
-    let goodwill: f64 = decision.offers.iter().map(|o| o.value).sum();
+    let goodwill = decision
+        .offers
+        .iter()
+        .fold(0.0, |sum, offer| sum + offer.value);
     // Every offer of one decision is in the rule set's currency.
     let currency = decision.offers.first().map(|offer| &*offer.currency);
     connection
