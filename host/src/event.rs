@@ -14,7 +14,8 @@ use crate::time::Timestamp;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ComplaintEvent {
-    /// Unique id of the complaint (required, 1 to 200 characters).
+    /// Unique id of the complaint (required, 1 to 200 characters, no
+    /// control characters such as a newline or a NUL).
     pub id: String,
     /// When Redress received it. Filled in with the current time on intake
     /// when absent.
@@ -63,6 +64,8 @@ pub struct ComplaintEvent {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Customer {
+    /// The customer's id: their history, budgets and cases are found by it.
+    /// No control characters. Default: none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Service tier, e.g. `key` (key account) or `ordinary`.
@@ -231,6 +234,10 @@ impl ComplaintEvent {
                 format!("is longer than {MAX_ID_LEN} characters"),
             ));
         }
+        check_identifier("id", &self.id)?;
+        if let Some(customer_id) = &self.customer.id {
+            check_identifier("customer.id", customer_id)?;
+        }
         if let Some(amount) = self.amount {
             check_money("amount", amount)?;
         }
@@ -255,6 +262,22 @@ impl ComplaintEvent {
             }
         }
         Ok(())
+    }
+}
+
+/// Ids end up in logs, audit listings and terminals: a newline or a NUL
+/// in one would forge or cut a line there.
+fn check_identifier(field: &str, value: &str) -> Result<(), EventError> {
+    match value.chars().find(|c| c.is_control()) {
+        Some(c) => Err(EventError::new(
+            field,
+            format!(
+                "must not contain control characters (found U+{:04X} at character {})",
+                c as u32,
+                value.chars().position(|x| x == c).unwrap_or(0) + 1
+            ),
+        )),
+        None => Ok(()),
     }
 }
 
@@ -332,6 +355,16 @@ mod tests {
         let event = parse(r#"{"id": "c-1"}"#).unwrap();
         assert_eq!(event.id, "c-1");
         assert_eq!(event.customer.deposits, 0.0);
+    }
+
+    #[test]
+    fn ids_with_control_characters_are_refused() {
+        let error = parse(r#"{"id": "c-1\nforged line"}"#).unwrap_err();
+        assert_eq!(error.field, "id");
+        assert!(error.message.contains("U+000A at character 4"), "{error}");
+        let error = parse(r#"{"id": "c-1", "customer": {"id": "k\u0000"}}"#).unwrap_err();
+        assert_eq!(error.field, "customer.id");
+        assert!(parse(r#"{"id": "c-1 \u00e9t\u00e9", "customer": {"id": "k 1"}}"#).is_ok());
     }
 
     #[test]

@@ -353,7 +353,7 @@ fn simulate_tries_a_change_without_saving_it() {
     );
     let broken = serde_json::json!({
         "event": serde_json::from_str::<serde_json::Value>(BILLING).unwrap(),
-        "rules": { "10-routing.toml": original.replace("customer.tier ==", "customer.teir ==") },
+        "rules": { "10-routing.toml": original.replace("customer.lifetime_value >=", "customer.lifetime_valeu >=") },
     });
     let (status, error) = daemon.post("/v1/simulate", &broken.to_string());
     assert_eq!(status, 422);
@@ -362,7 +362,7 @@ fn simulate_tries_a_change_without_saving_it() {
         error["error"]["details"]["rendered"]
             .as_str()
             .unwrap()
-            .contains("did you mean `customer.tier`?")
+            .contains("did you mean `customer.lifetime_value`?")
     );
 }
 

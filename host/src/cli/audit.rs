@@ -17,10 +17,11 @@ pub struct Args {
     /// Only this case's decisions (the case id is the complaint's id).
     #[arg(long, value_name = "ID")]
     case: Option<String>,
-    /// Decided at or after this moment (RFC 3339 or YYYY-MM-DD, UTC).
+    /// Entries at or after this moment (RFC 3339 or YYYY-MM-DD, UTC): a
+    /// complaint's `received_at`, a timer's firing time.
     #[arg(long, value_name = "WHEN")]
     since: Option<Moment>,
-    /// Decided before this moment (RFC 3339 or YYYY-MM-DD, UTC).
+    /// Entries before this moment, timed as for `--since`.
     #[arg(long, value_name = "WHEN")]
     until: Option<Moment>,
     /// Start after this audit position (a previous listing's last `seq`).
@@ -53,7 +54,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         writeln!(
             out,
             "{:>8}  {:<24}  {:<22}  {:<24}  {:<16}  {:<10}  ruleset",
-            "seq", "decided at", "kind", "case", "queue", "escalation"
+            "seq", "received/fired at", "kind", "case", "queue", "escalation"
         )?;
     }
     let mut printed = 0usize;
@@ -84,6 +85,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// One line of the listing. Its time is the complaint's `received_at` (what
+/// SLAs count from; for live traffic the daemon sets it on arrival) or the
+/// time a timer fired: the store keeps that as `decided_at`.
 fn row(entry: &StoredDecision) -> String {
     let text = |value: &serde_json::Value| value.as_str().unwrap_or("-").to_string();
     let decision = &entry.decision;

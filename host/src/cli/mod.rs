@@ -76,6 +76,26 @@ pub(crate) struct PluginArgs {
 }
 
 impl PluginArgs {
+    /// Where plugins were looked for, and how to look elsewhere: the note
+    /// of a rule that reads a plugin that is not loaded.
+    fn where_searched(&self, directory: Option<&std::path::Path>) -> String {
+        let here = std::env::current_dir()
+            .map(|dir| dir.display().to_string())
+            .unwrap_or_else(|_| "the working directory".to_string());
+        match directory {
+            _ if self.no_plugins => {
+                "plugins are off (`--no-plugins`); leave it out to load them".to_string()
+            }
+            Some(dir) => format!(
+                "plugins were loaded from {}; pass `--plugins DIR` for another directory",
+                dir.display()
+            ),
+            None => format!(
+                "no plugins were loaded: without `--plugins DIR`, plugins are looked for in `./plugins`, and {here} has none"
+            ),
+        }
+    }
+
     fn directory(&self) -> Option<PathBuf> {
         if self.no_plugins {
             return None;
@@ -100,11 +120,18 @@ pub(crate) fn load_snapshot(
         Some(_) => Some(PluginRuntime::new(&RuntimeOptions::default())?),
         None => None,
     };
+    let hint = plugins.where_searched(plugins_dir.as_deref());
     let sources = Sources {
         rules_dir,
         plugins_dir,
     };
-    Ok(Snapshot::load(&sources, runtime.as_ref(), None))
+    let mut outcome = Snapshot::load(&sources, runtime.as_ref(), None);
+    for diagnostic in &mut outcome.diagnostics {
+        if diagnostic.message.starts_with("no plugin named") {
+            diagnostic.notes.push(hint.clone());
+        }
+    }
+    Ok(outcome)
 }
 
 /// Default rules directory.

@@ -42,11 +42,7 @@ impl Env {
 pub fn names_used(source: &str) -> Vec<String> {
     fn walk(expr: &IdedExpr, out: &mut Vec<String>) {
         match &expr.expr {
-            Expr::Ident(name) => {
-                if !out.contains(name) {
-                    out.push(name.clone());
-                }
-            }
+            Expr::Ident(name) if !out.contains(name) => out.push(name.clone()),
             Expr::Select(select) => walk(&select.operand, out),
             Expr::Call(call) => {
                 if let Some(target) = &call.target {

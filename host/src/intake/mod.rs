@@ -13,13 +13,16 @@
 //! - [`recording`]: what the audit line keeps beside event and decision.
 //! - [`pipeline`]: prepare and decide.
 //! - [`recorded`]: a recorded decision's plugin stage, rebuilt.
+//! - [`window`]: the timestamps the daemon accepts around its clock.
 
 pub mod pipeline;
 pub mod reads;
 pub mod recorded;
 pub mod recording;
+pub mod window;
 
 pub use pipeline::{Decided, Prepared, decide, prepare};
 pub use reads::{Reads, RecordedView, RecordingView};
 pub use recorded::{LayoutPlugin, PluginLayout, RecordedStage, recorded_enrichment};
 pub use recording::{RecordedProposal, Recording};
+pub use window::{OutOfWindow, TimeWindow};

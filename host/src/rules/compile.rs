@@ -519,6 +519,7 @@ impl Checker<'_> {
             self.names_in_rules
                 .extend(crate::expr::names_used(source.get()));
         }
+        self.warn_control_characters(file, source, rule);
         match Expression::compile(source.get(), &self.env, expect) {
             Ok(expression) => Some(expression),
             Err(errors) => {
@@ -538,6 +539,45 @@ impl Checker<'_> {
                 None
             }
         }
+    }
+
+    /// A control character in a condition is almost always an escape taken
+    /// too early: in a TOML basic string (`"..."`) `\b` is a backspace, and
+    /// so it is again in a condition's own string literal (`"\b"`), so
+    /// `matches("\bbroken")` passes and never matches a word boundary.
+    fn warn_control_characters(&mut self, file: usize, source: &Located<String>, rule: &str) {
+        let found = source
+            .get()
+            .chars()
+            .find(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'));
+        let (message, help) = match (found, control_escape(source.get())) {
+            (Some(found), _) => {
+                let name = match found {
+                    '\u{8}' => "a backspace (`\\b` in a TOML basic string)".to_string(),
+                    '\u{c}' => "a form feed (`\\f` in a TOML basic string)".to_string(),
+                    other => format!("the control character U+{:04X}", other as u32),
+                };
+                (
+                    format!("this condition contains {name}"),
+                    "write the condition in a literal string, `'...'`, where a backslash stays a backslash, and the pattern as a raw string: `when = 'text.matches(r\"\\bbroken\")'`",
+                )
+            }
+            (None, Some(escape)) => (
+                format!(
+                    "`\\{escape}` in a condition's string is a control character, not a regex escape"
+                ),
+                "write the pattern as a raw string, `r\"\\bbroken\"`, or double the backslash, `\"\\\\bbroken\"`",
+            ),
+            (None, None) => return,
+        };
+        let mut diagnostic = Diagnostic::warning(message)
+            .at(self.location(file, source.span()))
+            .with_label("a control character")
+            .with_help(help);
+        if !rule.is_empty() {
+            diagnostic = diagnostic.in_rule(rule);
+        }
+        self.diagnostics.push(diagnostic);
     }
 
     fn compile_error(
@@ -891,6 +931,48 @@ fn string_content_start(text: &str, span: Range<usize>, value: &str) -> Option<u
             }
             return (text.get(start..start + value.len()) == Some(value)).then_some(start);
         }
+    }
+    None
+}
+
+/// The first `\a`, `\b`, `\f` or `\v` escape inside a (not raw) string
+/// literal of a condition: CEL reads each as a control character.
+fn control_escape(source: &str) -> Option<char> {
+    let bytes = source.as_bytes();
+    let mut quote: Option<u8> = None;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match quote {
+            None => {
+                let raw = i > 0 && matches!(bytes[i - 1], b'r' | b'R');
+                if (b == b'"' || b == b'\'') && !raw {
+                    quote = Some(b);
+                } else if b == b'"' || b == b'\'' {
+                    // A raw string: skip to its end.
+                    let end = bytes[i + 1..]
+                        .iter()
+                        .position(|&c| c == b)
+                        .map_or(bytes.len(), |p| i + 1 + p);
+                    i = end;
+                }
+            }
+            Some(q) => {
+                if b == b'\\' {
+                    if let Some(&next) = bytes.get(i + 1)
+                        && matches!(next, b'a' | b'b' | b'f' | b'v')
+                    {
+                        return Some(next as char);
+                    }
+                    i += 2;
+                    continue;
+                }
+                if b == q {
+                    quote = None;
+                }
+            }
+        }
+        i += 1;
     }
     None
 }

@@ -353,3 +353,49 @@ queue = "care"
         .collect();
     assert_eq!(unused, ["condition `spare` is never used"]);
 }
+
+#[test]
+fn a_pattern_that_lost_its_backslash_is_warned_of() {
+    let outcome = load(&[(
+        "10.toml",
+        r#"
+[[route]]
+name = "toml-basic"
+when = "text.matches(\"\bbroken\")"
+queue = "a"
+
+[[route]]
+name = "cel-escape"
+when = 'text.matches("\bbroken")'
+queue = "b"
+
+[[route]]
+name = "raw-and-doubled"
+when = 'text.matches(r"\bbroken") || text.matches("\\bbroken\\b") || text == "a\nb"'
+queue = "c"
+
+[[route]]
+name = "fallback"
+queue = "care"
+"#,
+    )]);
+    assert!(!outcome.has_errors(), "{:?}", outcome.diagnostics);
+    let warnings: Vec<(usize, &str)> = outcome
+        .diagnostics
+        .iter()
+        .map(|d| (d.location.as_ref().unwrap().line, d.message.as_str()))
+        .collect();
+    assert_eq!(
+        warnings,
+        [
+            (
+                4,
+                "this condition contains a backspace (`\\b` in a TOML basic string)"
+            ),
+            (
+                9,
+                "`\\b` in a condition's string is a control character, not a regex escape"
+            ),
+        ]
+    );
+}

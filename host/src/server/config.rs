@@ -112,6 +112,12 @@ pub struct RawLimits {
     /// request waits for one. They bound what plugins can make the daemon
     /// hold at once (see docs/plugins.md). Default: twice the CPUs.
     pub plugin_threads: Option<usize>,
+    /// How long before the daemon's clock an event's `received_at` or
+    /// `occurred_at` may be; earlier ones are refused (`422
+    /// timestamp_out_of_range`). Default: `"3650d"`.
+    pub timestamp_past: Option<Duration>,
+    /// How long after the daemon's clock they may be. Default: `"1d"`.
+    pub timestamp_future: Option<Duration>,
 }
 
 /// `[reload]`
@@ -195,6 +201,7 @@ pub struct ServeConfig {
     pub max_connections: usize,
     pub shutdown_grace: std::time::Duration,
     pub plugin_threads: usize,
+    pub timestamps: crate::intake::TimeWindow,
     pub watch: bool,
     pub debounce: std::time::Duration,
     pub settle: std::time::Duration,
@@ -366,6 +373,16 @@ impl ServeConfig {
                 .plugin_threads
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()) * 2)
                 .max(1),
+            timestamps: crate::intake::TimeWindow {
+                past: raw
+                    .limits
+                    .timestamp_past
+                    .unwrap_or(crate::intake::TimeWindow::DEFAULT.past),
+                future: raw
+                    .limits
+                    .timestamp_future
+                    .unwrap_or(crate::intake::TimeWindow::DEFAULT.future),
+            },
             watch: raw.reload.watch.unwrap_or(true),
             debounce: millis(raw.reload.debounce.unwrap_or(Duration::from_millis(50))),
             settle: millis(raw.reload.settle.unwrap_or(Duration::from_millis(1000))),

@@ -32,6 +32,10 @@ use crate::time::Timestamp;
 #[derive(Debug, Deserialize)]
 pub struct TraceQuery {
     trace: Option<TraceLevel>,
+    /// `?import=true`: complaints from history; their SLA timers already
+    /// due are recorded as cancelled instead of firing at once.
+    #[serde(default)]
+    import: bool,
 }
 
 /// `POST /v1/complaints`: one event, or an array of events.
@@ -69,7 +73,10 @@ pub async fn complaints(
         prepare_all(&state, &snapshot, events, deadline)
     };
     let answers = match &state.store {
-        Some(store) => record(&state, store.as_ref(), &snapshot, prepared, trace).await?,
+        Some(store) => {
+            let import = query.import.then(|| state.clock.now());
+            record(&state, store.as_ref(), &snapshot, prepared, trace, import).await?
+        }
         None if prepared.len() > DECIDE_IN_PLACE_MAX_EVENTS => {
             let (state, snapshot) = (state.clone(), snapshot.clone());
             on_workers(&state.clone(), move || {
@@ -189,6 +196,17 @@ fn prepare(
             return Prepared::Refused(event_error(error));
         }
     };
+    if let Err(error) = state.config.timestamps.check(&event, state.clock.now()) {
+        state
+            .metrics
+            .invalid
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        return Prepared::Refused(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "timestamp_out_of_range",
+            error.to_string(),
+        ));
+    }
     if let Err(error) = crate::engine::check_currency(&snapshot.ruleset.settings, &event) {
         state
             .metrics
@@ -219,6 +237,7 @@ async fn record(
     snapshot: &Arc<Snapshot>,
     prepared: Vec<Prepared>,
     trace: TraceLevel,
+    import: Option<Timestamp>,
 ) -> Result<Vec<Result<Answer, ApiError>>, ApiError> {
     let levels = snapshot.ruleset.settings.level_names();
     let mut intakes = Vec::new();
@@ -233,6 +252,10 @@ async fn record(
                 });
                 match Intake::new(event, decide, levels.clone()) {
                     Ok(intake) => {
+                        let intake = match import {
+                            Some(now) => intake.importing(now),
+                            None => intake,
+                        };
                         intakes.push(intake);
                         answers.push(None);
                     }

@@ -70,6 +70,9 @@ pub struct Intake {
     /// Position of each escalation level (`[ruleset] escalation_levels`),
     /// so breaches only ever raise a case.
     pub levels: Vec<Name>,
+    /// An import of history: SLA timers already due at this moment are
+    /// recorded as cancelled instead of firing at once.
+    pub lapse_before: Option<Timestamp>,
 }
 
 impl Intake {
@@ -85,7 +88,15 @@ impl Intake {
             event,
             decide,
             levels,
+            lapse_before: None,
         })
+    }
+
+    /// The intake of a complaint from history: its SLA timers that are
+    /// already due at `now` do not fire (they are recorded as cancelled).
+    pub fn importing(mut self, now: Timestamp) -> Self {
+        self.lapse_before = Some(now);
+        self
     }
 }
 
@@ -162,6 +173,8 @@ pub struct StoredDecision {
     pub case_id: String,
     /// `complaint`, `sla_breach` or `follow_up_due`.
     pub kind: String,
+    /// A complaint's `received_at` (the moment its rules and SLAs count
+    /// from), or the moment a timer fired.
     pub decided_at: Timestamp,
     pub ruleset_version: String,
     pub plugin_digests: BTreeMap<String, String>,

@@ -113,7 +113,7 @@ impl Report {
         let _ = writeln!(out, "Complaints from {} to {}", self.from, self.to);
         let _ = writeln!(
             out,
-            "\n{:<22} {:<14} {:<10} {:>10} {:>9} {:>10} {:>9} {:>11}  {}",
+            "\n{:<22} {:<14} {:<10} {:>10} {:>9} {:>10} {:>9} {:>11}  compensation",
             "category",
             "product line",
             "tier",
@@ -122,7 +122,6 @@ impl Report {
             "escalated",
             "breaches",
             "follow-ups",
-            "compensation"
         );
         let text = |value: &Option<String>| value.clone().unwrap_or_else(|| "-".to_string());
         for row in self.rows.iter().chain(std::iter::once(&self.totals)) {

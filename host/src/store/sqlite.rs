@@ -823,6 +823,7 @@ fn record_complaint(
         event_json,
         decide,
         levels,
+        lapse_before,
     } = intake;
     let recorded_case = cases.read().case_no(&event.id);
     if let Some(case_no) = recorded_case {
@@ -874,6 +875,7 @@ fn record_complaint(
         event,
         levels,
         &decision,
+        lapse_before.map(Timestamp::millis),
     )?;
     let digests: BTreeMap<&str, &str> = decision
         .plugins
@@ -943,7 +945,8 @@ fn rank(levels: &[Name], level: Option<&str>) -> i64 {
 }
 
 /// A new case for a decided complaint, with its SLA timers; returns the
-/// case's number.
+/// case's number. Timers due by `lapse_before` (an import of history) are
+/// recorded as cancelled rather than armed.
 fn open_case(
     connection: &Connection,
     cases: &SharedCaseIndex,
@@ -951,6 +954,7 @@ fn open_case(
     event: &ComplaintEvent,
     levels: &[Name],
     decision: &Decision,
+    lapse_before: Option<i64>,
 ) -> Result<i64, StoreError> {
     let at = decision.received_at.millis();
     let sla = decision.sla.as_ref();
@@ -1001,8 +1005,16 @@ fn open_case(
             (TimerKind::FirstResponse, sla.first_response_due),
             (TimerKind::Resolve, sla.resolve_due),
         ] {
-            if let Some(due) = due {
-                arm_timer(connection, timers, case_no, kind, due.millis())?;
+            match due {
+                Some(due) if lapse_before.is_some_and(|now| due.millis() <= now) => {
+                    connection
+                        .prepare_cached(
+                            "INSERT INTO timers (case_no, kind, due_at, state) VALUES (?1, ?2, ?3, 'cancelled')",
+                        )?
+                        .execute(params![case_no, kind.as_str(), due.millis()])?;
+                }
+                Some(due) => arm_timer(connection, timers, case_no, kind, due.millis())?,
+                None => {}
             }
         }
     }
