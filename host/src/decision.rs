@@ -39,6 +39,11 @@ pub struct Decision {
     pub flags: Vec<Name>,
     /// Offers after caps.
     pub offers: Vec<OfferDecision>,
+    /// Offers a cap cut to nothing, in the order they were made: `value`
+    /// is 0 and `capped` says what they were worth and which cap removed
+    /// them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removed_offers: Vec<OfferDecision>,
     /// Policies the handler may bend for this customer.
     pub authority: Vec<GrantDecision>,
     pub control_lines: Vec<ControlLineOutcome>,

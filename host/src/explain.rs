@@ -11,7 +11,7 @@ pub fn explain(decision: &Decision, ruleset: &RuleSet) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "Complaint {} (received {}), decided by rule set {}",
+        "Complaint {} (received {}), decided by ruleset_version {}",
         decision.event_id, decision.received_at, decision.ruleset_version
     );
     if let Some(category) = &decision.category {
@@ -113,6 +113,24 @@ pub fn explain(decision: &Decision, ruleset: &RuleSet) -> String {
             let _ = write!(out, " from {}", offer.source);
             if let Some(capped) = &offer.capped {
                 let _ = write!(out, "; cut from {} by cap `{}`", capped.from, capped.by);
+            }
+            out.push('\n');
+        }
+    }
+
+    if !decision.removed_offers.is_empty() {
+        out.push_str("\nOffers removed by caps:\n");
+        for offer in &decision.removed_offers {
+            let Some(capped) = &offer.capped else {
+                continue;
+            };
+            let _ = write!(
+                out,
+                "  - {} worth {} {} from {}: nothing was left of cap `{}`",
+                offer.kind, capped.from, offer.currency, offer.source, capped.by
+            );
+            if let Some((file, line, _)) = locate(ruleset, "cap", &capped.by) {
+                let _ = write!(out, " ({}:{line})", file.display());
             }
             out.push('\n');
         }
@@ -268,6 +286,7 @@ fn locate<'r>(
         "route" => find!(ruleset.routes),
         "escalate" => find!(ruleset.escalations).or_else(|| find!(ruleset.control_lines)),
         "authority" => find!(ruleset.authorities),
+        "cap" => find!(ruleset.caps),
         _ => None,
     }
 }

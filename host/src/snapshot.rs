@@ -157,6 +157,20 @@ impl Snapshot {
 }
 
 impl Snapshot {
+    /// Both versions, named as the decisions and the API name them: every
+    /// decision carries `ruleset_version` (the rule files); `version` also
+    /// covers the plugins, and is the rule set's own when there are none.
+    pub fn versions(&self) -> String {
+        if self.version == self.ruleset.version {
+            format!("ruleset_version {}", self.ruleset.version)
+        } else {
+            format!(
+                "ruleset_version {} (rules), version {} (rules and plugins)",
+                self.ruleset.version, self.version
+            )
+        }
+    }
+
     /// What the store keeps of this snapshot so that its decisions can be
     /// decided again: the rule files' texts, and each plugin's manifest and
     /// component.

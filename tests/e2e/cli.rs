@@ -10,6 +10,34 @@ fn check_accepts_the_default_rules() {
 }
 
 #[test]
+fn check_names_the_version_decisions_carry_and_the_one_with_plugins() {
+    let checked = stdout(&redress(&["check", "rules"]));
+    let dir = tempfile::tempdir().unwrap();
+    let event = dir.path().join("miller.json");
+    std::fs::write(&event, MILLER).unwrap();
+    let decided = redress(&["eval", "rules", event.to_str().unwrap()]);
+    let decision: serde_json::Value = serde_json::from_slice(&decided.stdout).unwrap();
+    let ruleset_version = decision["ruleset_version"].as_str().unwrap();
+    assert!(
+        checked.contains(&format!(
+            "ruleset_version {ruleset_version} (rules), version "
+        )),
+        "{checked}"
+    );
+    assert!(checked.contains(" (rules and plugins)"), "{checked}");
+    let explained = stdout(&redress(&[
+        "eval",
+        "rules",
+        event.to_str().unwrap(),
+        "--explain",
+    ]));
+    assert!(
+        explained.contains(&format!("decided by ruleset_version {ruleset_version}")),
+        "{explained}"
+    );
+}
+
+#[test]
 fn check_reports_unknown_key_unknown_field_and_type_error_together() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(

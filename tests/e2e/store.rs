@@ -496,3 +496,142 @@ fn the_report_keeps_currencies_apart_and_the_daemon_refuses_an_unknown_one() {
         "{text}"
     );
 }
+
+/// `received_at` this long before now, as RFC 3339.
+fn ago(duration: chrono::Duration) -> String {
+    (chrono::Utc::now() - duration).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// Each timer's kind and state in a case view.
+fn timer_states(case: &serde_json::Value) -> BTreeMap<String, String> {
+    case["timers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["kind"].as_str().unwrap().to_string(),
+                t["state"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn history_imported_fires_no_past_breach_while_a_plain_backfill_does() {
+    let daemon = quick_daemon("");
+    let three_days_ago = ago(chrono::Duration::days(3));
+    let half_an_hour_ago = ago(chrono::Duration::minutes(30));
+    for (id, received_at) in [
+        ("imported-old", &three_days_ago),
+        ("imported-recent", &half_an_hour_ago),
+    ] {
+        let (status, decision) = daemon.post(
+            "/v1/complaints?import=true",
+            &format!(r#"{{"id": "{id}", "customer": {{"id": "c-{id}"}}, "received_at": "{received_at}"}}"#),
+        );
+        assert_eq!(status, 200, "{decision}");
+    }
+    let (status, decision) = daemon.post(
+        "/v1/complaints",
+        &format!(r#"{{"id": "backfilled", "received_at": "{three_days_ago}"}}"#),
+    );
+    assert_eq!(status, 200, "{decision}");
+
+    // The plain backfill's two timers were due three days ago: both fire.
+    // Once they have, the timer check has run over the imported cases too.
+    let entries = wait_for_audit(&daemon, "the backfill's breaches", |entries| {
+        entries
+            .iter()
+            .filter(|e| e["kind"] == "sla_breach" && e["case_id"] == "backfilled")
+            .count()
+            == 2
+    });
+    let imported_breaches: Vec<&serde_json::Value> = entries
+        .iter()
+        .filter(|e| e["kind"] == "sla_breach" && e["case_id"] != "backfilled")
+        .collect();
+    assert!(
+        imported_breaches.is_empty(),
+        "imported history fired: {imported_breaches:?}"
+    );
+
+    let (_, old) = daemon.get("/v1/cases/imported-old");
+    assert_eq!(
+        timer_states(&old),
+        BTreeMap::from([
+            ("first_response".to_string(), "cancelled".to_string()),
+            ("resolve".to_string(), "cancelled".to_string()),
+        ]),
+        "{old:#}"
+    );
+    // Half an hour ago: the one-second first response has passed, the
+    // one-hour resolution is still ahead and armed.
+    let (_, recent) = daemon.get("/v1/cases/imported-recent");
+    assert_eq!(
+        timer_states(&recent),
+        BTreeMap::from([
+            ("first_response".to_string(), "cancelled".to_string()),
+            ("resolve".to_string(), "pending".to_string()),
+        ]),
+        "{recent:#}"
+    );
+    let (_, backfilled) = daemon.get("/v1/cases/backfilled");
+    assert_eq!(
+        timer_states(&backfilled),
+        BTreeMap::from([
+            ("first_response".to_string(), "fired".to_string()),
+            ("resolve".to_string(), "fired".to_string()),
+        ]),
+        "{backfilled:#}"
+    );
+}
+
+#[test]
+fn timestamps_outside_the_window_are_refused_and_the_window_is_configurable() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("rules")).unwrap();
+    std::fs::write(dir.path().join("rules/quick.toml"), QUICK_SLA).unwrap();
+    let daemon = Daemon::start_in(
+        dir,
+        "plugins = \"\"\n[limits]\ntimestamp_past = \"2d\"\ntimestamp_future = \"1h\"\n",
+    );
+    let refused = [
+        (
+            "far-ahead",
+            r#""received_at": "9999-12-31T23:59:59Z""#.to_string(),
+            "received_at",
+        ),
+        (
+            "too-old",
+            format!(r#""received_at": "{}""#, ago(chrono::Duration::days(3))),
+            "received_at",
+        ),
+        (
+            "occurred-ahead",
+            format!(r#""occurred_at": "{}""#, ago(-chrono::Duration::hours(2))),
+            "occurred_at",
+        ),
+    ];
+    for (id, field, name) in &refused {
+        let (status, error) =
+            daemon.post("/v1/complaints", &format!(r#"{{"id": "{id}", {field}}}"#));
+        assert_eq!(status, 422, "{id}: {error}");
+        assert_eq!(error["error"]["code"], "timestamp_out_of_range", "{error}");
+        let message = error["error"]["message"].as_str().unwrap();
+        assert!(message.contains(name), "{id}: {message}");
+        let (status, _) = daemon.get(&format!("/v1/cases/{id}"));
+        assert_eq!(status, 404, "{id} was recorded");
+    }
+    // Inside the window, either side of the clock.
+    for (id, at) in [
+        ("yesterday", ago(chrono::Duration::days(1))),
+        ("a-minute-ahead", ago(-chrono::Duration::minutes(1))),
+    ] {
+        let (status, decision) = daemon.post(
+            "/v1/complaints",
+            &format!(r#"{{"id": "{id}", "received_at": "{at}"}}"#),
+        );
+        assert_eq!(status, 200, "{id}: {decision}");
+    }
+}

@@ -62,11 +62,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 1 => " and 1 named condition".to_string(),
                 n => format!(" and {n} named conditions"),
             };
+            let files = match ruleset.files.len() {
+                1 => "1 file".to_string(),
+                n => format!("{n} files"),
+            };
             println!(
-                "ok: {} rules{conditions} in {} files{with}, version {}",
+                "ok: {} rules{conditions} in {files}{with}; {}",
                 ruleset.rule_count(),
-                ruleset.files.len(),
-                snapshot.version
+                snapshot.versions()
             );
             print!("{}", crate::bounds::render(&snapshot.worst_case));
             Ok(ExitCode::SUCCESS)

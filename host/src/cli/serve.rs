@@ -205,11 +205,11 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<ExitCode> {
     spawn_sighup(reloader.clone());
 
     let snapshot = state.live.load_full();
-    tracing::info!(%address, version = %snapshot.version, rules = %config.rules.display(), "listening");
+    tracing::info!(%address, version = %snapshot.version, ruleset_version = %snapshot.ruleset.version, rules = %config.rules.display(), "listening");
     println!(
-        "redress: serving {} (version {}) on http://{address}",
+        "redress: serving {} ({}) on http://{address}",
         config.rules.display(),
-        snapshot.version
+        snapshot.versions()
     );
     drop(snapshot);
     server::run(listener, state, shutdown_signal()).await?;

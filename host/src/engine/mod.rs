@@ -211,14 +211,17 @@ pub fn decide(
             capped: None,
         });
     }
-    for dropped in apply_caps(&mut offers, &limits) {
-        run.note_last(
-            &dropped.by,
-            format!(
-                "removed offer `{}` of {} from `{}`: the cap was used up",
-                dropped.offer.kind, dropped.offer.value, dropped.offer.source
-            ),
-        );
+    let removed_offers = apply_caps(&mut offers, &limits);
+    for removed in &removed_offers {
+        if let Some(capped) = &removed.capped {
+            run.note_last(
+                &capped.by,
+                format!(
+                    "removed offer `{}` of {} from `{}`: the cap was used up",
+                    removed.kind, capped.from, removed.source
+                ),
+            );
+        }
     }
     if run.level != TraceLevel::None {
         for note in plugin_notes {
@@ -327,6 +330,7 @@ pub fn decide(
         sla,
         flags,
         offers,
+        removed_offers,
         authority,
         control_lines,
         annotations: enrichment.by_plugin.clone(),

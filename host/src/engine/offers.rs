@@ -38,17 +38,11 @@ impl Limits {
     }
 }
 
-/// An offer removed entirely by a cap.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Dropped {
-    pub offer: OfferDecision,
-    pub by: Name,
-}
-
 /// Applies `limits` to `offers` in order: each offer gets what is left of
 /// its kind's limit and of the total. Offers worth nothing (an apology)
-/// always stay. Returns the offers that were cut to zero.
-pub fn apply_caps(offers: &mut Vec<OfferDecision>, limits: &Limits) -> Vec<Dropped> {
+/// always stay. Returns the offers that were cut to zero, worth 0 and
+/// `capped` from what they were worth.
+pub fn apply_caps(offers: &mut Vec<OfferDecision>, limits: &Limits) -> Vec<OfferDecision> {
     let mut dropped = Vec::new();
     if limits.is_empty() {
         return dropped;
@@ -86,9 +80,13 @@ pub fn apply_caps(offers: &mut Vec<OfferDecision>, limits: &Limits) -> Vec<Dropp
         match binding {
             None => true,
             Some(rule) if allowed <= 0.0 => {
-                dropped.push(Dropped {
-                    offer: offer.clone(),
-                    by: rule.clone(),
+                dropped.push(OfferDecision {
+                    value: 0.0,
+                    capped: Some(Capped {
+                        from: offer.value,
+                        by: rule.clone(),
+                    }),
+                    ..offer.clone()
                 });
                 false
             }
@@ -164,7 +162,14 @@ mod tests {
         assert_eq!(offers.len(), 2);
         assert_eq!(offers[1].value, 20.0);
         assert_eq!(dropped.len(), 1);
-        assert_eq!(&*dropped[0].offer.kind, "coupon");
-        assert_eq!(&*dropped[0].by, "total");
+        assert_eq!(&*dropped[0].kind, "coupon");
+        assert_eq!(dropped[0].value, 0.0);
+        assert_eq!(
+            dropped[0].capped,
+            Some(Capped {
+                from: 10.0,
+                by: "total".into()
+            })
+        );
     }
 }

@@ -442,3 +442,67 @@ queue = "care"
     );
     assert_eq!(entry.inputs["channel"], serde_json::json!("store"));
 }
+
+#[test]
+fn an_offer_a_cap_removes_is_kept_in_view_with_the_cap() {
+    let rules = ruleset(
+        r#"
+[[route]]
+name = "everything"
+queue = "care"
+
+[[compensate]]
+name = "three-offers"
+offers = [
+  { kind = "coupon", value = 30 },
+  { kind = "refund", value = 50 },
+  { kind = "gift", value = 20 },
+]
+
+[[cap]]
+name = "ceiling"
+max_total = 40
+"#,
+    );
+    let complaint = event(r#"{"id": "c-9", "received_at": "2026-11-20T10:00:00Z"}"#);
+    let decision = decide(
+        &rules,
+        &complaint,
+        &Enrichment::none(),
+        &Stateless,
+        TraceLevel::Compact,
+    );
+    let kept: Vec<(&str, f64)> = decision
+        .offers
+        .iter()
+        .map(|o| (&*o.kind, o.value))
+        .collect();
+    assert_eq!(kept, [("coupon", 30.0), ("refund", 10.0)]);
+    assert_eq!(decision.removed_offers.len(), 1);
+    let removed = &decision.removed_offers[0];
+    assert_eq!((&*removed.kind, removed.value), ("gift", 0.0));
+    assert_eq!(
+        removed.capped,
+        Some(crate::decision::Capped {
+            from: 20.0,
+            by: "ceiling".into()
+        })
+    );
+    let text = crate::explain::explain(&decision, &rules);
+    assert!(
+        text.contains(
+            "Offers removed by caps:\n  - gift worth 20 USD from three-offers: nothing was left of cap `ceiling` (rules/test.toml:15)\n"
+        ),
+        "{text}"
+    );
+    // Nothing removed, nothing written: decisions without it keep their bytes.
+    let json = serde_json::to_string(&decide(
+        &ruleset(RULES),
+        &complaint,
+        &Enrichment::none(),
+        &Stateless,
+        TraceLevel::Compact,
+    ))
+    .unwrap();
+    assert!(!json.contains("removed_offers"), "{json}");
+}

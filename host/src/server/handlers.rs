@@ -949,9 +949,14 @@ pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
         )
         .into_response();
     }
+    let snapshot = state.live.load();
     json(
         StatusCode::OK,
-        &serde_json::json!({ "status": "ready", "version": state.live.load().version }),
+        &serde_json::json!({
+            "status": "ready",
+            "version": snapshot.version,
+            "ruleset_version": snapshot.ruleset.version,
+        }),
     )
 }
 
