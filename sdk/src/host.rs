@@ -3,6 +3,7 @@
 //! `testing::set_config` and record log lines for `testing::logged`.
 
 use alloc::string::String;
+use alloc::vec::Vec;
 
 /// A value from the `[config]` table of the plugin's manifest. Values are
 /// fixed for an instance's life, so each key is asked of the host once.
@@ -79,6 +80,64 @@ pub fn config_f64(key: &str, default: f64) -> f64 {
     number.unwrap_or(default)
 }
 
+/// A list from the manifest's `[config]`: its items in order, each as
+/// text (`phrases = ["left my bag", "nawala"]`). The key of a table
+/// (`[config.phrases]`) lists the table's entry names, and each entry is
+/// `table.entry`. Empty when the key is absent.
+pub fn config_list(key: &str) -> Vec<String> {
+    match config(key) {
+        Some(text) if !text.is_empty() => text.split('\n').map(String::from).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Builds a value once per plugin instance and hands out the same one
+/// afterwards, for tables made from `[config]`, which is fixed for an
+/// instance's life (natively, until the next `testing::set_config`). `key`
+/// tells values apart; a key asked again with another type builds anew.
+pub fn once_per_instance<T: core::any::Any>(key: &str, build: impl FnOnce() -> T) -> &'static T {
+    #[cfg(target_arch = "wasm32")]
+    {
+        instance::get_or_build(key, build)
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        native::get_or_build(key, build)
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+mod instance {
+    use alloc::boxed::Box;
+    use alloc::collections::BTreeMap;
+    use alloc::string::String;
+    use core::any::Any;
+    use core::cell::RefCell;
+
+    /// Values built once, by key. Leaked on purpose: they live as long as
+    /// the instance, and one is built per key.
+    struct Built(RefCell<BTreeMap<String, &'static dyn Any>>);
+
+    // SAFETY: as for the config cache: a plugin instance is single-threaded.
+    unsafe impl Sync for Built {}
+
+    static BUILT: Built = Built(RefCell::new(BTreeMap::new()));
+
+    pub fn get_or_build<T: Any>(key: &str, build: impl FnOnce() -> T) -> &'static T {
+        if let Some(value) = BUILT
+            .0
+            .borrow()
+            .get(key)
+            .and_then(|v| v.downcast_ref::<T>())
+        {
+            return value;
+        }
+        let value: &'static T = Box::leak(Box::new(build()));
+        BUILT.0.borrow_mut().insert(String::from(key), value);
+        value
+    }
+}
+
 /// Lines in the host's log, tagged with the plugin's name.
 pub mod log {
     #[cfg(target_arch = "wasm32")]
@@ -104,17 +163,32 @@ pub mod log {
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod native {
+    use std::any::Any;
     use std::cell::RefCell;
     use std::collections::BTreeMap;
 
     thread_local! {
+        static BUILT: RefCell<BTreeMap<String, &'static dyn Any>> = const { RefCell::new(BTreeMap::new()) };
         static CONFIG: RefCell<BTreeMap<String, String>> = const { RefCell::new(BTreeMap::new()) };
         static LOG: RefCell<Vec<(String, String)>> = const { RefCell::new(Vec::new()) };
     }
 
-    /// Sets a config value for this thread's tests.
+    /// Sets a config value for this thread's tests (a list's items one per
+    /// line), and forgets what `once_per_instance` built from the old ones.
     pub fn set_config(key: &str, value: &str) {
         CONFIG.with(|c| c.borrow_mut().insert(key.to_string(), value.to_string()));
+        BUILT.with(|b| b.borrow_mut().clear());
+    }
+
+    pub(crate) fn get_or_build<T: Any>(key: &str, build: impl FnOnce() -> T) -> &'static T {
+        if let Some(value) = BUILT.with(|b| b.borrow().get(key).and_then(|v| v.downcast_ref::<T>()))
+        {
+            return value;
+        }
+        // Leaked: a test thread builds a value per key and config.
+        let value: &'static T = Box::leak(Box::new(build()));
+        BUILT.with(|b| b.borrow_mut().insert(key.to_string(), value));
+        value
     }
 
     pub(crate) fn config(key: &str) -> Option<String> {

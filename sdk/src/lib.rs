@@ -100,7 +100,7 @@ mod host;
 mod runtime;
 pub mod text;
 
-pub use host::{config, config_f64, log};
+pub use host::{config, config_f64, config_list, log, once_per_instance};
 
 /// Native test support: set manifest config values for
 /// [`config`](crate::config) and read what was logged.

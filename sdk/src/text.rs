@@ -171,6 +171,51 @@ impl<V> Phrases<V> {
         }
     }
 
+    /// A table made while the plugin runs, from phrases it was given (its
+    /// manifest's `[config]`, say) rather than written in its code: ASCII
+    /// letters are lowercased, surrounding spaces trimmed, the list sorted,
+    /// and a phrase given twice kept once, with its first value. A phrase
+    /// that could never match (empty, or ASCII not beginning with a letter
+    /// or digit) is refused, naming it.
+    ///
+    /// The table lives as long as the plugin instance (it is leaked): make
+    /// it once, with [`once_per_instance`](crate::once_per_instance), not
+    /// on every call.
+    pub fn from_list(
+        entries: alloc::vec::Vec<(alloc::string::String, V)>,
+    ) -> Result<Self, alloc::string::String> {
+        use alloc::string::String;
+        let mut cleaned: alloc::vec::Vec<(&'static str, V)> =
+            alloc::vec::Vec::with_capacity(entries.len());
+        for (phrase, value) in entries {
+            let phrase = phrase.trim().to_ascii_lowercase();
+            match phrase.bytes().next() {
+                None => return Err(String::from("a phrase is empty")),
+                Some(first) if first.is_ascii() && !first.is_ascii_alphanumeric() => {
+                    return Err(alloc::format!(
+                        "phrase `{phrase}` begins with `{}`: phrases in Latin letters match whole words, so they begin with a letter or digit",
+                        first as char
+                    ));
+                }
+                Some(_) => {}
+            }
+            if cleaned.iter().any(|(kept, _)| *kept == phrase) {
+                continue;
+            }
+            cleaned.push((alloc::boxed::Box::leak(phrase.into_boxed_str()), value));
+        }
+        if cleaned.len() >= ALONE as usize {
+            return Err(alloc::format!(
+                "{} phrases: a table holds at most 32,767",
+                cleaned.len()
+            ));
+        }
+        cleaned.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+        Ok(Phrases::new(alloc::boxed::Box::leak(
+            cleaned.into_boxed_slice(),
+        )))
+    }
+
     /// Every entry, in order.
     pub fn entries(&self) -> &'static [(&'static str, V)] {
         self.entries

@@ -490,3 +490,75 @@ fn a_command_whose_reader_goes_away_ends_quietly() {
         "{text}"
     );
 }
+
+/// The category and anger `eval` decides for `text` with `plugins`.
+fn classified(plugins: &std::path::Path, text: &str) -> (String, f64, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let event = dir.path().join("event.json");
+    std::fs::write(
+        &event,
+        serde_json::json!({ "id": "t-1", "text": text }).to_string(),
+    )
+    .unwrap();
+    let output = redress(&[
+        "eval",
+        "rules",
+        event.to_str().unwrap(),
+        "--plugins",
+        plugins.to_str().unwrap(),
+    ]);
+    let decision: serde_json::Value =
+        serde_json::from_slice(&output.stdout).unwrap_or_else(|_| panic!("{}", stderr(&output)));
+    (
+        decision["category"].as_str().unwrap_or("").to_string(),
+        decision["annotations"]["sentiment"]["anger"]
+            .as_f64()
+            .unwrap_or(-1.0),
+        stderr(&output),
+    )
+}
+
+#[test]
+fn the_example_plugins_take_extra_phrases_from_their_manifests() {
+    let shipped = repo().join("plugins");
+    let latte = "Too much milk in my latte again";
+    let bag = "I left my bag at the checkout and now it is gone";
+    assert_eq!(classified(&shipped, latte).0, "product_quality");
+    assert_eq!(classified(&shipped, bag).0, "unexpected_incident");
+    let (_, anger, _) = classified(&shipped, "太生气了!");
+    assert!(anger >= 0.8, "{anger}");
+
+    // The same plugins without the phrases: the complaints fall through.
+    let bare = tempfile::tempdir().unwrap();
+    copy_dir(&shipped, bare.path());
+    for name in ["classify.toml", "sentiment.toml"] {
+        let path = bare.path().join(name);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let cut = text.find("\n# Extra").unwrap();
+        let limits = text.find("[limits]").unwrap();
+        std::fs::write(&path, format!("{}\n\n{}", &text[..cut], &text[limits..])).unwrap();
+    }
+    assert_eq!(classified(bare.path(), latte).0, "other");
+    assert_eq!(classified(bare.path(), bag).0, "other");
+    assert_eq!(classified(bare.path(), "太生气了!").1, 0.75);
+
+    // A type that does not exist fails the plugin, which says why.
+    let path = bare.path().join("classify.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let limits = text.find("[limits]").unwrap();
+    std::fs::write(
+        &path,
+        format!(
+            "{}[config.phrases]\naftersales = [\"no one came\"]\n\n{}",
+            &text[..limits],
+            &text[limits..]
+        ),
+    )
+    .unwrap();
+    let (_, _, warnings) = classified(bare.path(), latte);
+    assert!(
+        warnings.contains("plugin `classify` failed")
+            && warnings.contains("config `phrases.aftersales`: no such type"),
+        "{warnings}"
+    );
+}

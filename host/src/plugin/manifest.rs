@@ -437,22 +437,9 @@ impl PluginSpec {
         }
         let mut config = BTreeMap::new();
         for (key, value) in &raw.config {
-            let text = match value {
-                toml::Value::String(s) => s.clone(),
-                toml::Value::Integer(_) | toml::Value::Float(_) | toml::Value::Boolean(_) => {
-                    value.to_string()
-                }
-                _ => {
-                    problems.push(
-                        Diagnostic::error(format!(
-                            "config `{key}` must be a string, number or boolean"
-                        ))
-                        .at(here()),
-                    );
-                    continue;
-                }
-            };
-            config.insert(key.clone(), text);
+            if let Err(problem) = flatten_config(key, value, &mut config) {
+                problems.push(Diagnostic::error(problem).at(here()));
+            }
         }
         let defaults = PluginLimits::default();
         let limits = PluginLimits {
@@ -575,6 +562,63 @@ fn is_identifier(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
+/// Puts one `[config]` entry into `config` as the text `config(key)`
+/// answers: a string as it is, a number or boolean as TOML writes it, a
+/// list as its items one per line (`config_list` splits them), and a table
+/// as one key per entry, `table.entry` (`[config.phrases] after_sales =
+/// [...]` is `phrases.after_sales`), with `table` itself naming the
+/// entries one per line.
+fn flatten_config(
+    key: &str,
+    value: &toml::Value,
+    config: &mut BTreeMap<String, String>,
+) -> Result<(), String> {
+    let scalar = |item: &toml::Value| match item {
+        toml::Value::String(s) => Some(s.clone()),
+        toml::Value::Integer(_) | toml::Value::Float(_) | toml::Value::Boolean(_) => {
+            Some(item.to_string())
+        }
+        _ => None,
+    };
+    match value {
+        toml::Value::Table(table) => {
+            // The table's own key names its entries, so a plugin can refuse
+            // one it does not know.
+            let names: Vec<&str> = table.keys().map(String::as_str).collect();
+            config.insert(key.to_string(), names.join("\n"));
+            for (entry, value) in table {
+                flatten_config(&format!("{key}.{entry}"), value, config)?;
+            }
+        }
+        toml::Value::Array(items) => {
+            let mut lines = Vec::with_capacity(items.len());
+            for (index, item) in items.iter().enumerate() {
+                let Some(text) = scalar(item) else {
+                    return Err(format!(
+                        "config `{key}`[{index}] must be a string, number or boolean"
+                    ));
+                };
+                if text.contains(['\n', '\r']) {
+                    return Err(format!(
+                        "config `{key}`[{index}] holds a line break, which a list item cannot"
+                    ));
+                }
+                lines.push(text);
+            }
+            config.insert(key.to_string(), lines.join("\n"));
+        }
+        _ => {
+            let Some(text) = scalar(value) else {
+                return Err(format!(
+                    "config `{key}` must be a string, number, boolean, list or table"
+                ));
+            };
+            config.insert(key.to_string(), text);
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -605,6 +649,23 @@ timeout = "50ms"
             Some(AnnotationValue::Number(0.0))
         );
         assert_eq!(spec.config["anger_scale"], "1.5");
+        let lists = PluginSpec::parse(
+            Path::new("p.toml"),
+            "[config]\nmin_score = 2\n[config.phrases]\nafter_sales = [\"left my bag\", \"nawala\"]\n",
+        )
+        .unwrap();
+        assert_eq!(lists.config["min_score"], "2");
+        assert_eq!(lists.config["phrases.after_sales"], "left my bag\nnawala");
+        assert_eq!(lists.config["phrases"], "after_sales");
+        let broken = PluginSpec::parse(
+            Path::new("p.toml"),
+            "[config]\nphrases = [\"one\\ntwo\", { a = 1 }]\n",
+        )
+        .unwrap_err();
+        assert!(
+            format!("{broken:?}").contains("config `phrases`[0] holds a line break"),
+            "{broken:?}"
+        );
         assert_eq!(spec.limits.memory, 8 << 20);
         assert_eq!(spec.limits.fuel, 50_000_000);
         assert!(!spec.inline, "plugins run off the async workers by default");

@@ -8,8 +8,18 @@
 //! - `confidence`: 0..1, the winning type's share of the evidence
 //! - `topics`: every type with evidence, strongest first
 //!
-//! Config `min_score` (default 1.0): evidence needed before a type is
-//! chosen over `other`.
+//! How: every phrase of the table below (and of the manifest's
+//! `[config.phrases]`) found in the text adds its weight to its type, once
+//! however often it occurs; the type with the most evidence wins if it has
+//! at least `min_score`, and `confidence` is its share of all the evidence.
+//!
+//! Config:
+//! - `min_score` (default 1.0): evidence needed before a type is chosen
+//!   over `other`;
+//! - `[config.phrases]`: extra phrases per type, in any language
+//!   (`after_sales = ["left my bag"]`), each worth `phrase_weight`;
+//! - `phrase_weight` (default 2.0): what one extra phrase is worth, as much
+//!   as the table's strongest cues, so one alone decides the type.
 
 #![cfg_attr(target_arch = "wasm32", no_std)]
 extern crate alloc;
@@ -205,11 +215,36 @@ const PHRASES: Phrases<(usize, f64)> = Phrases::new(&[
     ("骂", (2, 1.5)),
 ]);
 
+/// The manifest's extra phrases, by index into `CATEGORIES`.
+type Extra = Result<Phrases<usize>, String>;
+
+/// Reads `[config.phrases]` once per instance.
+fn extra_phrases() -> &'static Extra {
+    redress_sdk::once_per_instance("classify.phrases", || {
+        let mut entries = Vec::new();
+        for name in redress_sdk::config_list("phrases") {
+            let Some(index) = CATEGORIES.iter().position(|c| *c == name) else {
+                return Err(format!(
+                    "config `phrases.{name}`: no such type; the types are {}",
+                    CATEGORIES.join(", ")
+                ));
+            };
+            for phrase in redress_sdk::config_list(&format!("phrases.{name}")) {
+                entries.push((phrase, index));
+            }
+        }
+        Phrases::from_list(entries).map_err(|problem| format!("config `phrases`: {problem}"))
+    })
+}
+
 /// Classifies one complaint.
 #[redress_sdk::plugin]
 pub fn analyze(complaint: &Complaint) -> Result<Analysis, String> {
     let min_score = redress_sdk::config_f64("min_score", 1.0);
-    let scores = scores(&complaint.text);
+    let extra = extra_phrases().as_ref().map_err(String::clone)?;
+    let weight = redress_sdk::config_f64("phrase_weight", 2.0);
+    let mut scores = scores(&complaint.text);
+    extra.for_each_match(&complaint.text, |_, category| scores[*category] += weight);
     let total: f64 = scores.iter().sum();
     let mut ranked: Vec<(usize, f64)> = scores
         .iter()
@@ -309,6 +344,40 @@ mod tests {
         assert_eq!(
             category("Nasaktan ang anak ko dahil nadulas sa tindahan").0,
             "unexpected_incident"
+        );
+    }
+
+    #[test]
+    fn everyday_complaints_are_classified_with_phrases_from_the_config() {
+        let latte = "Too much milk in my latte again";
+        let bag = "I left my bag at the checkout and now it is gone";
+        assert_eq!(category(latte).0, "other");
+        assert_eq!(category(bag).0, "other");
+        redress_sdk::testing::set_config("phrases", "product_quality\nunexpected_incident");
+        redress_sdk::testing::set_config("phrases.product_quality", "too much milk\nLatte");
+        redress_sdk::testing::set_config("phrases.unexpected_incident", "left my bag\n落下");
+        assert_eq!(category(latte), ("product_quality".to_string(), 1.0));
+        assert_eq!(category(bag), ("unexpected_incident".to_string(), 1.0));
+        assert_eq!(category("我的包落下了").0, "unexpected_incident");
+        // The built-in evidence still counts alongside.
+        assert_eq!(category("服务员的态度很差").0, "staff_attitude");
+    }
+
+    #[test]
+    fn a_wrong_phrase_config_is_refused_by_name() {
+        redress_sdk::testing::set_config("phrases", "aftersales");
+        let error = analyze(&Complaint::from_text("x")).unwrap_err();
+        assert!(
+            error.contains("config `phrases.aftersales`: no such type")
+                && error.contains("after_sales"),
+            "{error}"
+        );
+        redress_sdk::testing::set_config("phrases", "after_sales");
+        redress_sdk::testing::set_config("phrases.after_sales", "-waiting");
+        let error = analyze(&Complaint::from_text("x")).unwrap_err();
+        assert!(
+            error.contains("phrase `-waiting` begins with `-`"),
+            "{error}"
         );
     }
 

@@ -16,6 +16,8 @@ pub enum Lang {
 }
 
 impl Lang {
+    pub const ALL: [Lang; 4] = [Lang::En, Lang::ZhHans, Lang::ZhHant, Lang::Tl];
+
     pub fn tag(self) -> &'static str {
         match self {
             Lang::En => "en",

@@ -10,7 +10,16 @@
 //!
 //! The method is deliberately simple and explainable: weighted phrase
 //! lexicons per language, intensifiers, exclamation marks and shouting,
-//! squashed into 0..1. Config `anger_scale` (default 1.0) scales anger.
+//! squashed into 0..1 (docs/plugins.md, "The example plugins", gives the
+//! formula).
+//!
+//! Config:
+//! - `anger_scale` (default 1.0) scales anger;
+//! - `[config.anger]` and `[config.urgency]`: extra phrases per language
+//!   (`zh-Hans = ["太生气"]`; the languages are `en`, `zh-Hans`, `zh-Hant`
+//!   and `tl`), each worth `phrase_weight` of anger or urgency;
+//! - `phrase_weight` (default 1.0, like the lexicon's strong words): what
+//!   one extra phrase adds before squashing.
 
 #![cfg_attr(target_arch = "wasm32", no_std)]
 extern crate alloc;
@@ -21,12 +30,40 @@ mod language;
 mod lexicon;
 
 use lexicon::{CUES, Cue, Lang};
+use redress_sdk::text::Phrases;
+
+/// An extra phrase from the manifest: its language, and whether it is
+/// anger (`true`) or urgency.
+type ExtraCue = (Lang, bool);
+
+/// The manifest's `[config.anger]` and `[config.urgency]`, read once per
+/// instance.
+fn extra_phrases() -> &'static Result<Phrases<ExtraCue>, String> {
+    redress_sdk::once_per_instance("sentiment.phrases", || {
+        let mut entries = Vec::new();
+        for (feeling, is_anger) in [("anger", true), ("urgency", false)] {
+            for tag in redress_sdk::config_list(feeling) {
+                let Some(lang) = Lang::ALL.iter().copied().find(|l| l.tag() == tag) else {
+                    return Err(format!(
+                        "config `{feeling}.{tag}`: no such language; the languages are en, zh-Hans, zh-Hant, tl"
+                    ));
+                };
+                for phrase in redress_sdk::config_list(&format!("{feeling}.{tag}")) {
+                    entries.push((phrase, (lang, is_anger)));
+                }
+            }
+        }
+        Phrases::from_list(entries).map_err(|problem| format!("config: {problem}"))
+    })
+}
 
 /// Scores one complaint.
 #[redress_sdk::plugin]
 pub fn analyze(complaint: &Complaint) -> Result<Analysis, String> {
     let scale = redress_sdk::config_f64("anger_scale", 1.0);
-    let reading = read(&complaint.text);
+    let extra = extra_phrases().as_ref().map_err(String::clone)?;
+    let weight = redress_sdk::config_f64("phrase_weight", 1.0);
+    let reading = read_with(&complaint.text, extra, weight);
     Ok(Analysis::new()
         .number("anger", round2((reading.anger * scale).clamp(0.0, 1.0)))
         .number("urgency", round2(reading.urgency))
@@ -55,6 +92,12 @@ pub fn detect_language(text: &str) -> &'static str {
 /// of the language it is written in (English too, for Tagalog: people mix
 /// them).
 pub fn read(text: &str) -> Reading {
+    read_with(text, &Phrases::new(&[]), 0.0)
+}
+
+/// Reads `text` with `extra` phrases, each worth `weight`, counted like
+/// the lexicon's own.
+pub fn read_with(text: &str, extra: &Phrases<ExtraCue>, weight: f64) -> Reading {
     let mut evidence = language::Evidence::default();
     let mut intensifiers = 0usize;
     let mut feelings: Vec<(Lang, f64, f64, &'static str)> = Vec::with_capacity(32);
@@ -66,6 +109,16 @@ pub fn read(text: &str) -> Reading {
         Cue::Script(Lang::ZhHant) => evidence.traditional += 1,
         Cue::Script(_) => evidence.simplified += 1,
     });
+    if !extra.entries().is_empty() {
+        extra.for_each_match(text, |phrase, (lang, is_anger)| {
+            let (anger, urgency) = if *is_anger {
+                (weight, 0.0)
+            } else {
+                (0.0, weight)
+            };
+            feelings.push((*lang, anger, urgency, phrase));
+        });
+    }
     let language = language::decide(stats, evidence);
     let counts = |lang: Lang| match language {
         Some(Lang::Tl) => lang == Lang::Tl || lang == Lang::En,
@@ -228,6 +281,63 @@ mod tests {
         redress_sdk::testing::set_config("anger_scale", "1.0");
         let full = run("This is unacceptable, I am furious!");
         assert!(analysis.number_value("anger").unwrap() < full.number_value("anger").unwrap());
+    }
+
+    #[test]
+    fn phrases_from_the_config_count_in_their_language() {
+        // "Very angry!": 生气 (1.0) made stronger by 太, and one `!`.
+        let before = run("太生气了!").number_value("anger").unwrap();
+        assert_eq!(before, 0.75);
+        redress_sdk::testing::set_config("anger", "zh-Hans\ntl");
+        redress_sdk::testing::set_config("anger.zh-Hans", "太生气");
+        // Seed 004: the customer will take her business to the competitor.
+        redress_sdk::testing::set_config("anger.tl", "pupunta ako sa iyong kakumpitensya");
+        let after = run("太生气了!").number_value("anger").unwrap();
+        assert!(after >= 0.8, "{after}");
+        let outburst = run("Sa katunayan, pupunta ako sa iyong kakumpitensya.");
+        assert_eq!(outburst.text_value("language"), Some("tl"));
+        assert!(
+            outburst.number_value("anger").unwrap() >= 0.6,
+            "{outburst:?}"
+        );
+        // A phrase counts only in its own language: Traditional text is
+        // not read with Simplified phrases.
+        let traditional = "這個態度，真的氣死人";
+        let unconfigured = run(traditional).number_value("anger").unwrap();
+        redress_sdk::testing::set_config("anger", "zh-Hans");
+        redress_sdk::testing::set_config("anger.zh-Hans", "真的");
+        assert_eq!(run(traditional).text_value("language"), Some("zh-Hant"));
+        assert_eq!(
+            run(traditional).number_value("anger").unwrap(),
+            unconfigured
+        );
+        assert!(run("真的").number_value("anger").unwrap() > 0.5);
+    }
+
+    #[test]
+    fn urgency_phrases_and_a_wrong_language_from_the_config() {
+        // Seed 002: a customer complains the dishes are served too slowly.
+        let slow = "顾客抱怨上菜太慢";
+        let before = run(slow).number_value("urgency").unwrap();
+        redress_sdk::testing::set_config("urgency", "zh-Hans");
+        redress_sdk::testing::set_config("urgency.zh-Hans", "上菜太慢");
+        let after = run(slow);
+        assert!(
+            after.number_value("urgency").unwrap() > before + 0.5,
+            "{after:?}"
+        );
+        assert!(
+            after
+                .get("signals")
+                .is_some_and(|s| matches!(s, Value::List(l) if l.iter().any(|p| p == "上菜太慢"))),
+            "{after:?}"
+        );
+        redress_sdk::testing::set_config("urgency", "zh");
+        let error = analyze(&Complaint::from_text("x")).unwrap_err();
+        assert!(
+            error.contains("config `urgency.zh`: no such language"),
+            "{error}"
+        );
     }
 
     #[test]
