@@ -20,6 +20,8 @@ pub enum SchemaKind {
     Plugin,
     /// The daemon's configuration file (`redress serve --config`).
     Daemon,
+    /// Plugin fixture files (`redress plugin test`, `fixtures/*.toml`).
+    Fixtures,
 }
 
 impl SchemaKind {
@@ -31,6 +33,7 @@ impl SchemaKind {
             SchemaKind::Event => "docs/event.schema.json",
             SchemaKind::Plugin => "docs/plugin.schema.json",
             SchemaKind::Daemon => "docs/daemon.schema.json",
+            SchemaKind::Fixtures => "docs/plugin-fixtures.schema.json",
         }
     }
 }
@@ -43,6 +46,7 @@ pub fn schema_json(kind: SchemaKind) -> String {
         SchemaKind::Event => schemars::schema_for!(ComplaintEvent),
         SchemaKind::Plugin => schemars::schema_for!(crate::plugin::manifest::RawManifest),
         SchemaKind::Daemon => schemars::schema_for!(crate::server::config::RawServeConfig),
+        SchemaKind::Fixtures => schemars::schema_for!(crate::cli::FixtureFileSchema),
     };
     let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
     text.push('\n');

@@ -102,11 +102,16 @@ pub mod text;
 
 pub use host::{config, config_f64, config_list, log, once_per_instance};
 
+#[cfg(not(target_arch = "wasm32"))]
+mod manifest_check;
+
 /// Native test support: set manifest config values for
-/// [`config`](crate::config) and read what was logged.
+/// [`config`](crate::config), read what was logged, and check an answer
+/// against the manifest as the host does.
 #[cfg(not(target_arch = "wasm32"))]
 pub mod testing {
     pub use crate::host::native::{logged, set_config};
+    pub use crate::manifest_check::check_manifest;
 }
 
 impl Analysis {

@@ -481,14 +481,20 @@ fn rules_using_plugin_outputs_are_type_checked_against_manifests() {
 }
 
 /// An author's first five minutes: `redress plugin new`, the plugin's own
-/// tests, a component build, and a run.
+/// tests, `plugin build` (which runs the fixtures), `plugin test`, and a run.
 #[test]
 fn plugin_new_gives_a_plugin_that_tests_builds_and_runs() {
     let dir = tempfile::tempdir().unwrap();
     let output = redress_in(dir.path(), &["plugin", "new", "refunds"]);
     assert!(output.status.success(), "{}", stderr(&output));
     let crate_dir = dir.path().join("refunds");
-    for file in ["Cargo.toml", "src/lib.rs", "refunds.toml", "README.md"] {
+    for file in [
+        "Cargo.toml",
+        "src/lib.rs",
+        "refunds.toml",
+        "README.md",
+        "fixtures/cases.toml",
+    ] {
         assert!(crate_dir.join(file).is_file(), "missing {file}");
     }
     // Share compiled dependencies between runs of this test.
@@ -510,18 +516,54 @@ fn plugin_new_gives_a_plugin_that_tests_builds_and_runs() {
         String::from_utf8_lossy(&tested.stderr)
     );
     assert!(
-        String::from_utf8_lossy(&tested.stdout).contains("2 passed"),
+        String::from_utf8_lossy(&tested.stdout).contains("3 passed"),
         "{}",
         String::from_utf8_lossy(&tested.stdout)
     );
-    let built = cargo(&["build", "--release", "--target", "wasm32-wasip2"]);
+    // `plugin build`: the component, next to the manifest, checked, and the
+    // template's fixtures run.
+    let redress_here = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_redress"))
+            .args(args)
+            .current_dir(&crate_dir)
+            .env("CARGO_TARGET_DIR", &target)
+            .env_remove("RUSTFLAGS")
+            .env_remove("CARGO_ENCODED_RUSTFLAGS")
+            .output()
+            .unwrap()
+    };
+    let built = redress_here(&["plugin", "build"]);
     assert!(
         built.status.success(),
-        "{}",
-        String::from_utf8_lossy(&built.stderr)
+        "{}{}",
+        stdout(&built),
+        stderr(&built)
     );
-    let wasm = target.join("wasm32-wasip2/release/refunds.wasm");
-    std::fs::copy(&wasm, crate_dir.join("refunds.wasm")).unwrap();
+    let text = stdout(&built);
+    assert!(
+        text.contains("built ./refunds.wasm")
+            && text.contains("plugin refunds: 2 passed, 0 failed"),
+        "{text}"
+    );
+    // The template's profile keeps the component small (it was 1 MiB with
+    // line tables; the example plugins are under 120 KiB).
+    let size = std::fs::metadata(crate_dir.join("refunds.wasm"))
+        .unwrap()
+        .len();
+    assert!(size < 256 * 1024, "refunds.wasm is {size} bytes");
+    // A fixture that expects something else fails, and says what and where.
+    let fixtures = crate_dir.join("fixtures/cases.toml");
+    let text = std::fs::read_to_string(&fixtures).unwrap();
+    std::fs::write(&fixtures, text.replace("words = 5", "words = 6")).unwrap();
+    let tested = redress_here(&["plugin", "test", "."]);
+    assert_eq!(tested.status.code(), Some(1), "{}", stdout(&tested));
+    let text = stdout(&tested);
+    assert!(
+        text.contains("FAIL a refund is mentioned (./fixtures/cases.toml:4)")
+            && text.contains("outputs.words: expected 6, found 5")
+            && text.contains("1 passed, 1 failed"),
+        "{text}"
+    );
     let event = crate_dir.join("event.json");
     std::fs::write(&event, r#"{"id": "x", "text": "I want a refund for this"}"#).unwrap();
     let run = redress_in(&crate_dir, &["plugin", "run", "refunds.wasm", "event.json"]);
@@ -600,4 +642,25 @@ fn eval_warns_of_a_plugin_output_that_breaks_its_manifest_and_strict_fails() {
     assert!(text.contains("its manifest's defaults stand in"), "{text}");
     let strict = redress(&[&args[..], &["--strict"]].concat());
     assert_eq!(strict.status.code(), Some(1), "{}", stderr(&strict));
+}
+
+/// The example plugins' fixtures (the source documents' phrases) pass on
+/// the components `cargo build` made.
+#[test]
+fn the_example_plugins_pass_their_fixtures() {
+    for plugin in ["classify", "sentiment", "goodwill"] {
+        let output = redress(&["plugin", "test", &format!("plugins/{plugin}")]);
+        assert!(
+            output.status.success(),
+            "{}{}",
+            stdout(&output),
+            stderr(&output)
+        );
+        assert!(
+            stdout(&output).contains(&format!("plugin {plugin}: ")),
+            "{}",
+            stdout(&output)
+        );
+        assert!(stdout(&output).contains(" passed, 0 failed"));
+    }
 }

@@ -1,4 +1,5 @@
-//! `redress plugin run PLUGIN.wasm EVENT.json` and `redress plugin new NAME`.
+//! `redress plugin run PLUGIN.wasm EVENT.json` and `redress plugin new NAME`
+//! (`plugin test` and `plugin build` have files of their own).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -22,6 +23,11 @@ pub enum Command {
     Run(RunArgs),
     /// Create a new plugin crate that builds, with a manifest and a test.
     New(NewArgs),
+    /// Run a plugin over fixture events and check its outputs.
+    Test(super::plugin_test::TestArgs),
+    /// Build a plugin crate, put the component next to its manifest, check
+    /// both, and run its fixtures.
+    Build(super::plugin_build::BuildArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -59,6 +65,8 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Run(args) => run_plugin(args),
         Command::New(args) => new_plugin(args),
+        Command::Test(args) => super::plugin_test::test_plugin(args),
+        Command::Build(args) => super::plugin_build::build_plugin(args),
     }
 }
 
@@ -232,17 +240,23 @@ fn new_plugin(args: NewArgs) -> anyhow::Result<ExitCode> {
         dir.join("Cargo.toml"),
         template::cargo_toml(name, &sdk_path),
     )?;
-    std::fs::write(dir.join("src/lib.rs"), template::LIB_RS)?;
+    std::fs::write(
+        dir.join("src/lib.rs"),
+        template::LIB_RS.replace("NAME.toml", &format!("{name}.toml")),
+    )?;
     std::fs::write(dir.join(format!("{name}.toml")), template::manifest(name))?;
     std::fs::write(dir.join("README.md"), template::readme(name))?;
+    std::fs::create_dir_all(dir.join("fixtures"))?;
+    std::fs::write(dir.join("fixtures/cases.toml"), template::FIXTURES)?;
     std::fs::write(dir.join(".gitignore"), "/target\n*.wasm\n")?;
     println!("created plugin `{name}` in {}", dir.display());
     println!();
     println!("  cd {}", dir.display());
     println!("  cargo test                                          # test the logic natively");
-    println!("  cargo build --release --target wasm32-wasip2        # build the component");
-    println!("  cp target/wasm32-wasip2/release/{name}.wasm .");
-    println!("  redress plugin run {name}.wasm EVENT.json            # try it");
+    println!(
+        "  redress plugin build                                # build {name}.wasm, check it, run fixtures/"
+    );
+    println!("  redress plugin run {name}.wasm EVENT.json            # try it on one event");
     println!("  cp {name}.toml {name}.wasm /path/to/redress/plugins/  # use it");
     Ok(ExitCode::SUCCESS)
 }
@@ -264,8 +278,14 @@ crate-type = ["cdylib", "rlib"]
 [dependencies]
 redress-sdk = {{ path = "{sdk}" }}
 
+# Small components (tens of KiB rather than a MiB): one codegen unit,
+# link-time optimization, no debug info. A panic still names its file and
+# line.
 [profile.release]
-debug = "line-tables-only"
+lto = true
+codegen-units = 1
+debug = false
+strip = "debuginfo"
 
 # A standalone crate, not part of another workspace.
 [workspace]
@@ -303,12 +323,34 @@ mod tests {
     }
 
     #[test]
+    fn outputs_match_the_manifest() {
+        // The host's own check: a mismatch here would make rules that read
+        // the output silently never fire.
+        let analysis = analyze(&Complaint::from_text("refund please")).unwrap();
+        redress_sdk::testing::check_manifest(include_str!("../NAME.toml"), &analysis).unwrap();
+    }
+
+    #[test]
     fn the_keyword_comes_from_config() {
         redress_sdk::testing::set_config("keyword", "parking");
         let analysis = analyze(&Complaint::from_text("I want a refund")).unwrap();
         assert_eq!(analysis.flag_value("mentions_keyword"), Some(false));
     }
 }
+"#;
+
+    pub const FIXTURES: &str = r#"# `redress plugin test .` runs these on the built component: each event,
+# and the outputs it must produce (others are not checked).
+
+[[case]]
+name = "a refund is mentioned"
+event = { text = "I want a refund now" }
+expect = { mentions_keyword = true, words = 5 }
+
+[[case]]
+name = "nothing to see"
+event = { text = "Thank you" }
+expect = { mentions_keyword = false, words = { min = 1, max = 2 } }
 "#;
 
     pub fn manifest(name: &str) -> String {
@@ -343,10 +385,13 @@ timeout = "50ms"
 
 ```sh
 cargo test                                           # the logic, natively
-cargo build --release --target wasm32-wasip2         # the component
-cp target/wasm32-wasip2/release/{name}.wasm .
+redress plugin build                                 # {name}.wasm, checked, and fixtures/ run
+redress plugin test .                                # fixtures/ again, without building
 redress plugin run {name}.wasm event.json             # outputs, fuel, memory, time
 ```
+
+`fixtures/*.toml` holds events and the outputs they must produce
+(docs/plugins.md, "Testing a plugin").
 
 Install it by copying `{name}.toml` and `{name}.wasm` into the daemon's
 plugins directory; rules read its outputs as `plugins.{name}.<output>`.

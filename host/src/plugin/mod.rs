@@ -20,7 +20,7 @@ pub mod manifest;
 mod runtime;
 mod set;
 
-pub use convert::complaint;
+pub use convert::{complaint, earlier as convert_earlier};
 pub use error::{Failure, LoadError, PluginError};
 pub use host::HostState;
 pub use instance::{CallReport, LoadedPlugin, Outputs, PluginStats, SLOW_FOR, SLOW_FUEL};

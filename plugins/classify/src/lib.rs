@@ -294,6 +294,13 @@ mod tests {
     }
 
     #[test]
+    fn outputs_match_the_manifest() {
+        let analysis = analyze(&Complaint::from_text("broken and the cashier was rude")).unwrap();
+        redress_sdk::testing::check_manifest(include_str!("../../classify.toml"), &analysis)
+            .unwrap();
+    }
+
+    #[test]
     fn seed_003_types_in_chinese() {
         // Seed 003 lists the five types; one complaint of each kind.
         assert_eq!(

@@ -110,6 +110,13 @@ mod tests {
     }
 
     #[test]
+    fn outputs_and_offer_match_the_manifest() {
+        let analysis = analyze(&complaint(14_600.0, 730, 0)).unwrap();
+        redress_sdk::testing::check_manifest(include_str!("../../goodwill.toml"), &analysis)
+            .unwrap();
+    }
+
+    #[test]
     fn seed_004_coffee_customer() {
         // Two cappuccinos a day at ~$10 for two years: $7,300 a year.
         let analysis = analyze(&complaint(14_600.0, 730, 0)).unwrap();

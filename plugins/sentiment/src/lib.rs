@@ -185,6 +185,13 @@ mod tests {
     }
 
     #[test]
+    fn outputs_match_the_manifest() {
+        let analysis = analyze(&Complaint::from_text("太生气了! I am furious")).unwrap();
+        redress_sdk::testing::check_manifest(include_str!("../../sentiment.toml"), &analysis)
+            .unwrap();
+    }
+
+    #[test]
     fn calm_english_is_calm() {
         let analysis = run("Hello, could you tell me when my order will arrive? Thanks.");
         assert_eq!(analysis.text_value("language"), Some("en"));
