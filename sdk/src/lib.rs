@@ -106,7 +106,7 @@ pub use host::{config, config_f64, config_list, log, once_per_instance};
 mod manifest_check;
 
 /// Native test support: set manifest config values for
-/// [`config`](crate::config), read what was logged, and check an answer
+/// [`config`], read what was logged, and check an answer
 /// against the manifest as the host does.
 #[cfg(not(target_arch = "wasm32"))]
 pub mod testing {

@@ -5,7 +5,13 @@
 //! Phrases that start with an ASCII character are written in lowercase and
 //! match whole words, ignoring ASCII case (`"refund"` matches `Refund!` but
 //! not `refunded`); other phrases (Chinese, say) match anywhere, exactly.
-//! ASCII phrases must begin with a letter or digit. Build the table in a
+//! ASCII phrases must begin with a letter or digit. A phrase ending in `*`
+//! is a word prefix (`"galit*"` matches `galit`, `galitin`, not
+//! `nagagalit`), for languages that inflect, such as Tagalog; a table holds
+//! up to 64 of them, and each is compared with every word of the text.
+//! [`Phrases::for_each_match`] reports each distinct phrase once, at its
+//! first occurrence; [`Phrases::for_each_occurrence`] reports every one.
+//! Build the table in a
 //! `const` so an unsorted list is a compile error, and so the index that
 //! finds a word's phrases in one lookup is built by the compiler:
 //!
@@ -61,7 +67,15 @@ pub struct Phrases<V: 'static> {
     /// text that starts no phrase is passed over after one lookup, and one
     /// that does goes straight to its phrases.
     by_first_word: [u16; FIRST_WORD_BUCKETS],
+    /// The entries that are word prefixes (`"galit*"`), tried on every
+    /// ASCII word of the text.
+    prefixes: [u16; MAX_PREFIXES],
+    prefix_count: usize,
 }
+
+/// Most prefix phrases (`"galit*"`) one table holds: each is compared with
+/// every word of the text.
+pub const MAX_PREFIXES: usize = 64;
 
 /// Buckets of [`Phrases`]'s first-word index.
 const FIRST_WORD_BUCKETS: usize = 4096;
@@ -121,6 +135,10 @@ impl<V> Phrases<V> {
                 is_lowercase(entries[i].0.as_bytes()),
                 "ASCII phrases must be lowercase"
             );
+            assert!(
+                prefix_problem(entries[i].0.as_bytes()).is_none(),
+                "a word prefix is letters and digits then `*`, like \"galit*\""
+            );
             if i > 0 {
                 assert!(
                     bytes_le(entries[i - 1].0.as_bytes(), entries[i].0.as_bytes()),
@@ -141,10 +159,19 @@ impl<V> Phrases<V> {
         }
         starts[256] = entries.len() as u16;
         let mut by_first_word = [NO_PHRASE; FIRST_WORD_BUCKETS];
+        let mut prefixes = [0u16; MAX_PREFIXES];
+        let mut prefix_count = 0;
         let mut i = 0;
         while i < entries.len() {
             let phrase = entries[i].0.as_bytes();
-            if phrase[0].is_ascii() {
+            if is_prefix(phrase) {
+                assert!(
+                    prefix_count < MAX_PREFIXES,
+                    "too many word prefixes: a table holds at most 64"
+                );
+                prefixes[prefix_count] = i as u16;
+                prefix_count += 1;
+            } else if phrase[0].is_ascii() {
                 let word = ascii_word_length(phrase, 0);
                 let bucket = first_word_bucket(head_of(phrase, 0), word);
                 let slot = by_first_word[bucket];
@@ -168,6 +195,8 @@ impl<V> Phrases<V> {
             entries,
             starts,
             by_first_word,
+            prefixes,
+            prefix_count,
         }
     }
 
@@ -199,10 +228,23 @@ impl<V> Phrases<V> {
                 }
                 Some(_) => {}
             }
+            if let Some(problem) = prefix_problem(phrase.as_bytes()) {
+                return Err(alloc::format!("phrase `{phrase}`: {problem}"));
+            }
             if cleaned.iter().any(|(kept, _)| *kept == phrase) {
                 continue;
             }
             cleaned.push((alloc::boxed::Box::leak(phrase.into_boxed_str()), value));
+        }
+        if cleaned
+            .iter()
+            .filter(|(p, _)| is_prefix(p.as_bytes()))
+            .count()
+            > MAX_PREFIXES
+        {
+            return Err(alloc::format!(
+                "more than {MAX_PREFIXES} word prefixes (phrases ending in `*`)"
+            ));
         }
         if cleaned.len() >= ALONE as usize {
             return Err(alloc::format!(
@@ -221,11 +263,36 @@ impl<V> Phrases<V> {
         self.entries
     }
 
-    /// Calls `found` once for every phrase that occurs in `text`, in the
-    /// order they occur; returns the [`TextStats`] gathered on the way.
+    /// Calls `found` once for every distinct phrase that occurs in `text`,
+    /// at its first occurrence, in the order they occur: a phrase said
+    /// three times is reported once (see [`for_each_occurrence`] to count
+    /// them all). Returns the [`TextStats`] gathered on the way.
+    ///
+    /// [`for_each_occurrence`]: Phrases::for_each_occurrence
     pub fn for_each_match(
         &self,
         text: &str,
+        found: impl FnMut(&'static str, &'static V),
+    ) -> TextStats {
+        self.scan(text, true, found)
+    }
+
+    /// Calls `found` for every occurrence of every phrase in `text`, in the
+    /// order they occur: "very very angry" reports `very` twice.
+    pub fn for_each_occurrence(
+        &self,
+        text: &str,
+        found: impl FnMut(&'static str, &'static V),
+    ) -> TextStats {
+        self.scan(text, false, found)
+    }
+
+    /// One pass over `text`; with `once`, each phrase is reported at its
+    /// first occurrence only.
+    fn scan(
+        &self,
+        text: &str,
+        once: bool,
         mut found: impl FnMut(&'static str, &'static V),
     ) -> TextStats {
         let mut stats = TextStats::default();
@@ -236,11 +303,15 @@ impl<V> Phrases<V> {
         } else {
             vec![]
         };
-        let seen: &mut [u64] = if large.is_empty() {
-            &mut small
-        } else {
-            &mut large
+        let mut seen = Reported {
+            seen: if large.is_empty() {
+                &mut small
+            } else {
+                &mut large
+            },
+            once,
         };
+        let seen = &mut seen;
         let bytes = text.as_bytes();
         let mut previous_alphanumeric = 0u64;
         for (block, chunk) in bytes.chunks(64).enumerate() {
@@ -299,18 +370,27 @@ impl<V> Phrases<V> {
                     alone if alone & ALONE != 0 => {
                         let index = (alone & !ALONE) as usize;
                         let (phrase, value) = &self.entries[index];
-                        if !is_seen(seen, index)
-                            && phrase.len() == word
+                        if phrase.len() == word
                             && phrase
                                 .as_bytes()
                                 .eq_ignore_ascii_case(&bytes[position..position + word])
+                            && seen.fresh(index)
                         {
-                            mark_seen(seen, index);
                             found(phrase, value);
                         }
                     }
                     from => {
                         self.match_word(bytes, position, word, from as usize, seen, &mut found);
+                    }
+                }
+                for &index in &self.prefixes[..self.prefix_count] {
+                    let (phrase, value) = &self.entries[index as usize];
+                    let stem = &phrase.as_bytes()[..phrase.len() - 1];
+                    if word >= stem.len()
+                        && bytes[position..position + stem.len()].eq_ignore_ascii_case(stem)
+                        && seen.fresh(index as usize)
+                    {
+                        found(phrase, value);
                     }
                 }
             }
@@ -329,7 +409,7 @@ impl<V> Phrases<V> {
         position: usize,
         word: usize,
         from: usize,
-        seen: &mut [u64],
+        seen: &mut Reported<'_>,
         found: &mut impl FnMut(&'static str, &'static V),
     ) {
         let text_word = &bytes[position..position + word];
@@ -348,6 +428,10 @@ impl<V> Phrases<V> {
                 continue;
             }
             started = true;
+            if is_prefix(phrase_bytes) {
+                // Matched on every word, after this lookup.
+                continue;
+            }
             let matched = match phrase_bytes.get(word) {
                 // The phrase is this word.
                 None => true,
@@ -363,7 +447,7 @@ impl<V> Phrases<V> {
                     })
                 }
             };
-            if matched && mark_seen(seen, index) {
+            if matched && seen.fresh(index) {
                 found(phrase, value);
             }
         }
@@ -375,7 +459,7 @@ impl<V> Phrases<V> {
         &self,
         bytes: &[u8],
         position: usize,
-        seen: &mut [u64],
+        seen: &mut Reported<'_>,
         found: &mut impl FnMut(&'static str, &'static V),
     ) {
         let first = bytes[position];
@@ -398,7 +482,7 @@ impl<V> Phrases<V> {
             if prefix(phrase_bytes, width) != character {
                 break;
             }
-            if bytes[position..].starts_with(phrase_bytes) && mark_seen(seen, start + offset) {
+            if bytes[position..].starts_with(phrase_bytes) && seen.fresh(start + offset) {
                 found(phrase, value);
             }
         }
@@ -477,17 +561,49 @@ fn classify_block(chunk: &[u8]) -> BlockMasks {
     masks
 }
 
-/// Whether entry `index` was reported.
-fn is_seen(seen: &[u64], index: usize) -> bool {
-    seen[index / 64] & (1 << (index % 64)) != 0
+/// Which entries a scan has reported: one bit each.
+struct Reported<'s> {
+    seen: &'s mut [u64],
+    /// Report each entry once; otherwise at every occurrence.
+    once: bool,
 }
 
-/// Marks entry `index` as reported; false if it already was.
-fn mark_seen(seen: &mut [u64], index: usize) -> bool {
-    let (block, bit) = (index / 64, 1 << (index % 64));
-    let fresh = seen[block] & bit == 0;
-    seen[block] |= bit;
-    fresh
+impl Reported<'_> {
+    /// Whether to report entry `index` now, remembering that it was.
+    fn fresh(&mut self, index: usize) -> bool {
+        if !self.once {
+            return true;
+        }
+        let (block, bit) = (index / 64, 1 << (index % 64));
+        let fresh = self.seen[block] & bit == 0;
+        self.seen[block] |= bit;
+        fresh
+    }
+}
+
+/// A word prefix: ASCII letters and digits, then `*`.
+const fn is_prefix(phrase: &[u8]) -> bool {
+    !phrase.is_empty() && phrase[phrase.len() - 1] == b'*'
+}
+
+/// Why `phrase`, if it ends in `*`, is not a word prefix.
+const fn prefix_problem(phrase: &[u8]) -> Option<&'static str> {
+    if !is_prefix(phrase) {
+        return None;
+    }
+    if phrase.len() < 2 {
+        return Some("a word prefix needs a letter or digit before `*`");
+    }
+    let mut i = 0;
+    while i < phrase.len() - 1 {
+        if !phrase[i].is_ascii_alphanumeric() {
+            return Some(
+                "a word prefix is letters and digits (ASCII) then `*`, like \"galit*\"; Chinese phrases match anywhere already",
+            );
+        }
+        i += 1;
+    }
+    None
 }
 
 /// Length of the ASCII word (letters and digits) starting at `start`.
@@ -626,6 +742,47 @@ mod tests {
         }
         found.sort();
         found.into_iter().map(|(_, value)| value).collect()
+    }
+
+    #[test]
+    fn every_occurrence_is_counted_when_asked() {
+        const CUES: Phrases<u8> = Phrases::new(&[("refund", 0), ("very", 1), ("生气", 2)]);
+        let text = "Very very angry, refund! 生气, 生气. Refund.";
+        let mut once = Vec::new();
+        CUES.for_each_match(text, |phrase, _| once.push(phrase));
+        assert_eq!(once, ["very", "refund", "生气"]);
+        let mut every = Vec::new();
+        CUES.for_each_occurrence(text, |phrase, _| every.push(phrase));
+        assert_eq!(every, ["very", "very", "refund", "生气", "生气", "refund"]);
+    }
+
+    #[test]
+    fn a_word_prefix_matches_inflected_words() {
+        // Tagalog inflects by affixes: galit (anger), galitin, galit na galit.
+        const TL: Phrases<u8> = Phrases::new(&[("galit*", 0), ("sira", 1)]);
+        let mut found = Vec::new();
+        TL.for_each_occurrence("Galit na galit ako, galitin mo pa! sirang sira", |p, _| {
+            found.push(p)
+        });
+        assert_eq!(found, ["galit*", "galit*", "galit*", "sira"]);
+        let mut once = Vec::new();
+        TL.for_each_match("nagagalit, galit*", |p, _| once.push(p));
+        // A prefix begins the word: `nagagalit` is not `galit...`.
+        assert_eq!(once, ["galit*"]);
+        let runtime = Phrases::from_list(alloc::vec![
+            (String::from("Galit*"), 0u8),
+            (String::from("refund"), 1),
+        ])
+        .unwrap();
+        assert_eq!(runtime.count_matches("galitin, REFUNDS, refund"), 2);
+        for (phrase, problem) in [
+            ("gal it*", "letters and digits (ASCII) then `*`"),
+            ("*", "begins with `*`"),
+            ("生气*", "Chinese phrases match anywhere already"),
+        ] {
+            let error = Phrases::from_list(alloc::vec![(String::from(phrase), 0u8)]).unwrap_err();
+            assert!(error.contains(problem), "{phrase}: {error}");
+        }
     }
 
     #[test]
