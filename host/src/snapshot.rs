@@ -151,7 +151,10 @@ impl Snapshot {
         state: &dyn StateView,
         trace: TraceLevel,
     ) -> Result<Decision, PluginError> {
-        let enrichment = self.plugins.enrich(event, stubs)?;
+        let enrichment = self.plugins.enrich(
+            &crate::engine::as_plugins_see(&self.ruleset.settings, event),
+            stubs,
+        )?;
         Ok(decide(&self.ruleset, event, &enrichment, state, trace))
     }
 }

@@ -4,6 +4,8 @@
 //! in a currency without a rate is refused at intake rather than compared
 //! raw (200 CNY is not 200 USD).
 
+use std::borrow::Cow;
+
 use crate::decision::{Conversion, Name};
 use crate::engine::offers::round_cents;
 use crate::event::ComplaintEvent;
@@ -65,4 +67,17 @@ pub fn convert(
             rate,
         },
     ))
+}
+
+/// The event as plugins see it: in the rule set's currency, converted as
+/// the rules see it, so that an offer a plugin computes from `amount` is in
+/// the currency the caps and the report count it in.
+pub fn as_plugins_see<'e>(
+    settings: &Settings,
+    event: &'e ComplaintEvent,
+) -> Cow<'e, ComplaintEvent> {
+    match convert(settings, event) {
+        Some((converted, _)) => Cow::Owned(converted),
+        None => Cow::Borrowed(event),
+    }
 }

@@ -13,7 +13,7 @@ mod state;
 
 use std::collections::BTreeMap;
 
-pub use currency::{CurrencyError, check_currency, convert};
+pub use currency::{CurrencyError, as_plugins_see, check_currency, convert};
 pub use enrichment::{Enrichment, Proposal};
 pub use offers::{Limits, apply_caps, round_cents};
 pub use state::{BudgetUse, Group, StateView, Stateless, group_key};

@@ -506,3 +506,29 @@ max_total = 40
     .unwrap();
     assert!(!json.contains("removed_offers"), "{json}");
 }
+
+#[test]
+fn plugins_see_the_amount_in_the_rule_sets_currency() {
+    let rules = ruleset(
+        r#"
+[ruleset]
+currency = "USD"
+rates = { CNY = 0.14 }
+
+[[route]]
+name = "everything"
+queue = "care"
+"#,
+    );
+    let yuan = event(r#"{"id": "c-1", "amount": 299.0, "currency": "CNY"}"#);
+    let seen = as_plugins_see(&rules.settings, &yuan);
+    assert_eq!(
+        (seen.amount, seen.currency.as_deref()),
+        (Some(41.86), Some("USD"))
+    );
+    let dollars = event(r#"{"id": "c-2", "amount": 10.0, "currency": "USD"}"#);
+    assert!(matches!(
+        as_plugins_see(&rules.settings, &dollars),
+        std::borrow::Cow::Borrowed(_)
+    ));
+}

@@ -37,7 +37,10 @@ pub fn prepare(
     if event.received_at.is_none() {
         event.received_at = Some(now);
     }
-    let enrichment = snapshot.plugins.enrich(&event, &BTreeMap::new())?;
+    let enrichment = snapshot.plugins.enrich(
+        &crate::engine::as_plugins_see(&snapshot.ruleset.settings, &event),
+        &BTreeMap::new(),
+    )?;
     Ok(Prepared { event, enrichment })
 }
 

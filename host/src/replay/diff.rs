@@ -767,7 +767,10 @@ fn decide_with_plugins(
         )
     })?;
     let enrichment = plugins
-        .enrich(&entry.event, &Default::default())
+        .enrich(
+            &crate::engine::as_plugins_see(&candidate.settings, &entry.event),
+            &Default::default(),
+        )
         .map_err(|error| error.to_string())?;
     let view = RecordedView::new(&entry.recording.reads);
     let decided = decide_with(

@@ -336,7 +336,15 @@ fn rerun_plugins(
             return;
         }
     };
-    let enrichment = match plugins.enrich(&entry.event, &Default::default()) {
+    // As the daemon ran them: on the event in the recorded rule set's
+    // currency.
+    let event = match versions.get(&entry.recording.snapshot) {
+        Ok(compiled) => {
+            crate::engine::as_plugins_see(&compiled.ruleset.settings, &entry.event).into_owned()
+        }
+        Err(_) => entry.event.clone(),
+    };
+    let enrichment = match plugins.enrich(&event, &Default::default()) {
         Ok(enrichment) => enrichment,
         Err(error) => {
             differences.push(difference(

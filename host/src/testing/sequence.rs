@@ -189,7 +189,10 @@ impl Runner<'_> {
         let enrichment = self
             .snapshot
             .plugins
-            .enrich(&event, plugins)
+            .enrich(
+                &crate::engine::as_plugins_see(&self.snapshot.ruleset.settings, &event),
+                plugins,
+            )
             .map_err(|error| format!("complaint `{}` refused: {error}", event.id))?;
         (self.plugin_runs)(&enrichment.runs, &event.id)?;
         let snapshot = Arc::clone(self.snapshot);
