@@ -53,7 +53,7 @@ enum Choice {
 struct WitnessState(Option<CustomerHistory>);
 
 impl StateView for WitnessState {
-    fn history(&self, _: &ComplaintEvent) -> Option<CustomerHistory> {
+    fn history(&self, _: &ComplaintEvent, _: &str) -> Option<CustomerHistory> {
         self.0.clone()
     }
 

@@ -32,7 +32,7 @@ pub struct Args {
 struct CaseState(Option<CustomerHistory>);
 
 impl StateView for CaseState {
-    fn history(&self, _: &ComplaintEvent) -> Option<CustomerHistory> {
+    fn history(&self, _: &ComplaintEvent, _: &str) -> Option<CustomerHistory> {
         self.0.clone()
     }
 

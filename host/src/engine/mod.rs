@@ -43,7 +43,7 @@ pub fn decide(
         Some((event, conversion)) => (event, Some(conversion.clone())),
         None => (event, None),
     };
-    let history = state.history(event);
+    let history = state.history(event, &ruleset.settings.currency);
     let category = event.category.as_deref().or(enrichment.category.as_deref());
     let facts = Facts {
         event,

@@ -37,8 +37,9 @@ pub struct BudgetUse {
 /// Read access to durable state. Every method may answer `None`: "not
 /// known here", which the decision reports as not evaluated.
 pub trait StateView {
-    /// The customer's history before this complaint.
-    fn history(&self, event: &ComplaintEvent) -> Option<CustomerHistory>;
+    /// The customer's history before this complaint; its money
+    /// (`goodwill_365d`) in `currency`, the rule set's.
+    fn history(&self, event: &ComplaintEvent, currency: &str) -> Option<CustomerHistory>;
 
     /// Complaints counted by control line `rule` in `group` (the grid
     /// cell: `group_by` field → value) during the `window` before `at`
@@ -67,7 +68,7 @@ pub trait StateView {
 pub struct Stateless;
 
 impl StateView for Stateless {
-    fn history(&self, _: &ComplaintEvent) -> Option<CustomerHistory> {
+    fn history(&self, _: &ComplaintEvent, _: &str) -> Option<CustomerHistory> {
         None
     }
 

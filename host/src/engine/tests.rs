@@ -218,7 +218,7 @@ struct Counts {
 }
 
 impl StateView for Counts {
-    fn history(&self, _: &ComplaintEvent) -> Option<CustomerHistory> {
+    fn history(&self, _: &ComplaintEvent, _: &str) -> Option<CustomerHistory> {
         Some(CustomerHistory {
             open_cases: 2,
             complaints_30d: 3,

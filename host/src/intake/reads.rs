@@ -62,8 +62,8 @@ impl<'v> RecordingView<'v> {
 }
 
 impl StateView for RecordingView<'_> {
-    fn history(&self, event: &ComplaintEvent) -> Option<CustomerHistory> {
-        let history = self.inner.history(event);
+    fn history(&self, event: &ComplaintEvent, currency: &str) -> Option<CustomerHistory> {
+        let history = self.inner.history(event, currency);
         self.note(|reads| reads.history = history.clone());
         history
     }
@@ -130,7 +130,7 @@ impl<'r> RecordedView<'r> {
 }
 
 impl StateView for RecordedView<'_> {
-    fn history(&self, _event: &ComplaintEvent) -> Option<CustomerHistory> {
+    fn history(&self, _event: &ComplaintEvent, _currency: &str) -> Option<CustomerHistory> {
         self.reads.history.clone()
     }
 

@@ -28,6 +28,9 @@ struct CaseSummary {
     no: i64,
     opened_at: i64,
     goodwill: f64,
+    /// The goodwill's currency code; `None` for cases opened before schema
+    /// version 7 recorded it, and for cases without offers.
+    currency: Option<[u8; 3]>,
     /// Not closed.
     open: bool,
 }
@@ -47,6 +50,11 @@ enum Undo {
     },
 }
 
+/// A currency code as the index keeps it: three ASCII bytes.
+fn code(currency: &str) -> Option<[u8; 3]> {
+    currency.as_bytes().try_into().ok()
+}
+
 /// The in-memory lookups by case id and by customer.
 #[derive(Debug, Default)]
 pub(super) struct CaseIndex {
@@ -63,8 +71,9 @@ impl CaseIndex {
     /// Reads every case of the database.
     pub(super) fn load(connection: &Connection) -> Result<Self, StoreError> {
         let mut index = CaseIndex::default();
-        let mut statement = connection
-            .prepare("SELECT no, id, customer_id, opened_at, goodwill, status FROM cases")?;
+        let mut statement = connection.prepare(
+            "SELECT no, id, customer_id, opened_at, goodwill, status, currency FROM cases",
+        )?;
         let mut rows = statement.query([])?;
         while let Some(row) = rows.next()? {
             let no: i64 = row.get(0)?;
@@ -75,6 +84,7 @@ impl CaseIndex {
                 no,
                 opened_at: row.get(3)?,
                 goodwill: row.get(4)?,
+                currency: row.get::<_, Option<String>>(6)?.as_deref().and_then(code),
                 open: status != "closed",
             };
             if index.numbers.get(&id).is_none() {
@@ -110,6 +120,7 @@ impl CaseIndex {
         no: i64,
         opened_at: i64,
         goodwill: f64,
+        currency: Option<&str>,
     ) {
         self.numbers.insert(id, no);
         if let Some(customer) = customer {
@@ -117,6 +128,7 @@ impl CaseIndex {
                 no,
                 opened_at,
                 goodwill,
+                currency: currency.and_then(code),
                 open: true,
             };
             self.customers
@@ -154,13 +166,18 @@ impl CaseIndex {
 
     /// The customer's open cases, complaints in the 30 days and goodwill in
     /// the 365 days up to `at`, over their latest [`HISTORY_LIMIT`] cases,
-    /// leaving out the case numbered `leave_out`.
+    /// leaving out the case numbered `leave_out`. Goodwill given in another
+    /// currency than `currency` (before the rule set changed its currency)
+    /// is not added in: amounts are never added across currencies. Cases
+    /// whose currency was not recorded count as before.
     pub(super) fn history(
         &self,
         customer: &str,
         at: i64,
         leave_out: Option<i64>,
+        currency: &str,
     ) -> CustomerHistory {
+        let wanted = code(currency);
         let mut history = CustomerHistory::default();
         let Some(cases) = self.customers.get(customer) else {
             return history;
@@ -175,7 +192,10 @@ impl CaseIndex {
             if case.opened_at > at - 30 * DAY && case.opened_at <= at {
                 history.complaints_30d += 1;
             }
-            if case.opened_at > at - 365 * DAY && case.opened_at <= at {
+            if case.opened_at > at - 365 * DAY
+                && case.opened_at <= at
+                && (case.currency.is_none() || case.currency == wanted)
+            {
                 history.goodwill_365d += case.goodwill;
             }
         }
@@ -259,7 +279,7 @@ mod tests {
     fn index_with(cases: &[(&str, Option<&str>, i64, i64, f64)]) -> CaseIndex {
         let mut index = CaseIndex::default();
         for (id, customer, no, opened_at, goodwill) in cases {
-            index.opened(id, *customer, *no, *opened_at, *goodwill);
+            index.opened(id, *customer, *no, *opened_at, *goodwill, Some("USD"));
         }
         index.commit();
         index
@@ -274,14 +294,36 @@ mod tests {
             ("d", Some("other"), 4, 399 * DAY, 100.0),
         ]);
         index.set_open("k", 2, false);
-        let history = index.history("k", 400 * DAY, None);
+        let history = index.history("k", 400 * DAY, None, "USD");
         assert_eq!(history.open_cases, 2);
         assert_eq!(history.complaints_30d, 1);
         assert_eq!(history.goodwill_365d, 6.0);
-        let without_c = index.history("k", 400 * DAY, Some(3));
+        let without_c = index.history("k", 400 * DAY, Some(3), "USD");
         assert_eq!(without_c.complaints_30d, 0);
         assert_eq!(without_c.open_cases, 1);
-        assert_eq!(index.history("nobody", 0, None), CustomerHistory::default());
+        assert_eq!(
+            index.history("nobody", 0, None, "USD"),
+            CustomerHistory::default()
+        );
+    }
+
+    #[test]
+    fn goodwill_in_another_currency_is_not_added_in() {
+        let mut index = CaseIndex::default();
+        index.opened("usd", Some("k"), 1, DAY, 10.0, Some("USD"));
+        index.opened("cny", Some("k"), 2, 2 * DAY, 70.0, Some("CNY"));
+        index.opened("old", Some("k"), 3, 3 * DAY, 1.0, None);
+        index.commit();
+        assert_eq!(
+            index.history("k", 10 * DAY, None, "USD").goodwill_365d,
+            11.0
+        );
+        assert_eq!(
+            index.history("k", 10 * DAY, None, "CNY").goodwill_365d,
+            71.0
+        );
+        // Every case counts as a complaint, whatever its currency.
+        assert_eq!(index.history("k", 10 * DAY, None, "CNY").complaints_30d, 3);
     }
 
     #[test]
@@ -291,12 +333,19 @@ mod tests {
         // cases by time are the highest numbers.
         let total = HISTORY_LIMIT as i64 + 10;
         for no in 0..total {
-            index.opened(&format!("c-{no}"), Some("k"), no, (total - no) * 1000, 1.0);
+            index.opened(
+                &format!("c-{no}"),
+                Some("k"),
+                no,
+                (total - no) * 1000,
+                1.0,
+                Some("USD"),
+            );
         }
-        let history = index.history("k", total * 1000, None);
+        let history = index.history("k", total * 1000, None, "USD");
         assert_eq!(history.goodwill_365d, HISTORY_LIMIT as f64);
         // The case left out makes room for the next latest.
-        let history = index.history("k", total * 1000, Some(0));
+        let history = index.history("k", total * 1000, Some(0), "USD");
         assert_eq!(history.goodwill_365d, HISTORY_LIMIT as f64);
         assert_eq!(history.open_cases, HISTORY_LIMIT as i64);
     }
@@ -304,21 +353,21 @@ mod tests {
     #[test]
     fn a_rollback_undoes_what_came_after_its_mark_only() {
         let mut index = index_with(&[("a", Some("k"), 1, 0, 1.0)]);
-        index.opened("b", Some("k"), 2, 1, 2.0);
+        index.opened("b", Some("k"), 2, 1, 2.0, Some("USD"));
         let mark = index.mark();
-        index.opened("c", Some("k"), 3, 2, 4.0);
+        index.opened("c", Some("k"), 3, 2, 4.0, Some("USD"));
         index.set_open("k", 1, false);
-        index.opened("d", None, 4, 3, 0.0);
+        index.opened("d", None, 4, 3, 0.0, Some("USD"));
         index.rollback_to(mark);
         assert_eq!(index.case_no("b"), Some(2));
         assert_eq!(index.case_no("c"), None);
         assert_eq!(index.case_no("d"), None);
-        let history = index.history("k", 10, None);
+        let history = index.history("k", 10, None, "USD");
         assert_eq!((history.open_cases, history.goodwill_365d), (2, 3.0));
         index.rollback_to(0);
         assert_eq!(index.case_no("b"), None);
         assert_eq!(index.case_no("a"), Some(1), "committed before");
-        index.opened("e", Some("new"), 5, 0, 0.0);
+        index.opened("e", Some("new"), 5, 0, 0.0, Some("USD"));
         index.rollback_to(0);
         assert!(index.customers.get("new").is_none());
     }

@@ -746,7 +746,7 @@ struct SqlView<'c> {
 }
 
 impl StateView for SqlView<'_> {
-    fn history(&self, event: &ComplaintEvent) -> Option<CustomerHistory> {
+    fn history(&self, event: &ComplaintEvent, currency: &str) -> Option<CustomerHistory> {
         let Some(customer) = event.customer.id.as_deref() else {
             return Some(CustomerHistory::default());
         };
@@ -759,7 +759,7 @@ impl StateView for SqlView<'_> {
         } else {
             None
         };
-        Some(index.history(customer, at, own))
+        Some(index.history(customer, at, own, currency))
     }
 
     fn control_line_count(
@@ -999,6 +999,7 @@ fn open_case(
         case_no,
         at,
         goodwill,
+        currency,
     );
     if let Some(sla) = sla {
         for (kind, due) in [

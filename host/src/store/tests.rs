@@ -128,7 +128,7 @@ impl Fixture {
         event.received_at = event.received_at.or(Some(self.clock.now()));
         let mut seen = None;
         self.store
-            .with_view(&mut |view| seen = view.history(&event))
+            .with_view(&mut |view| seen = view.history(&event, "USD"))
             .unwrap();
         seen.unwrap()
     }
