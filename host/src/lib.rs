@@ -1,35 +1,59 @@
 //! Redress: a rules engine for customer complaints.
 //!
-//! A complaint arrives as JSON ([`event`]), is decided against a compiled
-//! rule set ([`rules`]) whose conditions are CEL expressions compiled to
-//! closures ([`expr`]), and leaves a [`decision`] that says what was decided
-//! and why. The rules stage itself is [`engine::decide`]; a [`snapshot`]
-//! bundles everything one decision needs so it can be swapped as a whole.
+//! A complaint arrives as JSON ([`event`]); sandboxed WebAssembly plugins
+//! ([`plugin`]) add facts; a compiled rule set ([`rules`], conditions in CEL
+//! compiled to closures by [`expr`]) decides in [`engine::decide`]; the
+//! daemon's store ([`store`]) records the [`decision`] with what it read,
+//! and the answer goes back. One complaint through the daemon:
 //!
 //! ```text
-//! JSON ─► event ─► engine::decide(snapshot.ruleset, event, enrichment, state) ─► decision
-//!                    route ─► escalate ─► sla ─► control lines ─► compensate ─► caps ─► authority
+//! HTTP (server::handlers) ─► intake::prepare: event validated, received_at,
+//!                                             currency and time window checked
+//!                         ─► plugin::PluginSet::enrich (snapshot.plugins, in order)
+//!                         ─► store: one transaction, deciding and recording
+//!                              intake::decide ─► engine::decide(snapshot.ruleset, event,
+//!                                                enrichment, StateView of the store)
+//!                                route ─► escalate ─► sla ─► control lines
+//!                                ─► compensate ─► caps ─► authority
+//!                              case, timers, tallies, budgets, audit line (with
+//!                              intake::recording: the reads, for replay)
+//!                         ─► answer: the decision as JSON, once durable
 //! ```
+//!
+//! `redress eval` and `redress test` take the same path without the HTTP
+//! and (except sequence tests) without the store ([`snapshot::Snapshot::decide`]).
 //!
 //! Where things live:
 //! - [`event`]: the complaint event, validated with errors that name the field.
+//! - [`intake`]: the one path from event to recorded decision, shared by the
+//!   daemon, `replay` and `diff`; the timestamp window.
+//! - [`plugin`]: manifests, the wasmtime runtime, limits, pools and the
+//!   plugin stage ([`plugin::PluginSet`]).
 //! - [`expr`]: the condition compiler (parse, resolve names, check types,
-//!   build closures) and the values it evaluates to.
+//!   build closures), named conditions, and the values it evaluates to.
 //! - [`rules`]: rule files as written ([`rules::raw`]), loading with
 //!   diagnostics, the compiled [`rules::RuleSet`] and its index.
-//! - [`engine`]: the rules stage, caps, and the read-only view of durable
-//!   state it consults ([`engine::StateView`]).
+//! - [`engine`]: the rules stage, currencies, caps, and the read-only view of
+//!   durable state it consults ([`engine::StateView`]).
 //! - [`decision`]: the decision and its trace.
-//! - [`snapshot`]: a rule set ready to decide, with its worst case.
+//! - [`snapshot`]: rules and plugins ready to decide, with their worst case
+//!   and their versions.
 //! - [`bounds`]: the worst case a rule set can pay, from the rules alone
 //!   (interval analysis, witnesses, declared limits).
+//! - [`store`]: durable state: the audit log, cases and their lifecycle,
+//!   timers, control-line tallies, budgets, kept snapshots, the report.
+//! - [`server`]: the daemon's HTTP API, its configuration, connections,
+//!   admission, metrics.
+//! - [`reload`]: hot reload: watching, settling mid-save files, the gate.
+//! - [`replay`]: deciding logged complaints again (`replay`, `diff`).
 //! - [`diagnostic`]: problems with their place, rendered like rustc's.
-//! - [`testing`]: rule tests as data (`redress test`).
+//! - [`testing`]: rule tests as data (`redress test`), sequences included.
 //! - [`explain`]: a decision told in words (`redress eval --explain`).
 //! - [`schema`]: JSON Schemas generated from the types.
 //! - [`cli`]: the `redress` command line.
-//! - [`annotation`], [`time`], [`suggest`]: plugin output values,
-//!   timestamps and durations, "did you mean" hints.
+//! - [`annotation`], [`time`], [`suggest`], [`histogram`]: plugin output
+//!   values, timestamps and durations, "did you mean" hints, latency
+//!   histograms.
 //! - [`source_file`]: reading rule files, manifests and components (regular
 //!   files only, bounded).
 

@@ -499,8 +499,9 @@ fn plugin_new_gives_a_plugin_that_tests_builds_and_runs() {
     }
     // Share compiled dependencies between runs of this test.
     let target = repo().join("target/plugin-new-test");
-    let cargo = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO"))
+    // `program` in the crate, building into the shared target directory.
+    let in_crate = |program: &str, args: &[&str]| {
+        std::process::Command::new(program)
             .args(args)
             .current_dir(&crate_dir)
             .env("CARGO_TARGET_DIR", &target)
@@ -509,6 +510,7 @@ fn plugin_new_gives_a_plugin_that_tests_builds_and_runs() {
             .output()
             .unwrap()
     };
+    let cargo = |args: &[&str]| in_crate(env!("CARGO"), args);
     let tested = cargo(&["test", "--release"]);
     assert!(
         tested.status.success(),
@@ -522,16 +524,7 @@ fn plugin_new_gives_a_plugin_that_tests_builds_and_runs() {
     );
     // `plugin build`: the component, next to the manifest, checked, and the
     // template's fixtures run.
-    let redress_here = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_redress"))
-            .args(args)
-            .current_dir(&crate_dir)
-            .env("CARGO_TARGET_DIR", &target)
-            .env_remove("RUSTFLAGS")
-            .env_remove("CARGO_ENCODED_RUSTFLAGS")
-            .output()
-            .unwrap()
-    };
+    let redress_here = |args: &[&str]| in_crate(env!("CARGO_BIN_EXE_redress"), args);
     let built = redress_here(&["plugin", "build"]);
     assert!(
         built.status.success(),

@@ -3,9 +3,9 @@
 //! the rules name, and per offer kind), the most authority one complaint
 //! can be granted, and what each authority rule can spend per budget
 //! window. By interval analysis over the conditions and value
-//! expressions ([`eval`]), splitting the input space where a rule's
-//! condition is undecided ([`search`]); every finite bound comes with a
-//! witness complaint that is decided for real ([`witness`]). See
+//! expressions (`eval`), splitting the input space where a rule's
+//! condition is undecided (`search`); every finite bound comes with a
+//! witness complaint that is decided for real (`witness`). See
 //! docs/worst-case.md.
 
 mod domain;

@@ -1357,7 +1357,7 @@ impl Compiler<'_> {
                     Err(error) => {
                         let message = format!(
                             "invalid regular expression: {}",
-                            first_line(&error.to_string())
+                            last_line(&error.to_string())
                         );
                         return self
                             .error(CompileError::new(message, pattern_span).label("bad pattern"));
@@ -1503,7 +1503,9 @@ fn inline_conditions(source: &str, mut uses: Vec<(Range<usize>, Arc<str>)>) -> O
     Some(Arc::from(out))
 }
 
-fn first_line(text: &str) -> &str {
+/// The regex crate's errors show the pattern with a caret, and end with the
+/// line that says what is wrong: that line is the message.
+fn last_line(text: &str) -> &str {
     text.lines().last().unwrap_or(text).trim()
 }
 

@@ -333,7 +333,7 @@ impl LoadedPlugin {
 
     /// Whether the daemon calls the plugin off the async workers now: it is
     /// not `inline`, it is slow, or it has made fewer than
-    /// [`INLINE_AFTER_CALLS`] calls since it was loaded.
+    /// `INLINE_AFTER_CALLS` calls since it was loaded.
     pub fn runs_off_worker(&self) -> bool {
         !self.spec.inline
             || self.is_slow()

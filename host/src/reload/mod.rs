@@ -1,7 +1,7 @@
 //! Hot reload: a [`DirectoryWatcher`] signals (debounced) that files
 //! changed; the [`Reloader`] builds a complete new snapshot off the request
 //! path and swaps it in, or keeps the last good one and reports why. A rule
-//! file caught mid-save is waited for ([`settle`]); a reload that removes
+//! file caught mid-save is waited for (`settle`); a reload that removes
 //! whole files or kinds of rules says so ([`Removals`]); with
 //! `[reload.gate]`, a change that would alter too many recent decisions is
 //! held ([`Gate`]).

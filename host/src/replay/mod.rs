@@ -1,5 +1,5 @@
 //! Deciding logged complaints again: [`replay`] under their own recorded
-//! snapshots (are the decisions exactly reproducible?), and [`diff`] under
+//! snapshots (are the decisions exactly reproducible?), and `diff` under
 //! a candidate rule set (what would a change change?), which the reload
 //! gate also uses. Both read the log through
 //! [`AuditReader`](crate::store::AuditReader) and decide with the intake's

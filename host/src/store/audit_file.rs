@@ -4,10 +4,9 @@
 //! `payload_len`) with the columns queries look for.
 //!
 //! Appending kilobytes to a file costs a copy; inserting them into the
-//! database cost pages written twice (WAL, then checkpoint): about 10 µs of
-//! the writer's 35 – 45 per decision, and 22.0 KB written to the disk per
-//! decision on the default rules, against 12.4 with the file
-//! (BENCHMARKS.md). The writer appends a batch's lines to the file and
+//! database cost pages written twice (WAL, then checkpoint), a good part of
+//! the writer's time and nearly twice the bytes written per decision
+//! (BENCHMARKS.md, "the audit log's events and decisions in a file"). The writer appends a batch's lines to the file and
 //! syncs it before it commits the transaction that points at them, so
 //! every committed entry's line is on disk. Lines written for a batch that
 //! did not commit lie past the end the database knows; they are cut off at

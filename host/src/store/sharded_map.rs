@@ -2,10 +2,9 @@
 //! it never stops the caller for long.
 //!
 //! A single `HashMap` doubles its table when it fills, moving every entry
-//! in one insert: on the benchmark machine 14 ms at 115,000 text keys,
-//! 188 ms at 918,000 and 398 ms at 1.8 million, a stall of the store's
-//! writer (and of every decision waiting for it) each time the case count
-//! doubles. Split over [`SHARDS`] maps chosen by the key's hash, each
+//! in one insert: a stall of the store's writer (and of every decision
+//! waiting for it) each time the case count doubles, growing with the
+//! count (BENCHMARKS.md has the times measured). Split over [`SHARDS`] maps chosen by the key's hash, each
 //! doubling moves a 256th of the entries, and the shards double at
 //! different times.
 

@@ -5,10 +5,10 @@
 //! differs.
 //!
 //! - [`file`]: the format, as written (and as its JSON Schema says).
-//! - [`load`]: reading files; each case and sequence on its own.
-//! - [`compare`]: expected fragments against decisions and cases.
-//! - [`sequence`]: running a sequence against a temporary store.
-//! - [`report`]: what is printed.
+//! - `load`: reading files; each case and sequence on its own.
+//! - `compare`: expected fragments against decisions and cases.
+//! - `sequence`: running a sequence against a temporary store.
+//! - `report`: what is printed.
 
 mod compare;
 mod file;
