@@ -7,7 +7,7 @@
 use std::borrow::Cow;
 
 use crate::decision::{Conversion, Name};
-use crate::engine::offers::round_cents;
+use crate::engine::money::round_cents;
 use crate::event::ComplaintEvent;
 use crate::rules::Settings;
 

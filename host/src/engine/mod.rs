@@ -8,6 +8,7 @@
 
 mod currency;
 mod enrichment;
+mod money;
 mod offers;
 mod state;
 
@@ -15,7 +16,8 @@ use std::collections::BTreeMap;
 
 pub use currency::{CurrencyError, as_plugins_see, check_currency, convert};
 pub use enrichment::{Enrichment, Proposal};
-pub use offers::{Limits, apply_caps, round_cents};
+pub use money::{budget_allows, round_cents, within};
+pub use offers::{Limits, apply_caps};
 pub use state::{BudgetUse, Group, StateView, Stateless, group_key};
 
 use crate::decision::{
@@ -266,11 +268,7 @@ pub fn decide(
                         limit_amount: budget.amount,
                     },
                     Some(used) => {
-                        let count_left = budget.count.is_none_or(|limit| used.count < limit);
-                        let amount_left = budget
-                            .amount
-                            .is_none_or(|limit| used.amount + max_cost <= limit + 1e-9);
-                        if !(count_left && amount_left) {
+                        if !budget_allows(used, budget.count, budget.amount, max_cost) {
                             run.note_last(
                                 &rule.name,
                                 format!(

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::decision::{Capped, Name, OfferDecision};
+use crate::engine::money::{cents, from_cents};
 
 /// The limits in force for one complaint: the lowest of every matching
 /// cap, with the name of the cap that set it.
@@ -47,28 +48,30 @@ pub fn apply_caps(offers: &mut Vec<OfferDecision>, limits: &Limits) -> Vec<Offer
     if limits.is_empty() {
         return dropped;
     }
-    let mut total_left = limits.total.as_ref().map(|(v, _)| *v);
-    let mut kind_left: BTreeMap<&str, f64> = limits
+    // In whole cents: what is left of a limit is then exact, and a cap is
+    // reached when nothing is left, not when a float says 1e-15.
+    let mut total_left = limits.total.as_ref().map(|(v, _)| cents(*v));
+    let mut kind_left: BTreeMap<&str, i64> = limits
         .per_kind
         .iter()
-        .map(|(kind, (value, _))| (&**kind, *value))
+        .map(|(kind, (value, _))| (&**kind, cents(*value)))
         .collect();
     offers.retain_mut(|offer| {
         if offer.value <= 0.0 {
             return true;
         }
-        let mut allowed = offer.value;
+        let mut allowed = cents(offer.value);
         let mut binding: Option<&Name> = None;
         if let Some(left) = kind_left.get(&*offer.kind)
             && *left < allowed
         {
-            allowed = left.max(0.0);
+            allowed = (*left).max(0);
             binding = limits.per_kind.get(&offer.kind).map(|(_, rule)| rule);
         }
         if let Some(left) = total_left
             && left < allowed
         {
-            allowed = left.max(0.0);
+            allowed = left.max(0);
             binding = limits.total.as_ref().map(|(_, rule)| rule);
         }
         if let Some(left) = kind_left.get_mut(&*offer.kind) {
@@ -79,7 +82,7 @@ pub fn apply_caps(offers: &mut Vec<OfferDecision>, limits: &Limits) -> Vec<Offer
         }
         match binding {
             None => true,
-            Some(rule) if allowed <= 0.0 => {
+            Some(rule) if allowed <= 0 => {
                 dropped.push(OfferDecision {
                     value: 0.0,
                     capped: Some(Capped {
@@ -95,17 +98,12 @@ pub fn apply_caps(offers: &mut Vec<OfferDecision>, limits: &Limits) -> Vec<Offer
                     from: offer.value,
                     by: rule.clone(),
                 });
-                offer.value = round_cents(allowed);
+                offer.value = from_cents(allowed);
                 true
             }
         }
     });
     dropped
-}
-
-/// Money is shown to the cent.
-pub fn round_cents(value: f64) -> f64 {
-    (value * 100.0).round() / 100.0
 }
 
 #[cfg(test)]

@@ -1235,7 +1235,7 @@ fn use_authority(
             "case `{case_id}` has no grant to bend `{policy}`; its decision lists the policies that may be bent"
         )));
     };
-    if cost > max_cost + 1e-9 {
+    if !crate::engine::within(cost, max_cost) {
         return Err(LifecycleError::Invalid(format!(
             "`{policy}` may be bent up to {max_cost} for this case, not {cost}"
         )));
@@ -1249,9 +1249,8 @@ fn use_authority(
             .map_err(StoreError::from)?
             .query_row(params![rule, scope, at - window, at], |row| Ok((row.get(0)?, row.get(1)?)))
             .map_err(StoreError::from)?;
-        let over_count = count_limit.is_some_and(|limit| count + 1 > limit);
-        let over_amount = amount_limit.is_some_and(|limit| amount + cost > limit + 1e-9);
-        if over_count || over_amount {
+        let used = crate::engine::BudgetUse { count, amount };
+        if !crate::engine::budget_allows(used, count_limit, amount_limit, cost) {
             return Err(LifecycleError::Invalid(format!(
                 "the budget of `{rule}` for {scope} is used up ({count} uses, {amount} spent in the window)"
             )));
