@@ -244,7 +244,9 @@ pub fn analyze(complaint: &Complaint) -> Result<Analysis, String> {
     let extra = extra_phrases().as_ref().map_err(String::clone)?;
     let weight = redress_sdk::config_f64("phrase_weight", 2.0);
     let mut scores = scores(&complaint.text);
-    extra.for_each_match(&complaint.text, |_, category| scores[*category] += weight);
+    if !extra.entries().is_empty() {
+        extra.for_each_match(&complaint.text, |_, category| scores[*category] += weight);
+    }
     let total: f64 = scores.iter().sum();
     let mut ranked: Vec<(usize, f64)> = scores
         .iter()
