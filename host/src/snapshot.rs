@@ -3,18 +3,15 @@
 //! snapshots on reload, and in-flight events finish on the one they
 //! started with.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
 use crate::bounds::{WorstCase, analyze, check_limits};
-use crate::decision::{Decision, Name, TraceLevel};
+use crate::decision::Name;
 use crate::diagnostic::{Diagnostic, SourceMap};
-use crate::engine::{StateView, decide};
-use crate::event::ComplaintEvent;
-use crate::plugin::{PluginError, PluginRuntime, PluginSet, load_plugins};
+use crate::plugin::{PluginRuntime, PluginSet, load_plugins};
 use crate::rules::{RuleFileText, RuleSet, load_files, read_rule_files};
 
 /// Where a snapshot's parts come from.
@@ -140,22 +137,6 @@ impl Snapshot {
             diagnostics: outcome.diagnostics,
             sources: outcome.sources,
         }
-    }
-
-    /// Runs the plugins, then the rules. `stubs` replaces named plugins'
-    /// outputs (rule tests).
-    pub fn decide(
-        &self,
-        event: &ComplaintEvent,
-        stubs: &BTreeMap<String, toml::Table>,
-        state: &dyn StateView,
-        trace: TraceLevel,
-    ) -> Result<Decision, PluginError> {
-        let enrichment = self.plugins.enrich(
-            &crate::engine::as_plugins_see(&self.ruleset.settings, event),
-            stubs,
-        )?;
-        Ok(decide(&self.ruleset, event, &enrichment, state, trace))
     }
 }
 

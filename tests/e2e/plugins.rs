@@ -87,14 +87,14 @@ fn decide_twice(set: PluginSet, plugin: &str) -> (String, String) {
     let snapshot = outcome.snapshot.unwrap();
     let mut first = None;
     for id in ["first", "second"] {
-        let decision = snapshot
-            .decide(
-                &event(id),
-                &BTreeMap::new(),
-                &Stateless,
-                TraceLevel::Compact,
-            )
-            .unwrap_or_else(|error| panic!("{id}: {error}"));
+        let decision = redress::intake::evaluate(
+            &snapshot,
+            &event(id),
+            &BTreeMap::new(),
+            &Stateless,
+            TraceLevel::Compact,
+        )
+        .unwrap_or_else(|error| panic!("{id}: {error}"));
         assert_eq!(
             &*decision.route.queue, "care",
             "the event still gets a decision"

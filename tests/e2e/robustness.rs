@@ -265,11 +265,22 @@ fn mutated_events_are_refused_or_decided_never_panic() {
             decided += 1;
             // Plugins and rules both see the mutated event.
             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                snapshot.decide(&event, &Default::default(), &Stateless, TraceLevel::Full)
+                redress::intake::evaluate(
+                    &snapshot,
+                    &event,
+                    &Default::default(),
+                    &Stateless,
+                    TraceLevel::Full,
+                )
             }));
             let decision =
                 result.unwrap_or_else(|_| panic!("round {round}: panic deciding {text}"));
-            let decision = decision.unwrap_or_else(|error| panic!("round {round}: {error}"));
+            let decision = match decision {
+                Ok(decision) => decision,
+                // A mutated currency code: refused with a message, as it should be.
+                Err(redress::intake::IntakeError::UnknownCurrency(_)) => continue,
+                Err(error) => panic!("round {round}: {error}"),
+            };
             assert!(
                 decision
                     .plugins

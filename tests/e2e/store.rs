@@ -461,6 +461,20 @@ fn the_report_keeps_currencies_apart_and_the_daemon_refuses_an_unknown_one() {
     );
     let (status, _) = daemon.get("/v1/cases/cny-1");
     assert_eq!(status, 404);
+    // A simulation refuses it the same way: one intake path.
+    let (status, simulated) = daemon.post(
+        "/v1/simulate",
+        r#"{"events": [{"id": "cny-sim", "amount": 200.0, "currency": "CNY"}, {"id": "usd-sim"}]}"#,
+    );
+    assert_eq!(status, 200, "{simulated}");
+    assert_eq!(
+        simulated["decisions"][0]["error"]["code"], "unknown_currency",
+        "{simulated}"
+    );
+    assert_eq!(
+        simulated["decisions"][1]["event_id"], "usd-sim",
+        "{simulated}"
+    );
 
     let before = daemon.ruleset_version();
     std::fs::write(daemon.path("rules/quick.toml"), coupon_rules("CNY")).unwrap();

@@ -76,11 +76,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         (false, TraceArg::Compact) => TraceLevel::Compact,
         (false, TraceArg::None) => TraceLevel::None,
     };
-    crate::engine::check_currency(&snapshot.ruleset.settings, &event)
-        .with_context(|| format!("in {}", event_path.display()))?;
     let decision = super::plugin_voice::with_guest_log(|| {
-        snapshot.decide(&event, &Default::default(), &Stateless, trace)
-    })?;
+        crate::intake::evaluate(&snapshot, &event, &Default::default(), &Stateless, trace)
+    })
+    .with_context(|| format!("in {}", event_path.display()))?;
     let warnings = super::plugin_voice::plugin_warnings(&decision);
     for warning in &warnings {
         eprintln!("{warning}");

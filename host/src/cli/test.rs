@@ -77,26 +77,27 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut results = Vec::with_capacity(cases.len() + sequences.len());
     for case in &cases {
         let state = CaseState(case.history.clone());
-        let outcome = crate::engine::check_currency(&snapshot.ruleset.settings, &case.event)
-            .map_err(|error| error.to_string())
-            .and_then(|()| {
-                snapshot
-                    .decide(&case.event, &case.plugins, &state, TraceLevel::Full)
-                    .map_err(|error| error.to_string())
-            })
-            .and_then(|decision| {
-                let warnings = plugin_warnings(&decision);
-                for warning in &warnings {
-                    eprintln!("{warning} (case `{}`)", case.name);
-                }
-                match (args.strict, warnings.first()) {
-                    (true, Some(_)) => Err(format!(
-                        "{} plugin failure(s) with --strict (see the warnings above)",
-                        warnings.len()
-                    )),
-                    _ => Ok(check_decision(case, &decision)),
-                }
-            });
+        let outcome = crate::intake::evaluate(
+            &snapshot,
+            &case.event,
+            &case.plugins,
+            &state,
+            TraceLevel::Full,
+        )
+        .map_err(|error| error.to_string())
+        .and_then(|decision| {
+            let warnings = plugin_warnings(&decision);
+            for warning in &warnings {
+                eprintln!("{warning} (case `{}`)", case.name);
+            }
+            match (args.strict, warnings.first()) {
+                (true, Some(_)) => Err(format!(
+                    "{} plugin failure(s) with --strict (see the warnings above)",
+                    warnings.len()
+                )),
+                _ => Ok(check_decision(case, &decision)),
+            }
+        });
         results.push(CaseResult {
             file: case.file.clone(),
             line: case.line,

@@ -21,7 +21,7 @@ pub mod recorded;
 pub mod recording;
 pub mod window;
 
-pub use pipeline::{Decided, Prepared, decide, prepare};
+pub use pipeline::{Decided, IntakeError, Prepared, decide, evaluate, prepare};
 pub use reads::{Reads, RecordedView, RecordingView};
 pub use recorded::{LayoutPlugin, PluginLayout, RecordedStage, recorded_enrichment};
 pub use recording::{RecordedProposal, Recording};

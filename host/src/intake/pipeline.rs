@@ -3,10 +3,11 @@
 use std::collections::BTreeMap;
 
 use crate::decision::{Decision, Name, TraceLevel};
-use crate::engine::{Enrichment, StateView};
+use crate::engine::{CurrencyError, Enrichment, StateView, as_plugins_see, check_currency};
 use crate::event::ComplaintEvent;
 use crate::intake::reads::RecordingView;
 use crate::intake::recording::{RecordedProposal, Recording};
+use crate::intake::window::{OutOfWindow, TimeWindow};
 use crate::plugin::PluginError;
 use crate::snapshot::Snapshot;
 use crate::time::Timestamp;
@@ -26,22 +27,64 @@ pub struct Decided {
     pub recording: Recording,
 }
 
-/// Sets `received_at` (to `now` when the sender gave none) and runs the
-/// snapshot's plugins. An error means a plugin with `on_error = "reject"`
-/// failed.
+/// Why a complaint is not decided.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum IntakeError {
+    /// `received_at` or `occurred_at` outside the accepted window.
+    #[error(transparent)]
+    OutOfWindow(#[from] OutOfWindow),
+    /// An amount in a currency the rule set has no rate for.
+    #[error(transparent)]
+    UnknownCurrency(#[from] CurrencyError),
+    /// A plugin with `on_error = "reject"` failed.
+    #[error(transparent)]
+    Plugin(#[from] PluginError),
+}
+
+/// Sets `received_at` (to `now` when the sender gave none), refuses what
+/// the rule set cannot decide (a timestamp outside `window`, when one is
+/// given; a currency without a rate), and runs the snapshot's plugins on
+/// the event in the rule set's currency. `stubs` replaces named plugins'
+/// outputs (rule tests).
 pub fn prepare(
     snapshot: &Snapshot,
     mut event: ComplaintEvent,
     now: Timestamp,
-) -> Result<Prepared, PluginError> {
+    window: Option<&TimeWindow>,
+    stubs: &BTreeMap<String, toml::Table>,
+) -> Result<Prepared, IntakeError> {
     if event.received_at.is_none() {
         event.received_at = Some(now);
     }
-    let enrichment = snapshot.plugins.enrich(
-        &crate::engine::as_plugins_see(&snapshot.ruleset.settings, &event),
-        &BTreeMap::new(),
-    )?;
+    if let Some(window) = window {
+        window.check(&event, now)?;
+    }
+    let settings = &snapshot.ruleset.settings;
+    check_currency(settings, &event)?;
+    let enrichment = snapshot
+        .plugins
+        .enrich(&as_plugins_see(settings, &event), stubs)?;
     Ok(Prepared { event, enrichment })
+}
+
+/// Prepares and decides one complaint without recording it, against
+/// `state` (`eval`, `test`, `/v1/simulate`).
+pub fn evaluate(
+    snapshot: &Snapshot,
+    event: &ComplaintEvent,
+    stubs: &BTreeMap<String, toml::Table>,
+    state: &dyn StateView,
+    trace: TraceLevel,
+) -> Result<Decision, IntakeError> {
+    let now = event.received_at.unwrap_or_else(Timestamp::now);
+    let prepared = prepare(snapshot, event.clone(), now, None, stubs)?;
+    Ok(crate::engine::decide(
+        &snapshot.ruleset,
+        &prepared.event,
+        &prepared.enrichment,
+        state,
+        trace,
+    ))
 }
 
 /// Runs the rules stage of `snapshot` against `view`, recording every read.

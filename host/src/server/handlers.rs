@@ -17,7 +17,7 @@ use crate::decision::{Decision, TraceLevel};
 use crate::engine::StateView;
 use crate::engine::{Enrichment, Stateless};
 use crate::event::{ComplaintEvent, EventError};
-use crate::intake;
+use crate::intake::{self, IntakeError};
 use crate::plugin::PluginError;
 use crate::reload::{ReloadOutcome, ReloadTrigger};
 use crate::rules::RuleFileText;
@@ -196,36 +196,23 @@ fn prepare(
             return Prepared::Refused(event_error(error));
         }
     };
-    if let Err(error) = state.config.timestamps.check(&event, state.clock.now()) {
-        state
-            .metrics
-            .invalid
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        return Prepared::Refused(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "timestamp_out_of_range",
-            error.to_string(),
-        ));
-    }
-    if let Err(error) = crate::engine::check_currency(&snapshot.ruleset.settings, &event) {
-        state
-            .metrics
-            .invalid
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        return Prepared::Refused(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "unknown_currency",
-            error.to_string(),
-        ));
-    }
-    match intake::prepare(snapshot, event, state.clock.now()) {
+    match intake::prepare(
+        snapshot,
+        event,
+        state.clock.now(),
+        Some(&state.config.timestamps),
+        &BTreeMap::new(),
+    ) {
         Ok(prepared) => Prepared::Ready(prepared.event, prepared.enrichment),
         Err(error) => {
-            state
-                .metrics
-                .rejected
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            Prepared::Refused(plugin_rejected(error))
+            let counter = match error {
+                IntakeError::Plugin(_) => &state.metrics.rejected,
+                IntakeError::OutOfWindow(_) | IntakeError::UnknownCurrency(_) => {
+                    &state.metrics.invalid
+                }
+            };
+            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Prepared::Refused(intake_error(error))
         }
     }
 }
@@ -420,6 +407,23 @@ fn event_error(error: EventError) -> ApiError {
         "line": error.line,
         "column": error.column,
     }))
+}
+
+/// Why the intake refused an event, as the API says it.
+fn intake_error(error: IntakeError) -> ApiError {
+    match error {
+        IntakeError::OutOfWindow(error) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "timestamp_out_of_range",
+            error.to_string(),
+        ),
+        IntakeError::UnknownCurrency(error) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_currency",
+            error.to_string(),
+        ),
+        IntakeError::Plugin(error) => plugin_rejected(error),
+    }
 }
 
 fn plugin_rejected(error: PluginError) -> ApiError {
@@ -618,14 +622,27 @@ fn simulate_all(
                 Err(error) => BatchItem::Error {
                     error: event_error(error),
                 },
-                Ok(mut event) => {
-                    if event.received_at.is_none() {
-                        event.received_at = Some(state.clock.now());
-                    }
-                    match snapshot.decide(&event, &BTreeMap::new(), view, trace) {
+                Ok(event) => {
+                    let decided = intake::prepare(
+                        snapshot,
+                        event,
+                        state.clock.now(),
+                        Some(&state.config.timestamps),
+                        &BTreeMap::new(),
+                    )
+                    .map(|prepared| {
+                        crate::engine::decide(
+                            &snapshot.ruleset,
+                            &prepared.event,
+                            &prepared.enrichment,
+                            view,
+                            trace,
+                        )
+                    });
+                    match decided {
                         Ok(decision) => BatchItem::Decision(Box::new(decision)),
                         Err(error) => BatchItem::Error {
-                            error: plugin_rejected(error),
+                            error: intake_error(error),
                         },
                     }
                 }

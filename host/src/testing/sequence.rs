@@ -184,16 +184,16 @@ impl Runner<'_> {
         plugins: &std::collections::BTreeMap<String, toml::Table>,
     ) -> Result<serde_json::Value, String> {
         event.received_at = Some(self.clock.now());
-        crate::engine::check_currency(&self.snapshot.ruleset.settings, &event)
-            .map_err(|error| error.to_string())?;
-        let enrichment = self
-            .snapshot
-            .plugins
-            .enrich(
-                &crate::engine::as_plugins_see(&self.snapshot.ruleset.settings, &event),
-                plugins,
-            )
-            .map_err(|error| format!("complaint `{}` refused: {error}", event.id))?;
+        let id = event.id.clone();
+        let intake::Prepared { event, enrichment } =
+            intake::prepare(self.snapshot, event, self.clock.now(), None, plugins).map_err(
+                |error| match error {
+                    intake::IntakeError::Plugin(error) => {
+                        format!("complaint `{id}` refused: {error}")
+                    }
+                    other => other.to_string(),
+                },
+            )?;
         (self.plugin_runs)(&enrichment.runs, &event.id)?;
         let snapshot = Arc::clone(self.snapshot);
         let decide: DecideFn = Box::new(move |event, view| {
