@@ -1,4 +1,4 @@
-//! `redress schema [rules|tests|event]`
+//! `redress schema [rules|tests|event|plugin|daemon|fixtures]`
 
 use std::process::ExitCode;
 
