@@ -91,6 +91,34 @@ pub fn config_list(key: &str) -> Vec<String> {
     }
 }
 
+/// The phrase lists of `[config.<table>]`, for [`Phrases::from_list`]:
+/// each entry's name is turned by `value_of` into the value its phrases
+/// carry (a category, a language). A name `value_of` does not know is
+/// refused, naming it, `what` it should be and the `known` ones:
+/// ``config `phrases.aftersales`: no such type; the types are ...``.
+///
+/// [`Phrases::from_list`]: crate::text::Phrases::from_list
+pub fn config_phrases<V: Clone>(
+    table: &str,
+    what: &str,
+    known: &[&str],
+    value_of: impl Fn(&str) -> Option<V>,
+) -> Result<Vec<(String, V)>, String> {
+    let mut phrases = Vec::new();
+    for name in config_list(table) {
+        let Some(value) = value_of(&name) else {
+            return Err(alloc::format!(
+                "config `{table}.{name}`: no such {what}; the {what}s are {}",
+                known.join(", ")
+            ));
+        };
+        for phrase in config_list(&alloc::format!("{table}.{name}")) {
+            phrases.push((phrase, value.clone()));
+        }
+    }
+    Ok(phrases)
+}
+
 /// Builds a value once per plugin instance and hands out the same one
 /// afterwards, for tables made from `[config]`, which is fixed for an
 /// instance's life (natively, until the next `testing::set_config`). `key`

@@ -100,7 +100,7 @@ mod host;
 mod runtime;
 pub mod text;
 
-pub use host::{config, config_f64, config_list, log, once_per_instance};
+pub use host::{config, config_f64, config_list, config_phrases, log, once_per_instance};
 
 #[cfg(not(target_arch = "wasm32"))]
 mod manifest_check;

@@ -4,7 +4,7 @@
 //! outside its `range`, an offer kind not in `may_propose`) fails the
 //! plugin's own tests instead of making rules silently never fire.
 
-use std::string::{String, ToString};
+use std::string::String;
 use std::vec::Vec;
 
 use crate::{Analysis, Value};
@@ -95,7 +95,7 @@ pub fn check_manifest(manifest: &str, analysis: &Analysis) -> Result<(), String>
     if problems.is_empty() {
         Ok(())
     } else {
-        Err(problems.join("; ").to_string())
+        Err(problems.join("; "))
     }
 }
 

@@ -20,7 +20,7 @@ use anyhow::{Context as _, bail};
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::annotation::AnnotationValue;
+use crate::annotation::{AnnotationType, AnnotationValue};
 use crate::diagnostic::render_all;
 use crate::event::ComplaintEvent;
 use crate::plugin::{LoadedPlugin, PluginRuntime, PluginSpec, RuntimeOptions, complaint, load_one};
@@ -325,7 +325,10 @@ fn run_fixture(plugin: &LoadedPlugin, fixture: &Fixture) -> Vec<String> {
     let mut seen = serde_json::Map::new();
     for output in &spec.outputs {
         if let Some(value) = outputs.values.get(&output.key).or(output.default.as_ref()) {
-            seen.insert(output.key.clone(), annotation_json(value));
+            seen.insert(
+                output.key.clone(),
+                serde_json::to_value(value).unwrap_or(serde_json::Value::Null),
+            );
         }
     }
     let mut expected = serde_json::Map::new();
@@ -343,41 +346,24 @@ fn run_fixture(plugin: &LoadedPlugin, fixture: &Fixture) -> Vec<String> {
             }
         }
     }
-    let mut mismatches: Vec<Mismatch> = check_fragment(
-        &serde_json::Value::Object(expected),
-        &[],
-        &serde_json::Value::Object(seen),
-    );
+    // One fragment, so the paths say where: `outputs.words`, `offers[0].kind`.
+    let mut expected = serde_json::json!({ "outputs": expected });
     if let Some(offers) = &fixture.expect_offers {
-        let found: Vec<serde_json::Value> = outputs
+        expected["offers"] = offers.iter().map(toml_to_json).collect();
+    }
+    let found = serde_json::json!({
+        "outputs": seen,
+        "offers": outputs
             .offers
             .iter()
-            .map(|offer| {
-                let mut json = serde_json::json!({ "kind": offer.kind, "value": offer.value });
-                if let Some(note) = &offer.note {
-                    json["note"] = serde_json::Value::from(note.clone());
-                }
-                json
-            })
-            .collect();
-        let expected: Vec<serde_json::Value> = offers.iter().map(toml_to_json).collect();
-        for mut mismatch in check_fragment(
-            &serde_json::Value::Array(expected),
-            &[],
-            &serde_json::Value::Array(found),
-        ) {
-            mismatch.path = format!("offers{}", mismatch.path);
-            mismatches.push(mismatch);
-        }
-    }
-    problems.extend(mismatches.into_iter().map(|m| {
-        let path = if m.path.starts_with("offers") {
-            m.path
-        } else {
-            format!("outputs.{}", m.path)
-        };
-        format!("{path}: expected {}, found {}", m.expected, m.found)
-    }));
+            .map(|offer| serde_json::json!({ "kind": offer.kind, "value": offer.value, "note": offer.note }))
+            .collect::<Vec<_>>(),
+    });
+    problems.extend(
+        check_fragment(&expected, &[], &found)
+            .into_iter()
+            .map(|m: Mismatch| format!("{}: expected {}, found {}", m.path, m.expected, m.found)),
+    );
     problems
 }
 
@@ -424,26 +410,12 @@ fn number_range(value: &toml::Value) -> Option<(f64, f64)> {
 }
 
 fn annotation(value: &toml::Value) -> Option<AnnotationValue> {
-    Some(match value {
-        toml::Value::Float(f) => AnnotationValue::Number(*f),
-        toml::Value::Integer(i) => AnnotationValue::Number(*i as f64),
-        toml::Value::String(s) => AnnotationValue::Text(s.clone()),
-        toml::Value::Boolean(b) => AnnotationValue::Flag(*b),
-        toml::Value::Array(items) => AnnotationValue::List(
-            items
-                .iter()
-                .map(|item| item.as_str().map(str::to_string))
-                .collect::<Option<Vec<_>>>()?,
-        ),
+    let ty = match value {
+        toml::Value::Float(_) | toml::Value::Integer(_) => AnnotationType::Number,
+        toml::Value::String(_) => AnnotationType::Text,
+        toml::Value::Boolean(_) => AnnotationType::Flag,
+        toml::Value::Array(_) => AnnotationType::List,
         _ => return None,
-    })
-}
-
-fn annotation_json(value: &AnnotationValue) -> serde_json::Value {
-    match value {
-        AnnotationValue::Number(n) => serde_json::Value::from(*n),
-        AnnotationValue::Text(s) => serde_json::Value::from(s.clone()),
-        AnnotationValue::Flag(b) => serde_json::Value::from(*b),
-        AnnotationValue::List(items) => serde_json::Value::from(items.clone()),
-    }
+    };
+    AnnotationValue::from_toml(ty, value)
 }

@@ -20,6 +20,25 @@ pub struct Prepared {
     pub enrichment: Enrichment,
 }
 
+impl Prepared {
+    /// The rules stage on this complaint, against `state`, recording
+    /// nothing (`eval`, `test`, `/v1/simulate`, a daemon without a store).
+    pub fn decide(
+        &self,
+        snapshot: &Snapshot,
+        state: &dyn StateView,
+        trace: TraceLevel,
+    ) -> Decision {
+        crate::engine::decide(
+            &snapshot.ruleset,
+            &self.event,
+            &self.enrichment,
+            state,
+            trace,
+        )
+    }
+}
+
 /// A decision with what it read, for the audit log.
 #[derive(Debug, Clone)]
 pub struct Decided {
@@ -77,14 +96,7 @@ pub fn evaluate(
     trace: TraceLevel,
 ) -> Result<Decision, IntakeError> {
     let now = event.received_at.unwrap_or_else(Timestamp::now);
-    let prepared = prepare(snapshot, event.clone(), now, None, stubs)?;
-    Ok(crate::engine::decide(
-        &snapshot.ruleset,
-        &prepared.event,
-        &prepared.enrichment,
-        state,
-        trace,
-    ))
+    Ok(prepare(snapshot, event.clone(), now, None, stubs)?.decide(snapshot, state, trace))
 }
 
 /// Runs the rules stage of `snapshot` against `view`, recording every read.

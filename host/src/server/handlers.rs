@@ -15,7 +15,7 @@ use serde_json::value::RawValue;
 
 use crate::decision::{Decision, TraceLevel};
 use crate::engine::StateView;
-use crate::engine::{Enrichment, Stateless};
+use crate::engine::Stateless;
 use crate::event::{ComplaintEvent, EventError};
 use crate::intake::{self, IntakeError};
 use crate::plugin::PluginError;
@@ -130,7 +130,7 @@ pub async fn complaints(
 /// per event for nothing.
 #[allow(clippy::large_enum_variant)]
 enum Prepared {
-    Ready(ComplaintEvent, Enrichment),
+    Ready(intake::Prepared),
     Refused(ApiError),
 }
 
@@ -203,7 +203,7 @@ fn prepare(
         Some(&state.config.timestamps),
         &BTreeMap::new(),
     ) {
-        Ok(prepared) => Prepared::Ready(prepared.event, prepared.enrichment),
+        Ok(prepared) => Prepared::Ready(prepared),
         Err(error) => {
             let counter = match error {
                 IntakeError::Plugin(_) => &state.metrics.rejected,
@@ -232,7 +232,7 @@ async fn record(
     for item in prepared {
         match item {
             Prepared::Refused(error) => answers.push(Some(Err(error))),
-            Prepared::Ready(event, enrichment) => {
+            Prepared::Ready(intake::Prepared { event, enrichment }) => {
                 let snapshot = snapshot.clone();
                 let decide: DecideFn = Box::new(move |event, view| {
                     intake::decide(&snapshot, event, &enrichment, view, trace)
@@ -301,9 +301,8 @@ fn decide_without_store(
         .map(|item| match item {
             Prepared::Refused(error) => Err(error),
             Prepared::Ready(..) if Instant::now() > deadline => Err(ApiError::timeout()),
-            Prepared::Ready(event, enrichment) => {
-                let decision =
-                    intake::decide(snapshot, &event, &enrichment, &Stateless, trace).decision;
+            Prepared::Ready(prepared) => {
+                let decision = prepared.decide(snapshot, &Stateless, trace);
                 state.metrics.decided(&decision.route.queue);
                 decision
                     .to_json()
@@ -630,15 +629,7 @@ fn simulate_all(
                         Some(&state.config.timestamps),
                         &BTreeMap::new(),
                     )
-                    .map(|prepared| {
-                        crate::engine::decide(
-                            &snapshot.ruleset,
-                            &prepared.event,
-                            &prepared.enrichment,
-                            view,
-                            trace,
-                        )
-                    });
+                    .map(|prepared| prepared.decide(snapshot, view, trace));
                     match decided {
                         Ok(decision) => BatchItem::Decision(Box::new(decision)),
                         Err(error) => BatchItem::Error {

@@ -221,18 +221,9 @@ type Extra = Result<Phrases<usize>, String>;
 /// Reads `[config.phrases]` once per instance.
 fn extra_phrases() -> &'static Extra {
     redress_sdk::once_per_instance("classify.phrases", || {
-        let mut entries = Vec::new();
-        for name in redress_sdk::config_list("phrases") {
-            let Some(index) = CATEGORIES.iter().position(|c| *c == name) else {
-                return Err(format!(
-                    "config `phrases.{name}`: no such type; the types are {}",
-                    CATEGORIES.join(", ")
-                ));
-            };
-            for phrase in redress_sdk::config_list(&format!("phrases.{name}")) {
-                entries.push((phrase, index));
-            }
-        }
+        let entries = redress_sdk::config_phrases("phrases", "type", &CATEGORIES, |name| {
+            CATEGORIES.iter().position(|c| *c == name)
+        })?;
         Phrases::from_list(entries).map_err(|problem| format!("config `phrases`: {problem}"))
     })
 }

@@ -40,18 +40,20 @@ type ExtraCue = (Lang, bool);
 /// instance.
 fn extra_phrases() -> &'static Result<Phrases<ExtraCue>, String> {
     redress_sdk::once_per_instance("sentiment.phrases", || {
+        let tags = Lang::ALL.map(Lang::tag);
         let mut entries = Vec::new();
         for (feeling, is_anger) in [("anger", true), ("urgency", false)] {
-            for tag in redress_sdk::config_list(feeling) {
-                let Some(lang) = Lang::ALL.iter().copied().find(|l| l.tag() == tag) else {
-                    return Err(format!(
-                        "config `{feeling}.{tag}`: no such language; the languages are en, zh-Hans, zh-Hant, tl"
-                    ));
-                };
-                for phrase in redress_sdk::config_list(&format!("{feeling}.{tag}")) {
-                    entries.push((phrase, (lang, is_anger)));
-                }
-            }
+            entries.extend(redress_sdk::config_phrases(
+                feeling,
+                "language",
+                &tags,
+                |tag| {
+                    Lang::ALL
+                        .into_iter()
+                        .find(|l| l.tag() == tag)
+                        .map(|lang| (lang, is_anger))
+                },
+            )?);
         }
         Phrases::from_list(entries).map_err(|problem| format!("config: {problem}"))
     })
