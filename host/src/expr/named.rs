@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use cel::common::ast::{Expr, IdedExpr};
 
-use crate::expr::compile::{Expression, syntax_tree};
 use crate::expr::env::Env;
+use crate::expr::{Expression, syntax_tree};
 
 /// What a name in `[conditions]` stands for.
 #[derive(Clone)]
