@@ -9,6 +9,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::annotation::AnnotationValue;
+use crate::rule_kind::RuleKind;
 use crate::time::{Duration, Timestamp};
 
 /// A name shared with the compiled rule set (rule names, queues, kinds):
@@ -199,10 +200,8 @@ pub struct ControlLineOutcome {
 /// One rule's part in the decision.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct TraceEntry {
-    /// Rule kind: route, escalate, sla, control_line, compensate, cap,
-    /// authority.
-    #[schemars(with = "String")]
-    pub kind: Name,
+    /// The rule's kind.
+    pub kind: RuleKind,
     #[schemars(with = "String")]
     pub rule: Name,
     pub matched: bool,

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use crate::decision::{Decision, TraceEntry};
-use crate::rules::RuleSet;
+use crate::rules::{RuleInfo, RuleKind, RuleSet};
 
 /// Renders `decision` (made with `ruleset`) as text for a person.
 pub fn explain(decision: &Decision, ruleset: &RuleSet) -> String {
@@ -47,7 +47,7 @@ pub fn explain(decision: &Decision, ruleset: &RuleSet) -> String {
         let _ = write!(out, ", answered by a {handler}");
     }
     out.push('\n');
-    because(&mut out, decision, ruleset, "route", &route.rule);
+    because(&mut out, decision, ruleset, RuleKind::Route, &route.rule);
 
     match &decision.escalation_level {
         Some(level) => {
@@ -58,7 +58,13 @@ pub fn explain(decision: &Decision, ruleset: &RuleSet) -> String {
                     let _ = write!(out, ": {reason}");
                 }
                 out.push('\n');
-                because(&mut out, decision, ruleset, "escalate", &escalation.rule);
+                because(
+                    &mut out,
+                    decision,
+                    ruleset,
+                    RuleKind::Escalate,
+                    &escalation.rule,
+                );
             }
         }
         None => out.push_str("\nEscalation: none\n"),
@@ -129,8 +135,8 @@ pub fn explain(decision: &Decision, ruleset: &RuleSet) -> String {
                 "  - {} worth {} {} from {}: nothing was left of cap `{}`",
                 offer.kind, capped.from, offer.currency, offer.source, capped.by
             );
-            if let Some((file, line, _)) = locate(ruleset, "cap", &capped.by) {
-                let _ = write!(out, " ({}:{line})", file.display());
+            if let Some(cap) = ruleset.find(RuleKind::Cap, &capped.by) {
+                let _ = write!(out, " ({}:{})", cap.file.display(), cap.line);
             }
             out.push('\n');
         }
@@ -146,7 +152,13 @@ pub fn explain(decision: &Decision, ruleset: &RuleSet) -> String {
                 "  - a {} may waive `{}` for this customer, up to {} {}",
                 grant.grant, grant.policy, grant.max_cost, grant.currency
             );
-            because(&mut out, decision, ruleset, "authority", &grant.rule);
+            because(
+                &mut out,
+                decision,
+                ruleset,
+                RuleKind::Authority,
+                &grant.rule,
+            );
             if let Some(budget) = &grant.budget {
                 let limits = [
                     budget.limit_count.map(|c| format!("{c} uses")),
@@ -236,19 +248,25 @@ pub fn explain(decision: &Decision, ruleset: &RuleSet) -> String {
 }
 
 /// "by rule `x` (file:line): description; because a = 1, b = 2"
-fn because(out: &mut String, decision: &Decision, ruleset: &RuleSet, kind: &str, rule: &str) {
-    let Some((file, line, description)) = locate(ruleset, kind, rule) else {
+fn because(out: &mut String, decision: &Decision, ruleset: &RuleSet, kind: RuleKind, rule: &str) {
+    let Some(found) = locate(ruleset, kind, rule) else {
         return;
     };
-    let _ = write!(out, "      by {kind} `{rule}` ({}:{line})", file.display());
-    if let Some(description) = description {
+    let _ = write!(
+        out,
+        "      by {} `{rule}` ({}:{})",
+        found.kind,
+        found.file.display(),
+        found.line
+    );
+    if let Some(description) = found.description {
         let _ = write!(out, ": {description}");
     }
     out.push('\n');
     if let Some(entry) = decision
         .trace
         .iter()
-        .find(|t| &*t.kind == kind && &*t.rule == rule)
+        .find(|t| t.kind == found.kind && &*t.rule == rule)
     {
         if !entry.inputs.is_empty() {
             let _ = writeln!(out, "      because {}", inputs(entry));
@@ -268,27 +286,13 @@ fn inputs(entry: &TraceEntry) -> String {
         .join(", ")
 }
 
-fn locate<'r>(
-    ruleset: &'r RuleSet,
-    kind: &str,
-    name: &str,
-) -> Option<(&'r std::path::Path, usize, Option<&'r str>)> {
-    macro_rules! find {
-        ($list:expr) => {
-            $list
-                .rules
-                .iter()
-                .find(|r| &*r.name == name)
-                .map(|r| (r.file.as_path(), r.line, r.description.as_deref()))
-        };
-    }
-    match kind {
-        "route" => find!(ruleset.routes),
-        "escalate" => find!(ruleset.escalations).or_else(|| find!(ruleset.control_lines)),
-        "authority" => find!(ruleset.authorities),
-        "cap" => find!(ruleset.caps),
+/// The rule named `name` behind a part of the decision of `kind`; an
+/// escalation may also come from a control line that was crossed.
+fn locate<'r>(ruleset: &'r RuleSet, kind: RuleKind, name: &str) -> Option<RuleInfo<'r>> {
+    ruleset.find(kind, name).or_else(|| match kind {
+        RuleKind::Escalate => ruleset.find(RuleKind::ControlLine, name),
         _ => None,
-    }
+    })
 }
 
 fn short(digest: &str) -> &str {

@@ -71,6 +71,7 @@ pub mod intake;
 pub mod plugin;
 pub mod reload;
 pub mod replay;
+pub mod rule_kind;
 pub mod rules;
 pub mod schema;
 pub mod server;

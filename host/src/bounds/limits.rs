@@ -4,6 +4,7 @@
 
 use crate::bounds::{Bound, RuleMention, WorstCase};
 use crate::diagnostic::{Diagnostic, Location};
+use crate::rule_kind::RuleKind;
 use crate::rules::RuleSet;
 use crate::suggest::did_you_mean;
 
@@ -118,7 +119,7 @@ fn over(
     let located = bound
         .rules
         .iter()
-        .filter(|m| m.kind != "cap")
+        .filter(|m| m.kind != RuleKind::Cap.name())
         .chain(bound.rules.iter())
         .find_map(|m| m.location.clone().map(|l| (m, l)));
     let parts: Vec<String> = bound.rules.iter().map(mention_text).collect();

@@ -30,6 +30,7 @@ use crate::bounds::eval::{Atom, Context, read_paths};
 use crate::bounds::search::{Found, Model, Objective, Part, RuleRef, RuleValues};
 use crate::decision::Name;
 use crate::expr::Env;
+use crate::rule_kind::RuleKind;
 use crate::rules::RuleSet;
 
 /// A bound reached by a witness within this fraction counts as reached.
@@ -86,7 +87,7 @@ pub struct Bound {
 /// A rule that takes part in a bound, and how.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct RuleMention {
-    /// `compensate`, `cap`, `authority`, or `plugin`.
+    /// A rule kind (`compensate`, `cap`, `authority`), or `plugin`.
     pub kind: &'static str,
     pub name: Name,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -228,11 +229,7 @@ fn per_window(
     let Some(budget) = &rule.body.budget else {
         return (None, None, "no budget".to_string());
     };
-    let scope = format!(
-        "{} per {}",
-        crate::rules::BudgetScope::NAMES[budget.per as usize],
-        budget.window
-    );
+    let scope = format!("{} per {}", budget.per.name(), budget.window);
     let by_count = match (budget.count, per_complaint.value) {
         (Some(count), Some(cost)) => {
             Some((count as f64 * cost, format!("{count} uses × {cost:.2}")))
@@ -360,15 +357,23 @@ impl Analysis<'_, '_> {
             let (kind, name, location) = match rule {
                 RuleRef::Compensate(i) => {
                     let r = &ruleset.compensations.rules[i];
-                    ("compensate", r.name.clone(), r.location.clone())
+                    (
+                        RuleKind::Compensate.name(),
+                        r.name.clone(),
+                        r.location.clone(),
+                    )
                 }
                 RuleRef::Cap(i) => {
                     let r = &ruleset.caps.rules[i];
-                    ("cap", r.name.clone(), r.location.clone())
+                    (RuleKind::Cap.name(), r.name.clone(), r.location.clone())
                 }
                 RuleRef::Authority(i) => {
                     let r = &ruleset.authorities.rules[i];
-                    ("authority", r.name.clone(), r.location.clone())
+                    (
+                        RuleKind::Authority.name(),
+                        r.name.clone(),
+                        r.location.clone(),
+                    )
                 }
             };
             let mention = RuleMention {

@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 
 use crate::bounds::{Bound, SegmentBound, WorstCase};
+use crate::rule_kind::RuleKind;
 
 /// Text for people: one summary line per measure, then what makes up each
 /// bound and the witness that was decided.
@@ -93,7 +94,7 @@ fn growth(bound: &Bound) -> String {
     let rule = bound
         .rules
         .iter()
-        .find(|m| m.kind == "cap")
+        .find(|m| m.kind == RuleKind::Cap.name())
         .or_else(|| bound.rules.first());
     let through = match rule {
         Some(m) => match &m.location {

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::rules::RuleSet;
+use crate::rules::{RuleKind, RuleSet};
 
 /// Files and kinds a reload removed.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -19,7 +19,7 @@ pub struct Removals {
     pub files: Vec<RemovedFile>,
     /// Kinds of rules (`compensate`, `authority`, ...) the serving rule set
     /// had and the new one has none of.
-    pub kinds: Vec<&'static str>,
+    pub kinds: Vec<RuleKind>,
 }
 
 /// A rule file that is gone.
@@ -72,7 +72,8 @@ impl std::fmt::Display for Removals {
             ));
         }
         if !self.kinds.is_empty() {
-            parts.push(format!("every `{}` rule", self.kinds.join("`, `")));
+            let kinds: Vec<&str> = self.kinds.iter().map(|kind| kind.name()).collect();
+            parts.push(format!("every `{}` rule", kinds.join("`, `")));
         }
         write!(f, "{}", parts.join("; "))
     }

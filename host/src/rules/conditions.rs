@@ -8,7 +8,7 @@ use std::sync::Arc;
 use crate::diagnostic::Diagnostic;
 use crate::expr::{Expect, NamedCondition, names_used};
 use crate::rules::compile::Checker;
-use crate::rules::load::Parsed;
+use crate::rules::parse::Parsed;
 use crate::rules::raw::RawCondition;
 
 /// Words CEL keeps for itself: a condition named so could not be used.

@@ -8,6 +8,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::rule_kind::RuleKind;
 use crate::time::Duration;
 
 /// A value that remembers where in the file it was written.
@@ -399,39 +400,27 @@ rule_struct! {
     }
 }
 
-/// Rule kinds: the top-level keys of a rule file that hold rules.
-pub const RULE_KINDS: [&str; 7] = [
-    "route",
-    "escalate",
-    "sla",
-    "control_line",
-    "compensate",
-    "cap",
-    "authority",
-];
-
-/// Keys common to every rule.
-pub const COMMON_KEYS: [&str; 6] = [
-    "name",
-    "description",
-    "when",
-    "priority",
-    "enabled",
-    "flags",
-];
-
-/// The keys each rule kind accepts besides the common ones.
-pub fn kind_keys(kind: &str) -> &'static [&'static str] {
+/// The keys a rule of `kind` accepts, the common ones first, in the order
+/// its raw struct declares them. Read from the struct's `Deserialize`
+/// (the field list serde checks unknown keys against), so the list cannot
+/// drift from the format.
+pub fn known_keys(kind: RuleKind) -> &'static [&'static str] {
+    use serde_aux::serde_introspection::serde_introspect;
     match kind {
-        "route" => &["queue", "handler"],
-        "escalate" => &["to", "reason", "notify"],
-        "sla" => &["first_response", "resolve", "follow_up", "on_breach"],
-        "control_line" => &["group_by", "window", "limit", "max_rate", "volume", "then"],
-        "compensate" => &["offers"],
-        "cap" => &["max_total", "per_kind"],
-        "authority" => &["policy", "grant", "max_cost", "budget"],
-        _ => &[],
+        RuleKind::Route => serde_introspect::<RawRoute>(),
+        RuleKind::Escalate => serde_introspect::<RawEscalate>(),
+        RuleKind::Sla => serde_introspect::<RawSla>(),
+        RuleKind::ControlLine => serde_introspect::<RawControlLine>(),
+        RuleKind::Compensate => serde_introspect::<RawCompensate>(),
+        RuleKind::Cap => serde_introspect::<RawCap>(),
+        RuleKind::Authority => serde_introspect::<RawAuthority>(),
     }
+}
+
+/// The top-level tables of a rule file: `ruleset`, `conditions` and one
+/// array per rule kind.
+pub fn file_tables() -> &'static [&'static str] {
+    serde_aux::serde_introspection::serde_introspect::<RawRuleFile>()
 }
 
 /// Built-in offer kinds (seed 000, 002: apology, explanation, discount,

@@ -3,11 +3,12 @@
 //! daemon swaps whole rule sets.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::decision::Name;
 use crate::diagnostic::Location;
 use crate::expr::Expression;
+use crate::rule_kind::RuleKind;
 use crate::rules::index::RuleIndex;
 use crate::time::Duration;
 
@@ -71,6 +72,33 @@ pub struct Rule<K> {
     pub when: Expression,
     pub flags: Vec<Name>,
     pub body: K,
+}
+
+/// What every rule has, whatever its kind, borrowed from the rule set.
+#[derive(Debug, Clone, Copy)]
+pub struct RuleInfo<'r> {
+    pub kind: RuleKind,
+    pub name: &'r Name,
+    pub description: Option<&'r str>,
+    pub file: &'r Path,
+    pub line: usize,
+    pub location: &'r Location,
+    pub when: &'r Expression,
+}
+
+impl<K> Rule<K> {
+    /// The parts of this rule every kind has.
+    pub fn info(&self, kind: RuleKind) -> RuleInfo<'_> {
+        RuleInfo {
+            kind,
+            name: &self.name,
+            description: self.description.as_deref(),
+            file: &self.file,
+            line: self.line,
+            location: &self.location,
+            when: &self.when,
+        }
+    }
 }
 
 /// The rules of one kind in evaluation order, with their index.
@@ -178,8 +206,19 @@ pub struct Cap {
 }
 
 /// What an authority budget is counted per.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::VariantNames,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum BudgetScope {
     Location,
     Handler,
@@ -188,16 +227,9 @@ pub enum BudgetScope {
 }
 
 impl BudgetScope {
-    pub const NAMES: [&'static str; 4] = ["location", "handler", "customer", "global"];
-
-    pub fn parse(name: &str) -> Option<Self> {
-        Some(match name {
-            "location" => BudgetScope::Location,
-            "handler" => BudgetScope::Handler,
-            "customer" => BudgetScope::Customer,
-            "global" => BudgetScope::Global,
-            _ => return None,
-        })
+    /// The scope's name in rule files: `location`, `handler`, ….
+    pub fn name(self) -> &'static str {
+        self.into()
     }
 }
 
@@ -242,52 +274,69 @@ pub struct RuleSet {
 }
 
 impl RuleSet {
-    /// Rules of each kind, by the kind's name in rule files.
-    pub fn rule_counts(&self) -> [(&'static str, usize); 7] {
-        [
-            ("route", self.routes.len()),
-            ("escalate", self.escalations.len()),
-            ("sla", self.slas.len()),
-            ("control_line", self.control_lines.len()),
-            ("compensate", self.compensations.len()),
-            ("cap", self.caps.len()),
-            ("authority", self.authorities.len()),
-        ]
+    /// What every rule of `kind` has, in evaluation order.
+    pub fn rules_of(&self, kind: RuleKind) -> Vec<RuleInfo<'_>> {
+        fn infos<K>(kind: RuleKind, list: &RuleList<K>) -> Vec<RuleInfo<'_>> {
+            list.rules.iter().map(|rule| rule.info(kind)).collect()
+        }
+        match kind {
+            RuleKind::Route => infos(kind, &self.routes),
+            RuleKind::Escalate => infos(kind, &self.escalations),
+            RuleKind::Sla => infos(kind, &self.slas),
+            RuleKind::ControlLine => infos(kind, &self.control_lines),
+            RuleKind::Compensate => infos(kind, &self.compensations),
+            RuleKind::Cap => infos(kind, &self.caps),
+            RuleKind::Authority => infos(kind, &self.authorities),
+        }
+    }
+
+    /// The rule of `kind` named `name`.
+    pub fn find(&self, kind: RuleKind, name: &str) -> Option<RuleInfo<'_>> {
+        self.rules_of(kind)
+            .into_iter()
+            .find(|rule| &**rule.name == name)
+    }
+
+    /// How many rules of `kind` the rule set has.
+    pub fn count(&self, kind: RuleKind) -> usize {
+        match kind {
+            RuleKind::Route => self.routes.len(),
+            RuleKind::Escalate => self.escalations.len(),
+            RuleKind::Sla => self.slas.len(),
+            RuleKind::ControlLine => self.control_lines.len(),
+            RuleKind::Compensate => self.compensations.len(),
+            RuleKind::Cap => self.caps.len(),
+            RuleKind::Authority => self.authorities.len(),
+        }
+    }
+
+    /// Rules of each kind, in pipeline order.
+    pub fn rule_counts(&self) -> Vec<(RuleKind, usize)> {
+        RuleKind::all()
+            .map(|kind| (kind, self.count(kind)))
+            .collect()
     }
 
     /// `kind name` of every rule, by the file (name) it is in.
     pub fn rule_names_by_file(&self) -> BTreeMap<PathBuf, Vec<String>> {
-        fn add<K>(names: &mut BTreeMap<PathBuf, Vec<String>>, kind: &str, list: &RuleList<K>) {
-            for rule in &list.rules {
+        let mut names: BTreeMap<PathBuf, Vec<String>> = BTreeMap::new();
+        for kind in RuleKind::all() {
+            for rule in self.rules_of(kind) {
                 let file = rule
                     .file
                     .file_name()
-                    .map_or_else(|| rule.file.clone(), PathBuf::from);
+                    .map_or_else(|| rule.file.to_path_buf(), PathBuf::from);
                 names
                     .entry(file)
                     .or_default()
                     .push(format!("{kind} {}", rule.name));
             }
         }
-        let mut names = BTreeMap::new();
-        add(&mut names, "route", &self.routes);
-        add(&mut names, "escalate", &self.escalations);
-        add(&mut names, "sla", &self.slas);
-        add(&mut names, "control_line", &self.control_lines);
-        add(&mut names, "compensate", &self.compensations);
-        add(&mut names, "cap", &self.caps);
-        add(&mut names, "authority", &self.authorities);
         names
     }
 
     /// Number of rules of every kind.
     pub fn rule_count(&self) -> usize {
-        self.routes.len()
-            + self.escalations.len()
-            + self.slas.len()
-            + self.control_lines.len()
-            + self.compensations.len()
-            + self.caps.len()
-            + self.authorities.len()
+        RuleKind::all().map(|kind| self.count(kind)).sum()
     }
 }

@@ -399,3 +399,51 @@ queue = "care"
         ]
     );
 }
+
+#[test]
+fn the_table_of_kinds_names_every_rule_file_table_and_the_keys_come_from_the_structs() {
+    use crate::rule_kind::RuleKind;
+    use crate::rules::raw::{file_tables, known_keys};
+    let mut tables = file_tables().to_vec();
+    tables.sort_unstable();
+    let mut expected: Vec<&str> = RuleKind::all()
+        .map(RuleKind::name)
+        .chain(["ruleset", "conditions"])
+        .collect();
+    expected.sort_unstable();
+    assert_eq!(tables, expected);
+    for kind in RuleKind::all() {
+        let keys = known_keys(kind);
+        assert_eq!(
+            keys[..6],
+            ["name", "description", "when", "priority", "enabled", "flags"],
+            "{kind}"
+        );
+        assert!(keys.len() > 6, "{kind} has keys of its own");
+    }
+    assert_eq!(
+        known_keys(RuleKind::Route)[6..],
+        ["queue", "handler"],
+        "the kind's own keys, in the order the struct declares them"
+    );
+}
+
+#[test]
+fn an_unknown_key_lists_what_the_kind_accepts() {
+    let outcome = load_files(
+        vec![RuleFileText {
+            path: "r.toml".into(),
+            text: "[[route]]\nname = \"all\"\nqueue = \"care\"\nzzz = 1\n".into(),
+        }],
+        &Env::standard(),
+    );
+    let diagnostic = outcome
+        .diagnostics
+        .iter()
+        .find(|d| d.message.contains("unknown key `zzz`"))
+        .expect("the unknown key is reported");
+    assert_eq!(
+        diagnostic.help.as_deref(),
+        Some("`[[route]]` accepts: name, description, when, priority, enabled, flags, queue, handler")
+    );
+}
