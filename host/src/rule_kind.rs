@@ -2,12 +2,20 @@
 //! order the engine runs them.
 //!
 //! Everything that differs by kind dispatches on [`RuleKind`] with an
-//! exhaustive `match`, so a new kind added here is a compile error in each
-//! place that must handle it: the raw format's keys
-//! (`rules::raw::known_keys`), reading (`rules::parse`), compiling
-//! (`rules::compile`), the compiled set (`RuleSet::rules_of`) and the
-//! engine's stages (`engine::decide`). Its name in rule files, traces and
-//! JSON is the variant in snake case.
+//! exhaustive `match` or names every kind's field, so a kind added here
+//! fails to build (or, for the rule file's table, fails a test) until each
+//! place handles it. Adding a kind `k` is this line and:
+//!
+//! | layer | file | what |
+//! |---|---|---|
+//! | format | `rules/raw.rs` | `RawK` (with `rule_struct!`), its `RawRuleFile` field, its `known_keys` arm |
+//! | reading | `rules/parse.rs` | its `RawSet` list and `FileReader::kind` arm |
+//! | checking | `rules/compile/k.rs` (new), `compile/mod.rs` | `Checker::k`, called in `compile` |
+//! | compiled | `rules/ruleset.rs` | `K`, its `RuleSet` list, `rules_of` and `count` arms |
+//! | deciding | `engine/stages/k.rs` (new), `stages/mod.rs`, `engine/mod.rs` | the stage, called in `decide` in pipeline order |
+//! | docs | `docs/rules.md`, `docs/rules.schema.json` | its keys with defaults (a test checks), the regenerated schema |
+//!
+//! Its name in rule files, traces and JSON is the variant in snake case.
 //!
 //! A leaf module: `decision` (traces) and `rules` both name kinds, and
 //! neither may depend on the other.

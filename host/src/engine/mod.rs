@@ -60,29 +60,34 @@ pub fn decide(
     };
     let mut run = run::Run::new(&facts, trace_level, received_at, currency);
 
-    let route = stages::route(&mut run, &ruleset.routes);
-    stages::escalate(&mut run, &ruleset.escalations);
-    let sla = stages::sla(&mut run, &ruleset.slas);
-    let control_lines = stages::control_lines(
-        &mut run,
-        &ruleset.control_lines,
-        &ruleset.settings.levels,
-        state,
-    );
-    let mut offers = stages::compensate(&mut run, &ruleset.compensations);
-    let limits = stages::caps(&mut run, &ruleset.caps);
-    let left_out = stages::proposals(
-        &run,
-        &enrichment.proposals,
-        &ruleset.settings,
-        &limits,
-        &mut offers,
-    );
+    // Every kind's rules are named here, so a kind added to the rule set
+    // without a stage is an unused variable, not a silent no-op.
+    let RuleSet {
+        routes,
+        escalations,
+        slas,
+        control_lines,
+        compensations,
+        caps,
+        authorities,
+        settings,
+        version,
+        files: _,
+        texts: _,
+        conditions: _,
+    } = ruleset;
+    let route = stages::route(&mut run, routes);
+    stages::escalate(&mut run, escalations);
+    let sla = stages::sla(&mut run, slas);
+    let control_lines = stages::control_lines(&mut run, control_lines, &settings.levels, state);
+    let mut offers = stages::compensate(&mut run, compensations);
+    let limits = stages::caps(&mut run, caps);
+    let left_out = stages::proposals(&run, &enrichment.proposals, settings, &limits, &mut offers);
     let removed_offers = stages::cut_by_caps(&mut run, &mut offers, &limits);
     for note in left_out {
         run.note_unattributed(RuleKind::Cap, note);
     }
-    let authority = stages::authority(&mut run, &ruleset.authorities, event, &route, state);
+    let authority = stages::authority(&mut run, authorities, event, &route, state);
 
     // Highest level first; among equals, rule order.
     let mut escalations = std::mem::take(&mut run.escalations);
@@ -97,7 +102,7 @@ pub fn decide(
 
     Decision {
         event_id: event.id.clone(),
-        ruleset_version: ruleset.version.clone(),
+        ruleset_version: version.clone(),
         received_at,
         plugins: enrichment.runs.clone(),
         category: category.map(str::to_string),

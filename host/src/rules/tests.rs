@@ -416,7 +416,14 @@ fn the_table_of_kinds_names_every_rule_file_table_and_the_keys_come_from_the_str
         let keys = known_keys(kind);
         assert_eq!(
             keys[..6],
-            ["name", "description", "when", "priority", "enabled", "flags"],
+            [
+                "name",
+                "description",
+                "when",
+                "priority",
+                "enabled",
+                "flags"
+            ],
             "{kind}"
         );
         assert!(keys.len() > 6, "{kind} has keys of its own");
@@ -444,6 +451,8 @@ fn an_unknown_key_lists_what_the_kind_accepts() {
         .expect("the unknown key is reported");
     assert_eq!(
         diagnostic.help.as_deref(),
-        Some("`[[route]]` accepts: name, description, when, priority, enabled, flags, queue, handler")
+        Some(
+            "`[[route]]` accepts: name, description, when, priority, enabled, flags, queue, handler"
+        )
     );
 }
