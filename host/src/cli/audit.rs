@@ -99,7 +99,7 @@ fn row(entry: &StoredDecision) -> String {
     };
     let kind = match &decision["timer"] {
         serde_json::Value::String(timer) => format!("{} ({timer})", entry.kind),
-        _ => entry.kind.clone(),
+        _ => entry.kind.to_string(),
     };
     let escalation = match &decision["escalation_level"] {
         serde_json::Value::Null => &decision["escalate"],

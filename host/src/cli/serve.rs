@@ -176,7 +176,7 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<ExitCode> {
     let scheduler = store.clone().map(|store| {
         let metrics_state = state.clone();
         spawn_scheduler(store, clock.clone(), config.timer_interval, move |fired| {
-            metrics_state.metrics.timer_fired(&fired.timer);
+            metrics_state.metrics.timer_fired(fired.timer.as_str());
         })
     });
 

@@ -12,17 +12,23 @@
 //! - [`reads`]: the reads of durable state, recorded and answered again.
 //! - [`recording`]: what the audit line keeps beside event and decision.
 //! - [`pipeline`]: prepare and decide.
+//! - [`record`]: decide and record a batch through the store.
+//! - [`overlay`]: the serving rule set with changed files, for simulations.
 //! - [`recorded`]: a recorded decision's plugin stage, rebuilt.
 //! - [`window`]: the timestamps the daemon accepts around its clock.
 
+pub mod overlay;
 pub mod pipeline;
 pub mod reads;
+pub mod record;
 pub mod recorded;
 pub mod recording;
 pub mod window;
 
+pub use overlay::{OverlayError, overlay};
 pub use pipeline::{Decided, IntakeError, Prepared, decide, evaluate, prepare};
 pub use reads::{Reads, RecordedView, RecordingView};
+pub use record::{RecordError, Submitted, record};
 pub use recorded::{LayoutPlugin, PluginLayout, RecordedStage, recorded_enrichment};
 pub use recording::{RecordedProposal, Recording};
 pub use window::{OutOfWindow, TimeWindow};

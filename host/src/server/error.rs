@@ -8,13 +8,15 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+pub use crate::server::error_code::ErrorCode;
+
 /// An error the API returns.
 #[derive(Debug, Clone, Serialize)]
 pub struct ApiError {
     #[serde(skip)]
     pub status: StatusCode,
     /// Stable machine-readable code.
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub message: String,
     /// Extra structure (diagnostics of a rejected rule set, the field of a
     /// bad event).
@@ -25,14 +27,22 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    /// An error with `code`, answered with the code's HTTP status.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         ApiError {
-            status,
+            status: code.status(),
             code,
             message: message.into(),
             details: None,
             retry_after: None,
         }
+    }
+
+    /// The same error answered with another status (a body that could not
+    /// be read says why with the status hyper gave).
+    pub fn with_status(mut self, status: StatusCode) -> Self {
+        self.status = status;
+        self
     }
 
     pub fn with_details(mut self, details: serde_json::Value) -> Self {
@@ -42,26 +52,20 @@ impl ApiError {
 
     pub fn unauthorized() -> Self {
         ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
+            ErrorCode::Unauthorized,
             "this endpoint needs `Authorization: Bearer <token>` with a configured token",
         )
     }
 
     pub fn forbidden() -> Self {
-        ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "this endpoint needs an admin token",
-        )
+        ApiError::new(ErrorCode::Forbidden, "this endpoint needs an admin token")
     }
 
     pub fn overloaded() -> Self {
         ApiError {
             retry_after: Some(1),
             ..ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "overloaded",
+                ErrorCode::Overloaded,
                 "too many requests in flight; retry after a second",
             )
         }
@@ -69,38 +73,34 @@ impl ApiError {
 
     pub fn timeout() -> Self {
         ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "timeout",
+            ErrorCode::Timeout,
             "the request took longer than the configured request_timeout",
         )
     }
 
     pub fn payload_too_large() -> Self {
         ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
+            ErrorCode::PayloadTooLarge,
             "the body is larger than the configured limit (`[limits] body`)",
         )
     }
 
     pub fn body_timeout() -> Self {
         ApiError::new(
-            StatusCode::REQUEST_TIMEOUT,
-            "body_timeout",
+            ErrorCode::BodyTimeout,
             "the body did not arrive within the configured time (`[limits] body_timeout`)",
         )
     }
 
     pub fn not_found() -> Self {
         ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
+            ErrorCode::NotFound,
             "no such endpoint; see GET /v1/openapi.json",
         )
     }
 
     pub fn internal(message: impl Into<String>) -> Self {
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
+        ApiError::new(ErrorCode::Internal, message)
     }
 }
 

@@ -17,16 +17,13 @@ use crate::decision::{Decision, TraceLevel};
 use crate::engine::StateView;
 use crate::engine::Stateless;
 use crate::event::{ComplaintEvent, EventError};
-use crate::intake::{self, IntakeError};
+use crate::intake::{self, IntakeError, OverlayError, RecordError};
 use crate::plugin::PluginError;
 use crate::reload::{ReloadOutcome, ReloadTrigger};
-use crate::rules::RuleFileText;
-use crate::server::error::ApiError;
+use crate::server::error::{ApiError, ErrorCode};
 use crate::server::state::AppState;
 use crate::snapshot::Snapshot;
-use crate::store::{
-    DecideFn, DecisionQuery, Intake, LifecycleError, LifecycleEvent, Store, StoreError,
-};
+use crate::store::{DecisionQuery, LifecycleError, LifecycleEvent, Store, StoreError};
 use crate::time::Timestamp;
 
 #[derive(Debug, Deserialize)]
@@ -150,13 +147,11 @@ async fn on_workers<T: Send + 'static>(
     state: &AppState,
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, ApiError> {
-    state.workers.run(work).await.map_err(|stopped| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "shutting_down",
-            stopped.to_string(),
-        )
-    })
+    state
+        .workers
+        .run(work)
+        .await
+        .map_err(|stopped| ApiError::new(ErrorCode::ShuttingDown, stopped.to_string()))
 }
 
 /// Validates and enriches every event, in order; an event not reached by
@@ -217,7 +212,8 @@ fn prepare(
     }
 }
 
-/// Decides and records, durably, the prepared events.
+/// Decides and records, durably, the prepared events; refused ones keep
+/// their place in the answers.
 async fn record(
     state: &AppState,
     store: &dyn Store,
@@ -226,66 +222,48 @@ async fn record(
     trace: TraceLevel,
     import: Option<Timestamp>,
 ) -> Result<Vec<Result<Answer, ApiError>>, ApiError> {
-    let levels = snapshot.ruleset.settings.level_names();
-    let mut intakes = Vec::new();
     let mut answers: Vec<Option<Result<Answer, ApiError>>> = Vec::with_capacity(prepared.len());
+    let mut ready = Vec::new();
     for item in prepared {
         match item {
             Prepared::Refused(error) => answers.push(Some(Err(error))),
-            Prepared::Ready(intake::Prepared { event, enrichment }) => {
-                let snapshot = snapshot.clone();
-                let decide: DecideFn = Box::new(move |event, view| {
-                    intake::decide(&snapshot, event, &enrichment, view, trace)
-                });
-                match Intake::new(event, decide, levels.clone()) {
-                    Ok(intake) => {
-                        let intake = match import {
-                            Some(now) => intake.importing(now),
-                            None => intake,
-                        };
-                        intakes.push(intake);
-                        answers.push(None);
-                    }
-                    Err(error) => answers.push(Some(Err(ApiError::internal(format!(
-                        "cannot encode the event for the audit log: {error}"
-                    ))))),
-                }
+            Prepared::Ready(prepared) => {
+                ready.push(prepared);
+                answers.push(None);
             }
         }
     }
-    if !intakes.is_empty() {
-        let recorded = store
-            .decide_and_record(intakes)
-            .await
-            .map_err(|_| store_unavailable("the store stopped"))?
-            .map_err(|error| match error {
-                StoreError::DecisionLost { .. } => {
-                    ApiError::new(StatusCode::CONFLICT, "decision_lost", error.to_string())
-                }
-                other => store_unavailable(&other.to_string()),
-            })?;
-        let mut recorded = recorded.into_iter();
-        for slot in answers.iter_mut().filter(|a| a.is_none()) {
-            if let Some(entry) = recorded.next() {
-                state.metrics.decided(&entry.queue);
-                state.metrics.control_lines(&entry.control_lines);
-                *slot = Some(Ok(Answer {
-                    json: entry.json,
-                    replayed: entry.replayed,
-                }));
-            }
-        }
+    let mut recorded = intake::record(store, snapshot, ready, trace, import)
+        .answers()
+        .await
+        .map_err(record_error)?
+        .into_iter();
+    for slot in answers.iter_mut().filter(|a| a.is_none()) {
+        *slot = recorded.next().map(|entry| {
+            let entry = entry.map_err(record_error)?;
+            state.metrics.decided(&entry.queue);
+            state.metrics.control_lines(&entry.control_lines);
+            Ok(Answer {
+                json: entry.json,
+                replayed: entry.replayed,
+            })
+        });
     }
     Ok(answers
         .into_iter()
-        .map(|a| {
-            a.unwrap_or_else(|| {
-                Err(ApiError::internal(
-                    "the store gave fewer answers than asked",
-                ))
-            })
-        })
+        .map(|a| a.unwrap_or_else(|| Err(record_error(RecordError::MissingAnswer))))
         .collect())
+}
+
+fn record_error(error: RecordError) -> ApiError {
+    match error {
+        RecordError::Store(StoreError::DecisionLost { .. }) => {
+            ApiError::new(ErrorCode::DecisionLost, error.to_string())
+        }
+        RecordError::Store(other) => store_unavailable(&other.to_string()),
+        RecordError::StoreStopped => store_unavailable("the store stopped"),
+        other => ApiError::internal(other.to_string()),
+    }
 }
 
 /// Decides without durable state (`[store] enabled = false`).
@@ -318,8 +296,7 @@ fn decide_without_store(
 
 fn store_unavailable(message: &str) -> ApiError {
     ApiError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "store_unavailable",
+        ErrorCode::StoreUnavailable,
         format!("the decision could not be recorded durably, so it is not given: {message}"),
     )
 }
@@ -346,15 +323,13 @@ fn parse_body(state: &AppState, body: &[u8]) -> Result<Body, ApiError> {
     }
     let items: Vec<&RawValue> = serde_json::from_slice(body).map_err(|error| {
         ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_json",
+            ErrorCode::InvalidJson,
             format!("the body is not valid JSON: {error}"),
         )
     })?;
     if items.len() > state.config.batch_limit {
         return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "batch_too_large",
+            ErrorCode::BatchTooLarge,
             format!(
                 "the batch has {} events; at most {} are accepted (`[limits] batch`)",
                 items.len(),
@@ -363,11 +338,7 @@ fn parse_body(state: &AppState, body: &[u8]) -> Result<Body, ApiError> {
         ));
     }
     if items.is_empty() {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "empty_batch",
-            "the batch is empty",
-        ));
+        return Err(ApiError::new(ErrorCode::EmptyBatch, "the batch is empty"));
     }
     Ok(Body::Many(
         items
@@ -379,29 +350,21 @@ fn parse_body(state: &AppState, body: &[u8]) -> Result<Body, ApiError> {
 
 /// A query string that does not fit the endpoint, e.g. `?trace=al`.
 fn query_error(error: QueryRejection) -> ApiError {
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "invalid_request",
-        error.body_text(),
-    )
+    ApiError::new(ErrorCode::InvalidRequest, error.body_text())
 }
 
 /// A path that does not fit the endpoint, e.g. an id that is not UTF-8.
 fn path_error(error: PathRejection) -> ApiError {
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "invalid_request",
-        error.body_text(),
-    )
+    ApiError::new(ErrorCode::InvalidRequest, error.body_text())
 }
 
 fn event_error(error: EventError) -> ApiError {
-    let (status, code) = if error.syntax {
-        (StatusCode::BAD_REQUEST, "invalid_json")
+    let code = if error.syntax {
+        ErrorCode::InvalidJson
     } else {
-        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_event")
+        ErrorCode::InvalidEvent
     };
-    ApiError::new(status, code, error.to_string()).with_details(serde_json::json!({
+    ApiError::new(code, error.to_string()).with_details(serde_json::json!({
         "field": error.field,
         "line": error.line,
         "column": error.column,
@@ -411,24 +374,19 @@ fn event_error(error: EventError) -> ApiError {
 /// Why the intake refused an event, as the API says it.
 fn intake_error(error: IntakeError) -> ApiError {
     match error {
-        IntakeError::OutOfWindow(error) => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "timestamp_out_of_range",
-            error.to_string(),
-        ),
-        IntakeError::UnknownCurrency(error) => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "unknown_currency",
-            error.to_string(),
-        ),
+        IntakeError::OutOfWindow(error) => {
+            ApiError::new(ErrorCode::TimestampOutOfRange, error.to_string())
+        }
+        IntakeError::UnknownCurrency(error) => {
+            ApiError::new(ErrorCode::UnknownCurrency, error.to_string())
+        }
         IntakeError::Plugin(error) => plugin_rejected(error),
     }
 }
 
 fn plugin_rejected(error: PluginError) -> ApiError {
     ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "plugin_rejected",
+        ErrorCode::PluginRejected,
         format!("{error}; its manifest says on_error = \"reject\""),
     )
     .with_details(serde_json::json!({ "plugin": error.plugin, "failure": error.failure.kind() }))
@@ -437,13 +395,9 @@ fn plugin_rejected(error: PluginError) -> ApiError {
 fn body_error(rejection: BytesRejection) -> ApiError {
     let status = rejection.status();
     if status == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::new(
-            status,
-            "payload_too_large",
-            "the body is larger than the configured limit (`[limits] body`)",
-        )
+        ApiError::payload_too_large()
     } else {
-        ApiError::new(status, "unreadable_body", rejection.body_text())
+        ApiError::new(ErrorCode::UnreadableBody, rejection.body_text()).with_status(status)
     }
 }
 
@@ -502,8 +456,7 @@ pub async fn simulate(
     let body = body.map_err(body_error)?;
     let request: SimulateRequest = serde_json::from_slice(&body).map_err(|error| {
         ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
+            ErrorCode::InvalidRequest,
             format!("invalid simulate request: {error}"),
         )
     })?;
@@ -511,8 +464,7 @@ pub async fn simulate(
     let trace = request.trace.unwrap_or(TraceLevel::Full);
     if request.rules_dir.is_some() {
         return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
+            ErrorCode::InvalidRequest,
             "`rules_dir` is not accepted: the daemon reads no directory named by a request; send the changed files inline in `rules` (file name → text)",
         ));
     }
@@ -525,23 +477,14 @@ pub async fn simulate(
         (Some(one), None) => vec![one],
         (None, Some(many)) if !many.is_empty() && many.len() <= state.config.batch_limit => many,
         (None, Some(many)) if many.is_empty() => {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "empty_batch",
-                "`events` is empty",
-            ));
+            return Err(ApiError::new(ErrorCode::EmptyBatch, "`events` is empty"));
         }
         (None, Some(_)) => {
-            return Err(ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "batch_too_large",
-                "too many events",
-            ));
+            return Err(ApiError::new(ErrorCode::BatchTooLarge, "too many events"));
         }
         _ => {
             return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
+                ErrorCode::InvalidRequest,
                 "give either `event` or `events`",
             ));
         }
@@ -560,42 +503,30 @@ pub async fn simulate(
     ))
 }
 
-/// The serving snapshot with `rules` (file name → text) in place of its
-/// files of the same names: only the serving rule set's own texts and the
-/// texts given; nothing is read from disk.
+/// The serving snapshot with `rules` in place of its files of the same
+/// names ([`intake::overlay`]).
 fn overlay(
     state: &AppState,
     live: &Snapshot,
     rules: &BTreeMap<String, String>,
 ) -> Result<Arc<Snapshot>, ApiError> {
-    let base = state.reloader.sources().rules_dir.clone();
-    let mut files = live.ruleset.texts.as_ref().clone();
-    for (name, text) in rules {
-        if name.contains('/') || name.contains('\\') || !name.ends_with(".toml") {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                format!("`{name}` is not a rule file name (`something.toml`)"),
-            ));
+    let rules_dir = &state.reloader.sources().rules_dir;
+    match intake::overlay(live, rules_dir, rules) {
+        Ok(snapshot) => Ok(Arc::new(snapshot)),
+        Err(error @ OverlayError::NotARuleFileName(_)) => {
+            Err(ApiError::new(ErrorCode::InvalidRequest, error.to_string()))
         }
-        files.retain(|f| f.name() != std::path::Path::new(name));
-        files.push(RuleFileText {
-            path: base.join(name),
-            text: text.clone(),
-        });
-    }
-    let outcome = Snapshot::from_rule_files(files, live.plugins.clone());
-    match outcome.snapshot {
-        Some(snapshot) => Ok(Arc::new(snapshot)),
-        None => Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_rules",
-            "the rules given have errors",
-        )
-        .with_details(serde_json::json!({
-            "diagnostics": outcome.diagnostics,
-            "rendered": crate::diagnostic::render_all(&outcome.diagnostics, &outcome.sources),
-        }))),
+        Err(OverlayError::Invalid {
+            diagnostics,
+            sources,
+        }) => Err(
+            ApiError::new(ErrorCode::InvalidRules, "the rules given have errors").with_details(
+                serde_json::json!({
+                    "diagnostics": diagnostics,
+                    "rendered": crate::diagnostic::render_all(&diagnostics, &sources),
+                }),
+            ),
+        ),
     }
 }
 
@@ -670,9 +601,7 @@ pub async fn case_event(
         } else {
             "; `type` is one of responded, customer_replied, resolved, confirmed, closed, reopened, followed_up, authority_used"
         };
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_lifecycle_event",
+        ApiError::new(ErrorCode::InvalidLifecycleEvent,
             format!("invalid lifecycle event: {error}{hint}"),
         )
     })?;
@@ -681,17 +610,13 @@ pub async fn case_event(
         .await
         .map_err(|_| store_unavailable("the store stopped"))?
         .map_err(|error| match error {
-            LifecycleError::NoCase(_) => {
-                ApiError::new(StatusCode::NOT_FOUND, "no_case", error.to_string())
-            }
+            LifecycleError::NoCase(_) => ApiError::new(ErrorCode::NoCase, error.to_string()),
             LifecycleError::Conflict { .. } => {
-                ApiError::new(StatusCode::CONFLICT, "conflict", error.to_string())
+                ApiError::new(ErrorCode::Conflict, error.to_string())
             }
-            LifecycleError::Invalid(_) => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_lifecycle_event",
-                error.to_string(),
-            ),
+            LifecycleError::AuthorityUse(_) => {
+                ApiError::new(ErrorCode::InvalidLifecycleEvent, error.to_string())
+            }
             other => store_unavailable(&other.to_string()),
         })?;
     Ok(json(StatusCode::OK, &case))
@@ -708,11 +633,7 @@ pub async fn case(
         .map_err(|e| store_unavailable(&e.to_string()))?;
     match case {
         Some(case) => Ok(json(StatusCode::OK, &case)),
-        None => Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "no_case",
-            format!("no case `{id}`"),
-        )),
+        None => Err(ApiError::new(ErrorCode::NoCase, format!("no case `{id}`"))),
     }
 }
 
@@ -770,9 +691,7 @@ pub async fn report(
 
 fn store_of(state: &AppState) -> Result<&dyn Store, ApiError> {
     state.store.as_deref().ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_IMPLEMENTED,
-            "store_disabled",
+        ApiError::new(ErrorCode::StoreDisabled,
             "durable state is turned off (`[store] enabled = false`), so there are no cases or audit log",
         )
     })
@@ -827,8 +746,7 @@ pub async fn reload(
     } else {
         serde_json::from_slice(&body).map_err(|error| {
             ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
+                ErrorCode::InvalidRequest,
                 format!(
                     "invalid reload request: {error}; send nothing, or {{\"accept\": \"VERSION\"}}"
                 ),
@@ -838,14 +756,13 @@ pub async fn reload(
     if let Some(version) = request.accept {
         return match state.reloader.accept(&version).await {
             Ok(status) => Ok(json(StatusCode::OK, &status)),
-            Err(message) => Err(ApiError::new(StatusCode::CONFLICT, "not_held", message)),
+            Err(message) => Err(ApiError::new(ErrorCode::NotHeld, message)),
         };
     }
     let status = state.reloader.reload(ReloadTrigger::Api).await;
     if status.outcome == ReloadOutcome::Failed {
         return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "reload_failed",
+            ErrorCode::ReloadFailed,
             format!(
                 "the files on disk have errors; version {} keeps serving",
                 status.serving
@@ -892,8 +809,7 @@ pub async fn diff(
     let body = body.map_err(body_error)?;
     let request: DiffRequest = serde_json::from_slice(&body).map_err(|error| {
         ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
+            ErrorCode::InvalidRequest,
             format!("invalid diff request: {error}"),
         )
     })?;
@@ -937,12 +853,8 @@ pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
         .shutting_down
         .load(std::sync::atomic::Ordering::Relaxed)
     {
-        return ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "shutting_down",
-            "the daemon is shutting down",
-        )
-        .into_response();
+        return ApiError::new(ErrorCode::ShuttingDown, "the daemon is shutting down")
+            .into_response();
     }
     if let Some(why) = state
         .store
@@ -951,8 +863,7 @@ pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
         .and_then(|metrics| metrics.unavailable())
     {
         return ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "store_unavailable",
+            ErrorCode::StoreUnavailable,
             format!("decisions cannot be recorded now: {why}"),
         )
         .into_response();

@@ -9,6 +9,7 @@ mod admission;
 pub mod config;
 mod connections;
 mod error;
+mod error_code;
 mod handlers;
 mod metrics;
 mod state;
@@ -29,7 +30,7 @@ use tower_layer::Layer as _;
 
 pub use config::{ConfigError, LogFormat, Overrides, ServeConfig};
 pub use connections::raise_open_files_limit;
-pub use error::ApiError;
+pub use error::{ApiError, ErrorCode};
 pub use handlers::OPENAPI;
 pub use metrics::Metrics;
 pub use state::AppState;
@@ -113,8 +114,7 @@ fn router(state: Arc<AppState>) -> Router {
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
-                axum::http::StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
+                ErrorCode::MethodNotAllowed,
                 "this endpoint does not take that method; see GET /v1/openapi.json",
             )
         })
@@ -242,8 +242,7 @@ async fn read_body(
                 Err(ApiError::payload_too_large())
             } else {
                 Err(ApiError::new(
-                    axum::http::StatusCode::BAD_REQUEST,
-                    "unreadable_body",
+                    ErrorCode::UnreadableBody,
                     format!("the body could not be read: {error}"),
                 ))
             }

@@ -17,8 +17,20 @@ use serde::{Deserialize, Serialize};
 use crate::time::Timestamp;
 
 /// Where a case stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::Display,
+    strum::EnumString,
+    strum::IntoStaticStr,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Status {
     Open,
     Responded,
@@ -28,31 +40,27 @@ pub enum Status {
 }
 
 impl Status {
+    /// The status as the store and the API name it.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Open => "open",
-            Status::Responded => "responded",
-            Status::Resolved => "resolved",
-            Status::Confirmed => "confirmed",
-            Status::Closed => "closed",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        Some(match text {
-            "open" => Status::Open,
-            "responded" => Status::Responded,
-            "resolved" => Status::Resolved,
-            "confirmed" => Status::Confirmed,
-            "closed" => Status::Closed,
-            _ => return None,
-        })
+        self.into()
     }
 }
 
 /// What happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::Display,
+    strum::EnumString,
+    strum::IntoStaticStr,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum LifecycleKind {
     /// Someone answered the customer (stops the first-response timer).
     Responded,
@@ -100,39 +108,60 @@ pub struct LifecycleEvent {
 pub enum LifecycleError {
     #[error("no case `{0}`: complaints open a case when they are decided")]
     NoCase(String),
-    #[error("case `{case}` is {status}: `{event}` is not possible now{}", hint(.status, .event))]
+    #[error("case `{case}` is {status}: `{event}` is not possible now{}", hint(*.status, *.event))]
     Conflict {
         case: String,
-        status: &'static str,
-        event: &'static str,
+        status: Status,
+        event: LifecycleKind,
     },
-    #[error("{0}")]
-    Invalid(String),
+    #[error(transparent)]
+    AuthorityUse(#[from] AuthorityUseError),
     #[error(transparent)]
     Store(#[from] super::StoreError),
 }
 
-fn hint(status: &str, event: &str) -> String {
+/// Why an `authority_used` event was refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthorityUseError {
+    #[error("`authority_used` needs `policy`: the policy that was bent")]
+    NoPolicy,
+    #[error("`cost` must be zero or more, not {0}")]
+    BadCost(f64),
+    #[error(
+        "case `{case}` has no grant to bend `{policy}`; its decision lists the policies that may be bent"
+    )]
+    NotGranted { case: String, policy: String },
+    #[error("`{policy}` may be bent up to {max_cost} for this case, not {cost}")]
+    OverMaxCost {
+        policy: String,
+        cost: f64,
+        max_cost: f64,
+    },
+    #[error(
+        "the budget of `{rule}` for {scope} is used up ({count} uses, {amount} spent in the window)"
+    )]
+    BudgetUsedUp {
+        rule: String,
+        scope: String,
+        count: i64,
+        amount: f64,
+    },
+}
+
+fn hint(status: Status, event: LifecycleKind) -> &'static str {
     match (status, event) {
-        ("closed", _) => " (reopen it first)".to_string(),
-        (_, "confirmed") => " (a case is confirmed after it is resolved)".to_string(),
-        (_, "followed_up") => " (the follow-up comes after resolution)".to_string(),
-        _ => String::new(),
+        (Status::Closed, _) => " (reopen it first)",
+        (_, LifecycleKind::Confirmed) => " (a case is confirmed after it is resolved)",
+        (_, LifecycleKind::FollowedUp) => " (the follow-up comes after resolution)",
+        _ => "",
     }
 }
 
 impl LifecycleKind {
+    /// The event's `type`, as the API and the case history name it.
     pub fn as_str(self) -> &'static str {
-        match self {
-            LifecycleKind::Responded => "responded",
-            LifecycleKind::CustomerReplied => "customer_replied",
-            LifecycleKind::Resolved => "resolved",
-            LifecycleKind::Confirmed => "confirmed",
-            LifecycleKind::Closed => "closed",
-            LifecycleKind::Reopened => "reopened",
-            LifecycleKind::FollowedUp => "followed_up",
-            LifecycleKind::AuthorityUsed => "authority_used",
-        }
+        self.into()
     }
 }
 
@@ -146,8 +175,8 @@ pub fn transition(
     use Status as S;
     let conflict = || LifecycleError::Conflict {
         case: case.to_string(),
-        status: from.as_str(),
-        event: event.as_str(),
+        status: from,
+        event,
     };
     Ok(match (from, event) {
         (S::Closed, K::Reopened) | (S::Resolved | S::Confirmed, K::Reopened) => S::Open,

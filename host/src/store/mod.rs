@@ -23,6 +23,7 @@ mod scheduler;
 mod sharded_map;
 mod sqlite;
 mod tally;
+mod timer;
 mod timer_queue;
 mod versions;
 
@@ -33,7 +34,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
 pub use archive::Archive;
-pub use lifecycle::{LifecycleError, LifecycleEvent, LifecycleKind, Status};
+pub use lifecycle::{AuthorityUseError, LifecycleError, LifecycleEvent, LifecycleKind, Status};
 pub use lock::DataLock;
 pub use log_reader::{AuditReader, LineParts, LogQuery, LoggedComplaint};
 pub use metrics::StoreMetrics;
@@ -41,6 +42,7 @@ pub use repair::{LostEntry, RepairReport, repair_data_dir};
 pub use report::{Amount, Report, ReportRow};
 pub use scheduler::spawn_scheduler;
 pub use sqlite::{Durability, SqliteStore, StoreOptions};
+pub use timer::{TimerKind, TimerState};
 pub use versions::{PluginRecord, SnapshotRecord};
 
 /// The store's database in the data directory `directory`.
@@ -119,8 +121,7 @@ pub struct Recorded {
 pub struct Fired {
     pub seq: i64,
     pub case_id: String,
-    /// `first_response`, `resolve` or `follow_up`.
-    pub timer: String,
+    pub timer: TimerKind,
     pub due_at: Timestamp,
     pub escalate: Option<String>,
 }
@@ -149,10 +150,9 @@ pub struct CaseView {
 /// A timer of a case.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TimerView {
-    pub kind: String,
+    pub kind: TimerKind,
     pub due_at: Timestamp,
-    /// `pending`, `fired` or `cancelled`.
-    pub state: String,
+    pub state: TimerState,
     pub fired_at: Option<Timestamp>,
 }
 
@@ -165,14 +165,44 @@ pub struct CaseEventView {
     pub data: Option<serde_json::Value>,
 }
 
+/// What an entry of the audit log decided.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::Display,
+    strum::EnumString,
+    strum::IntoStaticStr,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum DecisionKind {
+    /// A complaint, through plugins and rules.
+    Complaint,
+    /// A missed SLA commitment (a first-response or resolve timer fired).
+    SlaBreach,
+    /// The follow-up after resolution is due.
+    FollowUpDue,
+}
+
+impl DecisionKind {
+    /// The kind as the audit log and the `decisions` table name it.
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
 /// One entry of the audit log.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StoredDecision {
     pub seq: i64,
     pub event_id: String,
     pub case_id: String,
-    /// `complaint`, `sla_breach` or `follow_up_due`.
-    pub kind: String,
+    pub kind: DecisionKind,
     /// A complaint's `received_at` (the moment its rules and SLAs count
     /// from), or the moment a timer fired.
     pub decided_at: Timestamp,

@@ -11,6 +11,26 @@ use crate::store::{
 };
 use crate::time::Timestamp;
 
+/// Column `index` of `row`, a word the store wrote (a timer's kind or
+/// state, an entry's kind), as its type; a word it does not know is a
+/// conversion error naming the word, not a silent default.
+fn word<T>(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<T>
+where
+    T: std::str::FromStr<Err = strum::ParseError>,
+{
+    let text: String = row.get(index)?;
+    text.parse().map_err(|_| {
+        rusqlite::Error::FromSqlConversionFailure(
+            index,
+            rusqlite::types::Type::Text,
+            format!(
+                "unknown word `{text}` in the store (written by a newer Redress, or edited by hand?)"
+            )
+            .into(),
+        )
+    })
+}
+
 /// The number of the case with this id, by reading the whole cases table:
 /// for the offline [`Archive`](super::Archive), which has no case index in
 /// memory (the daemon's store looks ids up in its `CaseIndex`).
@@ -36,7 +56,7 @@ pub(super) fn read_case(
             let case = CaseView {
                 id: row.get(0)?,
                 customer_id: row.get(1)?,
-                status: Status::parse(&row.get::<_, String>(2)?).unwrap_or(Status::Open),
+                status: row.get::<_, String>(2)?.parse().unwrap_or(Status::Open),
                 opened_at: Timestamp(row.get(3)?),
                 updated_at: Timestamp(row.get(4)?),
                 category: row.get(5)?,
@@ -63,9 +83,9 @@ pub(super) fn read_case(
         )?
         .query_map(params![case_no], |row| {
             Ok(TimerView {
-                kind: row.get(0)?,
+                kind: word(row, 0)?,
                 due_at: Timestamp(row.get(1)?),
-                state: row.get(2)?,
+                state: word(row, 2)?,
                 fired_at: row.get::<_, Option<i64>>(3)?.map(Timestamp),
             })
         })?
@@ -163,7 +183,7 @@ fn decision_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(StoredDecision, Pa
         seq: row.get(0)?,
         event_id: row.get(1)?,
         case_id: row.get(2)?,
-        kind: row.get(3)?,
+        kind: word(row, 3)?,
         decided_at: Timestamp(row.get(4)?),
         ruleset_version: row.get(5)?,
         plugin_digests: serde_json::from_str(&digests).unwrap_or_default(),

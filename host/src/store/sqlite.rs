@@ -33,15 +33,16 @@ use crate::intake::Decided;
 use crate::store::audit_file::AuditFile;
 use crate::store::case_index::{CaseIndex, SharedCaseIndex};
 use crate::store::lifecycle::{
-    LifecycleError, LifecycleEvent, LifecycleKind, Status, transition, when,
+    AuthorityUseError, LifecycleError, LifecycleEvent, LifecycleKind, Status, transition, when,
 };
 use crate::store::queries::{Payload, read_case, read_decisions, read_report};
 use crate::store::report::Report;
 use crate::store::tally;
-use crate::store::timer_queue::{Due, TimerKind, TimerQueue};
+use crate::store::timer::TimerKind;
+use crate::store::timer_queue::{Due, TimerQueue};
 use crate::store::{
-    AuditReader, CaseView, DecisionPage, DecisionQuery, Fired, Intake, LogQuery, LoggedComplaint,
-    Pending, Recorded, SnapshotRecord, Store, StoreError, StoreMetrics,
+    AuditReader, CaseView, DecisionKind, DecisionPage, DecisionQuery, Fired, Intake, LogQuery,
+    LoggedComplaint, Pending, Recorded, SnapshotRecord, Store, StoreError, StoreMetrics,
 };
 use crate::time::{Clock, Duration, Timestamp};
 
@@ -882,9 +883,12 @@ fn record_complaint(
         .iter()
         .map(|p| (&*p.name, &*p.digest))
         .collect();
-    let line = state
-        .audit
-        .append("complaint", Some(event_json), &json, Some(&replay));
+    let line = state.audit.append(
+        DecisionKind::Complaint.as_str(),
+        Some(event_json),
+        &json,
+        Some(&replay),
+    );
     connection
         .prepare_cached(
             "INSERT INTO decisions (event_id, case_id, case_no, kind, decided_at, ruleset_version, plugin_digests, event, decision, payload_at, payload_len)
@@ -1098,7 +1102,7 @@ fn apply_event(
             Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
         })
         .map_err(StoreError::from)?;
-    let from = Status::parse(&status).unwrap_or(Status::Open);
+    let from = status.parse().unwrap_or(Status::Open);
     let next = transition(case_id, from, event.kind)?;
     let at = when(event, now).millis();
     let mut data = serde_json::Map::new();
@@ -1202,15 +1206,11 @@ fn use_authority(
     at: i64,
 ) -> Result<f64, LifecycleError> {
     let Some(policy) = event.policy.as_deref() else {
-        return Err(LifecycleError::Invalid(
-            "`authority_used` needs `policy`: the policy that was bent".to_string(),
-        ));
+        return Err(AuthorityUseError::NoPolicy.into());
     };
     let cost = event.cost.unwrap_or(0.0);
     if !cost.is_finite() || cost < 0.0 {
-        return Err(LifecycleError::Invalid(format!(
-            "`cost` must be zero or more, not {cost}"
-        )));
+        return Err(AuthorityUseError::BadCost(cost).into());
     }
     type Grant = (
         String,
@@ -1231,14 +1231,19 @@ fn use_authority(
         .optional()
         .map_err(StoreError::from)?;
     let Some((rule, max_cost, scope, window, count_limit, amount_limit)) = grant else {
-        return Err(LifecycleError::Invalid(format!(
-            "case `{case_id}` has no grant to bend `{policy}`; its decision lists the policies that may be bent"
-        )));
+        return Err(AuthorityUseError::NotGranted {
+            case: case_id.to_string(),
+            policy: policy.to_string(),
+        }
+        .into());
     };
     if !crate::engine::within(cost, max_cost) {
-        return Err(LifecycleError::Invalid(format!(
-            "`{policy}` may be bent up to {max_cost} for this case, not {cost}"
-        )));
+        return Err(AuthorityUseError::OverMaxCost {
+            policy: policy.to_string(),
+            cost,
+            max_cost,
+        }
+        .into());
     }
     let scope = scope.unwrap_or_else(|| "global".to_string());
     if let Some(window) = window {
@@ -1251,9 +1256,13 @@ fn use_authority(
             .map_err(StoreError::from)?;
         let used = crate::engine::BudgetUse { count, amount };
         if !crate::engine::budget_allows(used, count_limit, amount_limit, cost) {
-            return Err(LifecycleError::Invalid(format!(
-                "the budget of `{rule}` for {scope} is used up ({count} uses, {amount} spent in the window)"
-            )));
+            return Err(AuthorityUseError::BudgetUsedUp {
+                rule,
+                scope,
+                count,
+                amount,
+            }
+            .into());
         }
     }
     connection
@@ -1321,16 +1330,15 @@ fn fire_timers(
         else {
             continue;
         };
-        let kind = kind.as_str().to_string();
         let changed = connection
             .prepare_cached(
                 "UPDATE timers SET state = 'fired', fired_at = ?3 WHERE case_no = ?1 AND kind = ?2 AND state = 'pending'",
             )?
-            .execute(params![case_no, kind, now.millis()])?;
+            .execute(params![case_no, kind.as_str(), now.millis()])?;
         if changed != 1 {
             continue;
         }
-        let follow_up = kind == "follow_up";
+        let follow_up = kind == TimerKind::FollowUp;
         let notify: Vec<String> = notify
             .map(|n| serde_json::from_str(&n))
             .transpose()?
@@ -1357,13 +1365,13 @@ fn fire_timers(
             })
         };
         let kind_of_decision = if follow_up {
-            "follow_up_due"
+            DecisionKind::FollowUpDue
         } else {
-            "sla_breach"
+            DecisionKind::SlaBreach
         };
         let line = state
             .audit
-            .append(kind_of_decision, None, &decision.to_string(), None);
+            .append(kind_of_decision.as_str(), None, &decision.to_string(), None);
         connection
             .prepare_cached(
                 // The timer keeps the commitment of the decision that set
@@ -1377,7 +1385,7 @@ fn fire_timers(
                 format!("{case_id}#{kind}"),
                 case_id,
                 case_no,
-                kind_of_decision,
+                kind_of_decision.as_str(),
                 now.millis(),
                 line.at,
                 line.len

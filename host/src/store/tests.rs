@@ -220,7 +220,7 @@ fn a_missed_first_response_escalates_once() {
     f.advance("2h");
     let fired = f.tick();
     assert_eq!(fired.len(), 1);
-    assert_eq!(fired[0].timer, "first_response");
+    assert_eq!(fired[0].timer, TimerKind::FirstResponse);
     assert_eq!(fired[0].escalate.as_deref(), Some("supervisor"));
     assert!(f.tick().is_empty(), "fired once");
     let case = f.store.case("c-1").unwrap().unwrap();
@@ -228,7 +228,7 @@ fn a_missed_first_response_escalates_once() {
     let breach = case
         .decisions
         .iter()
-        .find(|d| d.kind == "sla_breach")
+        .find(|d| d.kind == DecisionKind::SlaBreach)
         .unwrap();
     assert_eq!(breach.decision["notify"], serde_json::json!(["quality"]));
     assert_eq!(
@@ -251,9 +251,9 @@ fn a_timely_response_means_no_breach() {
     let first = case
         .timers
         .iter()
-        .find(|t| t.kind == "first_response")
+        .find(|t| t.kind == TimerKind::FirstResponse)
         .unwrap();
-    assert_eq!(first.state, "cancelled");
+    assert_eq!(first.state, TimerState::Cancelled);
 }
 
 #[test]
@@ -264,7 +264,11 @@ fn a_follow_up_is_due_after_resolution() {
     f.apply("c-3", LifecycleKind::Responded).unwrap();
     f.advance("10h");
     let case = f.apply("c-3", LifecycleKind::Resolved).unwrap();
-    let follow_up = case.timers.iter().find(|t| t.kind == "follow_up").unwrap();
+    let follow_up = case
+        .timers
+        .iter()
+        .find(|t| t.kind == TimerKind::FollowUp)
+        .unwrap();
     assert_eq!(
         follow_up.due_at,
         start()
@@ -278,7 +282,7 @@ fn a_follow_up_is_due_after_resolution() {
     f.advance("1d");
     let fired = f.tick();
     assert_eq!(fired.len(), 1);
-    assert_eq!(fired[0].timer, "follow_up");
+    assert_eq!(fired[0].timer, TimerKind::FollowUp);
     f.apply("c-3", LifecycleKind::FollowedUp).unwrap();
     f.apply("c-3", LifecycleKind::Confirmed).unwrap();
     let case = f.apply("c-3", LifecycleKind::Closed).unwrap();
@@ -319,9 +323,9 @@ fn lifecycle_conflicts_are_refused() {
     let resolve = reopened
         .timers
         .iter()
-        .find(|t| t.kind == "resolve")
+        .find(|t| t.kind == TimerKind::Resolve)
         .unwrap();
-    assert_eq!(resolve.state, "pending");
+    assert_eq!(resolve.state, TimerState::Pending);
 }
 
 #[test]
@@ -666,7 +670,7 @@ fn a_version_1_database_is_migrated_and_keeps_its_cases() {
     );
     assert_eq!(again.seq, first.seq);
     f.advance("5d");
-    let timers: Vec<String> = f.tick().into_iter().map(|t| t.timer).collect();
+    let timers: Vec<String> = f.tick().into_iter().map(|t| t.timer.to_string()).collect();
     assert_eq!(
         timers,
         ["first_response", "resolve"],
@@ -757,7 +761,7 @@ fn a_timer_run_that_fails_leaves_its_timers_to_the_next_run() {
         .unwrap_err();
     assert!(error.to_string().contains("refused by the test"), "{error}");
     allow_inserts(&f.path, "decisions");
-    let timers: Vec<String> = f.tick().into_iter().map(|t| t.timer).collect();
+    let timers: Vec<String> = f.tick().into_iter().map(|t| t.timer.to_string()).collect();
     assert_eq!(timers, ["first_response", "resolve"], "none was lost");
     assert!(f.tick().is_empty(), "and each fired once");
 }
@@ -790,10 +794,10 @@ fn a_reopened_case_breaches_its_new_resolve_time_not_the_old_one() {
     // The first resolve time has passed, the new one (a full SLA from the
     // reopening) has not.
     f.advance("2d");
-    let fired: Vec<String> = f.tick().into_iter().map(|t| t.timer).collect();
+    let fired: Vec<String> = f.tick().into_iter().map(|t| t.timer.to_string()).collect();
     assert!(!fired.contains(&"resolve".to_string()), "{fired:?}");
     f.advance("5d");
-    let fired: Vec<String> = f.tick().into_iter().map(|t| t.timer).collect();
+    let fired: Vec<String> = f.tick().into_iter().map(|t| t.timer.to_string()).collect();
     assert!(fired.contains(&"resolve".to_string()), "{fired:?}");
     assert!(f.tick().is_empty());
 }
@@ -970,7 +974,7 @@ fn lines_of_a_batch_that_did_not_commit_are_not_in_the_log() {
     let (next, decision) = f.complain(serde_json::json!({"id": "after-crash"}));
     let page = f.log_after(kept.seq);
     assert_eq!(page.len(), 2);
-    assert_eq!(page[0].kind, "sla_breach");
+    assert_eq!(page[0].kind, DecisionKind::SlaBreach);
     assert_eq!(page[1].seq, next.seq);
     assert_eq!(page[1].decision, decision);
 }

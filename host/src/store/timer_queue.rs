@@ -22,34 +22,7 @@ use std::collections::BTreeSet;
 use rusqlite::Connection;
 
 use crate::store::StoreError;
-
-/// The kinds of timers a case has.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(super) enum TimerKind {
-    FirstResponse,
-    Resolve,
-    FollowUp,
-}
-
-impl TimerKind {
-    /// The kind as the `timers` table and the audit log name it.
-    pub(super) fn as_str(self) -> &'static str {
-        match self {
-            TimerKind::FirstResponse => "first_response",
-            TimerKind::Resolve => "resolve",
-            TimerKind::FollowUp => "follow_up",
-        }
-    }
-
-    fn parse(text: &str) -> Option<Self> {
-        match text {
-            "first_response" => Some(TimerKind::FirstResponse),
-            "resolve" => Some(TimerKind::Resolve),
-            "follow_up" => Some(TimerKind::FollowUp),
-            _ => None,
-        }
-    }
-}
+use crate::store::timer::TimerKind;
 
 /// A timer that may be due at `at` (milliseconds since the Unix epoch).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -77,7 +50,7 @@ impl TimerQueue {
         while let Some(row) = rows.next()? {
             let case_no: i64 = row.get(0)?;
             let kind: String = row.get(1)?;
-            let Some(kind) = TimerKind::parse(&kind) else {
+            let Ok(kind) = kind.parse::<TimerKind>() else {
                 return Err(StoreError::Inconsistent(format!(
                     "case number {case_no} has a timer of unknown kind `{kind}` (known: first_response, resolve, follow_up); was the database edited by hand?"
                 )));
@@ -180,17 +153,5 @@ mod tests {
             vec![due(10, 1), due(20, 2), due(30, 3)],
             "a whole transaction rolled back puts back everything it took"
         );
-    }
-
-    #[test]
-    fn the_kinds_are_named_as_the_table_names_them() {
-        for kind in [
-            TimerKind::FirstResponse,
-            TimerKind::Resolve,
-            TimerKind::FollowUp,
-        ] {
-            assert_eq!(TimerKind::parse(kind.as_str()), Some(kind));
-        }
-        assert_eq!(TimerKind::parse("breach"), None);
     }
 }

@@ -7,12 +7,10 @@ use std::sync::Arc;
 
 use super::compare::{Mismatch, check_fragment, compare};
 use super::load::{Action, ClockMove, LoadedSequence, LoadedStep};
-use crate::decision::{Name, PluginRun, TraceLevel};
+use crate::decision::{PluginRun, TraceLevel};
 use crate::intake;
 use crate::snapshot::Snapshot;
-use crate::store::{
-    DecideFn, Durability, Fired, Intake, LifecycleError, SqliteStore, Store, StoreOptions,
-};
+use crate::store::{Durability, Fired, LifecycleError, SqliteStore, Store, StoreOptions};
 use crate::time::{Clock, ManualClock};
 
 /// Hears how the plugins went on one complaint (runs, complaint id); an
@@ -44,7 +42,6 @@ pub fn run_sequence(
         store: &store,
         clock: &clock,
         plugin_runs,
-        levels: snapshot.ruleset.settings.level_names(),
         mismatches: Vec::new(),
     };
     for step in &sequence.steps {
@@ -60,8 +57,6 @@ struct Runner<'a> {
     store: &'a SqliteStore,
     clock: &'a ManualClock,
     plugin_runs: &'a mut PluginRunsFn<'a>,
-    /// The rule set's escalation levels, for every intake.
-    levels: Vec<Name>,
     mismatches: Vec<Mismatch>,
 }
 
@@ -185,32 +180,29 @@ impl Runner<'_> {
     ) -> Result<serde_json::Value, String> {
         event.received_at = Some(self.clock.now());
         let id = event.id.clone();
-        let intake::Prepared { event, enrichment } =
-            intake::prepare(self.snapshot, event, self.clock.now(), None, plugins).map_err(
-                |error| match error {
-                    intake::IntakeError::Plugin(error) => {
-                        format!("complaint `{id}` refused: {error}")
-                    }
-                    other => other.to_string(),
-                },
-            )?;
-        (self.plugin_runs)(&enrichment.runs, &event.id)?;
-        let snapshot = Arc::clone(self.snapshot);
-        let decide: DecideFn = Box::new(move |event, view| {
-            intake::decide(&snapshot, event, &enrichment, view, TraceLevel::Full)
-        });
-        let id = event.id.clone();
-        let intake = Intake::new(event, decide, self.levels.clone()).map_err(|e| e.to_string())?;
-        let recorded = self
-            .store
-            .decide_and_record(vec![intake])
-            .blocking_recv()
-            .map_err(|_| "the store stopped".to_string())?
-            .map_err(|error| format!("the store failed: {error}"))?;
-        let entry = recorded
-            .into_iter()
-            .next()
-            .ok_or_else(|| "the store gave no answer".to_string())?;
+        let prepared = intake::prepare(self.snapshot, event, self.clock.now(), None, plugins)
+            .map_err(|error| match error {
+                intake::IntakeError::Plugin(error) => {
+                    format!("complaint `{id}` refused: {error}")
+                }
+                other => other.to_string(),
+            })?;
+        (self.plugin_runs)(&prepared.enrichment.runs, &prepared.event.id)?;
+        let entry = intake::record(
+            self.store,
+            self.snapshot,
+            vec![prepared],
+            TraceLevel::Full,
+            None,
+        )
+        .blocking_answers()
+        .and_then(|answers| {
+            answers
+                .into_iter()
+                .next()
+                .unwrap_or(Err(intake::RecordError::MissingAnswer))
+        })
+        .map_err(|error| format!("the store failed: {error}"))?;
         if entry.replayed {
             return Err(format!(
                 "complaint `{id}` was decided before in this sequence: give each complaint its own id"
