@@ -15,24 +15,15 @@ use std::time::Instant;
 
 use wasmtime::{Store, Trap};
 
-use crate::annotation::AnnotationValue;
 use crate::decision::Name;
-use crate::plugin::bindings::{self, Analysis, Complaint, Plugin, PluginPre};
+use crate::plugin::bindings::{self, Complaint, Plugin, PluginPre};
 use crate::plugin::error::{Failure, PluginError};
 use crate::plugin::host::HostState;
 use crate::plugin::manifest::{Isolation, PluginSpec};
+use crate::plugin::outputs::{Outputs, check_outputs, clip};
 use crate::plugin::runtime::{EPOCH_TICK, PluginRuntime};
 use crate::time::Duration;
 
-/// Most annotations one call may return.
-pub const MAX_ANNOTATIONS: usize = 64;
-/// Longest `text` output, in bytes.
-pub const MAX_TEXT: usize = 4096;
-/// Most items in a `list` output, and longest item in bytes.
-pub const MAX_LIST_ITEMS: usize = 256;
-pub const MAX_LIST_ITEM: usize = 1024;
-/// Most offers one call may propose.
-pub const MAX_OFFERS: usize = 16;
 /// Fuel above which a call is slow: about a millisecond of work on the
 /// machine of BENCHMARKS.md, longer than an async worker should be held
 /// (the example plugins use 20,000 to 62,000). Fuel, not the clock: a
@@ -94,14 +85,6 @@ pub struct CallReport {
     pub elapsed: std::time::Duration,
     /// The call needed a new instance.
     pub fresh_instance: bool,
-}
-
-/// A plugin's validated outputs for one complaint.
-#[derive(Debug, Clone)]
-pub struct Outputs {
-    /// By output key.
-    pub values: BTreeMap<String, AnnotationValue>,
-    pub offers: Vec<bindings::Offer>,
 }
 
 /// A plugin ready to be called.
@@ -228,7 +211,7 @@ impl LoadedPlugin {
             .fuel
             .fetch_add(report.fuel_used, Ordering::Relaxed);
         let result = match outcome {
-            Ok(Ok(analysis)) => self.validate(analysis),
+            Ok(Ok(analysis)) => check_outputs(&self.spec, analysis),
             Ok(Err(message)) => Err(Failure::Returned {
                 message: clip(message, 512),
             }),
@@ -397,93 +380,6 @@ impl LoadedPlugin {
         })
     }
 
-    /// Checks the outputs against the manifest's declarations and limits.
-    fn validate(&self, analysis: Analysis) -> Result<Outputs, Failure> {
-        let bad = |message: String| Err(Failure::BadOutput { message });
-        if analysis.annotations.len() > MAX_ANNOTATIONS {
-            return bad(format!(
-                "{} outputs (at most {MAX_ANNOTATIONS})",
-                analysis.annotations.len()
-            ));
-        }
-        if analysis.offers.len() > MAX_OFFERS {
-            return bad(format!(
-                "{} offers (at most {MAX_OFFERS})",
-                analysis.offers.len()
-            ));
-        }
-        let declared = !self.spec.outputs.is_empty();
-        let mut values = BTreeMap::new();
-        for annotation in analysis.annotations {
-            let key = clip(annotation.key, 64);
-            let value = match annotation.value {
-                bindings::Value::Number(n) if n.is_finite() => AnnotationValue::Number(n),
-                bindings::Value::Number(n) => {
-                    return bad(format!("output `{key}` is {n}, not a finite number"));
-                }
-                bindings::Value::Text(text) if text.len() > MAX_TEXT => {
-                    return bad(format!(
-                        "output `{key}` is {} bytes of text (at most {MAX_TEXT})",
-                        text.len()
-                    ));
-                }
-                bindings::Value::Text(text) => AnnotationValue::Text(text),
-                bindings::Value::Flag(flag) => AnnotationValue::Flag(flag),
-                bindings::Value::List(items) => {
-                    if items.len() > MAX_LIST_ITEMS || items.iter().any(|i| i.len() > MAX_LIST_ITEM)
-                    {
-                        return bad(format!(
-                            "output `{key}` is a list of {} items (at most {MAX_LIST_ITEMS} of at most {MAX_LIST_ITEM} bytes)",
-                            items.len()
-                        ));
-                    }
-                    AnnotationValue::List(items)
-                }
-            };
-            if declared {
-                let Some(spec) = self.spec.output(&key) else {
-                    let known: Vec<&str> =
-                        self.spec.outputs.iter().map(|o| o.key.as_str()).collect();
-                    return bad(format!(
-                        "output `{key}` is not declared in the manifest (declared: {})",
-                        known.join(", ")
-                    ));
-                };
-                if spec.ty != value.kind() {
-                    return bad(format!(
-                        "output `{key}` is a {}, but the manifest declares it a {}",
-                        value.kind().name(),
-                        spec.ty.name()
-                    ));
-                }
-                if let Some(problem) = spec.out_of_range(&value) {
-                    return bad(problem);
-                }
-            }
-            if values.insert(key.clone(), value).is_some() {
-                return bad(format!("output `{key}` is given twice"));
-            }
-        }
-        for offer in &analysis.offers {
-            if !self.spec.may_propose.contains(&offer.kind) {
-                return bad(format!(
-                    "proposes a `{}` offer, but the manifest's `may_propose` does not list it",
-                    clip(offer.kind.clone(), 64)
-                ));
-            }
-            if !offer.value.is_finite() || offer.value < 0.0 {
-                return bad(format!("proposes an offer worth {}", offer.value));
-            }
-            if offer.note.as_ref().is_some_and(|n| n.len() > MAX_LIST_ITEM) {
-                return bad("offer note longer than 1024 bytes".to_string());
-            }
-        }
-        Ok(Outputs {
-            values,
-            offers: analysis.offers,
-        })
-    }
-
     /// Instantiates the plugin once, as a call would, and keeps the
     /// instance warm: what the component exports is checked against the
     /// contract here (the typed export is looked up on instantiation), so a
@@ -549,16 +445,4 @@ fn clip_input(complaint: &Complaint, max: usize) -> Option<Complaint> {
         }
     }
     Some(clipped)
-}
-
-fn clip(mut text: String, max: usize) -> String {
-    if text.len() > max {
-        let mut end = max;
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        text.truncate(end);
-        text.push('…');
-    }
-    text
 }

@@ -17,14 +17,16 @@ mod host;
 mod instance;
 mod load;
 pub mod manifest;
+mod outputs;
 mod runtime;
 mod set;
 
 pub use convert::{complaint, earlier as convert_earlier};
 pub use error::{Failure, LoadError, PluginError};
 pub use host::HostState;
-pub use instance::{CallReport, LoadedPlugin, Outputs, PluginStats, SLOW_FOR, SLOW_FUEL};
+pub use instance::{CallReport, LoadedPlugin, PluginStats, SLOW_FOR, SLOW_FUEL};
 pub use load::{PluginLoad, RefusedPlugin, load_one, load_plugins, read_component};
 pub use manifest::{OnError, PluginSpec};
+pub use outputs::Outputs;
 pub use runtime::{PluginRuntime, RuntimeOptions, default_cache_dir};
 pub use set::PluginSet;

@@ -24,6 +24,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use crate::server::error::ErrorCode;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::response::Response;
@@ -292,7 +293,12 @@ async fn serve_one<A>(
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout + limits.idle_timeout)
-        .keep_alive(true);
+        .keep_alive(true)
+        // A client may shut its sending side once the request is out (as
+        // `nc -N` and some proxies do); by default hyper then drops the
+        // connection, and the complaint is decided and recorded with
+        // nobody told. The idle timeout still ends such connections.
+        .half_close(true);
     let connection = builder.serve_connection(io, service);
     let mut connection = std::pin::pin!(connection);
     tokio::select! {
@@ -461,12 +467,12 @@ fn json_for_bare_error(head: &[u8]) -> Option<Vec<u8>> {
     }
     let (code, message) = match status {
         431 => (
-            "headers_too_large",
+            ErrorCode::HeadersTooLarge,
             "the request's headers are larger than the daemon reads (about 400 KB, or more than 100 headers)",
         ),
-        414 => ("uri_too_long", "the request's URI is too long"),
+        414 => (ErrorCode::UriTooLong, "the request's URI is too long"),
         _ => (
-            "malformed_request",
+            ErrorCode::MalformedRequest,
             "the request is not valid HTTP/1.1 (its request line or a header could not be parsed)",
         ),
     };

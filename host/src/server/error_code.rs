@@ -32,6 +32,12 @@ pub enum ErrorCode {
     BodyTimeout,
     /// The body could not be read.
     UnreadableBody,
+    /// Not valid HTTP/1.1: the request line or a header could not be parsed.
+    MalformedRequest,
+    /// The request's headers are larger than the daemon reads.
+    HeadersTooLarge,
+    /// The request's URI is too long.
+    UriTooLong,
     /// A batch over `[limits] batch`.
     BatchTooLarge,
     EmptyBatch,
@@ -85,9 +91,13 @@ impl ErrorCode {
             C::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             C::PayloadTooLarge | C::BatchTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             C::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
-            C::UnreadableBody | C::EmptyBatch | C::InvalidJson | C::InvalidRequest => {
-                StatusCode::BAD_REQUEST
-            }
+            C::UnreadableBody
+            | C::MalformedRequest
+            | C::EmptyBatch
+            | C::InvalidJson
+            | C::InvalidRequest => StatusCode::BAD_REQUEST,
+            C::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            C::UriTooLong => StatusCode::URI_TOO_LONG,
             C::InvalidEvent
             | C::InvalidRules
             | C::PluginRejected
