@@ -1,7 +1,8 @@
-//! Latency histograms for `/metrics`, shared by the server and the store.
+//! Latency histograms for `/metrics`, shared by the server and the store:
+//! prometheus-client's histogram with buckets from 50 µs to 1 s, observed
+//! in seconds.
 
-use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
+use prometheus_client::metrics::histogram::Histogram;
 
 /// Upper bounds of the buckets, in seconds.
 const BUCKETS: [f64; 14] = [
@@ -9,40 +10,23 @@ const BUCKETS: [f64; 14] = [
     1.0,
 ];
 
-/// A latency histogram: atomics, so observing never takes a lock.
-#[derive(Debug, Default)]
-pub struct Histogram {
-    buckets: [AtomicU64; BUCKETS.len()],
-    count: AtomicU64,
-    sum_nanos: AtomicU64,
+/// A latency histogram; clones share their counts.
+#[derive(Debug, Clone)]
+pub struct LatencyHistogram(Histogram);
+
+impl Default for LatencyHistogram {
+    fn default() -> Self {
+        LatencyHistogram(Histogram::new(BUCKETS))
+    }
 }
 
-impl Histogram {
+impl LatencyHistogram {
     pub fn observe(&self, elapsed: std::time::Duration) {
-        let seconds = elapsed.as_secs_f64();
-        if let Some(index) = BUCKETS.iter().position(|bound| seconds <= *bound) {
-            self.buckets[index].fetch_add(1, Ordering::Relaxed);
-        }
-        self.count.fetch_add(1, Ordering::Relaxed);
-        self.sum_nanos
-            .fetch_add(elapsed.as_nanos() as u64, Ordering::Relaxed);
+        self.0.observe(elapsed.as_secs_f64());
     }
 
-    /// Writes the histogram as `name` in the Prometheus text format
-    /// (without its `# HELP` and `# TYPE` lines).
-    pub fn render(&self, out: &mut String, name: &str) {
-        let mut cumulative = 0;
-        for (bound, bucket) in BUCKETS.iter().zip(&self.buckets) {
-            cumulative += bucket.load(Ordering::Relaxed);
-            let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {cumulative}");
-        }
-        let count = self.count.load(Ordering::Relaxed);
-        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
-        let _ = writeln!(
-            out,
-            "{name}_sum {}",
-            self.sum_nanos.load(Ordering::Relaxed) as f64 / 1e9
-        );
-        let _ = writeln!(out, "{name}_count {count}");
+    /// The histogram, to register for rendering (it shares the counts).
+    pub fn metric(&self) -> Histogram {
+        self.0.clone()
     }
 }

@@ -184,10 +184,7 @@ fn prepare(
     let event = match event {
         Ok(event) => event,
         Err(error) => {
-            state
-                .metrics
-                .invalid
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            state.metrics.invalid();
             return Prepared::Refused(event_error(error));
         }
     };
@@ -200,13 +197,12 @@ fn prepare(
     ) {
         Ok(prepared) => Prepared::Ready(prepared),
         Err(error) => {
-            let counter = match error {
-                IntakeError::Plugin(_) => &state.metrics.rejected,
+            match error {
+                IntakeError::Plugin(_) => state.metrics.rejected(),
                 IntakeError::OutOfWindow(_) | IntakeError::UnknownCurrency(_) => {
-                    &state.metrics.invalid
+                    state.metrics.invalid()
                 }
-            };
-            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
             Prepared::Refused(intake_error(error))
         }
     }

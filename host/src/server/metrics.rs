@@ -1,159 +1,259 @@
-//! Metrics in the Prometheus text format. Counters are atomics; the
-//! per-queue counters sit behind a read-mostly lock taken for writing only
-//! when a queue is seen for the first time.
+//! The daemon's own counters, and `/metrics` in the Prometheus text format
+//! (0.0.4) through prometheus-client: names, label escaping and the
+//! histogram are the crate's. What lives elsewhere (plugins, reloads,
+//! connections, the store) is read when rendering ([`Scrape`]).
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::collections::HashMap;
+use std::sync::RwLock;
+
+use prometheus_client::encoding::prometheus_text;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
 
 use crate::decision::Name;
-use crate::histogram::Histogram;
+use crate::histogram::LatencyHistogram;
 
-/// The daemon's own counters (plugin and reload counters are read from
-/// where they live when rendering).
-#[derive(Debug, Default)]
+/// Label values, in the order they are shown.
+pub type Labels = Vec<(&'static str, String)>;
+
+/// The daemon's own counters.
+#[derive(Debug)]
 pub struct Metrics {
-    decisions: RwLock<BTreeMap<Name, Arc<AtomicU64>>>,
-    pub rejected: AtomicU64,
-    pub invalid: AtomicU64,
-    pub overloaded: AtomicU64,
-    pub latency: Histogram,
-    /// Control lines: crossings by rule, and the latest count by (rule, group).
-    crossings: RwLock<BTreeMap<Name, u64>>,
-    control_counts: RwLock<BTreeMap<(Name, String), i64>>,
-    /// Timers fired, by kind.
-    timers: RwLock<BTreeMap<String, u64>>,
+    registry: Registry,
+    decisions: Family<Labels, Counter>,
+    /// The decided counter of each queue: a decision counts without
+    /// building its labels.
+    by_queue: RwLock<HashMap<Name, Counter>>,
+    overloaded: Counter,
+    pub latency: LatencyHistogram,
+    crossings: Family<Labels, Counter>,
+    /// The latest count by (rule, group), for at most
+    /// [`MAX_CONTROL_GROUPS`] of them.
+    control_counts: Family<Labels, Gauge>,
+    control_groups: RwLock<HashMap<(Name, String), Gauge>>,
+    timers: Family<Labels, Counter>,
 }
 
 /// Most (rule, group) control-line counts shown in the metrics.
 const MAX_CONTROL_GROUPS: usize = 1000;
 
+impl Default for Metrics {
+    fn default() -> Self {
+        let metrics = Metrics {
+            registry: Registry::default(),
+            decisions: Family::default(),
+            by_queue: RwLock::default(),
+            overloaded: Counter::default(),
+            latency: LatencyHistogram::default(),
+            crossings: Family::default(),
+            control_counts: Family::default(),
+            control_groups: RwLock::default(),
+            timers: Family::default(),
+        };
+        let mut registry = Registry::default();
+        registry.register(
+            "redress_decisions",
+            "Complaints decided, by route queue and outcome",
+            metrics.decisions.clone(),
+        );
+        // Refusals show from the start, at 0.
+        for outcome in ["rejected", "invalid"] {
+            let _ = metrics.decisions.get_or_create(&outcome_labels(outcome));
+        }
+        registry.register(
+            "redress_overloaded",
+            "Requests refused with 503 because too many were in flight",
+            metrics.overloaded.clone(),
+        );
+        registry.register(
+            "redress_decision_seconds",
+            "Time to decide one complaint (plugins and rules)",
+            metrics.latency.metric(),
+        );
+        registry.register(
+            "redress_control_line_crossings",
+            "Complaints that crossed a control line, by rule",
+            metrics.crossings.clone(),
+        );
+        registry.register(
+            "redress_control_line_count",
+            "Complaints in the window of a control line's cell, as of its latest complaint",
+            metrics.control_counts.clone(),
+        );
+        registry.register(
+            "redress_timers_fired",
+            "SLA breaches and follow-ups fired, by timer",
+            metrics.timers.clone(),
+        );
+        Metrics {
+            registry,
+            ..metrics
+        }
+    }
+}
+
+fn outcome_labels(outcome: &str) -> Labels {
+    vec![("queue", String::new()), ("outcome", outcome.to_string())]
+}
+
 impl Metrics {
     /// Counts one decision routed to `queue`.
     pub fn decided(&self, queue: &Name) {
-        if let Ok(counters) = self.decisions.read()
+        if let Ok(counters) = self.by_queue.read()
             && let Some(counter) = counters.get(queue)
         {
-            counter.fetch_add(1, Ordering::Relaxed);
+            counter.inc();
             return;
         }
-        if let Ok(mut counters) = self.decisions.write() {
-            counters
-                .entry(queue.clone())
-                .or_default()
-                .fetch_add(1, Ordering::Relaxed);
+        let labels = vec![
+            ("queue", queue.to_string()),
+            ("outcome", "decided".to_string()),
+        ];
+        let counter = self.decisions.get_or_create(&labels).clone();
+        counter.inc();
+        if let Ok(mut counters) = self.by_queue.write() {
+            counters.insert(queue.clone(), counter);
         }
+    }
+
+    /// Counts an event refused because a plugin with `on_error = "reject"`
+    /// failed on it.
+    pub fn rejected(&self) {
+        self.decisions
+            .get_or_create(&outcome_labels("rejected"))
+            .inc();
+    }
+
+    /// Counts an event refused as invalid (its JSON, its currency, its
+    /// timestamps).
+    pub fn invalid(&self) {
+        self.decisions
+            .get_or_create(&outcome_labels("invalid"))
+            .inc();
+    }
+
+    /// Counts a request refused because too many were in flight.
+    pub fn overloaded(&self) {
+        self.overloaded.inc();
     }
 
     /// Records the control lines a decision was counted by.
     pub fn control_lines(&self, lines: &[(Name, String, i64, bool)]) {
-        if lines.is_empty() {
-            return;
-        }
-        if let Ok(mut counts) = self.control_counts.write() {
-            for (rule, group, count, _) in lines {
-                let key = (rule.clone(), group.clone());
-                if counts.len() < MAX_CONTROL_GROUPS || counts.contains_key(&key) {
-                    counts.insert(key, *count);
-                }
+        for (rule, group, count, crossed) in lines {
+            if *crossed {
+                self.crossings
+                    .get_or_create(&vec![("rule", rule.to_string())])
+                    .inc();
             }
-        }
-        if let Ok(mut crossings) = self.crossings.write() {
-            for (rule, _, _, crossed) in lines {
-                let entry = crossings.entry(rule.clone()).or_default();
-                *entry += u64::from(*crossed);
+            let key = (rule.clone(), group.clone());
+            if let Ok(groups) = self.control_groups.read()
+                && let Some(gauge) = groups.get(&key)
+            {
+                gauge.set(*count);
+                continue;
             }
+            let Ok(mut groups) = self.control_groups.write() else {
+                continue;
+            };
+            if groups.len() >= MAX_CONTROL_GROUPS {
+                continue;
+            }
+            let labels = vec![
+                ("rule", rule.to_string()),
+                ("group", group.replace('\u{1f}', ",")),
+            ];
+            let gauge = self.control_counts.get_or_create(&labels).clone();
+            gauge.set(*count);
+            groups.insert(key, gauge);
         }
     }
 
     /// Records a fired timer.
     pub fn timer_fired(&self, kind: &str) {
-        if let Ok(mut timers) = self.timers.write() {
-            *timers.entry(kind.to_string()).or_default() += 1;
-        }
+        self.timers
+            .get_or_create(&vec![("timer", kind.to_string())])
+            .inc();
     }
 
-    /// Renders the daemon's counters, then `extra` (plugins, reloads...).
-    pub fn render(&self, extra: &dyn Fn(&mut String)) -> String {
-        let mut out = String::with_capacity(4096);
-        out.push_str(
-            "# HELP redress_decisions_total Complaints decided, by route queue and outcome.\n",
-        );
-        out.push_str("# TYPE redress_decisions_total counter\n");
-        if let Ok(counters) = self.decisions.read() {
-            for (queue, count) in counters.iter() {
-                let _ = writeln!(
-                    out,
-                    "redress_decisions_total{{queue=\"{}\",outcome=\"decided\"}} {}",
-                    escape(queue),
-                    count.load(Ordering::Relaxed)
-                );
-            }
-        }
-        let _ = writeln!(
-            out,
-            "redress_decisions_total{{queue=\"\",outcome=\"rejected\"}} {}",
-            self.rejected.load(Ordering::Relaxed)
-        );
-        let _ = writeln!(
-            out,
-            "redress_decisions_total{{queue=\"\",outcome=\"invalid\"}} {}",
-            self.invalid.load(Ordering::Relaxed)
-        );
-        out.push_str("# HELP redress_overloaded_total Requests refused with 503 because too many were in flight.\n");
-        out.push_str("# TYPE redress_overloaded_total counter\n");
-        let _ = writeln!(
-            out,
-            "redress_overloaded_total {}",
-            self.overloaded.load(Ordering::Relaxed)
-        );
-        out.push_str(
-            "# HELP redress_decision_seconds Time to decide one complaint (plugins and rules).\n",
-        );
-        out.push_str("# TYPE redress_decision_seconds histogram\n");
-        self.latency.render(&mut out, "redress_decision_seconds");
-        out.push_str("# HELP redress_control_line_crossings_total Complaints that crossed a control line, by rule.\n# TYPE redress_control_line_crossings_total counter\n");
-        if let Ok(crossings) = self.crossings.read() {
-            for (rule, count) in crossings.iter() {
-                let _ = writeln!(
-                    out,
-                    "redress_control_line_crossings_total{{rule=\"{}\"}} {count}",
-                    escape(rule)
-                );
-            }
-        }
-        out.push_str("# HELP redress_control_line_count Complaints in the window of a control line's cell, as of its latest complaint.\n# TYPE redress_control_line_count gauge\n");
-        if let Ok(counts) = self.control_counts.read() {
-            for ((rule, group), count) in counts.iter() {
-                let _ = writeln!(
-                    out,
-                    "redress_control_line_count{{rule=\"{}\",group=\"{}\"}} {count}",
-                    escape(rule),
-                    escape(&group.replace('\u{1f}', ","))
-                );
-            }
-        }
-        out.push_str("# HELP redress_timers_fired_total SLA breaches and follow-ups fired, by timer.\n# TYPE redress_timers_fired_total counter\n");
-        if let Ok(timers) = self.timers.read() {
-            for (kind, count) in timers.iter() {
-                let _ = writeln!(
-                    out,
-                    "redress_timers_fired_total{{timer=\"{kind}\"}} {count}"
-                );
-            }
-        }
-        extra(&mut out);
+    /// Renders the daemon's counters, then `scrape`'s (plugins, reloads...).
+    pub fn render(&self, scrape: &Scrape) -> String {
+        let mut out = String::with_capacity(8192);
+        // Writing to a String does not fail.
+        let _ = prometheus_text::encode(&mut out, &self.registry);
+        let _ = prometheus_text::encode(&mut out, &scrape.registry);
         out
     }
 }
 
-/// Escapes a Prometheus label value.
-pub fn escape(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
+/// Metrics read from where they live, for one rendering.
+#[derive(Debug, Default)]
+pub struct Scrape {
+    registry: Registry,
+}
+
+impl Scrape {
+    /// A counter with no labels; `name` ends in `_total`, as it is shown.
+    pub fn counter(&mut self, name: &str, help: &str, value: u64) {
+        let counter = Counter::<u64>::default();
+        counter.inc_by(value);
+        self.registry
+            .register(counter_name(name), trim(help), counter);
+    }
+
+    /// A gauge with no labels.
+    pub fn gauge(&mut self, name: &str, help: &str, value: u64) {
+        let gauge = Gauge::<i64>::default();
+        gauge.set(i64::try_from(value).unwrap_or(i64::MAX));
+        self.registry.register(name, trim(help), gauge);
+    }
+
+    /// A counter with a sample per label set.
+    pub fn counters(
+        &mut self,
+        name: &str,
+        help: &str,
+        samples: impl IntoIterator<Item = (Labels, u64)>,
+    ) {
+        let family = Family::<Labels, Counter>::default();
+        for (labels, value) in samples {
+            family.get_or_create(&labels).inc_by(value);
+        }
+        self.registry
+            .register(counter_name(name), trim(help), family);
+    }
+
+    /// A gauge with a sample per label set.
+    pub fn gauges(
+        &mut self,
+        name: &str,
+        help: &str,
+        samples: impl IntoIterator<Item = (Labels, u64)>,
+    ) {
+        let family = Family::<Labels, Gauge>::default();
+        for (labels, value) in samples {
+            family
+                .get_or_create(&labels)
+                .set(i64::try_from(value).unwrap_or(i64::MAX));
+        }
+        self.registry.register(name, trim(help), family);
+    }
+
+    /// A latency histogram.
+    pub fn histogram(&mut self, name: &str, help: &str, histogram: &LatencyHistogram) {
+        self.registry.register(name, trim(help), histogram.metric());
+    }
+}
+
+/// The name a counter is registered under: prometheus-client adds `_total`.
+fn counter_name(shown: &str) -> &str {
+    shown.strip_suffix("_total").unwrap_or(shown)
+}
+
+/// prometheus-client ends every help text with a full stop.
+fn trim(help: &str) -> &str {
+    help.trim_end_matches('.')
 }
 
 #[cfg(test)]
@@ -161,23 +261,63 @@ mod tests {
     use super::*;
 
     #[test]
-    fn renders_counters_and_histogram() {
+    fn renders_counters_and_histogram_that_parse() {
         let metrics = Metrics::default();
         metrics.decided(&Name::from("billing"));
         metrics.decided(&Name::from("billing"));
+        metrics.rejected();
         metrics
             .latency
             .observe(std::time::Duration::from_micros(80));
-        let text = metrics.render(&|out| out.push_str("extra 1\n"));
+        metrics.control_lines(&[(Name::from("grid"), "tv\u{1f}\"x\"".into(), 6, true)]);
+        let mut scrape = Scrape::default();
+        scrape.counters(
+            "redress_plugin_calls_total",
+            "Plugin calls.",
+            [(vec![("plugin", "a\\b\n".to_string())], 3)],
+        );
+        let text = metrics.render(&scrape);
         assert!(
             text.contains("redress_decisions_total{queue=\"billing\",outcome=\"decided\"} 2"),
             "{text}"
         );
         assert!(
-            text.contains("redress_decision_seconds_bucket{le=\"0.0001\"} 1"),
+            text.contains("redress_decisions_total{queue=\"\",outcome=\"rejected\"} 1"),
             "{text}"
         );
         assert!(text.contains("redress_decision_seconds_count 1"), "{text}");
-        assert!(text.ends_with("extra 1\n"));
+        assert!(
+            text.contains("# HELP redress_plugin_calls_total Plugin calls.\n"),
+            "{text}"
+        );
+        let lines = text.lines().map(|line| Ok(line.to_string()));
+        let parsed = prometheus_parse::Scrape::parse(lines).unwrap();
+        let find = |name: &str| {
+            parsed
+                .samples
+                .iter()
+                .find(|sample| sample.metric == name)
+                .unwrap_or_else(|| panic!("{name} in {text}"))
+        };
+        assert_eq!(
+            find("redress_overloaded_total").value,
+            prometheus_parse::Value::Counter(0.0)
+        );
+        let calls = find("redress_plugin_calls_total");
+        // As written: escaped (the parser does not unescape).
+        assert_eq!(calls.labels.get("plugin"), Some(r"a\\b\n"));
+        // Escaped as the format says (prometheus-parse would split this
+        // label at its comma, so it is checked as text).
+        assert!(
+            text.contains(r#"redress_control_line_count{rule="grid",group="tv,\"x\""} 6"#),
+            "{text}"
+        );
+        assert!(
+            parsed
+                .samples
+                .iter()
+                .any(|s| s.metric == "redress_decision_seconds"),
+            "the histogram parses as one: {text}"
+        );
     }
 }

@@ -1,6 +1,5 @@
 //! What every request handler shares.
 
-use std::fmt::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -12,7 +11,7 @@ use crate::server::admission::{Admitted, InFlight};
 use crate::server::config::ServeConfig;
 use crate::server::connections::Connections;
 use crate::server::error::ApiError;
-use crate::server::metrics::{Metrics, escape};
+use crate::server::metrics::{Labels, Metrics, Scrape};
 use crate::server::workers::Workers;
 use crate::snapshot::Snapshot;
 use crate::store::Store;
@@ -63,7 +62,7 @@ impl AppState {
     /// an unbounded queue.
     pub fn admit(&self) -> Result<Admitted<'_>, ApiError> {
         self.in_flight.try_admit().ok_or_else(|| {
-            self.metrics.overloaded.fetch_add(1, Ordering::Relaxed);
+            self.metrics.overloaded();
             ApiError::overloaded()
         })
     }
@@ -72,201 +71,182 @@ impl AppState {
     pub fn render_metrics(&self) -> String {
         let snapshot = self.live.load_full();
         let reloader = &self.reloader;
-        self.metrics.render(&|out| {
-            out.push_str("# HELP redress_ruleset_info The snapshot serving now.\n# TYPE redress_ruleset_info gauge\n");
-            let _ = writeln!(
-                out,
-                "redress_ruleset_info{{version=\"{}\",ruleset_version=\"{}\"}} 1",
-                escape(&snapshot.version),
-                escape(&snapshot.ruleset.version)
+        let mut scrape = Scrape::default();
+        scrape.gauges(
+            "redress_ruleset_info",
+            "The snapshot serving now.",
+            [(
+                vec![
+                    ("version", snapshot.version.to_string()),
+                    ("ruleset_version", snapshot.ruleset.version.to_string()),
+                ],
+                1,
+            )],
+        );
+        scrape.gauge(
+            "redress_requests_in_flight",
+            "Requests to decide or simulate being handled now (at most [limits] max_in_flight).",
+            self.in_flight.current() as u64,
+        );
+        let connections = &self.connections;
+        scrape.gauge(
+            "redress_connections_open",
+            &format!(
+                "Connections open now (at most {}: [limits] max_connections, lowered to the limit on open files).",
+                connections.limits().max
+            ),
+            connections.len() as u64,
+        );
+        for (name, help, counter) in [
+            (
+                "redress_connections_accepted_total",
+                "Connections accepted.",
+                &connections.counts.accepted,
+            ),
+            (
+                "redress_connections_evicted_total",
+                "Connections closed to make room for a new one at max_connections (the one waiting longest without a request).",
+                &connections.counts.evicted,
+            ),
+            (
+                "redress_connections_timed_out_total",
+                "Connections closed by [limits] header_timeout or idle_timeout.",
+                &connections.counts.timed_out,
+            ),
+            (
+                "redress_connections_refused_total",
+                "Connections closed at once: at max_connections with every open one busy.",
+                &connections.counts.refused,
+            ),
+            (
+                "redress_connection_accept_errors_total",
+                "Errors accepting a connection (out of open files, for one).",
+                &connections.counts.accept_errors,
+            ),
+        ] {
+            scrape.counter(name, help, counter.load(Ordering::Relaxed));
+        }
+        if let Some(store) = self.store.as_ref().and_then(|store| store.metrics()) {
+            scrape.histogram(
+                "redress_store_batch_seconds",
+                "Time the store's writer spent on one batch: its transaction and the commit with its disk sync, which every request in the batch waits for.",
+                &store.batch,
             );
-            single(
-                out,
-                "redress_requests_in_flight",
-                "gauge",
-                "Requests to decide or simulate being handled now (at most [limits] max_in_flight).",
-                self.in_flight.current(),
+            scrape.counter(
+                "redress_store_batched_requests_total",
+                "Requests committed by the store's writer (divided by redress_store_batch_seconds_count: the mean batch).",
+                store.batched.load(Ordering::Relaxed),
             );
-            let connections = &self.connections;
-            single(
-                out,
-                "redress_connections_open",
-                "gauge",
-                &format!(
-                    "Connections open now (at most {}: [limits] max_connections, lowered to the limit on open files).",
-                    connections.limits().max
-                ),
-                connections.len(),
+            scrape.gauge(
+                "redress_store_cases_indexed",
+                "Cases in the store's in-memory case index (about 150 bytes each).",
+                store.cases_indexed.load(Ordering::Relaxed),
             );
-            for (name, help, counter) in [
-                ("redress_connections_accepted_total", "Connections accepted.", &connections.counts.accepted),
-                ("redress_connections_evicted_total", "Connections closed to make room for a new one at max_connections (the one waiting longest without a request).", &connections.counts.evicted),
-                ("redress_connections_timed_out_total", "Connections closed by [limits] header_timeout or idle_timeout.", &connections.counts.timed_out),
-                ("redress_connections_refused_total", "Connections closed at once: at max_connections with every open one busy.", &connections.counts.refused),
-                ("redress_connection_accept_errors_total", "Errors accepting a connection (out of open files, for one).", &connections.counts.accept_errors),
-            ] {
-                single(out, name, "counter", help, counter.load(Ordering::Relaxed));
-            }
-            if let Some(store) = self.store.as_ref().and_then(|store| store.metrics()) {
-                family(
-                    out,
-                    "redress_store_batch_seconds",
-                    "histogram",
-                    "Time the store's writer spent on one batch: its transaction and the commit with its disk sync, which every request in the batch waits for.",
-                );
-                store.batch.render(out, "redress_store_batch_seconds");
-                single(
-                    out,
-                    "redress_store_batched_requests_total",
-                    "counter",
-                    "Requests committed by the store's writer (divided by redress_store_batch_seconds_count: the mean batch).",
-                    store.batched.load(Ordering::Relaxed),
-                );
-                single(
-                    out,
-                    "redress_store_cases_indexed",
-                    "gauge",
-                    "Cases in the store's in-memory case index (about 150 bytes each).",
-                    store.cases_indexed.load(Ordering::Relaxed),
-                );
-                single(
-                    out,
-                    "redress_store_timers_queued",
-                    "gauge",
-                    "Entries in the store's in-memory queue of pending timers (about 50 bytes each; cancelled and re-armed timers leave it when their time comes).",
-                    store.timers_queued.load(Ordering::Relaxed),
-                );
-                single(
-                    out,
-                    "redress_store_audit_file_lost",
-                    "gauge",
-                    "1 once the audit file was deleted, replaced or cut while the daemon ran: nothing is recorded until it is stopped and repaired (redress store repair).",
-                    u8::from(store.audit_file_lost.load(Ordering::Relaxed)),
-                );
-                single(
-                    out,
-                    "redress_store_failing",
-                    "gauge",
-                    "1 while the latest batch that tried to record something failed (full disk, I/O error); /readyz answers 503 meanwhile.",
-                    u8::from(store.failing.load(Ordering::Relaxed)),
-                );
-                single(
-                    out,
-                    "redress_store_audit_file_bytes",
-                    "gauge",
-                    "Bytes of the audit log's decisions.jsonl (its committed lines).",
-                    store.audit_file_bytes.load(Ordering::Relaxed),
-                );
-            }
-            out.push_str("# HELP redress_reloads_total Reloads by outcome (loaded, unchanged, partial: loaded with a plugin refused, failed).\n# TYPE redress_reloads_total counter\n");
-            for outcome in <ReloadOutcome as strum::IntoEnumIterator>::iter() {
-                let _ = writeln!(
-                    out,
-                    "redress_reloads_total{{outcome=\"{}\"}} {}",
-                    outcome.as_str(),
-                    reloader.counts.of(outcome).load(Ordering::Relaxed)
-                );
-            }
-            out.push_str("# HELP redress_reload_removals_total Reloads that removed a whole rule file (what=\"file\") or every rule of a kind (what=\"kind\").\n# TYPE redress_reload_removals_total counter\n");
-            for (what, counter) in [
+            scrape.gauge(
+                "redress_store_timers_queued",
+                "Entries in the store's in-memory queue of pending timers (about 50 bytes each; cancelled and re-armed timers leave it when their time comes).",
+                store.timers_queued.load(Ordering::Relaxed),
+            );
+            scrape.gauge(
+                "redress_store_audit_file_lost",
+                "1 once the audit file was deleted, replaced or cut while the daemon ran: nothing is recorded until it is stopped and repaired (redress store repair).",
+                u64::from(store.audit_file_lost.load(Ordering::Relaxed)),
+            );
+            scrape.gauge(
+                "redress_store_failing",
+                "1 while the latest batch that tried to record something failed (full disk, I/O error); /readyz answers 503 meanwhile.",
+                u64::from(store.failing.load(Ordering::Relaxed)),
+            );
+            scrape.gauge(
+                "redress_store_audit_file_bytes",
+                "Bytes of the audit log's decisions.jsonl (its committed lines).",
+                store.audit_file_bytes.load(Ordering::Relaxed),
+            );
+        }
+        scrape.counters(
+            "redress_reloads_total",
+            "Reloads by outcome (loaded, unchanged, partial: loaded with a plugin refused, failed).",
+            <ReloadOutcome as strum::IntoEnumIterator>::iter().map(|outcome| {
+                (
+                    vec![("outcome", outcome.as_str().to_string())],
+                    reloader.counts.of(outcome).load(Ordering::Relaxed),
+                )
+            }),
+        );
+        scrape.counters(
+            "redress_reload_removals_total",
+            "Reloads that removed a whole rule file (what=\"file\") or every rule of a kind (what=\"kind\").",
+            [
                 ("file", &reloader.counts.removed_files),
                 ("kind", &reloader.counts.removed_kinds),
-            ] {
-                let _ = writeln!(out, "redress_reload_removals_total{{what=\"{what}\"}} {}", counter.load(Ordering::Relaxed));
-            }
-            single(
-                out,
-                "redress_reload_held",
-                "gauge",
-                "1 while the reload gate holds a rule set (POST /v1/reload {\"accept\": VERSION} lets it go live).",
-                u8::from(reloader.held().is_some()),
-            );
-            let last = reloader.status().outcome;
-            single(
-                out,
-                "redress_reload_last_failed",
-                "gauge",
-                "1 when the latest reload failed (an older rule set is serving) or was partial (a plugin was refused).",
-                u8::from(matches!(last, ReloadOutcome::Failed | ReloadOutcome::Partial)),
-            );
-            let plugins = snapshot.plugins.plugins();
-            per_plugin(out, "redress_plugin_calls_total", "counter", "Plugin calls.", plugins, |p| {
-                p.stats.calls.load(Ordering::Relaxed)
-            });
-            out.push_str("# HELP redress_plugin_failures_total Failed plugin calls by kind (timeout, out_of_fuel, memory, panic, trap, bad_output...).\n# TYPE redress_plugin_failures_total counter\n");
-            for plugin in plugins {
-                for (kind, count) in plugin.stats.failures_by_kind() {
-                    let _ = writeln!(
-                        out,
-                        "redress_plugin_failures_total{{plugin=\"{}\",kind=\"{kind}\"}} {count}",
-                        escape(&plugin.name)
-                    );
-                }
-            }
-            per_plugin(out, "redress_plugin_fuel_total", "counter", "Fuel used by plugin calls.", plugins, |p| {
-                p.stats.fuel.load(Ordering::Relaxed)
-            });
-            per_plugin(out, "redress_plugin_quarantined", "gauge", "1 while a plugin is quarantined.", plugins, |p| {
-                u64::from(p.is_quarantined())
-            });
-            per_plugin(
-                out,
-                "redress_plugin_slow_calls_total",
-                "counter",
-                &format!("Plugin calls that used over {SLOW_FUEL} fuel (about 1 ms of work) or timed out."),
-                plugins,
-                |p| p.stats.slow_calls.load(Ordering::Relaxed),
-            );
-            per_plugin(
-                out,
-                "redress_plugin_off_worker",
-                "gauge",
-                &format!(
-                    "1 while a plugin's calls run off the async workers (not inline, or it made a slow call in the last {} s).",
-                    SLOW_FOR.as_secs()
-                ),
-                plugins,
-                |p| u64::from(p.runs_off_worker()),
-            );
-            per_plugin(
-                out,
-                "redress_plugin_instances_created_total",
-                "counter",
-                "Plugin instances created.",
-                plugins,
-                |p| p.stats.instances_created.load(Ordering::Relaxed),
-            );
-        })
-    }
-}
-
-/// A metric family's `# HELP` and `# TYPE` lines.
-fn family(out: &mut String, name: &str, kind: &str, help: &str) {
-    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-}
-
-/// A metric family with one sample and no labels.
-fn single(out: &mut String, name: &str, kind: &str, help: &str, value: impl std::fmt::Display) {
-    family(out, name, kind, help);
-    let _ = writeln!(out, "{name} {value}");
-}
-
-/// One metric family with a sample per plugin, labelled by its name.
-fn per_plugin(
-    out: &mut String,
-    name: &str,
-    kind: &str,
-    help: &str,
-    plugins: &[Arc<LoadedPlugin>],
-    value: impl Fn(&LoadedPlugin) -> u64,
-) {
-    family(out, name, kind, help);
-    for plugin in plugins {
-        let _ = writeln!(
-            out,
-            "{name}{{plugin=\"{}\"}} {}",
-            escape(&plugin.name),
-            value(plugin)
+            ]
+            .map(|(what, counter)| (vec![("what", what.to_string())], counter.load(Ordering::Relaxed))),
         );
+        scrape.gauge(
+            "redress_reload_held",
+            "1 while the reload gate holds a rule set (POST /v1/reload {\"accept\": VERSION} lets it go live).",
+            u64::from(reloader.held().is_some()),
+        );
+        let last = reloader.status().outcome;
+        scrape.gauge(
+            "redress_reload_last_failed",
+            "1 when the latest reload failed (an older rule set is serving) or was partial (a plugin was refused).",
+            u64::from(matches!(last, ReloadOutcome::Failed | ReloadOutcome::Partial)),
+        );
+        let plugins = snapshot.plugins.plugins();
+        let per_plugin = |value: &dyn Fn(&LoadedPlugin) -> u64| -> Vec<(Labels, u64)> {
+            plugins
+                .iter()
+                .map(|p| (vec![("plugin", p.name.to_string())], value(p)))
+                .collect()
+        };
+        scrape.counters(
+            "redress_plugin_calls_total",
+            "Plugin calls.",
+            per_plugin(&|p| p.stats.calls.load(Ordering::Relaxed)),
+        );
+        scrape.counters(
+            "redress_plugin_failures_total",
+            "Failed plugin calls by kind (timeout, out_of_fuel, memory, panic, trap, bad_output...).",
+            plugins.iter().flat_map(|plugin| {
+                plugin.stats.failures_by_kind().into_iter().map(|(kind, count)| {
+                    (
+                        vec![("plugin", plugin.name.to_string()), ("kind", kind.to_string())],
+                        count,
+                    )
+                })
+            }),
+        );
+        scrape.counters(
+            "redress_plugin_fuel_total",
+            "Fuel used by plugin calls.",
+            per_plugin(&|p| p.stats.fuel.load(Ordering::Relaxed)),
+        );
+        scrape.gauges(
+            "redress_plugin_quarantined",
+            "1 while a plugin is quarantined.",
+            per_plugin(&|p| u64::from(p.is_quarantined())),
+        );
+        scrape.counters(
+            "redress_plugin_slow_calls_total",
+            &format!(
+                "Plugin calls that used over {SLOW_FUEL} fuel (about 1 ms of work) or timed out."
+            ),
+            per_plugin(&|p| p.stats.slow_calls.load(Ordering::Relaxed)),
+        );
+        scrape.gauges(
+            "redress_plugin_off_worker",
+            &format!(
+                "1 while a plugin's calls run off the async workers (not inline, or it made a slow call in the last {} s).",
+                SLOW_FOR.as_secs()
+            ),
+            per_plugin(&|p| u64::from(p.runs_off_worker())),
+        );
+        scrape.counters(
+            "redress_plugin_instances_created_total",
+            "Plugin instances created.",
+            per_plugin(&|p| p.stats.instances_created.load(Ordering::Relaxed)),
+        );
+        self.metrics.render(&scrape)
     }
 }

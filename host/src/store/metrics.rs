@@ -3,7 +3,7 @@
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64};
 
-use crate::histogram::Histogram;
+use crate::histogram::LatencyHistogram;
 
 /// The store's own measurements.
 #[derive(Debug, Default)]
@@ -11,7 +11,7 @@ pub struct StoreMetrics {
     /// Time the writer spent on each batch: its transaction and the commit
     /// with its disk sync. Every request in a batch waits this long once the
     /// writer takes it; a slow disk shows here first.
-    pub batch: Histogram,
+    pub batch: LatencyHistogram,
     /// Requests (decisions, lifecycle events, timer runs) committed, over
     /// all batches.
     pub batched: AtomicU64,
