@@ -10,7 +10,7 @@
 //! HTTP (server::handlers) ─► intake::prepare: event validated, received_at,
 //!                                             currency and time window checked
 //!                         ─► plugin::PluginSet::enrich (snapshot.plugins, in order)
-//!                         ─► store: one transaction, deciding and recording
+//!                         ─► intake::record ─► store: one transaction, deciding and recording
 //!                              intake::decide ─► engine::decide(snapshot.ruleset, event,
 //!                                                enrichment, StateView of the store)
 //!                                route ─► escalate ─► sla ─► control lines
@@ -21,7 +21,8 @@
 //! ```
 //!
 //! `redress eval` and `redress test` take the same path without the HTTP
-//! and (except sequence tests) without the store ([`snapshot::Snapshot::decide`]).
+//! and (except sequence tests, which record through `intake::record` too)
+//! without the store ([`intake::evaluate`]).
 //!
 //! Where things live:
 //! - [`event`]: the complaint event, validated with errors that name the field.
@@ -31,10 +32,16 @@
 //!   plugin stage ([`plugin::PluginSet`]).
 //! - [`expr`]: the condition compiler (parse, resolve names, check types,
 //!   build closures), named conditions, and the values it evaluates to.
-//! - [`rules`]: rule files as written ([`rules::raw`]), loading with
-//!   diagnostics, the compiled [`rules::RuleSet`] and its index.
-//! - [`engine`]: the rules stage, currencies, caps, and the read-only view of
-//!   durable state it consults ([`engine::StateView`]).
+//! - [`rule_kind`]: the table of rule kinds ([`rule_kind::RuleKind`]) that
+//!   reading, checking, the compiled set, the engine's stages, traces and
+//!   explanations dispatch on; its module says which files a new kind
+//!   touches.
+//! - [`rules`]: rule files as written ([`rules::raw`]), reading and
+//!   checking them with diagnostics, the compiled [`rules::RuleSet`] and its
+//!   index.
+//! - [`engine`]: the rules stage, one function per stage in pipeline order,
+//!   currencies, caps, and the read-only view of durable state it consults
+//!   ([`engine::StateView`]).
 //! - [`decision`]: the decision and its trace.
 //! - [`snapshot`]: rules and plugins ready to decide, with their worst case
 //!   and their versions.
