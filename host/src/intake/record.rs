@@ -63,7 +63,9 @@ pub fn record(
     Submitted { answers, pending }
 }
 
-/// A batch handed to the store, its answers to come.
+/// A batch handed to the store, its answers to come (dropping it does not
+/// stop the batch; only its answers are lost).
+#[must_use = "the store answers through it"]
 pub struct Submitted {
     /// One per complaint, in order; `None` until the store answers.
     answers: Vec<Option<Result<Recorded, RecordError>>>,
