@@ -29,6 +29,7 @@ pub struct Metrics {
     overloaded: Counter,
     pub latency: LatencyHistogram,
     crossings: Family<Labels, Counter>,
+    crossing_rules: RwLock<HashMap<Name, Counter>>,
     /// The latest count by (rule, group), for at most
     /// [`MAX_CONTROL_GROUPS`] of them.
     control_counts: Family<Labels, Gauge>,
@@ -48,6 +49,7 @@ impl Default for Metrics {
             overloaded: Counter::default(),
             latency: LatencyHistogram::default(),
             crossings: Family::default(),
+            crossing_rules: RwLock::default(),
             control_counts: Family::default(),
             control_groups: RwLock::default(),
             timers: Family::default(),
@@ -142,10 +144,11 @@ impl Metrics {
     /// Records the control lines a decision was counted by.
     pub fn control_lines(&self, lines: &[(Name, String, i64, bool)]) {
         for (rule, group, count, crossed) in lines {
+            // Every rule counted shows, at 0 until it is crossed, so that
+            // an alert on its increase sees the first crossing.
+            let crossings = self.crossings_of(rule);
             if *crossed {
-                self.crossings
-                    .get_or_create(&vec![("rule", rule.to_string())])
-                    .inc();
+                crossings.inc();
             }
             let key = (rule.clone(), group.clone());
             if let Ok(groups) = self.control_groups.read()
@@ -168,6 +171,23 @@ impl Metrics {
             gauge.set(*count);
             groups.insert(key, gauge);
         }
+    }
+
+    /// The crossings counter of a control line's rule.
+    fn crossings_of(&self, rule: &Name) -> Counter {
+        if let Ok(rules) = self.crossing_rules.read()
+            && let Some(counter) = rules.get(rule)
+        {
+            return counter.clone();
+        }
+        let counter = self
+            .crossings
+            .get_or_create(&vec![("rule", rule.to_string())])
+            .clone();
+        if let Ok(mut rules) = self.crossing_rules.write() {
+            rules.insert(rule.clone(), counter.clone());
+        }
+        counter
     }
 
     /// Records a fired timer.
@@ -269,7 +289,10 @@ mod tests {
         metrics
             .latency
             .observe(std::time::Duration::from_micros(80));
-        metrics.control_lines(&[(Name::from("grid"), "tv\u{1f}\"x\"".into(), 6, true)]);
+        metrics.control_lines(&[
+            (Name::from("grid"), "tv\u{1f}\"x\"".into(), 6, true),
+            (Name::from("calm"), "all".into(), 1, false),
+        ]);
         let mut scrape = Scrape::default();
         scrape.counters(
             "redress_plugin_calls_total",
@@ -289,6 +312,14 @@ mod tests {
         assert!(
             text.contains("# HELP redress_plugin_calls_total Plugin calls.\n"),
             "{text}"
+        );
+        assert!(
+            text.contains("redress_control_line_crossings_total{rule=\"grid\"} 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("redress_control_line_crossings_total{rule=\"calm\"} 0\n"),
+            "a rule counted and not crossed shows at 0: {text}"
         );
         let lines = text.lines().map(|line| Ok(line.to_string()));
         let parsed = prometheus_parse::Scrape::parse(lines).unwrap();
