@@ -10,6 +10,7 @@ use crate::event::ComplaintEvent;
 use crate::rule_kind::RuleKind;
 use crate::rules::{Authority, BudgetScope, RuleList};
 
+#[inline]
 pub(in crate::engine) fn authority(
     run: &mut Run<'_, '_>,
     authorities: &RuleList<Authority>,

@@ -8,6 +8,7 @@ use crate::rule_kind::RuleKind;
 use crate::rules::{Cap, RuleList};
 
 /// The limits of every matching cap, the lowest of each.
+#[inline]
 pub(in crate::engine) fn caps(run: &mut Run<'_, '_>, caps: &RuleList<Cap>) -> Limits {
     let mut limits = Limits::default();
     for rule in run.matching(RuleKind::Cap, caps) {
@@ -31,6 +32,7 @@ pub(in crate::engine) fn caps(run: &mut Run<'_, '_>, caps: &RuleList<Cap>) -> Li
 
 /// Applies `limits` to `offers`; returns the offers cut to nothing, each
 /// noted on the cap that used up its room.
+#[inline]
 pub(in crate::engine) fn cut_by_caps(
     run: &mut Run<'_, '_>,
     offers: &mut Vec<OfferDecision>,

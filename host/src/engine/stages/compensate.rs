@@ -9,6 +9,7 @@ use crate::engine::run::Run;
 use crate::rule_kind::RuleKind;
 use crate::rules::{Compensate, RuleList, Settings};
 
+#[inline]
 pub(in crate::engine) fn compensate(
     run: &mut Run<'_, '_>,
     compensations: &RuleList<Compensate>,
@@ -46,6 +47,7 @@ pub(in crate::engine) fn compensate(
 
 /// Adds the plugins' proposals to `offers`, after the rules' own (so caps
 /// cut them first). Returns why each proposal left out was left out.
+#[inline]
 pub(in crate::engine) fn proposals(
     run: &Run<'_, '_>,
     proposals: &[Proposal],

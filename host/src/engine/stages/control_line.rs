@@ -13,6 +13,7 @@ use crate::rules::{ControlLimit, ControlLine, Rule, RuleList};
 use crate::time::Timestamp;
 
 /// `levels` are the rule set's escalation levels, lowest first.
+#[inline]
 pub(in crate::engine) fn control_lines(
     run: &mut Run<'_, '_>,
     lines: &RuleList<ControlLine>,

@@ -6,6 +6,7 @@ use crate::engine::run::Run;
 use crate::rule_kind::RuleKind;
 use crate::rules::{Escalate, RuleList};
 
+#[inline]
 pub(in crate::engine) fn escalate(run: &mut Run<'_, '_>, escalations: &RuleList<Escalate>) {
     for rule in run.matching(RuleKind::Escalate, escalations) {
         run.escalations.push((

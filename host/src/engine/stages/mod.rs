@@ -3,6 +3,9 @@
 //! proposals) → caps → authority. Each reads the rules of its kind through
 //! [`Run::matching`](super::run::Run::matching) and returns its part of the
 //! decision.
+//!
+//! Each stage is `#[inline]`: they were one function, and across codegen
+//! units the compiler does not otherwise fold them back into `decide`.
 
 mod authority;
 mod cap;

@@ -5,6 +5,7 @@ use crate::engine::run::Run;
 use crate::rule_kind::RuleKind;
 use crate::rules::{Route, RuleList};
 
+#[inline]
 pub(in crate::engine) fn route(run: &mut Run<'_, '_>, routes: &RuleList<Route>) -> RouteDecision {
     match run.matching(RuleKind::Route, routes).first() {
         Some(rule) => RouteDecision {

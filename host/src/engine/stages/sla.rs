@@ -6,6 +6,7 @@ use crate::engine::run::Run;
 use crate::rule_kind::RuleKind;
 use crate::rules::{RuleList, Sla};
 
+#[inline]
 pub(in crate::engine) fn sla(run: &mut Run<'_, '_>, slas: &RuleList<Sla>) -> Option<SlaDecision> {
     let received_at = run.received_at;
     let rule = *run.matching(RuleKind::Sla, slas).first()?;
