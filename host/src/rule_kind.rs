@@ -11,7 +11,7 @@
 //! | format | `rules/raw.rs` | `RawK` (with `rule_struct!`), its `RawRuleFile` field, its `known_keys` arm |
 //! | reading | `rules/parse.rs` | its `RawSet` list and `FileReader::kind` arm |
 //! | checking | `rules/compile/k.rs` (new), `compile/mod.rs` | `Checker::k`, called in `compile` |
-//! | compiled | `rules/ruleset.rs` | `K`, its `RuleSet` list, `rules_of` and `count` arms |
+//! | compiled | `rules/ruleset.rs` | `K`, its `RuleSet` list and its `RuleSet::list` arm |
 //! | deciding | `engine/stages/k.rs` (new), `stages/mod.rs`, `engine/mod.rs` | the stage, called in `decide` in pipeline order |
 //! | docs | `docs/rules.md`, `docs/rules.schema.json` | its keys with defaults (a test checks), the regenerated schema |
 //!

@@ -273,41 +273,50 @@ pub struct RuleSet {
     pub authorities: RuleList<Authority>,
 }
 
+/// A kind's rules, whatever their body: what [`RuleSet`] answers about
+/// every kind through one `match`.
+trait KindRules {
+    fn len(&self) -> usize;
+    fn info(&self, index: usize, kind: RuleKind) -> RuleInfo<'_>;
+}
+
+impl<K> KindRules for RuleList<K> {
+    fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    fn info(&self, index: usize, kind: RuleKind) -> RuleInfo<'_> {
+        self.rules[index].info(kind)
+    }
+}
+
 impl RuleSet {
-    /// What every rule of `kind` has, in evaluation order.
-    pub fn rules_of(&self, kind: RuleKind) -> Vec<RuleInfo<'_>> {
-        fn infos<K>(kind: RuleKind, list: &RuleList<K>) -> Vec<RuleInfo<'_>> {
-            list.rules.iter().map(|rule| rule.info(kind)).collect()
-        }
+    fn list(&self, kind: RuleKind) -> &dyn KindRules {
         match kind {
-            RuleKind::Route => infos(kind, &self.routes),
-            RuleKind::Escalate => infos(kind, &self.escalations),
-            RuleKind::Sla => infos(kind, &self.slas),
-            RuleKind::ControlLine => infos(kind, &self.control_lines),
-            RuleKind::Compensate => infos(kind, &self.compensations),
-            RuleKind::Cap => infos(kind, &self.caps),
-            RuleKind::Authority => infos(kind, &self.authorities),
+            RuleKind::Route => &self.routes,
+            RuleKind::Escalate => &self.escalations,
+            RuleKind::Sla => &self.slas,
+            RuleKind::ControlLine => &self.control_lines,
+            RuleKind::Compensate => &self.compensations,
+            RuleKind::Cap => &self.caps,
+            RuleKind::Authority => &self.authorities,
         }
+    }
+
+    /// What every rule of `kind` has, in evaluation order.
+    pub fn rules_of(&self, kind: RuleKind) -> impl Iterator<Item = RuleInfo<'_>> {
+        let list = self.list(kind);
+        (0..list.len()).map(move |index| list.info(index, kind))
     }
 
     /// The rule of `kind` named `name`.
     pub fn find(&self, kind: RuleKind, name: &str) -> Option<RuleInfo<'_>> {
-        self.rules_of(kind)
-            .into_iter()
-            .find(|rule| &**rule.name == name)
+        self.rules_of(kind).find(|rule| &**rule.name == name)
     }
 
     /// How many rules of `kind` the rule set has.
     pub fn count(&self, kind: RuleKind) -> usize {
-        match kind {
-            RuleKind::Route => self.routes.len(),
-            RuleKind::Escalate => self.escalations.len(),
-            RuleKind::Sla => self.slas.len(),
-            RuleKind::ControlLine => self.control_lines.len(),
-            RuleKind::Compensate => self.compensations.len(),
-            RuleKind::Cap => self.caps.len(),
-            RuleKind::Authority => self.authorities.len(),
-        }
+        self.list(kind).len()
     }
 
     /// Rules of each kind, in pipeline order.

@@ -52,7 +52,8 @@ impl TimerQueue {
             let kind: String = row.get(1)?;
             let Ok(kind) = kind.parse::<TimerKind>() else {
                 return Err(StoreError::Inconsistent(format!(
-                    "case number {case_no} has a timer of unknown kind `{kind}` (known: first_response, resolve, follow_up); was the database edited by hand?"
+                    "case number {case_no} has a timer of unknown kind `{kind}` (known: {}); was the database edited by hand?",
+                    <TimerKind as strum::VariantNames>::VARIANTS.join(", ")
                 )));
             };
             queue.arm(Due {

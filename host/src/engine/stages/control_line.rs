@@ -10,7 +10,6 @@ use crate::engine::state::StateView;
 use crate::expr::Value;
 use crate::rule_kind::RuleKind;
 use crate::rules::{ControlLimit, ControlLine, Rule, RuleList};
-use crate::time::Timestamp;
 
 /// `levels` are the rule set's escalation levels, lowest first.
 #[inline]
@@ -22,7 +21,7 @@ pub(in crate::engine) fn control_lines(
 ) -> Vec<ControlLineOutcome> {
     let mut outcomes = Vec::new();
     for rule in run.matching(RuleKind::ControlLine, lines) {
-        let outcome = control_line(run, rule, state, run.received_at);
+        let outcome = control_line(run, rule, state);
         if outcome.status == ControlLineStatus::Crossed {
             run.flags.push(rule.body.then.flag.clone());
             run.notify.extend(rule.body.then.notify.iter().cloned());
@@ -53,7 +52,6 @@ fn control_line(
     run: &Run<'_, '_>,
     rule: &Rule<ControlLine>,
     state: &dyn StateView,
-    at: Timestamp,
 ) -> ControlLineOutcome {
     let group: BTreeMap<Name, String> = rule
         .body
@@ -74,7 +72,9 @@ fn control_line(
             volume.number_value(run.facts).map(|v| max_rate * v)
         }
     };
-    let Some(before) = state.control_line_count(&rule.name, &group, rule.body.window, at) else {
+    let Some(before) =
+        state.control_line_count(&rule.name, &group, rule.body.window, run.received_at)
+    else {
         return ControlLineOutcome {
             rule: rule.name.clone(),
             group,
