@@ -31,7 +31,7 @@ impl AnnotationType {
 
 /// One value a plugin produced. In JSON: a number, a string, a boolean or
 /// a list of strings.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum AnnotationValue {
     Number(f64),

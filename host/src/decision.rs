@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use strum::{Display, IntoStaticStr};
 
 use crate::annotation::AnnotationValue;
 use crate::rule_kind::RuleKind;
@@ -20,7 +21,7 @@ pub type Name = Arc<str>;
 pub type Annotations = BTreeMap<String, BTreeMap<String, AnnotationValue>>;
 
 /// Everything decided for one complaint.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Decision {
     pub event_id: String,
     /// Version (content hash) of the rule set that decided.
@@ -59,7 +60,7 @@ pub struct Decision {
 }
 
 /// How an event's amount in a foreign currency became the rule set's.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Conversion {
     /// The event's currency.
     pub from: Name,
@@ -87,7 +88,7 @@ impl Decision {
 const TYPICAL_DECISION_JSON: usize = 1024;
 
 /// A plugin that ran for this complaint.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct PluginRun {
     pub name: Name,
     /// sha256 of the plugin's wasm file.
@@ -98,7 +99,7 @@ pub struct PluginRun {
 }
 
 /// Where the complaint goes.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RouteDecision {
     pub queue: Name,
     pub handler: Option<Name>,
@@ -107,7 +108,7 @@ pub struct RouteDecision {
 }
 
 /// One escalation that applies.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct EscalationDecision {
     pub to: Name,
     pub rule: Name,
@@ -115,7 +116,7 @@ pub struct EscalationDecision {
 }
 
 /// Time commitments on the case.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SlaDecision {
     pub rule: Name,
     pub first_response_due: Option<Timestamp>,
@@ -126,14 +127,14 @@ pub struct SlaDecision {
 }
 
 /// What a missed commitment triggers.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct BreachDecision {
     pub escalate: Option<Name>,
     pub notify: Vec<Name>,
 }
 
 /// One offer to the customer, after caps.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct OfferDecision {
     pub kind: Name,
     pub value: f64,
@@ -149,7 +150,7 @@ pub struct OfferDecision {
 }
 
 /// How a cap reduced an offer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Capped {
     /// The value before the cap.
     pub from: f64,
@@ -158,7 +159,7 @@ pub struct Capped {
 }
 
 /// A policy the handler may bend.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct GrantDecision {
     pub policy: Name,
     /// The role that may bend it.
@@ -171,7 +172,7 @@ pub struct GrantDecision {
 }
 
 /// Where a grant stands against its budget.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct BudgetStatus {
     /// What the budget is counted per, and for which value
     /// (`location:branch-12`).
@@ -185,7 +186,7 @@ pub struct BudgetStatus {
 }
 
 /// The state of one control line for this complaint.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ControlLineOutcome {
     pub rule: Name,
     /// The grid cell: `group_by` field → value.
@@ -214,63 +215,69 @@ pub struct TraceEntry {
     pub note: Option<String>,
 }
 
-macro_rules! word_enum {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $word:literal),* $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-        pub enum $name {
-            $($(#[$vmeta])* #[serde(rename = $word)] $variant),*
-        }
-
-        impl $name {
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $($name::$variant => $word),*
-                }
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
+/// How a plugin's run went.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, IntoStaticStr, Display,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum PluginOutcome {
+    /// Its outputs are in the decision.
+    Ok,
+    /// It failed; its outputs were dropped (`on_error = "skip"`).
+    Skipped,
+    /// It failed; its declared defaults stand in (`on_error = "default"`).
+    Defaults,
+    /// A rule test gave its outputs.
+    Stubbed,
 }
 
-word_enum! {
-    /// How a plugin's run went.
-    PluginOutcome {
-        /// Its outputs are in the decision.
-        Ok => "ok",
-        /// It failed; its outputs were dropped (`on_error = "skip"`).
-        Skipped => "skipped",
-        /// It failed; its declared defaults stand in (`on_error = "default"`).
-        Defaults => "defaults",
-        /// A rule test gave its outputs.
-        Stubbed => "stubbed",
+/// Where a grant stands against its budget.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, IntoStaticStr, Display,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum BudgetState {
+    /// Counted by the store, and there is room.
+    Within,
+    /// No store to count against (`redress eval`, `redress test`).
+    Unchecked,
+}
+
+/// The state of a control line for one complaint.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, IntoStaticStr, Display,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum ControlLineStatus {
+    /// This complaint goes over the line.
+    Crossed,
+    /// Counted, and under the line.
+    Within,
+    /// Not counted: no store, or the volume could not be computed.
+    NotEvaluated,
+}
+
+impl PluginOutcome {
+    /// The name as decisions write it.
+    pub fn as_str(self) -> &'static str {
+        self.into()
     }
 }
 
-word_enum! {
-    /// Where a grant stands against its budget.
-    BudgetState {
-        /// Counted by the store, and there is room.
-        Within => "within",
-        /// No store to count against (`redress eval`, `redress test`).
-        Unchecked => "unchecked",
+impl BudgetState {
+    /// The name as decisions write it.
+    pub fn as_str(self) -> &'static str {
+        self.into()
     }
 }
 
-word_enum! {
-    /// The state of a control line for one complaint.
-    ControlLineStatus {
-        /// This complaint goes over the line.
-        Crossed => "crossed",
-        /// Counted, and under the line.
-        Within => "within",
-        /// Not counted: no store, or the volume could not be computed.
-        NotEvaluated => "not_evaluated",
+impl ControlLineStatus {
+    /// The name as decisions write it.
+    pub fn as_str(self) -> &'static str {
+        self.into()
     }
 }
 

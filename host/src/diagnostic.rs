@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 /// How bad a diagnostic is. Any `Error` refuses the whole rule set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Error,
@@ -19,7 +19,7 @@ pub enum Severity {
 
 /// A place in a source file: byte span plus the 1-based line and column of
 /// its start (columns count characters, not bytes).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Location {
     pub file: PathBuf,
     pub line: usize,
@@ -98,7 +98,7 @@ fn clamp_to_char_boundary(source: &str, mut index: usize) -> usize {
 }
 
 /// One problem found while loading rules, plugins or tests.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Diagnostic {
     pub severity: Severity,
     pub message: String,

@@ -22,6 +22,8 @@ pub enum SchemaKind {
     Daemon,
     /// Plugin fixture files (`redress plugin test`, `fixtures/*.toml`).
     Fixtures,
+    /// The HTTP API (OpenAPI 3.1), components generated from the types.
+    Openapi,
 }
 
 impl SchemaKind {
@@ -34,6 +36,7 @@ impl SchemaKind {
             SchemaKind::Plugin => "docs/plugin.schema.json",
             SchemaKind::Daemon => "docs/daemon.schema.json",
             SchemaKind::Fixtures => "docs/plugin-fixtures.schema.json",
+            SchemaKind::Openapi => "docs/openapi.json",
         }
     }
 }
@@ -41,6 +44,12 @@ impl SchemaKind {
 /// The schema as pretty JSON with a trailing newline.
 pub fn schema_json(kind: SchemaKind) -> String {
     let schema = match kind {
+        SchemaKind::Openapi => {
+            return match crate::server::openapi::document() {
+                Ok(text) => text.clone(),
+                Err(error) => format!("{{\"error\": {:?}}}\n", error.to_string()),
+            };
+        }
         SchemaKind::Rules => schemars::schema_for!(RawRuleFile),
         SchemaKind::Tests => schemars::schema_for!(TestFile),
         SchemaKind::Event => schemars::schema_for!(ComplaintEvent),
@@ -51,4 +60,25 @@ pub fn schema_json(kind: SchemaKind) -> String {
     let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
     text.push('\n');
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::ValueEnum;
+
+    use super::*;
+
+    #[test]
+    fn every_checked_in_schema_is_current() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        for kind in SchemaKind::value_variants() {
+            let path = kind.docs_path();
+            let checked_in = std::fs::read_to_string(root.join(path)).unwrap_or_default();
+            let name = kind.to_possible_value().unwrap().get_name().to_string();
+            assert!(
+                checked_in == schema_json(*kind),
+                "{path} is stale: regenerate it with `cargo run --release -- schema {name} > {path}`"
+            );
+        }
+    }
 }

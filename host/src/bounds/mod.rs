@@ -37,7 +37,7 @@ use crate::rules::RuleSet;
 const REACHED_WITHIN: f64 = 0.01;
 
 /// Everything `redress check` says about the worst case.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct WorstCase {
     /// Offers and costs are in the event's currency; this one when it has
     /// none.
@@ -61,7 +61,7 @@ pub struct WorstCase {
 }
 
 /// A bound for the complaints of one segment.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct SegmentBound {
     /// `customer.tier == "key"`, or `other tiers` / `every complaint`.
     pub segment: String,
@@ -70,7 +70,7 @@ pub struct SegmentBound {
 }
 
 /// An upper bound and what makes it up.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Bound {
     /// `None`: no upper bound.
     pub value: Option<f64>,
@@ -85,7 +85,7 @@ pub struct Bound {
 }
 
 /// A rule that takes part in a bound, and how.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct RuleMention {
     /// A rule kind (`compensate`, `cap`, `authority`), or `plugin`.
     pub kind: &'static str,
@@ -97,7 +97,7 @@ pub struct RuleMention {
 }
 
 /// One authority rule's worst case.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct GrantBound {
     pub rule: Name,
     pub location: crate::diagnostic::Location,

@@ -25,7 +25,7 @@ pub const LARGE: f64 = 1_000_000.0;
 const PASSES: usize = 3;
 
 /// A complaint that reaches (or approaches) a bound.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Witness {
     pub event: ComplaintEvent,
     /// Plugin outputs the complaint was decided with, by plugin.

@@ -37,7 +37,9 @@ impl<'a> Facts<'a> {
 }
 
 /// What the store knows about a customer when a complaint arrives.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct CustomerHistory {
     /// Cases of this customer not yet closed (this complaint excluded).
     pub open_cases: i64,

@@ -28,7 +28,7 @@ pub struct PluginLoad {
 }
 
 /// A plugin that could not be loaded.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct RefusedPlugin {
     /// Its name (from the manifest, or the manifest's file name when the
     /// manifest itself is broken).

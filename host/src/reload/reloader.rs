@@ -22,7 +22,9 @@ use crate::store::{LogQuery, Store};
 use crate::time::Timestamp;
 
 /// What asked for a reload.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, strum::IntoStaticStr)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, strum::IntoStaticStr, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 #[strum(serialize_all = "lowercase")]
 pub enum ReloadTrigger {
@@ -37,7 +39,17 @@ pub enum ReloadTrigger {
 }
 
 /// How a reload ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, strum::IntoStaticStr, strum::EnumIter)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    strum::IntoStaticStr,
+    strum::EnumIter,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 #[strum(serialize_all = "lowercase")]
 pub enum ReloadOutcome {
@@ -64,7 +76,7 @@ impl ReloadOutcome {
 }
 
 /// The outcome of the latest reload, as `/v1/ruleset` shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ReloadStatus {
     pub at: Timestamp,
     pub trigger: ReloadTrigger,
@@ -89,7 +101,7 @@ pub struct ReloadStatus {
 }
 
 /// What the reload gate found for one new snapshot.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct GateVerdict {
     /// The new snapshot's version: with `held`, the one to accept.
     pub version: Name,

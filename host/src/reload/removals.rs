@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::rules::{RuleKind, RuleSet};
 
 /// Files and kinds a reload removed.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Removals {
     /// Rule files of the serving rule set that the new one does not have,
     /// with the rules each held.
@@ -23,7 +23,7 @@ pub struct Removals {
 }
 
 /// A rule file that is gone.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct RemovedFile {
     pub file: PathBuf,
     /// `kind name` of each rule it held.

@@ -55,7 +55,7 @@ pub struct Difference {
 }
 
 /// One complaint that could not be decided again, and why.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Unreplayable {
     pub seq: i64,
     pub event_id: String,

@@ -230,8 +230,12 @@ pub struct Overrides {
 /// Why the configuration cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read {path}: {message}")]
-    Read { path: String, message: String },
+    #[error("cannot read {path}")]
+    Read {
+        path: String,
+        #[source]
+        source: crate::source_file::ReadError,
+    },
     #[error("{path}: {message}")]
     Invalid { path: String, message: String },
     #[error("invalid listen address `{0}`: expected host:port, like `127.0.0.1:8080`")]
@@ -247,12 +251,13 @@ impl ServeConfig {
     pub fn load(path: Option<&Path>, overrides: &Overrides) -> Result<Self, ConfigError> {
         let raw = match path {
             Some(path) => {
-                let text = crate::source_file::read_regular_text(path, 1 << 20).map_err(|e| {
-                    ConfigError::Read {
-                        path: path.display().to_string(),
-                        message: e.to_string(),
-                    }
-                })?;
+                let text =
+                    crate::source_file::read_regular_text(path, 1 << 20).map_err(|source| {
+                        ConfigError::Read {
+                            path: path.display().to_string(),
+                            source,
+                        }
+                    })?;
                 toml::from_str::<RawServeConfig>(&text).map_err(|error| {
                     let line = error
                         .span()

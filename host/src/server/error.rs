@@ -8,10 +8,11 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::server::bodies::ErrorEnvelope;
 pub use crate::server::error_code::ErrorCode;
 
 /// An error the API returns.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ApiError {
     #[serde(skip)]
     pub status: StatusCode,
@@ -104,14 +105,9 @@ impl ApiError {
     }
 }
 
-#[derive(Serialize)]
-struct Envelope<'a> {
-    error: &'a ApiError,
-}
-
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::to_vec(&Envelope { error: &self }).unwrap_or_default();
+        let body = serde_json::to_vec(&ErrorEnvelope { error: &self }).unwrap_or_default();
         let mut response = (self.status, body).into_response();
         response.headers_mut().insert(
             header::CONTENT_TYPE,

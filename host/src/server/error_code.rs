@@ -16,6 +16,7 @@ use serde::Serialize;
     strum::Display,
     strum::IntoStaticStr,
     strum::EnumIter,
+    schemars::JsonSchema,
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
@@ -24,7 +25,9 @@ pub enum ErrorCode {
     Unauthorized,
     /// The endpoint needs the admin token.
     Forbidden,
+    /// No such endpoint.
     NotFound,
+    /// The endpoint exists but not with this method.
     MethodNotAllowed,
     /// The body is over `[limits] body`.
     PayloadTooLarge,
@@ -40,7 +43,9 @@ pub enum ErrorCode {
     UriTooLong,
     /// A batch over `[limits] batch`.
     BatchTooLarge,
+    /// A batch, or `/v1/simulate`'s `events`, with nothing in it.
     EmptyBatch,
+    /// The body is not JSON.
     InvalidJson,
     /// JSON that is not a complaint event (`details` names the field).
     InvalidEvent,
@@ -58,10 +63,13 @@ pub enum ErrorCode {
     Overloaded,
     /// The request took longer than `request_timeout`.
     Timeout,
+    /// A reload asked for through the API found errors; the serving rule set is unchanged.
     ReloadFailed,
     /// No rule set with that version is held by the reload gate.
     NotHeld,
+    /// The daemon is draining and takes no new work.
     ShuttingDown,
+    /// No case with that id.
     NoCase,
     /// The lifecycle event is not possible in the case's status.
     Conflict,
@@ -69,9 +77,11 @@ pub enum ErrorCode {
     DecisionLost,
     /// An `authority_used` beyond the grant or its budget, or malformed.
     InvalidLifecycleEvent,
+    /// The store could not record or read; nothing was decided.
     StoreUnavailable,
     /// `[store] enabled = false`: no cases and no audit log.
     StoreDisabled,
+    /// A fault in the daemon; it is logged with the request id.
     Internal,
 }
 
@@ -124,15 +134,14 @@ mod tests {
     #[test]
     fn the_openapi_document_lists_every_code_and_no_other() {
         let document: serde_json::Value =
-            serde_json::from_str(crate::server::handlers::OPENAPI).unwrap();
-        let listed: Vec<&str> =
-            document["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]
-                ["enum"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|code| code.as_str().unwrap())
-                .collect();
+            serde_json::from_str(crate::server::openapi::document().as_ref().unwrap()).unwrap();
+        // Each code is one `const` with its description.
+        let listed: Vec<&str> = document["components"]["schemas"]["ErrorCode"]["oneOf"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|code| code["const"].as_str().unwrap())
+            .collect();
         let codes: Vec<&str> = ErrorCode::iter().map(ErrorCode::as_str).collect();
         assert_eq!(listed, codes);
         assert_eq!(

@@ -28,6 +28,7 @@ use crate::time::Timestamp;
     strum::Display,
     strum::EnumString,
     strum::IntoStaticStr,
+    schemars::JsonSchema,
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
@@ -58,6 +59,7 @@ impl Status {
     strum::Display,
     strum::EnumString,
     strum::IntoStaticStr,
+    schemars::JsonSchema,
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
@@ -80,7 +82,7 @@ pub enum LifecycleKind {
 }
 
 /// A lifecycle event, as `POST /v1/complaints/{id}/events` takes it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LifecycleEvent {
     #[serde(rename = "type")]

@@ -127,7 +127,7 @@ pub struct Fired {
 }
 
 /// A case and everything that happened to it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CaseView {
     pub id: String,
     pub customer_id: Option<String>,
@@ -148,7 +148,7 @@ pub struct CaseView {
 }
 
 /// A timer of a case.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TimerView {
     pub kind: TimerKind,
     pub due_at: Timestamp,
@@ -157,7 +157,7 @@ pub struct TimerView {
 }
 
 /// One lifecycle event of a case.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CaseEventView {
     pub kind: String,
     pub at: Timestamp,
@@ -177,6 +177,7 @@ pub struct CaseEventView {
     strum::Display,
     strum::EnumString,
     strum::IntoStaticStr,
+    schemars::JsonSchema,
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
@@ -197,7 +198,7 @@ impl DecisionKind {
 }
 
 /// One entry of the audit log.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct StoredDecision {
     pub seq: i64,
     pub event_id: String,
@@ -223,7 +224,7 @@ pub struct DecisionQuery {
 }
 
 /// A page of the audit log.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
 pub struct DecisionPage {
     pub decisions: Vec<StoredDecision>,
     /// Pass as `after` for the next page; absent at the end.

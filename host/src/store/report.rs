@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::time::Timestamp;
 
 /// One cell of the grid.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct ReportRow {
     pub category: Option<String>,
     pub product_line: Option<String>,
@@ -29,7 +29,7 @@ pub struct ReportRow {
 }
 
 /// A sum of money in one currency.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Amount {
     /// ISO 4217 code; `None` for cases opened before the store recorded
     /// their currency (schema version 7).
@@ -64,7 +64,7 @@ fn sort_amounts(sums: &mut [Amount]) {
 }
 
 /// The report over `[from, to)`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Report {
     pub from: Timestamp,
     pub to: Timestamp,

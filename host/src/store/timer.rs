@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
     strum::IntoStaticStr,
     strum::EnumIter,
     strum::VariantNames,
+    schemars::JsonSchema,
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
@@ -52,6 +53,7 @@ impl TimerKind {
     strum::EnumString,
     strum::IntoStaticStr,
     strum::EnumIter,
+    schemars::JsonSchema,
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]

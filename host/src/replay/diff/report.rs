@@ -7,7 +7,7 @@ use crate::decision::Name;
 use crate::replay::run::Unreplayable;
 
 /// What the candidate would change.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
 pub struct DiffReport {
     /// The candidate's version (the hash of its files).
     pub candidate: Name,
@@ -37,7 +37,7 @@ pub struct DiffReport {
 }
 
 /// Complaints whose `what` went from `from` to `to`.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
 pub struct Transition {
     pub from: String,
     pub to: String,
@@ -50,14 +50,14 @@ pub struct Transition {
 }
 
 /// How many complaints gained or lost each thing.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
 pub struct Gained {
     pub gained: Vec<Counted>,
     pub lost: Vec<Counted>,
 }
 
 /// A count with examples.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
 pub struct Counted {
     pub what: String,
     pub count: u64,
@@ -67,7 +67,7 @@ pub struct Counted {
 }
 
 /// Money offered before and after.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
 pub struct Compensation {
     /// Per currency.
     pub totals: Vec<Money>,
@@ -79,7 +79,7 @@ pub struct Compensation {
 }
 
 /// Offered before and after, for one group.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
 pub struct Money {
     /// The group (a kind, a tier; empty for a total).
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -90,7 +90,7 @@ pub struct Money {
 }
 
 /// One complaint's offers, before and after.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Increase {
     #[serde(skip)]
     pub(super) seq: i64,

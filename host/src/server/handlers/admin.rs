@@ -1,7 +1,6 @@
 //! The rule set serving, reloading it, and what a change would change
 //! (`/v1/diff`).
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -9,12 +8,14 @@ use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::StatusCode;
 use axum::response::Response;
-use serde::Deserialize;
 
 use super::simulate::overlay;
 use super::translate::{body_error, store_unavailable};
 use super::{json, on_workers, store_of};
 use crate::reload::{ReloadOutcome, ReloadTrigger};
+use crate::server::bodies::{
+    DiffRequest, PluginOutputView, PluginView, ReloadRequest, RuleFilesView, RulesetView,
+};
 use crate::server::error::{ApiError, ErrorCode};
 use crate::server::state::AppState;
 use crate::time::Timestamp;
@@ -22,38 +23,45 @@ use crate::time::Timestamp;
 /// `GET /v1/ruleset`
 pub async fn ruleset(State(state): State<Arc<AppState>>) -> Response {
     let snapshot = state.live.load_full();
-    let plugins: Vec<serde_json::Value> = snapshot
+    let plugins = snapshot
         .plugins
         .plugins()
         .iter()
-        .map(|plugin| {
-            serde_json::json!({
-                "name": plugin.spec.name,
-                "digest": plugin.digest,
-                "order": plugin.spec.order,
-                "on_error": plugin.spec.on_error,
-                "isolation": plugin.spec.isolation,
-                "outputs": plugin.spec.outputs.iter().map(|o| serde_json::json!({"key": o.key, "type": o.ty, "range": o.range.map(|(lo, hi)| [lo, hi])})).collect::<Vec<_>>(),
-                "quarantined": plugin.is_quarantined(),
-                "warm_instances": plugin.warm_instances(),
-            })
+        .map(|plugin| PluginView {
+            name: &plugin.spec.name,
+            digest: plugin.digest.clone(),
+            order: plugin.spec.order,
+            on_error: plugin.spec.on_error,
+            isolation: plugin.spec.isolation,
+            outputs: plugin
+                .spec
+                .outputs
+                .iter()
+                .map(|output| PluginOutputView {
+                    key: &output.key,
+                    ty: output.ty,
+                    range: output.range.map(|(low, high)| [low, high]),
+                })
+                .collect(),
+            quarantined: plugin.is_quarantined(),
+            warm_instances: plugin.warm_instances(),
         })
         .collect();
     json(
         StatusCode::OK,
-        &serde_json::json!({
-            "version": snapshot.version,
-            "ruleset_version": snapshot.ruleset.version,
-            "rules": {
-                "directory": state.reloader.sources().rules_dir,
-                "files": snapshot.ruleset.files,
-                "rule_count": snapshot.ruleset.rule_count(),
+        &RulesetView {
+            version: snapshot.version.clone(),
+            ruleset_version: snapshot.ruleset.version.clone(),
+            rules: RuleFilesView {
+                directory: &state.reloader.sources().rules_dir,
+                files: &snapshot.ruleset.files,
+                rule_count: snapshot.ruleset.rule_count(),
             },
-            "plugins": plugins,
-            "worst_case": &*snapshot.worst_case,
-            "last_reload": state.reloader.status(),
-            "held": state.reloader.held(),
-        }),
+            plugins,
+            worst_case: &snapshot.worst_case,
+            last_reload: state.reloader.status(),
+            held: state.reloader.held(),
+        },
     )
 }
 
@@ -93,28 +101,6 @@ pub async fn reload(
         .with_details(serde_json::to_value(&status).unwrap_or_default()));
     }
     Ok(json(StatusCode::OK, &status))
-}
-
-/// `POST /v1/reload` body.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ReloadRequest {
-    /// Let the rule set the gate holds, of this version, go live.
-    accept: Option<String>,
-}
-
-/// `POST /v1/diff` body.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DiffRequest {
-    /// Rule files to use instead of the serving ones with the same names
-    /// (others are kept): file name → text.
-    #[serde(default)]
-    rules: BTreeMap<String, String>,
-    /// Complaints decided at or after. Default: 30 days ago.
-    since: Option<Timestamp>,
-    /// Only the last this many complaints. Default: 10000.
-    limit: Option<usize>,
 }
 
 /// Most complaints one `POST /v1/diff` decides again.

@@ -11,15 +11,16 @@ use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::Response;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::translate::{body_error, event_error, intake_error, query_error, record_error};
 use super::{json, on_workers, raw_json};
-use crate::decision::{Decision, TraceLevel};
+use crate::decision::TraceLevel;
 use crate::engine::Stateless;
 use crate::event::{ComplaintEvent, EventError};
 use crate::intake::{self, IntakeError, RecordError};
+use crate::server::bodies::{BatchAnswer, BatchItem};
 use crate::server::error::{ApiError, ErrorCode};
 use crate::server::state::AppState;
 use crate::snapshot::Snapshot;
@@ -116,10 +117,7 @@ pub async fn complaints(
             Err(error) => BatchItem::Error { error },
         })
         .collect();
-    Ok(json(
-        StatusCode::OK,
-        &serde_json::json!({ "decisions": items }),
-    ))
+    Ok(json(StatusCode::OK, &BatchAnswer { decisions: items }))
 }
 
 /// One event after validation and plugins. Lives only between the two
@@ -264,15 +262,6 @@ pub(super) fn decide_without_store(
             }
         })
         .collect()
-}
-
-/// One item of a batch response: a decision or why there is none.
-#[derive(Serialize)]
-#[serde(untagged)]
-pub enum BatchItem {
-    Decision(Box<Decision>),
-    Stored(Box<RawValue>),
-    Error { error: ApiError },
 }
 
 pub(super) enum Body {

@@ -7,12 +7,13 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::json;
+use crate::server::bodies::{Health, Ready};
 use crate::server::error::{ApiError, ErrorCode};
 use crate::server::state::AppState;
 
 /// `GET /healthz`: the process is up.
 pub async fn healthz() -> Response {
-    json(StatusCode::OK, &serde_json::json!({ "status": "ok" }))
+    json(StatusCode::OK, &Health { status: "ok" })
 }
 
 /// `GET /readyz`: a rule set is loaded, the daemon is not shutting down,
@@ -41,11 +42,11 @@ pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     let snapshot = state.live.load();
     json(
         StatusCode::OK,
-        &serde_json::json!({
-            "status": "ready",
-            "version": snapshot.version,
-            "ruleset_version": snapshot.ruleset.version,
-        }),
+        &Ready {
+            status: "ready",
+            version: snapshot.version.clone(),
+            ruleset_version: snapshot.ruleset.version.clone(),
+        },
     )
 }
 
@@ -60,15 +61,18 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     response
 }
 
-/// The OpenAPI document, checked in at `docs/openapi.json`.
-pub const OPENAPI: &str = include_str!("../../../../docs/openapi.json");
-
-/// `GET /v1/openapi.json`
+/// `GET /v1/openapi.json`: the document `docs/openapi.json` is a copy of
+/// ([`crate::server::openapi`]).
 pub async fn openapi() -> Response {
-    let mut response = (StatusCode::OK, OPENAPI).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    response
+    match crate::server::openapi::document() {
+        Ok(text) => {
+            let mut response = (StatusCode::OK, text.as_str()).into_response();
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            response
+        }
+        Err(error) => ApiError::internal(error.to_string()).into_response(),
+    }
 }

@@ -19,7 +19,7 @@ use crate::store::Store;
 pub use admin::{diff, reload, ruleset};
 pub use cases::{case, case_event, decisions, report};
 pub use complaints::complaints;
-pub use health::{OPENAPI, healthz, metrics, openapi, readyz};
+pub use health::{healthz, metrics, openapi, readyz};
 pub use simulate::simulate;
 
 /// Runs `work` on the plugin threads, so a slow plugin or a large batch

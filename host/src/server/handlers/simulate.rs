@@ -10,10 +10,8 @@ use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::StatusCode;
 use axum::response::Response;
-use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::complaints::BatchItem;
 use super::translate::{body_error, event_error, intake_error, store_unavailable};
 use super::{json, on_workers};
 use crate::decision::TraceLevel;
@@ -21,27 +19,10 @@ use crate::engine::StateView;
 use crate::engine::Stateless;
 use crate::event::ComplaintEvent;
 use crate::intake::{self, OverlayError};
+use crate::server::bodies::{BatchItem, SimulateAnswer, SimulateRequest};
 use crate::server::error::{ApiError, ErrorCode};
 use crate::server::state::AppState;
 use crate::snapshot::Snapshot;
-
-/// `POST /v1/simulate` body.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SimulateRequest {
-    /// One event...
-    event: Option<Box<RawValue>>,
-    /// ...or several.
-    events: Option<Vec<Box<RawValue>>>,
-    /// Rule files to use instead of the served ones with the same names
-    /// (others are kept): file name → text.
-    rules: Option<BTreeMap<String, String>>,
-    /// Refused with a clear message: a path on the daemon's machine would
-    /// let any token read files there (see `invalid_request` below).
-    rules_dir: Option<serde::de::IgnoredAny>,
-    /// Default: `full`.
-    trace: Option<TraceLevel>,
-}
 
 /// `POST /v1/simulate`: decides without changing any state, optionally
 /// against changed rules.
@@ -96,7 +77,10 @@ pub async fn simulate(
     };
     Ok(json(
         StatusCode::OK,
-        &serde_json::json!({ "ruleset_version": snapshot.ruleset.version, "decisions": items }),
+        &SimulateAnswer {
+            ruleset_version: snapshot.ruleset.version.clone(),
+            decisions: items,
+        },
     ))
 }
 
