@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 
 use crate::cli::{Moment, default_data_dir};
-use crate::store::{Archive, DecisionQuery, StoredDecision};
+use crate::store::{DecisionQuery, StoredDecision, open_reader};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -39,7 +39,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let data = args.data.unwrap_or_else(default_data_dir);
-    let archive = Archive::open(&data)?;
+    let archive = open_reader(&data)?;
     let mut remaining = args.limit.unwrap_or(usize::MAX);
     let mut query = DecisionQuery {
         after: args.after,
@@ -62,7 +62,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         query.limit = remaining.min(500);
         let page = archive
             .decisions(&query)
-            .with_context(|| format!("cannot read {}", archive.path().display()))?;
+            .with_context(|| format!("cannot read {}", archive.location()))?;
         for entry in &page.decisions {
             if args.json {
                 serde_json::to_writer(&mut out, entry)?;
@@ -80,7 +80,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     out.flush()?;
     if printed == 0 {
-        eprintln!("no decisions match in {}", archive.path().display());
+        eprintln!("no decisions match in {}", archive.location());
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -16,7 +16,7 @@ use crate::plugin::{PluginRuntime, RuntimeOptions, load_plugins};
 use crate::replay::diff::{Counted, DiffReport, Gained, Transition, side_by_side};
 use crate::replay::{DiffOptions, diff};
 use crate::rules::read_rule_files;
-use crate::store::{Archive, LogQuery};
+use crate::store::{LogQuery, StoreReader, open_reader};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -57,9 +57,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     };
-    let archive = Archive::open(&data)?;
+    let archive = open_reader(&data)?;
     if let Some(event) = &args.event {
-        return show_event(&archive, candidate, event);
+        return show_event(&*archive, candidate, event);
     }
     let plugins = match &args.plugins {
         Some(dir) => {
@@ -84,8 +84,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         plugins,
     };
     let started = std::time::Instant::now();
-    let report = diff(&archive, &options)
-        .with_context(|| format!("cannot read {}", archive.path().display()))?;
+    let report =
+        diff(&*archive, &options).with_context(|| format!("cannot read {}", archive.location()))?;
     let mut out = std::io::stdout().lock();
     if args.json {
         serde_json::to_writer_pretty(&mut out, &report)?;
@@ -97,7 +97,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 fn show_event(
-    archive: &Archive,
+    archive: &dyn StoreReader,
     candidate: Vec<crate::rules::RuleFileText>,
     event: &str,
 ) -> anyhow::Result<ExitCode> {

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use crate::cli::{Moment, default_data_dir};
 use crate::plugin::{PluginRuntime, RuntimeOptions};
 use crate::replay::{ReplayOptions, replay};
-use crate::store::{Archive, LogQuery};
+use crate::store::{LogQuery, open_reader};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -37,7 +37,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let data = args.data.unwrap_or_else(default_data_dir);
-    let archive = Archive::open(&data)?;
+    let archive = open_reader(&data)?;
     let options = ReplayOptions {
         query: LogQuery {
             since: args.since.map(|m| m.0),
@@ -52,7 +52,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         },
     };
     let started = std::time::Instant::now();
-    let report = replay(&archive, &options)?;
+    let report = replay(&*archive, &options)?;
     let elapsed = started.elapsed();
     let mut out = std::io::stdout().lock();
     if args.json {

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 
 use crate::cli::{Moment, default_data_dir, midnight_utc};
-use crate::store::Archive;
+use crate::store::open_reader;
 use crate::time::Timestamp;
 
 #[derive(Debug, clap::Args)]
@@ -49,10 +49,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         anyhow::bail!("the period is empty: {from} is not before {to}");
     }
     let data = args.data.unwrap_or_else(default_data_dir);
-    let archive = Archive::open(&data)?;
+    let archive = open_reader(&data)?;
     let report = archive
         .report(from, to)
-        .with_context(|| format!("cannot read {}", archive.path().display()))?;
+        .with_context(|| format!("cannot read {}", archive.location()))?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

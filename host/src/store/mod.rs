@@ -1,31 +1,37 @@
 //! Durable state: the audit log of decisions, cases and their lifecycle,
 //! SLA timers and follow-ups, control-line counts and authority budgets.
 //!
-//! [`Store`] is the interface; [`SqliteStore`] is the embedded
-//! implementation (one file in the data directory, WAL). Deciding and
-//! recording are one step: the store runs the rules stage against a view
-//! of the state inside the same transaction that records the decision, so
-//! counts and budgets are exact under concurrency, and answers only after
-//! the transaction is durable. Another implementation (PostgreSQL shared by
-//! several daemons) implements the same trait; the engine does not change.
+//! [`Store`] is the interface and [`StoreReader`] its reading half (what
+//! the offline tools read); [`SqliteStore`] is the embedded backend (one
+//! file in the data directory, WAL, with the audit file beside it). Deciding
+//! and recording are one step: the store runs the rules stage against a
+//! view of the state inside the same transaction that records the
+//! decision, so counts and budgets are exact under concurrency, and answers
+//! only after the transaction is durable.
+//!
+//! The layout keeps what is decided apart from where it is written:
+//! - `domain/`: backend-neutral rules as pure functions (a case's
+//!   lifecycle, what each lifecycle event stamps, cancels and arms, the
+//!   case a decision opens, a use of authority against its grant and
+//!   budget, the decision a due timer makes);
+//! - `sqlite/`: the SQLite backend (writer and group commit, its queries,
+//!   the audit file, the case index and timer queue it keeps in memory,
+//!   migrations, repair);
+//! - `tests/`: the contract every backend must keep, run on each, and the
+//!   SQLite backend's own tests.
+//!
+//! Another backend (PostgreSQL shared by several daemons) implements the
+//! same traits with the same `domain/`; the engine does not change.
 
-mod archive;
-mod audit_file;
-mod case_index;
-mod lifecycle;
-mod lock;
+mod domain;
+mod error;
 mod log_reader;
 mod metrics;
-mod queries;
-mod repair;
+mod reader;
 mod report;
 mod scheduler;
-mod sharded_map;
 mod sqlite;
-mod tally;
 mod timer;
-mod timer_queue;
-mod versions;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -33,17 +39,21 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
-pub use archive::Archive;
-pub use lifecycle::{AuthorityUseError, LifecycleError, LifecycleEvent, LifecycleKind, Status};
-pub use lock::DataLock;
+pub use domain::lifecycle::{
+    AuthorityUseError, LifecycleError, LifecycleEvent, LifecycleKind, Status,
+};
+pub use error::{DatabaseError, StoreError};
 pub use log_reader::{AuditReader, LineParts, LogQuery, LoggedComplaint};
 pub use metrics::StoreMetrics;
-pub use repair::{LostEntry, RepairReport, repair_data_dir};
+pub use reader::StoreReader;
 pub use report::{Amount, Report, ReportRow};
 pub use scheduler::spawn_scheduler;
+pub use sqlite::archive::Archive;
+pub use sqlite::lock::DataLock;
+pub use sqlite::repair::{LostEntry, RepairReport, repair_data_dir};
+pub use sqlite::versions::{PluginRecord, SnapshotRecord};
 pub use sqlite::{Durability, SqliteStore, StoreOptions};
 pub use timer::{TimerKind, TimerState};
-pub use versions::{PluginRecord, SnapshotRecord};
 
 /// The store's database in the data directory `directory`.
 pub fn database_path(directory: &Path) -> PathBuf {
@@ -231,66 +241,17 @@ pub struct DecisionPage {
     pub next: Option<i64>,
 }
 
-/// Why the store failed.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum StoreError {
-    #[error("database error: {0}")]
-    Database(#[from] rusqlite::Error),
-    #[error("cannot open the store at {path}: {message}")]
-    Open { path: String, message: String },
-    #[error(
-        "the database was written by a newer Redress (schema version {found}; this one knows {known})"
-    )]
-    NewerSchema { found: i64, known: i64 },
-    #[error("the store is shutting down")]
-    Closed,
-    #[error(
-        "the data directory {directory} is in use by another Redress process (a daemon, or `redress store repair`); stop it first"
-    )]
-    Locked { directory: String },
-    /// The batch's transaction could not be opened or committed (disk full,
-    /// I/O error); nothing of the batch was recorded.
-    #[error("the transaction was not committed, nothing was recorded: {0}")]
-    NotCommitted(String),
-    /// The database contradicts itself (rows missing that the store always
-    /// writes together).
-    #[error("the store's data is inconsistent: {0}")]
-    Inconsistent(String),
-    /// The audit file (`decisions.jsonl`) cannot be opened, written or
-    /// read.
-    #[error("audit file {path}: {message}")]
-    AuditFile { path: String, message: String },
-    /// The audit file is shorter than the database says: lines were lost.
-    #[error(
-        "audit file {path}: {length} bytes, but the database's audit log points {expected} bytes into it; lines were lost (the file was truncated, replaced or restored from an older copy). Stop here and run `redress store repair` to keep every intact entry and list the lost ones"
-    )]
-    AuditFileShort {
-        path: String,
-        length: u64,
-        expected: u64,
-    },
-    /// The audit file was deleted, replaced or truncated while the store
-    /// was running; nothing is recorded from then on.
-    #[error(
-        "audit file {path} was lost while the daemon was running ({reason}); nothing more is recorded: stop the daemon and run `redress store repair` (docs/daemon.md)"
-    )]
-    AuditFileLost { path: String, reason: String },
-    /// A complaint sent again under an id whose recorded decision is lost
-    /// from the audit file: it is not decided a second time.
-    #[error(
-        "complaint `{event_id}` was decided before (audit entry {seq}), but that decision was lost from the audit file; it is not decided again"
-    )]
-    DecisionLost { event_id: String, seq: i64 },
-    #[error("cannot encode: {0}")]
-    Encode(#[from] serde_json::Error),
-}
-
 /// A reply that arrives once the store's transaction is durable.
 pub type Pending<T> = oneshot::Receiver<T>;
 
+/// Opens the store of the data directory `directory` to read it, while a
+/// daemon runs there or not.
+pub fn open_reader(directory: &Path) -> Result<Box<dyn StoreReader>, StoreError> {
+    Ok(Box::new(Archive::open(directory)?))
+}
+
 /// Durable state behind one interface.
-pub trait Store: Send + Sync {
+pub trait Store: StoreReader + Send + Sync {
     /// Decides (with each intake's `decide`, against the state just before
     /// it) and records complaints; the reply comes once they are durable.
     /// An event already recorded is not decided again: its decision is
@@ -307,15 +268,6 @@ pub trait Store: Send + Sync {
     /// Fires the timers due at `now`, each exactly once, recording a
     /// time-based decision for each.
     fn fire_due_timers(&self, now: Timestamp) -> Pending<Result<Vec<Fired>, StoreError>>;
-
-    /// A case, its timers, history and decisions.
-    fn case(&self, id: &str) -> Result<Option<CaseView>, StoreError>;
-
-    /// A page of the audit log.
-    fn decisions(&self, query: &DecisionQuery) -> Result<DecisionPage, StoreError>;
-
-    /// Complaints by category, product line and tier opened in `[from, to)`.
-    fn report(&self, from: Timestamp, to: Timestamp) -> Result<Report, StoreError>;
 
     /// Runs `read` against a read-only view of the state (simulations).
     fn with_view(&self, read: &mut dyn FnMut(&dyn StateView)) -> Result<(), StoreError>;

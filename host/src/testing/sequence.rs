@@ -10,7 +10,9 @@ use super::load::{Action, ClockMove, LoadedSequence, LoadedStep};
 use crate::decision::{PluginRun, TraceLevel};
 use crate::intake;
 use crate::snapshot::Snapshot;
-use crate::store::{Durability, Fired, LifecycleError, SqliteStore, Store, StoreOptions};
+use crate::store::{
+    Durability, Fired, LifecycleError, SqliteStore, Store, StoreOptions, StoreReader,
+};
 use crate::time::{Clock, ManualClock};
 
 /// Hears how the plugins went on one complaint (runs, complaint id); an

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags};
 
-use crate::store::audit_file::AuditFile;
-use crate::store::queries::{find_case_no, read_case, read_decisions, read_report};
+use super::audit_file::AuditFile;
+use super::queries::{find_case_no, read_case, read_decisions, read_report};
 use crate::store::sqlite::{check_schema_current, committed_audit_end};
 use crate::store::{CaseView, DecisionPage, DecisionQuery, Report, StoreError};
 use crate::time::Timestamp;
@@ -65,22 +65,22 @@ impl crate::store::AuditReader for Archive {
         query: &crate::store::LogQuery,
         visit: &mut dyn FnMut(crate::store::LoggedComplaint) -> std::ops::ControlFlow<()>,
     ) -> Result<(), StoreError> {
-        crate::store::log_reader::visit_complaints(&self.connection, &self.audit, query, visit)
+        super::log_scan::visit_complaints(&self.connection, &self.audit, query, visit)
     }
 
     fn snapshot(&self, version: &str) -> Result<Option<crate::store::SnapshotRecord>, StoreError> {
-        crate::store::versions::read_snapshot(&self.connection, version)
+        super::versions::read_snapshot(&self.connection, version)
     }
 
     fn component(&self, digest: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        crate::store::versions::component(&self.connection, digest)
+        super::versions::component(&self.connection, digest)
     }
 }
 
 impl Archive {
     /// Opens the store of the data directory `directory`.
     pub fn open(directory: &Path) -> Result<Self, StoreError> {
-        let path = super::database_path(directory);
+        let path = crate::store::database_path(directory);
         if !path.is_file() {
             return Err(StoreError::Open {
                 path: path.display().to_string(),
@@ -113,11 +113,17 @@ impl Archive {
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+impl crate::store::StoreReader for Archive {
+    fn location(&self) -> String {
+        self.path.display().to_string()
+    }
 
     /// A case, its timers, history and decisions. Finding a case by its
     /// id reads the whole cases table (the daemon keeps that lookup in
     /// memory instead).
-    pub fn case(&self, id: &str) -> Result<Option<CaseView>, StoreError> {
+    fn case(&self, id: &str) -> Result<Option<CaseView>, StoreError> {
         match find_case_no(&self.connection, id)? {
             Some(case_no) => read_case(&self.connection, &self.audit, case_no),
             None => Ok(None),
@@ -125,7 +131,7 @@ impl Archive {
     }
 
     /// A page of the audit log.
-    pub fn decisions(&self, query: &DecisionQuery) -> Result<DecisionPage, StoreError> {
+    fn decisions(&self, query: &DecisionQuery) -> Result<DecisionPage, StoreError> {
         let case_no = match &query.case_id {
             None => None,
             Some(id) => match find_case_no(&self.connection, id)? {
@@ -137,7 +143,7 @@ impl Archive {
     }
 
     /// Complaints opened in `[from, to)`.
-    pub fn report(&self, from: Timestamp, to: Timestamp) -> Result<Report, StoreError> {
+    fn report(&self, from: Timestamp, to: Timestamp) -> Result<Report, StoreError> {
         read_report(&self.connection, from, to)
     }
 }

@@ -13,9 +13,9 @@ use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use rusqlite::Connection;
 
+use super::sharded_map::ShardedMap;
 use crate::expr::CustomerHistory;
 use crate::store::StoreError;
-use crate::store::sharded_map::ShardedMap;
 
 const DAY: i64 = 86_400_000;
 
@@ -57,7 +57,7 @@ fn code(currency: &str) -> Option<[u8; 3]> {
 
 /// The in-memory lookups by case id and by customer.
 #[derive(Debug, Default)]
-pub(super) struct CaseIndex {
+pub(in crate::store) struct CaseIndex {
     /// Sharded, as are the customers: growing one big map would stop the
     /// writer for as long as it takes to move every entry.
     numbers: ShardedMap<i64>,
@@ -69,7 +69,7 @@ pub(super) struct CaseIndex {
 
 impl CaseIndex {
     /// Reads every case of the database.
-    pub(super) fn load(connection: &Connection) -> Result<Self, StoreError> {
+    pub(in crate::store) fn load(connection: &Connection) -> Result<Self, StoreError> {
         let mut index = CaseIndex::default();
         let mut statement = connection.prepare(
             "SELECT no, id, customer_id, opened_at, goodwill, status, currency FROM cases",
@@ -103,17 +103,17 @@ impl CaseIndex {
     }
 
     /// How many cases are indexed.
-    pub(super) fn len(&self) -> usize {
+    pub(in crate::store) fn len(&self) -> usize {
         self.numbers.len()
     }
 
     /// The number of the case with this id.
-    pub(super) fn case_no(&self, id: &str) -> Option<i64> {
+    pub(in crate::store) fn case_no(&self, id: &str) -> Option<i64> {
         self.numbers.get(id).copied()
     }
 
     /// A newly recorded case.
-    pub(super) fn opened(
+    pub(in crate::store) fn opened(
         &mut self,
         id: &str,
         customer: Option<&str>,
@@ -146,7 +146,7 @@ impl CaseIndex {
     }
 
     /// A case closed (`open` false) or reopened.
-    pub(super) fn set_open(&mut self, customer: &str, no: i64, open: bool) {
+    pub(in crate::store) fn set_open(&mut self, customer: &str, no: i64, open: bool) {
         let Some(case) = self
             .customers
             .get_mut(customer)
@@ -170,7 +170,7 @@ impl CaseIndex {
     /// currency than `currency` (before the rule set changed its currency)
     /// is not added in: amounts are never added across currencies. Cases
     /// whose currency was not recorded count as before.
-    pub(super) fn history(
+    pub(in crate::store) fn history(
         &self,
         customer: &str,
         at: i64,
@@ -203,12 +203,12 @@ impl CaseIndex {
     }
 
     /// Where a savepoint starts: [`rollback_to`](Self::rollback_to) it.
-    pub(super) fn mark(&self) -> usize {
+    pub(in crate::store) fn mark(&self) -> usize {
         self.undo.len()
     }
 
     /// Undoes the changes made since `mark`, newest first.
-    pub(super) fn rollback_to(&mut self, mark: usize) {
+    pub(in crate::store) fn rollback_to(&mut self, mark: usize) {
         while self.undo.len() > mark {
             let Some(undo) = self.undo.pop() else {
                 break;
@@ -243,29 +243,29 @@ impl CaseIndex {
     }
 
     /// The transaction committed: its changes stay.
-    pub(super) fn commit(&mut self) {
+    pub(in crate::store) fn commit(&mut self) {
         self.undo.clear();
     }
 }
 
 /// The index shared by the writer (which changes it) and readers.
 #[derive(Debug, Default)]
-pub(super) struct SharedCaseIndex(RwLock<CaseIndex>);
+pub(in crate::store) struct SharedCaseIndex(RwLock<CaseIndex>);
 
 impl SharedCaseIndex {
-    pub(super) fn new(index: CaseIndex) -> Self {
+    pub(in crate::store) fn new(index: CaseIndex) -> Self {
         SharedCaseIndex(RwLock::new(index))
     }
 
     /// The index; a panic while it was held does not make it unreadable
     /// (every change is whole before the lock is released).
-    pub(super) fn read(&self) -> RwLockReadGuard<'_, CaseIndex> {
+    pub(in crate::store) fn read(&self) -> RwLockReadGuard<'_, CaseIndex> {
         self.0
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    pub(super) fn write(&self) -> RwLockWriteGuard<'_, CaseIndex> {
+    pub(in crate::store) fn write(&self) -> RwLockWriteGuard<'_, CaseIndex> {
         self.0
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)

@@ -27,7 +27,7 @@ pub const FILE_NAME: &str = "decisions.jsonl";
 
 /// Where an entry's line is in the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Span {
+pub(in crate::store) struct Span {
     pub at: i64,
     pub len: i64,
 }
@@ -35,7 +35,7 @@ pub(super) struct Span {
 /// The file, for the store's writer (appends, and reads what it wrote) or
 /// for readers (reads only).
 #[derive(Debug)]
-pub(super) struct AuditFile {
+pub(in crate::store) struct AuditFile {
     path: PathBuf,
     file: Option<File>,
     /// Bytes of the file that committed entries may point into.
@@ -328,7 +328,7 @@ impl AuditFile {
 
 /// Whether `line` is a repair's placeholder: `{"kind":"...","lost":true}`
 /// and blanks.
-pub(super) fn is_placeholder(line: &[u8]) -> bool {
+pub(in crate::store) fn is_placeholder(line: &[u8]) -> bool {
     let Some(rest) = line.strip_prefix(b"{\"kind\":\"") else {
         return false;
     };
@@ -377,12 +377,16 @@ fn missing(path: &Path, committed_end: u64) -> StoreError {
 }
 
 #[cfg(unix)]
-pub(super) fn read_exact_at(file: &File, buffer: &mut [u8], at: u64) -> std::io::Result<()> {
+pub(in crate::store) fn read_exact_at(
+    file: &File,
+    buffer: &mut [u8],
+    at: u64,
+) -> std::io::Result<()> {
     std::os::unix::fs::FileExt::read_exact_at(file, buffer, at)
 }
 
 #[cfg(windows)]
-pub(super) fn read_exact_at(
+pub(in crate::store) fn read_exact_at(
     file: &File,
     mut buffer: &mut [u8],
     mut at: u64,

@@ -22,8 +22,8 @@ use rusqlite::Connection;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use super::audit_file::{FILE_NAME, read_exact_at};
 use crate::store::StoreError;
-use crate::store::audit_file::{FILE_NAME, read_exact_at};
 use crate::store::sqlite::committed_audit_end;
 
 /// What a repair found and did.
@@ -76,22 +76,23 @@ struct EventId {
 /// lock, opens its database (which must be of this version's schema) and
 /// repairs the audit file.
 pub fn repair_data_dir(directory: &Path) -> Result<RepairReport, StoreError> {
-    let database = super::database_path(directory);
+    let database = crate::store::database_path(directory);
     if !database.is_file() {
         return Err(StoreError::Open {
             path: database.display().to_string(),
             message: "no store here (nothing to repair)".to_string(),
         });
     }
-    let _lock = super::DataLock::acquire(directory)?;
-    let connection = super::sqlite::open_connection(&database, super::Durability::Full)?;
-    super::sqlite::check_schema_current(&connection, &database)?;
+    let _lock = crate::store::DataLock::acquire(directory)?;
+    let connection =
+        crate::store::sqlite::open_connection(&database, crate::store::Durability::Full)?;
+    crate::store::sqlite::check_schema_current(&connection, &database)?;
     repair_audit_file(directory, &connection)
 }
 
 /// Checks every entry's line in `directory`'s audit file against the
 /// database on `connection` and repairs the file as the module says.
-pub(super) fn repair_audit_file(
+pub(in crate::store) fn repair_audit_file(
     directory: &Path,
     connection: &Connection,
 ) -> Result<RepairReport, StoreError> {

@@ -119,7 +119,7 @@ pub enum LifecycleError {
     #[error(transparent)]
     AuthorityUse(#[from] AuthorityUseError),
     #[error(transparent)]
-    Store(#[from] super::StoreError),
+    Store(#[from] crate::store::StoreError),
 }
 
 /// Why an `authority_used` event was refused.

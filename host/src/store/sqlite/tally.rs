@@ -25,7 +25,7 @@ enum Level {
 }
 
 /// Counts one complaint at `at` (ms) in the cell `(rule, group)`.
-pub(super) fn add(
+pub(in crate::store) fn add(
     connection: &Connection,
     rule: &str,
     group: &str,
@@ -50,7 +50,7 @@ pub(super) fn add(
 
 /// Complaints counted in the cell whose minute lies after `from`'s minute
 /// and up to `to`'s minute (both ms).
-pub(super) fn count(
+pub(in crate::store) fn count(
     connection: &Connection,
     rule: &str,
     group: &str,

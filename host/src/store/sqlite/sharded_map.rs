@@ -17,7 +17,7 @@ const SHARDS: usize = 256;
 
 /// A map from text keys; see the module's documentation.
 #[derive(Debug)]
-pub(super) struct ShardedMap<V> {
+pub(in crate::store) struct ShardedMap<V> {
     shards: Vec<HashMap<Box<str>, V>>,
     /// Picks the shard; each shard hashes again with its own state.
     chooser: RandomState,
@@ -38,22 +38,22 @@ impl<V> ShardedMap<V> {
         (self.chooser.hash_one(key) >> 56) as usize % SHARDS
     }
 
-    pub(super) fn len(&self) -> usize {
+    pub(in crate::store) fn len(&self) -> usize {
         self.shards.iter().map(HashMap::len).sum()
     }
 
-    pub(super) fn get(&self, key: &str) -> Option<&V> {
+    pub(in crate::store) fn get(&self, key: &str) -> Option<&V> {
         self.shards[self.shard(key)].get(key)
     }
 
-    pub(super) fn get_mut(&mut self, key: &str) -> Option<&mut V> {
+    pub(in crate::store) fn get_mut(&mut self, key: &str) -> Option<&mut V> {
         let shard = self.shard(key);
         self.shards[shard].get_mut(key)
     }
 
     /// Runs `update` on the value of `key`, inserting `make()` first if
     /// there is none. Allocates only to insert.
-    pub(super) fn update_or_insert<R>(
+    pub(in crate::store) fn update_or_insert<R>(
         &mut self,
         key: &str,
         make: impl FnOnce() -> V,
@@ -70,17 +70,17 @@ impl<V> ShardedMap<V> {
         result
     }
 
-    pub(super) fn insert(&mut self, key: &str, value: V) -> Option<V> {
+    pub(in crate::store) fn insert(&mut self, key: &str, value: V) -> Option<V> {
         let shard = self.shard(key);
         self.shards[shard].insert(key.into(), value)
     }
 
-    pub(super) fn remove(&mut self, key: &str) -> Option<V> {
+    pub(in crate::store) fn remove(&mut self, key: &str) -> Option<V> {
         let shard = self.shard(key);
         self.shards[shard].remove(key)
     }
 
-    pub(super) fn values_mut(&mut self) -> impl Iterator<Item = &mut V> {
+    pub(in crate::store) fn values_mut(&mut self) -> impl Iterator<Item = &mut V> {
         self.shards.iter_mut().flat_map(HashMap::values_mut)
     }
 }

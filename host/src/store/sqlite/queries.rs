@@ -1,10 +1,10 @@
 //! Reading the store: cases, the audit log and the report. Shared by the
-//! daemon's store and the offline [`Archive`](super::Archive).
+//! daemon's store and the offline [`Archive`](crate::store::Archive).
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::store::audit_file::{AuditFile, Span};
-use crate::store::lifecycle::Status;
+use super::audit_file::{AuditFile, Span};
+use crate::store::Status;
 use crate::store::report::{Report, ReportRow, add_amount};
 use crate::store::{
     CaseEventView, CaseView, DecisionPage, DecisionQuery, StoreError, StoredDecision, TimerView,
@@ -32,9 +32,12 @@ where
 }
 
 /// The number of the case with this id, by reading the whole cases table:
-/// for the offline [`Archive`](super::Archive), which has no case index in
+/// for the offline [`Archive`](crate::store::Archive), which has no case index in
 /// memory (the daemon's store looks ids up in its `CaseIndex`).
-pub(super) fn find_case_no(connection: &Connection, id: &str) -> Result<Option<i64>, StoreError> {
+pub(in crate::store) fn find_case_no(
+    connection: &Connection,
+    id: &str,
+) -> Result<Option<i64>, StoreError> {
     Ok(connection
         .prepare_cached("SELECT no FROM cases WHERE id = ?1 LIMIT 1")?
         .query_row(params![id], |row| row.get(0))
@@ -42,7 +45,7 @@ pub(super) fn find_case_no(connection: &Connection, id: &str) -> Result<Option<i
 }
 
 /// The case numbered `case_no`.
-pub(super) fn read_case(
+pub(in crate::store) fn read_case(
     connection: &Connection,
     audit: &AuditFile,
     case_no: i64,
@@ -128,7 +131,7 @@ const SEQUENTIAL_WINDOW: i64 = 10_000;
 
 /// A page of the audit log; with `case_no`, of that case only (callers
 /// resolve `query.case_id` to it, which is not read here).
-pub(super) fn read_decisions(
+pub(in crate::store) fn read_decisions(
     connection: &Connection,
     audit: &AuditFile,
     query: &DecisionQuery,
@@ -148,7 +151,7 @@ pub(super) fn read_decisions(
 const DECISION_COLUMNS: &str = "seq, event_id, case_id, kind, decided_at, ruleset_version, plugin_digests, decision, payload_at, payload_len";
 
 /// Where an entry's decision is.
-pub(super) enum Payload {
+pub(in crate::store) enum Payload {
     /// In the row: entries written before schema version 5.
     InRow(String),
     InAuditFile(Span),
@@ -157,7 +160,10 @@ pub(super) enum Payload {
 impl Payload {
     /// From the columns `decision, payload_at, payload_len`, the first of
     /// them at `first`.
-    pub(super) fn from_row(row: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Self> {
+    pub(in crate::store) fn from_row(
+        row: &rusqlite::Row<'_>,
+        first: usize,
+    ) -> rusqlite::Result<Self> {
         Ok(match (row.get(first + 1)?, row.get(first + 2)?) {
             (Some(at), Some(len)) => Payload::InAuditFile(Span { at, len }),
             _ => Payload::InRow(row.get(first)?),
@@ -166,7 +172,10 @@ impl Payload {
 
     /// The decision (JSON); `None` if its line cannot be read (lost with
     /// the machine's power under `durability = "normal"`).
-    pub(super) fn decision_json(self, audit: &AuditFile) -> Result<Option<String>, StoreError> {
+    pub(in crate::store) fn decision_json(
+        self,
+        audit: &AuditFile,
+    ) -> Result<Option<String>, StoreError> {
         match self {
             Payload::InRow(decision) => Ok(Some(decision)),
             Payload::InAuditFile(span) => audit.read_decision(span),
@@ -243,7 +252,7 @@ fn read_case_page(
 /// (and each match's decision a read of the audit file): a range of recent
 /// decisions in a long log is found without reading the log before it. Decision times need not follow the sequence (clients set
 /// `received_at`), so the index's matches are sorted by sequence here.
-pub(super) fn read_log_page(
+pub(in crate::store) fn read_log_page(
     connection: &Connection,
     audit: &AuditFile,
     query: &DecisionQuery,
@@ -300,7 +309,7 @@ pub(super) fn read_log_page(
     Ok(page)
 }
 
-pub(super) fn read_report(
+pub(in crate::store) fn read_report(
     connection: &Connection,
     from: Timestamp,
     to: Timestamp,

@@ -26,15 +26,15 @@ use crate::store::timer::TimerKind;
 
 /// A timer that may be due at `at` (milliseconds since the Unix epoch).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(super) struct Due {
-    pub(super) at: i64,
-    pub(super) case_no: i64,
-    pub(super) kind: TimerKind,
+pub(in crate::store) struct Due {
+    pub(in crate::store) at: i64,
+    pub(in crate::store) case_no: i64,
+    pub(in crate::store) kind: TimerKind,
 }
 
 /// See the module's documentation.
 #[derive(Debug, Default)]
-pub(super) struct TimerQueue {
+pub(in crate::store) struct TimerQueue {
     pending: BTreeSet<Due>,
     /// Taken since the last commit, oldest first.
     taken: Vec<Due>,
@@ -42,7 +42,7 @@ pub(super) struct TimerQueue {
 
 impl TimerQueue {
     /// The pending timers of the `timers` table.
-    pub(super) fn load(connection: &Connection) -> Result<Self, StoreError> {
+    pub(in crate::store) fn load(connection: &Connection) -> Result<Self, StoreError> {
         let mut queue = TimerQueue::default();
         let mut statement = connection
             .prepare("SELECT case_no, kind, due_at FROM timers WHERE state = 'pending'")?;
@@ -66,18 +66,18 @@ impl TimerQueue {
     }
 
     /// Entries held, stale ones included.
-    pub(super) fn len(&self) -> usize {
+    pub(in crate::store) fn len(&self) -> usize {
         self.pending.len() + self.taken.len()
     }
 
     /// Remembers a timer armed (or re-armed) in the table.
-    pub(super) fn arm(&mut self, due: Due) {
+    pub(in crate::store) fn arm(&mut self, due: Due) {
         self.pending.insert(due);
     }
 
     /// The earliest entry due at `now`, if any; kept until
     /// [`commit`](Self::commit) or put back by a rollback.
-    pub(super) fn take_due(&mut self, now: i64) -> Option<Due> {
+    pub(in crate::store) fn take_due(&mut self, now: i64) -> Option<Due> {
         if self.pending.first()?.at > now {
             return None;
         }
@@ -87,19 +87,19 @@ impl TimerQueue {
     }
 
     /// Where a savepoint starts: [`rollback_to`](Self::rollback_to) it.
-    pub(super) fn mark(&self) -> usize {
+    pub(in crate::store) fn mark(&self) -> usize {
         self.taken.len()
     }
 
     /// Puts back what was taken since `mark`.
-    pub(super) fn rollback_to(&mut self, mark: usize) {
+    pub(in crate::store) fn rollback_to(&mut self, mark: usize) {
         for due in self.taken.drain(mark.min(self.taken.len())..) {
             self.pending.insert(due);
         }
     }
 
     /// The transaction committed: what it took is done with.
-    pub(super) fn commit(&mut self) {
+    pub(in crate::store) fn commit(&mut self) {
         self.taken.clear();
     }
 }

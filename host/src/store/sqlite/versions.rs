@@ -48,7 +48,7 @@ fn put_blob(connection: &Connection, bytes: &[u8]) -> Result<String, StoreError>
 
 /// Keeps `record` (a no-op if its version is kept already), in one
 /// transaction.
-pub(super) fn record_snapshot(
+pub(in crate::store) fn record_snapshot(
     connection: &mut Connection,
     record: &SnapshotRecord,
 ) -> Result<(), StoreError> {
@@ -118,7 +118,7 @@ fn text_blob(connection: &Connection, sha: &str, what: &str) -> Result<String, S
 /// The kept snapshot `version`, without its components (see
 /// [`component`]); `None` if it was never kept (decided before schema
 /// version 6).
-pub(super) fn read_snapshot(
+pub(in crate::store) fn read_snapshot(
     connection: &Connection,
     version: &str,
 ) -> Result<Option<SnapshotRecord>, StoreError> {
@@ -168,7 +168,7 @@ pub(super) fn read_snapshot(
 }
 
 /// The component of digest `sha256:<hex>`, if kept.
-pub(super) fn component(
+pub(in crate::store) fn component(
     connection: &Connection,
     digest: &str,
 ) -> Result<Option<Vec<u8>>, StoreError> {

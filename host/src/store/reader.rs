@@ -1,0 +1,21 @@
+//! Reading a store, whichever backend holds it: what `redress audit`,
+//! `report`, `replay` and `diff` read offline, and what the daemon's API
+//! reads from the store it runs.
+
+use crate::store::{AuditReader, CaseView, DecisionPage, DecisionQuery, Report, StoreError};
+use crate::time::Timestamp;
+
+/// The store, read.
+pub trait StoreReader: AuditReader {
+    /// Where the store is, for messages: a data directory or a database.
+    fn location(&self) -> String;
+
+    /// A case, its timers, history and decisions.
+    fn case(&self, id: &str) -> Result<Option<CaseView>, StoreError>;
+
+    /// A page of the audit log.
+    fn decisions(&self, query: &DecisionQuery) -> Result<DecisionPage, StoreError>;
+
+    /// Complaints by category, product line and tier opened in `[from, to)`.
+    fn report(&self, from: Timestamp, to: Timestamp) -> Result<Report, StoreError>;
+}

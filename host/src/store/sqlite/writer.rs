@@ -1,0 +1,295 @@
+//! The writer thread: takes what is queued into one transaction, commits
+//! once, and only then answers (group commit). Lifecycle events and timer
+//! runs each get a savepoint; decisions share the transaction unless one
+//! fails, and then the batch is run again a savepoint per command.
+
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::Receiver;
+use std::time::Instant;
+
+use rusqlite::{Connection, TransactionBehavior};
+use tokio::sync::oneshot;
+
+use super::audit_file::AuditFile;
+use super::case_events::apply_event;
+use super::case_index::SharedCaseIndex;
+use super::complaint::record_complaint;
+use super::timer_queue::TimerQueue;
+use super::timers::fire_timers;
+use crate::store::{
+    CaseView, Fired, Intake, LifecycleError, LifecycleEvent, Recorded, StoreError, StoreMetrics,
+};
+use crate::time::Timestamp;
+
+/// A request to the writer.
+pub(super) enum Command {
+    Decide {
+        items: Vec<Intake>,
+        reply: oneshot::Sender<Result<Vec<Recorded>, StoreError>>,
+    },
+    Apply {
+        case_id: String,
+        /// Boxed: lifecycle events are rare, decisions are the hot path.
+        event: Box<LifecycleEvent>,
+        now: Timestamp,
+        reply: oneshot::Sender<Result<CaseView, LifecycleError>>,
+    },
+    Fire {
+        now: Timestamp,
+        reply: oneshot::Sender<Result<Vec<Fired>, StoreError>>,
+    },
+}
+
+/// What a command produced, answered after the commit.
+enum Outcome {
+    Decide(Result<Vec<Recorded>, StoreError>),
+    /// Boxed: lifecycle events are rare, decisions are the hot path.
+    Apply(Box<Result<CaseView, LifecycleError>>),
+    Fire(Result<Vec<Fired>, StoreError>),
+}
+
+pub(super) fn writer_loop(
+    mut connection: Connection,
+    state: &mut WriterState<'_>,
+    metrics: &StoreMetrics,
+    commands: Receiver<Command>,
+    max_batch: usize,
+) {
+    while let Ok(first) = commands.recv() {
+        let mut batch = vec![first];
+        while batch.len() < max_batch {
+            match commands.try_recv() {
+                Ok(command) => batch.push(command),
+                Err(_) => break,
+            }
+        }
+        let started = Instant::now();
+        let result = run_batch(&mut connection, state, &batch);
+        metrics.batch.observe(started.elapsed());
+        metrics
+            .batched
+            .fetch_add(batch.len() as u64, Ordering::Relaxed);
+        metrics
+            .cases_indexed
+            .store(state.cases.read().len() as u64, Ordering::Relaxed);
+        metrics
+            .timers_queued
+            .store(state.timers.len() as u64, Ordering::Relaxed);
+        metrics
+            .audit_file_bytes
+            .store(state.audit.committed_len(), Ordering::Relaxed);
+        let writes = batch
+            .iter()
+            .any(|command| !matches!(command, Command::Fire { .. }));
+        let (mut outcomes, failure) = match result {
+            Ok(outcomes) => {
+                if writes {
+                    metrics.failing.store(false, Ordering::Relaxed);
+                }
+                (Some(outcomes.into_iter()), String::new())
+            }
+            Err(error) => {
+                if let StoreError::AuditFileLost { .. } = error {
+                    // Logged once, when it was found.
+                    metrics.audit_file_lost.store(true, Ordering::Relaxed);
+                } else {
+                    tracing::error!(%error, "store transaction failed; the requests in it are answered with the error");
+                }
+                metrics.failing.store(true, Ordering::Relaxed);
+                if let Ok(mut slot) = metrics.failure.lock() {
+                    *slot = error.to_string();
+                }
+                (None, error.to_string())
+            }
+        };
+        let failed = || StoreError::NotCommitted(failure.clone());
+        for command in batch {
+            let outcome = outcomes.as_mut().and_then(Iterator::next);
+            match (command, outcome) {
+                (Command::Decide { reply, .. }, Some(Outcome::Decide(result))) => {
+                    let _ = reply.send(result);
+                }
+                (Command::Apply { reply, .. }, Some(Outcome::Apply(result))) => {
+                    let _ = reply.send(*result);
+                }
+                (Command::Fire { reply, .. }, Some(Outcome::Fire(result))) => {
+                    let _ = reply.send(result);
+                }
+                (Command::Decide { reply, .. }, _) => {
+                    let _ = reply.send(Err(failed()));
+                }
+                (Command::Apply { reply, .. }, _) => {
+                    let _ = reply.send(Err(LifecycleError::Store(failed())));
+                }
+                (Command::Fire { reply, .. }, _) => {
+                    let _ = reply.send(Err(failed()));
+                }
+            }
+        }
+    }
+}
+
+/// How commands of one transaction are kept apart.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Isolation {
+    /// Decisions share the transaction: the fast path, as recording a
+    /// decision fails only when the database does. Lifecycle events and
+    /// timer runs, which are refused for cause, still get a savepoint each.
+    Shared,
+    /// Every command in a savepoint of its own, so one command's failure
+    /// does not undo the others.
+    SavepointEach,
+}
+
+/// Runs a batch in one transaction, answers once committed. If a decision
+/// fails on the fast path, the transaction is rolled back and the batch run
+/// again with a savepoint per command (decisions are deterministic given
+/// the state, so the second run decides the same).
+fn run_batch(
+    connection: &mut Connection,
+    state: &mut WriterState<'_>,
+    batch: &[Command],
+) -> Result<Vec<Outcome>, StoreError> {
+    match run_transaction(connection, state, batch, Isolation::Shared)? {
+        Some(outcomes) => Ok(outcomes),
+        // A savepoint per command never gives up on the batch.
+        None => {
+            run_transaction(connection, state, batch, Isolation::SavepointEach)?.ok_or_else(|| {
+                StoreError::NotCommitted("a command failed outside its savepoint".to_string())
+            })
+        }
+    }
+}
+
+/// One transaction over the batch; `None` when a decision failed with
+/// `Isolation::Shared` (the transaction is then rolled back). The case
+/// index, the timer queue and the audit file keep the transaction's changes
+/// only if it commits.
+fn run_transaction(
+    connection: &mut Connection,
+    state: &mut WriterState<'_>,
+    batch: &[Command],
+    isolation: Isolation,
+) -> Result<Option<Vec<Outcome>>, StoreError> {
+    let result = run_transaction_uncommitted(connection, state, batch, isolation);
+    match result {
+        Ok(Some(_)) => state.commit(),
+        _ => state.rollback(),
+    }
+    result
+}
+
+/// What the writer keeps beside the database, changed with its
+/// transactions.
+pub(super) struct WriterState<'a> {
+    pub(super) cases: &'a SharedCaseIndex,
+    pub(super) timers: TimerQueue,
+    pub(super) audit: AuditFile,
+}
+
+/// Where a savepoint began, in each part of the [`WriterState`].
+#[derive(Clone, Copy)]
+struct Marks {
+    cases: usize,
+    timers: usize,
+    audit: usize,
+}
+
+impl WriterState<'_> {
+    fn mark(&self) -> Marks {
+        Marks {
+            cases: self.cases.read().mark(),
+            timers: self.timers.mark(),
+            audit: self.audit.mark(),
+        }
+    }
+
+    /// A savepoint was rolled back.
+    fn rollback_to(&mut self, marks: Marks) {
+        self.cases.write().rollback_to(marks.cases);
+        self.timers.rollback_to(marks.timers);
+        self.audit.rollback_to(marks.audit);
+    }
+
+    fn commit(&mut self) {
+        self.cases.write().commit();
+        self.timers.commit();
+        self.audit.commit();
+    }
+
+    fn rollback(&mut self) {
+        self.cases.write().rollback_to(0);
+        self.timers.rollback_to(0);
+        self.audit.rollback();
+    }
+}
+
+fn run_transaction_uncommitted(
+    connection: &mut Connection,
+    state: &mut WriterState<'_>,
+    batch: &[Command],
+    isolation: Isolation,
+) -> Result<Option<Vec<Outcome>>, StoreError> {
+    let mut outcomes = Vec::with_capacity(batch.len());
+    let mut transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    for command in batch {
+        if isolation == Isolation::Shared
+            && let Command::Decide { items, .. } = command
+        {
+            match record_all(&transaction, state, items) {
+                Ok(recorded) => outcomes.push(Outcome::Decide(Ok(recorded))),
+                Err(error) => {
+                    tracing::warn!(%error, "a decision failed to record; the batch is retried a command at a time");
+                    return Ok(None);
+                }
+            }
+            continue;
+        }
+        let savepoint = transaction.savepoint()?;
+        let marks = state.mark();
+        let (outcome, ok) = match command {
+            Command::Decide { items, .. } => {
+                let result = record_all(&savepoint, state, items);
+                let ok = result.is_ok();
+                (Outcome::Decide(result), ok)
+            }
+            Command::Apply {
+                case_id,
+                event,
+                now,
+                ..
+            } => {
+                let result = apply_event(&savepoint, state, case_id, event, *now);
+                let ok = result.is_ok();
+                (Outcome::Apply(Box::new(result)), ok)
+            }
+            Command::Fire { now, .. } => {
+                let result = fire_timers(&savepoint, state, *now);
+                let ok = result.is_ok();
+                (Outcome::Fire(result), ok)
+            }
+        };
+        if ok {
+            savepoint.commit()?;
+        } else {
+            savepoint.finish()?;
+            state.rollback_to(marks);
+        }
+        outcomes.push(outcome);
+    }
+    // The lines first: a committed entry always has its line.
+    state.audit.write_pending()?;
+    transaction.commit()?;
+    Ok(Some(outcomes))
+}
+
+fn record_all(
+    connection: &Connection,
+    state: &mut WriterState<'_>,
+    items: &[Intake],
+) -> Result<Vec<Recorded>, StoreError> {
+    items
+        .iter()
+        .map(|intake| record_complaint(connection, state, intake))
+        .collect()
+}
