@@ -191,12 +191,21 @@ fn acknowledged_decisions_and_timers_survive_sigkill() {
     // A retry of an acknowledged event is answered from the log, not
     // decided again.
     let retried = &acknowledged[0];
+    let client = retried.split('-').nth(1).unwrap();
     let (status, again) = daemon.post(
+        "/v1/complaints",
+        &format!(
+            r#"{{"id": "{retried}", "customer": {{"id": "cust-{client}"}}, "category": "product_quality"}}"#
+        ),
+    );
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["event_id"], retried.as_str());
+    // Another complaint under that id is refused, and the first stands.
+    let (status, refused) = daemon.post(
         "/v1/complaints",
         &format!(r#"{{"id": "{retried}", "category": "price_billing"}}"#),
     );
-    assert_eq!(status, 200);
-    assert_eq!(again["event_id"], retried.as_str());
+    assert_eq!(status, 409, "{refused}");
     let case = daemon.get(&format!("/v1/cases/{retried}")).1;
     assert_eq!(
         case["category"], "product_quality",
@@ -217,6 +226,59 @@ fn acknowledged_decisions_and_timers_survive_sigkill() {
         stdout(&replayed).starts_with(&format!("{complaints} identical, 0 different")),
         "{}",
         stdout(&replayed)
+    );
+}
+
+#[test]
+fn a_retry_is_answered_from_the_log_and_a_different_complaint_under_its_id_is_refused() {
+    let daemon = quick_daemon("");
+    let first = r#"{"id": "same-1", "customer": {"id": "c-1"}, "text": "the kettle leaks"}"#;
+    let (status, decided) = daemon.post("/v1/complaints", first);
+    assert_eq!(status, 200, "{decided}");
+
+    // The same complaint, its keys in another order: a retry.
+    let (status, again) = daemon.post(
+        "/v1/complaints",
+        r#"{"text": "the kettle leaks", "customer": {"id": "c-1"}, "id": "same-1"}"#,
+    );
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again, decided, "answered with the recorded decision");
+
+    // Another complaint under the same id, alone and in a batch.
+    let other = r#"{"id": "same-1", "customer": {"id": "c-2"}, "text": "the toaster burns"}"#;
+    let (status, refused) = daemon.post("/v1/complaints", other);
+    assert_eq!(status, 409, "{refused}");
+    assert_eq!(refused["error"]["code"], "event_id_reused", "{refused}");
+    let message = refused["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("same-1") && message.contains("audit entry"),
+        "{message}"
+    );
+    let (status, batch) = daemon.post(
+        "/v1/complaints",
+        &format!(r#"[{other}, {{"id": "fresh-1", "text": "late"}}]"#),
+    );
+    assert_eq!(status, 200, "{batch}");
+    assert_eq!(
+        batch["decisions"][0]["error"]["code"], "event_id_reused",
+        "{batch}"
+    );
+    assert_eq!(batch["decisions"][1]["event_id"], "fresh-1", "{batch}");
+
+    let complaints: Vec<_> = audit_log(&daemon)
+        .into_iter()
+        .filter(|entry| entry["kind"] == "complaint")
+        .collect();
+    assert_eq!(
+        complaints.len(),
+        2,
+        "same-1 once, fresh-1 once: {complaints:?}"
+    );
+    let (status, case) = daemon.get("/v1/cases/same-1");
+    assert_eq!(status, 200, "{case}");
+    assert_eq!(
+        case["customer_id"], "c-1",
+        "the first complaint's case is untouched"
     );
 }
 

@@ -12,11 +12,13 @@
 //! - [`reads`]: the reads of durable state, recorded and answered again.
 //! - [`recording`]: what the audit line keeps beside event and decision.
 //! - [`pipeline`]: prepare and decide.
+//! - [`event_digest`]: what tells a retry from a different complaint.
 //! - [`record`]: decide and record a batch through the store.
 //! - [`overlay`]: the serving rule set with changed files, for simulations.
 //! - [`recorded`]: a recorded decision's plugin stage, rebuilt.
 //! - [`window`]: the timestamps the daemon accepts around its clock.
 
+pub mod event_digest;
 pub mod overlay;
 pub mod pipeline;
 pub mod reads;
@@ -25,6 +27,7 @@ pub mod recorded;
 pub mod recording;
 pub mod window;
 
+pub use event_digest::event_digest;
 pub use overlay::{OverlayError, overlay};
 pub use pipeline::{Decided, IntakeError, Prepared, decide, evaluate, prepare};
 pub use reads::{Reads, RecordedView, RecordingView};

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use crate::decision::{Decision, Name, TraceLevel};
 use crate::engine::{CurrencyError, Enrichment, StateView, as_plugins_see, check_currency};
 use crate::event::ComplaintEvent;
+use crate::intake::event_digest::event_digest;
 use crate::intake::reads::RecordingView;
 use crate::intake::recording::{RecordedProposal, Recording};
 use crate::intake::window::{OutOfWindow, TimeWindow};
@@ -18,6 +19,8 @@ pub struct Prepared {
     /// With `received_at` set.
     pub event: ComplaintEvent,
     pub enrichment: Enrichment,
+    /// The event as its sender sent it ([`event_digest`]).
+    pub digest: String,
 }
 
 impl Prepared {
@@ -72,6 +75,7 @@ pub fn prepare(
     window: Option<&TimeWindow>,
     stubs: &BTreeMap<String, toml::Table>,
 ) -> Result<Prepared, IntakeError> {
+    let digest = event_digest(&event);
     if event.received_at.is_none() {
         event.received_at = Some(now);
     }
@@ -83,7 +87,11 @@ pub fn prepare(
     let enrichment = snapshot
         .plugins
         .enrich(&as_plugins_see(settings, &event), stubs)?;
-    Ok(Prepared { event, enrichment })
+    Ok(Prepared {
+        event,
+        enrichment,
+        digest,
+    })
 }
 
 /// Prepares and decides one complaint without recording it, against

@@ -44,12 +44,18 @@ pub fn record(
     let levels = snapshot.ruleset.settings.level_names();
     let mut intakes = Vec::with_capacity(prepared.len());
     let mut answers = Vec::with_capacity(prepared.len());
-    for Prepared { event, enrichment } in prepared {
+    for Prepared {
+        event,
+        enrichment,
+        digest,
+    } in prepared
+    {
         let snapshot = Arc::clone(snapshot);
         let decide: DecideFn =
             Box::new(move |event, view| decide(&snapshot, event, &enrichment, view, trace));
         match Intake::new(event, decide, levels.clone()) {
             Ok(intake) => {
+                let intake = intake.sent_as(digest);
                 intakes.push(match import {
                     Some(now) => intake.importing(now),
                     None => intake,

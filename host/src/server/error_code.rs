@@ -75,6 +75,9 @@ pub enum ErrorCode {
     Conflict,
     /// The event id was decided, but its audit line was lost.
     DecisionLost,
+    /// The event id was decided before for a different complaint: the
+    /// recorded decision stands and this one was not recorded.
+    EventIdReused,
     /// An `authority_used` beyond the grant or its budget, or malformed.
     InvalidLifecycleEvent,
     /// The store could not record or read; nothing was decided.
@@ -118,7 +121,7 @@ impl ErrorCode {
             C::Overloaded | C::Timeout | C::ShuttingDown | C::StoreUnavailable => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
-            C::NotHeld | C::Conflict | C::DecisionLost => StatusCode::CONFLICT,
+            C::NotHeld | C::Conflict | C::DecisionLost | C::EventIdReused => StatusCode::CONFLICT,
             C::StoreDisabled => StatusCode::NOT_IMPLEMENTED,
             C::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }

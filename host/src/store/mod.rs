@@ -85,6 +85,10 @@ pub struct Intake {
     /// An import of history: SLA timers already due at this moment are
     /// recorded as cancelled instead of firing at once.
     pub lapse_before: Option<Timestamp>,
+    /// The digest of the event as sent
+    /// ([`event_digest`](crate::intake::event_digest)): a retry under a
+    /// recorded id must carry the same one. `None` checks nothing.
+    pub digest: Option<String>,
 }
 
 impl Intake {
@@ -101,7 +105,14 @@ impl Intake {
             decide,
             levels,
             lapse_before: None,
+            digest: None,
         })
+    }
+
+    /// The intake of an event sent with this digest.
+    pub fn sent_as(mut self, digest: String) -> Self {
+        self.digest = Some(digest);
+        self
     }
 
     /// The intake of a complaint from history: its SLA timers that are
@@ -122,6 +133,9 @@ pub struct Recorded {
     pub queue: Name,
     /// The event was decided before (a retry): this is that decision.
     pub replayed: bool,
+    /// The event's id was decided before, but for a different body: `json`
+    /// is that decision, and this complaint was not recorded.
+    pub different_event: bool,
     /// Control lines this complaint was counted by: (rule, group, count, crossed).
     pub control_lines: Vec<(Name, String, i64, bool)>,
 }

@@ -205,10 +205,12 @@ pub(super) async fn record(
 ) -> Result<Vec<Result<Answer, ApiError>>, ApiError> {
     let mut answers: Vec<Option<Result<Answer, ApiError>>> = Vec::with_capacity(prepared.len());
     let mut ready = Vec::new();
+    let mut ids = Vec::new();
     for item in prepared {
         match item {
             Prepared::Refused(error) => answers.push(Some(Err(error))),
             Prepared::Ready(prepared) => {
+                ids.push(prepared.event.id.clone());
                 ready.push(prepared);
                 answers.push(None);
             }
@@ -218,10 +220,20 @@ pub(super) async fn record(
         .answers()
         .await
         .map_err(record_error)?
-        .into_iter();
+        .into_iter()
+        .zip(ids);
     for slot in answers.iter_mut().filter(|a| a.is_none()) {
-        *slot = recorded.next().map(|entry| {
+        *slot = recorded.next().map(|(entry, id)| {
             let entry = entry.map_err(record_error)?;
+            if entry.different_event {
+                return Err(ApiError::new(
+                    ErrorCode::EventIdReused,
+                    format!(
+                        "complaint `{id}` was decided before with a different body (audit entry {}); that decision stands and this complaint was not recorded: send it under an id of its own",
+                        entry.seq
+                    ),
+                ));
+            }
             state.metrics.decided(&entry.queue);
             state.metrics.control_lines(&entry.control_lines);
             Ok(Answer {

@@ -33,14 +33,17 @@ pub(super) fn record_complaint(
         decide,
         levels,
         lapse_before,
+        digest,
     } = intake;
     let recorded_case = cases.read().case_no(&event.id);
     if let Some(case_no) = recorded_case {
-        let (seq, payload): (i64, Payload) = connection
+        let (seq, payload, recorded_digest): (i64, Payload, Option<String>) = connection
             .prepare_cached(
-                "SELECT seq, decision, payload_at, payload_len FROM decisions WHERE case_no = ?1 AND kind = 'complaint' ORDER BY seq LIMIT 1",
+                "SELECT seq, decision, payload_at, payload_len, event_digest FROM decisions WHERE case_no = ?1 AND kind = 'complaint' ORDER BY seq LIMIT 1",
             )?
-            .query_row(params![case_no], |row| Ok((row.get(0)?, Payload::from_row(row, 1)?)))
+            .query_row(params![case_no], |row| {
+                Ok((row.get(0)?, Payload::from_row(row, 1)?, row.get(4)?))
+            })
             .optional()?
             .ok_or_else(|| StoreError::Inconsistent(format!(
                 "case `{}` (number {case_no}) has no complaint decision in the audit log; was the database edited by hand?",
@@ -60,6 +63,13 @@ pub(super) fn record_complaint(
             queue: Name::from(queue),
             json,
             replayed: true,
+            // Both digests known and different: another complaint under a
+            // recorded id. Decisions from before digests were kept, and
+            // intakes that carry none, are not checked.
+            different_event: matches!(
+                (digest, recorded_digest),
+                (Some(sent), Some(recorded)) if *sent != recorded
+            ),
             control_lines: Vec::new(),
         });
     }
@@ -99,8 +109,8 @@ pub(super) fn record_complaint(
     );
     connection
         .prepare_cached(
-            "INSERT INTO decisions (event_id, case_id, case_no, kind, decided_at, ruleset_version, plugin_digests, event, decision, payload_at, payload_len)
-             VALUES (?1, ?1, ?2, 'complaint', ?3, ?4, ?5, NULL, '', ?6, ?7)",
+            "INSERT INTO decisions (event_id, case_id, case_no, kind, decided_at, ruleset_version, plugin_digests, event, decision, payload_at, payload_len, event_digest)
+             VALUES (?1, ?1, ?2, 'complaint', ?3, ?4, ?5, NULL, '', ?6, ?7, ?8)",
         )?
         .execute(params![
             event.id,
@@ -109,7 +119,8 @@ pub(super) fn record_complaint(
             &*decision.ruleset_version,
             serde_json::to_string(&digests)?,
             line.at,
-            line.len
+            line.len,
+            digest.as_deref(),
         ])?;
     let seq = connection.last_insert_rowid();
     let mut control_lines = Vec::new();
@@ -146,6 +157,7 @@ pub(super) fn record_complaint(
         json,
         queue: decision.route.queue.clone(),
         replayed: false,
+        different_event: false,
         control_lines,
     })
 }

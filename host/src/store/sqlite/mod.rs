@@ -89,6 +89,10 @@ pub(super) const MIGRATIONS: &[(i64, &str)] = &[
         7,
         include_str!("../../../migrations/0007_case_currency.sql"),
     ),
+    (
+        8,
+        include_str!("../../../migrations/0008_event_digests.sql"),
+    ),
 ];
 
 /// How hard a commit tries to survive a crash.

@@ -36,6 +36,7 @@ on_every_backend!(
     authority_budgets_are_enforced_and_uses_recorded,
     returning_customers_are_seen_in_history,
     a_retried_event_is_not_decided_twice,
+    a_different_complaint_under_a_recorded_id_is_not_recorded,
     timers_survive_a_restart_and_overdue_ones_fire_once,
     the_audit_log_pages_by_cursor_and_the_report_sums_up,
     simulating_a_recorded_complaint_leaves_its_own_case_out_of_history,
@@ -261,6 +262,19 @@ fn a_retried_event_is_not_decided_twice(f: Fixture) {
     assert_eq!(again.json, first.json);
     let page = f.log_after(0);
     assert_eq!(page.len(), 1);
+}
+
+fn a_different_complaint_under_a_recorded_id_is_not_recorded(f: Fixture) {
+    let (first, _) = f.complain(serde_json::json!({"id": "r-2", "product_line": "tv"}));
+    assert!(!first.different_event);
+    let (other, _) = f.complain(serde_json::json!({"id": "r-2", "product_line": "radio"}));
+    assert!(other.replayed && other.different_event);
+    assert_eq!(other.seq, first.seq, "names the recorded entry");
+    let (retry, _) = f.complain(serde_json::json!({"id": "r-2", "product_line": "tv"}));
+    assert!(retry.replayed && !retry.different_event);
+    assert_eq!(f.log_after(0).len(), 1);
+    let case = f.store.case("r-2").unwrap().unwrap();
+    assert_eq!(case.product_line.as_deref(), Some("tv"));
 }
 
 fn timers_survive_a_restart_and_overdue_ones_fire_once(f: Fixture) {

@@ -127,6 +127,7 @@ impl Fixture {
     /// A complaint received now, ready to decide and record.
     fn intake(&self, json: serde_json::Value) -> Intake {
         let mut event = crate::event::ComplaintEvent::from_value(json).unwrap();
+        let digest = crate::intake::event_digest(&event);
         event.received_at = Some(self.clock.now());
         let rules = self.rules.clone();
         let levels = rules.settings.level_names();
@@ -140,7 +141,7 @@ impl Fixture {
                 TraceLevel::Compact,
             )
         });
-        Intake::new(event, decide, levels).unwrap()
+        Intake::new(event, decide, levels).unwrap().sent_as(digest)
     }
 
     /// Decides and records one complaint received now.
