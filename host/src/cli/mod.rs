@@ -1,6 +1,7 @@
 //! The `redress` command line: one file per command.
 
 mod audit;
+mod backup;
 mod check;
 mod closed_pipe;
 mod diff;
@@ -61,6 +62,11 @@ enum Command {
     /// What a candidate rule set would change on the logged complaints:
     /// routes, escalations, SLAs, compensation, authority.
     Diff(diff::Args),
+    /// Take a consistent backup of a data directory, while the daemon
+    /// runs (database and audit file up to its last commit).
+    Backup(backup::BackupArgs),
+    /// Check a backup and put it into a new data directory.
+    Restore(backup::RestoreArgs),
     /// Maintain a data directory (`repair`).
     #[command(subcommand)]
     Store(store::Command),
@@ -209,6 +215,8 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Audit(args) => audit::run(args),
         Command::Report(args) => report::run(args),
+        Command::Backup(args) => backup::backup(args),
+        Command::Restore(args) => backup::restore(args),
         Command::Store(command) => store::run(command),
         Command::Replay(args) => replay::run(args),
         Command::Diff(args) => diff::run(args),

@@ -49,6 +49,9 @@ pub use reader::StoreReader;
 pub use report::{Amount, Report, ReportRow};
 pub use scheduler::spawn_scheduler;
 pub use sqlite::archive::Archive;
+pub use sqlite::backup::{
+    BackupError, BackupManifest, backup_data_dir, restore_data_dir, verify_backup,
+};
 pub use sqlite::lock::DataLock;
 pub use sqlite::repair::{LostEntry, RepairReport, repair_data_dir};
 pub use sqlite::versions::{PluginRecord, SnapshotRecord};

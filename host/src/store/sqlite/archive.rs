@@ -22,7 +22,10 @@ pub struct Archive {
 
 /// Opens `path` read-only and checks it is a store of this version;
 /// `immutable`: without locks or the WAL's shared memory.
-fn open_read_only(path: &Path, immutable: bool) -> Result<Connection, StoreError> {
+pub(in crate::store) fn open_read_only(
+    path: &Path,
+    immutable: bool,
+) -> Result<Connection, StoreError> {
     let open_error = |error: rusqlite::Error| StoreError::Open {
         path: path.display().to_string(),
         message: error.to_string(),

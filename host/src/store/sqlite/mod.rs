@@ -15,6 +15,7 @@
 
 pub(super) mod archive;
 pub(super) mod audit_file;
+pub(super) mod backup;
 mod case_events;
 pub(super) mod case_index;
 mod complaint;

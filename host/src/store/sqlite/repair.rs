@@ -164,7 +164,7 @@ pub(in crate::store) fn repair_audit_file(
 }
 
 /// Whether `line` is the line of an entry of `kind` about `event_id`.
-fn line_matches(line: &[u8], kind: &str, event_id: &str) -> bool {
+pub(in crate::store) fn line_matches(line: &[u8], kind: &str, event_id: &str) -> bool {
     let Some((&b'\n', body)) = line.split_last() else {
         return false;
     };
@@ -174,6 +174,12 @@ fn line_matches(line: &[u8], kind: &str, event_id: &str) -> bool {
         }
         Err(_) => false,
     }
+}
+
+/// Whether `line` is the placeholder a repair left for a lost entry of
+/// `kind`.
+pub(in crate::store) fn is_placeholder(line: &[u8], kind: &str) -> bool {
+    line == placeholder(kind, line.len()).as_slice()
 }
 
 /// A line of exactly `len` bytes saying an entry of `kind` was lost.
