@@ -11,7 +11,7 @@ use crate::plugin::{PluginRuntime, RuntimeOptions};
 use crate::reload::{DirectoryWatcher, ReloadTiming, ReloadTrigger, Reloader};
 use crate::server::{self, AppState, LogFormat, Overrides, ServeConfig};
 use crate::snapshot::Sources;
-use crate::store::{SqliteStore, Store, StoreError, StoreOptions, database_path, spawn_scheduler};
+use crate::store::{self, Store, StoreError, database_path, spawn_scheduler};
 use crate::time::{Clock, SystemClock};
 
 #[derive(Debug, clap::Args)]
@@ -92,20 +92,15 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<ExitCode> {
         None => None,
     };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let store: Option<Arc<dyn Store>> = if config.store {
-        let options = StoreOptions {
-            durability: config.durability,
-            max_batch: config.max_batch,
-        };
-        let data = config.data.clone();
+    let store: Option<Arc<dyn Store>> = if let Some(backend) = config.store.clone() {
         let opened = {
             let clock = clock.clone();
-            tokio::task::spawn_blocking(move || SqliteStore::open(&data, options, clock)).await?
+            tokio::task::spawn_blocking(move || store::open(&backend, clock)).await?
         };
         match opened {
             Ok(store) => {
-                tracing::info!(path = %store.path().display(), durability = ?config.durability, "store open");
-                Some(Arc::new(store))
+                tracing::info!(location = %store.location(), backend = ?config.store, "store open");
+                Some(Arc::from(store))
             }
             Err(
                 error @ (StoreError::Open { .. }

@@ -210,9 +210,8 @@ pub struct ServeConfig {
     pub log_format: LogFormat,
     pub log_filter: String,
     pub default_trace: TraceLevel,
-    pub store: bool,
-    pub durability: crate::store::Durability,
-    pub max_batch: usize,
+    /// The store, or `None` with `[store] enabled = false`.
+    pub store: Option<crate::store::StoreBackend>,
     pub timer_interval: std::time::Duration,
 }
 
@@ -328,6 +327,11 @@ impl ServeConfig {
             (!plugins.as_os_str().is_empty()).then_some(plugins)
         };
         let millis = |d: Duration| std::time::Duration::from_millis(d.millis().max(0) as u64);
+        let data = overrides
+            .data
+            .clone()
+            .or(raw.data)
+            .unwrap_or_else(|| PathBuf::from("data"));
         Ok(ServeConfig {
             listen,
             rules: overrides
@@ -336,11 +340,7 @@ impl ServeConfig {
                 .or(raw.rules)
                 .unwrap_or_else(|| PathBuf::from("rules")),
             plugins,
-            data: overrides
-                .data
-                .clone()
-                .or(raw.data)
-                .unwrap_or_else(|| PathBuf::from("data")),
+            data: data.clone(),
             tokens,
             admin_tokens,
             allow_unauthenticated: raw.auth.allow_unauthenticated,
@@ -400,12 +400,20 @@ impl ServeConfig {
                 .unwrap_or(LogFormat::Human),
             log_filter: raw.log.filter.unwrap_or_else(|| "info".to_string()),
             default_trace: raw.decisions.trace.unwrap_or(TraceLevel::Compact),
-            store: raw.store.enabled.unwrap_or(true),
-            durability: raw
+            store: raw
                 .store
-                .durability
-                .unwrap_or(crate::store::Durability::Full),
-            max_batch: raw.store.max_batch.unwrap_or(512).max(1),
+                .enabled
+                .unwrap_or(true)
+                .then(|| crate::store::StoreBackend::Sqlite {
+                    directory: data.clone(),
+                    options: crate::store::StoreOptions {
+                        durability: raw
+                            .store
+                            .durability
+                            .unwrap_or(crate::store::Durability::Full),
+                        max_batch: raw.store.max_batch.unwrap_or(512).max(1),
+                    },
+                }),
             timer_interval: millis(
                 raw.store
                     .timer_interval

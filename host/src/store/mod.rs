@@ -23,6 +23,7 @@
 //! Another backend (PostgreSQL shared by several daemons) implements the
 //! same traits with the same `domain/`; the engine does not change.
 
+mod backend;
 mod domain;
 mod error;
 mod log_reader;
@@ -39,6 +40,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
+pub use backend::{StoreBackend, open};
 pub use domain::lifecycle::{
     AuthorityUseError, LifecycleError, LifecycleEvent, LifecycleKind, Status,
 };

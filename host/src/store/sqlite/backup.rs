@@ -35,6 +35,9 @@ use crate::time::Timestamp;
 /// The manifest's file name in a backup.
 pub const MANIFEST: &str = "backup.json";
 
+/// Bytes of the audit file copied between syncs of the copy.
+const SYNC_EVERY: usize = 4 << 20;
+
 /// The layout of a backup this version writes and reads.
 const FORMAT: u32 = 1;
 
@@ -119,11 +122,31 @@ pub fn backup_data_dir(
         .into());
     }
     std::fs::create_dir_all(destination).map_err(io(destination))?;
-    let target_db = database_path(destination);
-    if target_db.exists() || destination.join(MANIFEST).exists() {
+    let written = [
+        database_path(destination),
+        destination.join(FILE_NAME),
+        destination.join(MANIFEST),
+    ];
+    if written.iter().any(|path| path.exists()) {
         return Err(BackupError::NotEmpty(destination.to_path_buf()));
     }
-    let source = open_read_only(&source_db, false)?;
+    let taken = take_backup(directory, &source_db, destination);
+    if taken.is_err() {
+        // A backup that failed half-way is not left looking like one.
+        for path in &written {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+    taken
+}
+
+fn take_backup(
+    directory: &Path,
+    source_db: &Path,
+    destination: &Path,
+) -> Result<BackupManifest, BackupError> {
+    let target_db = database_path(destination);
+    let source = open_read_only(source_db, false)?;
     let mut target = Connection::open(&target_db).map_err(|source| BackupError::Copy {
         path: target_db.clone(),
         source,
@@ -146,7 +169,7 @@ pub fn backup_data_dir(
                     std::thread::sleep(std::time::Duration::from_millis(10));
                 }
                 _ => {
-                    return Err(BackupError::Busy(source_db.clone()));
+                    return Err(BackupError::Busy(source_db.to_path_buf()));
                 }
             }
         }
@@ -329,6 +352,7 @@ fn copy_prefix(from: &Path, to: &Path, length: u64) -> Result<String, BackupErro
     let mut hasher = Sha256::new();
     let mut reader = source.take(length);
     let mut buffer = vec![0; 1 << 16];
+    let mut unsynced = 0;
     loop {
         let read = reader.read(&mut buffer).map_err(io(from))?;
         if read == 0 {
@@ -336,6 +360,14 @@ fn copy_prefix(from: &Path, to: &Path, length: u64) -> Result<String, BackupErro
         }
         hasher.update(&buffer[..read]);
         target.write_all(&buffer[..read]).map_err(io(to))?;
+        // Synced as it goes: on a journalling file system the daemon's
+        // own commit syncs would otherwise wait for the whole copy's
+        // dirty pages to reach the disk.
+        unsynced += read;
+        if unsynced >= SYNC_EVERY {
+            target.sync_data().map_err(io(to))?;
+            unsynced = 0;
+        }
     }
     target.sync_all().map_err(io(to))?;
     Ok(hex_digest(hasher))
