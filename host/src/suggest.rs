@@ -25,6 +25,13 @@ where
 
 /// serde says "unknown field `x`, expected one of `a`, `b`" (or "unknown
 /// variant"): suggest the closest of the expected names.
+///
+/// This reads serde's text on purpose, for rule files, manifests and the
+/// daemon's configuration (`deny_unknown_fields`): the text is what serde's
+/// own `de::Error::unknown_field` writes, every table's expected names are
+/// in it, and the suggestion is only a hint added to serde's error, which
+/// is shown whole either way. Should the wording change, the hint goes
+/// away and nothing else does (`suggests_near_misses_only` would fail).
 pub fn from_serde_message(message: &str) -> Option<String> {
     let rest = message
         .strip_prefix("unknown field `")

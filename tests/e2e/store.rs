@@ -305,6 +305,23 @@ fn a_case_moves_through_its_lifecycle_over_http() {
         .unwrap();
     assert_eq!(first["state"], "cancelled", "responded in time");
 
+    // A misspelt type is named, with the one meant.
+    let (status, refused) = daemon.post("/v1/complaints/life-1/events", r#"{"type": "resolvd"}"#);
+    assert_eq!(status, 422, "{refused}");
+    let message = refused["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("unknown `type` `resolvd`")
+            && message.contains("did you mean `resolved`?"),
+        "{message}"
+    );
+    let (status, refused) = daemon.post("/v1/complaints/life-1/events", r#"{"by": "ana"}"#);
+    assert_eq!(status, 422, "{refused}");
+    let message = refused["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("missing field `type`") && message.contains("authority_used"),
+        "{message}"
+    );
+
     // Closing before resolving is not a step a case can take.
     let (status, refused) = daemon.post("/v1/complaints/life-1/events", r#"{"type": "confirmed"}"#);
     assert_eq!(status, 409, "{refused}");

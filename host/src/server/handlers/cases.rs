@@ -9,12 +9,13 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
+use strum::IntoEnumIterator as _;
 
 use super::translate::{body_error, path_error, query_error, store_unavailable};
 use super::{json, store_of};
 use crate::server::error::{ApiError, ErrorCode};
 use crate::server::state::AppState;
-use crate::store::{DecisionQuery, LifecycleError, LifecycleEvent};
+use crate::store::{DecisionQuery, LifecycleError, LifecycleEvent, LifecycleKind};
 use crate::time::Timestamp;
 
 /// `POST /v1/complaints/{id}/events`: something happened to a case.
@@ -27,15 +28,9 @@ pub async fn case_event(
     let store = store_of(&state)?;
     let body = body.map_err(body_error)?;
     let event: LifecycleEvent = serde_json::from_slice(&body).map_err(|error| {
-        let error = error.to_string();
-        // For an unknown `type`, serde's message already lists the types.
-        let hint = if error.contains("unknown variant") {
-            ""
-        } else {
-            "; `type` is one of responded, customer_replied, resolved, confirmed, closed, reopened, followed_up, authority_used"
-        };
-        ApiError::new(ErrorCode::InvalidLifecycleEvent,
-            format!("invalid lifecycle event: {error}{hint}"),
+        ApiError::new(
+            ErrorCode::InvalidLifecycleEvent,
+            lifecycle_error(&body, &error),
         )
     })?;
     let case = store
@@ -120,4 +115,26 @@ pub async fn report(
     let report = tokio::task::block_in_place(|| store.report(from, to))
         .map_err(|e| store_unavailable(&e.to_string()))?;
     Ok(json(StatusCode::OK, &report))
+}
+
+/// What is wrong with a lifecycle event's body: an unknown `type` is named
+/// with the closest known one; any other problem is serde's, with the
+/// types listed.
+fn lifecycle_error(body: &[u8], error: &serde_json::Error) -> String {
+    let kinds: Vec<&str> = LifecycleKind::iter().map(LifecycleKind::as_str).collect();
+    let listed = kinds.join(", ");
+    let sent_type = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|value| value.get("type")?.as_str().map(str::to_string));
+    match sent_type {
+        Some(kind) if !kinds.contains(&kind.as_str()) => {
+            let suggestion = crate::suggest::did_you_mean(&kind, kinds.iter().copied())
+                .map(|hint| format!("; {hint}"))
+                .unwrap_or_default();
+            format!(
+                "invalid lifecycle event: unknown `type` `{kind}`{suggestion}; `type` is one of {listed}"
+            )
+        }
+        _ => format!("invalid lifecycle event: {error}; `type` is one of {listed}"),
+    }
 }

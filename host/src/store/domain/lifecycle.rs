@@ -59,6 +59,7 @@ impl Status {
     strum::Display,
     strum::EnumString,
     strum::IntoStaticStr,
+    strum::EnumIter,
     schemars::JsonSchema,
 )]
 #[serde(rename_all = "snake_case")]
