@@ -282,7 +282,7 @@ impl ControlLineStatus {
 }
 
 /// How much of the rule-by-rule account to keep.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum TraceLevel {
     /// No trace (benchmarks).

@@ -34,6 +34,9 @@ pub struct RawCondition {
     pub when: Located<String>,
 }
 
+// By hand: the derive (with `#[schemars(with = "T")]`) names a schema
+// `Located`, `Located2`, ... per wrapped type and refers to those, where
+// an editor should see the wrapped value's own schema in place.
 impl<T: JsonSchema> JsonSchema for Located<T> {
     fn inline_schema() -> bool {
         T::inline_schema()

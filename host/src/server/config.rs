@@ -171,16 +171,6 @@ pub enum LogFormat {
     Json,
 }
 
-impl JsonSchema for TraceLevel {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "TraceLevel".into()
-    }
-
-    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schemars::json_schema!({ "type": "string", "enum": ["none", "compact", "full"] })
-    }
-}
-
 /// The configuration with defaults applied.
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
