@@ -27,7 +27,7 @@ use sha2::{Digest, Sha256};
 
 use super::archive::open_read_only;
 use super::audit_file::{FILE_NAME, read_exact_at};
-use super::repair::{is_placeholder, line_matches};
+use super::repair::{EntryLine, each_entry_line, is_placeholder, line_matches};
 use super::{MIGRATIONS, committed_audit_end};
 use crate::store::{DataLock, StoreError, database_path};
 use crate::time::Timestamp;
@@ -305,7 +305,7 @@ pub fn verify_backup(source: &Path) -> Result<BackupManifest, BackupError> {
             manifest.audit_sha256
         )));
     }
-    check_lines(&connection, &audit, &audit_path).map_err(damaged)?;
+    check_lines(&connection, &audit, &audit_path)?;
     Ok(manifest)
 }
 
@@ -389,43 +389,30 @@ fn hex_digest(hasher: Sha256) -> String {
 }
 
 /// Every entry's line is where the database says and holds what it says.
-fn check_lines(connection: &Connection, audit: &File, path: &Path) -> Result<(), String> {
-    let mut statement = connection
-        .prepare(
-            "SELECT seq, event_id, kind, payload_at, payload_len FROM decisions
-             WHERE payload_at IS NOT NULL ORDER BY payload_at",
-        )
-        .map_err(|error| error.to_string())?;
-    let rows = statement
-        .query_map([], |row| {
-            Ok((
-                row.get::<_, i64>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, String>(2)?,
-                row.get::<_, i64>(3)?,
-                row.get::<_, i64>(4)?,
-            ))
-        })
-        .map_err(|error| error.to_string())?;
+fn check_lines(connection: &Connection, audit: &File, path: &Path) -> Result<(), BackupError> {
     let mut line = Vec::new();
-    for row in rows {
-        let (seq, event_id, kind, at, len) = row.map_err(|error| error.to_string())?;
-        let (Ok(at), Ok(len)) = (u64::try_from(at), usize::try_from(len)) else {
-            return Err(format!("entry {seq} points at a negative place"));
-        };
-        line.resize(len, 0);
+    each_entry_line(connection, |entry: EntryLine| {
+        line.resize(entry.len, 0);
         // A placeholder is what a repair left for a lost entry: the
         // database points at it, so it belongs to the backup as it is.
-        let intact = read_exact_at(audit, &mut line, at).is_ok()
-            && (line_matches(&line, &kind, &event_id) || is_placeholder(&line, &kind));
-        if !intact {
-            return Err(format!(
-                "entry {seq} ({kind} `{event_id}`) does not have its line at byte {at} of {}",
-                path.display()
-            ));
+        let intact = read_exact_at(audit, &mut line, entry.at).is_ok()
+            && (line_matches(&line, &entry.kind, &entry.event_id)
+                || is_placeholder(&line, &entry.kind));
+        if intact {
+            return Ok(());
         }
-    }
-    Ok(())
+        Err(BackupError::Damaged {
+            path: path.parent().unwrap_or(path).to_path_buf(),
+            what: format!(
+                "entry {} ({} `{}`) does not have its line at byte {} of {}",
+                entry.seq,
+                entry.kind,
+                entry.event_id,
+                entry.at,
+                path.display()
+            ),
+        })
+    })
 }
 
 /// Syncs a file or a directory to disk.

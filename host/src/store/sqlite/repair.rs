@@ -119,48 +119,82 @@ pub(in crate::store) fn repair_audit_file(
         report.cut_off = length - end;
     }
     let length = length.min(end);
-    let mut statement = connection.prepare(
-        "SELECT seq, event_id, kind, payload_at, payload_len FROM decisions
-         WHERE payload_at IS NOT NULL ORDER BY payload_at",
-    )?;
-    let rows = statement.query_map([], |row| {
-        Ok((
-            row.get::<_, i64>(0)?,
-            row.get::<_, String>(1)?,
-            row.get::<_, String>(2)?,
-            row.get::<_, i64>(3)?,
-            row.get::<_, i64>(4)?,
-        ))
-    })?;
     let mut writer = &file;
     let mut line = Vec::new();
-    for row in rows {
-        let (seq, event_id, kind, at, len) = row?;
+    each_entry_line(connection, |entry: EntryLine| -> Result<(), StoreError> {
         report.entries += 1;
-        let (Ok(at), Ok(len)) = (u64::try_from(at), usize::try_from(len)) else {
-            return Err(StoreError::Inconsistent(format!(
-                "audit entry {seq} points at a negative place in {FILE_NAME}"
-            )));
-        };
-        let intact = at + len as u64 <= length && {
-            line.resize(len, 0);
-            read_exact_at(&file, &mut line, at).map_err(failed)?;
-            line_matches(&line, &kind, &event_id)
+        let intact = entry.at + entry.len as u64 <= length && {
+            line.resize(entry.len, 0);
+            read_exact_at(&file, &mut line, entry.at).map_err(failed)?;
+            line_matches(&line, &entry.kind, &entry.event_id)
         };
         if intact {
             report.intact += 1;
-            continue;
+            return Ok(());
         }
-        writer.seek(SeekFrom::Start(at)).map_err(failed)?;
-        writer.write_all(&placeholder(&kind, len)).map_err(failed)?;
+        writer.seek(SeekFrom::Start(entry.at)).map_err(failed)?;
+        writer
+            .write_all(&placeholder(&entry.kind, entry.len))
+            .map_err(failed)?;
         report.lost.push(LostEntry {
+            seq: entry.seq,
+            event_id: entry.event_id,
+            kind: entry.kind,
+        });
+        Ok(())
+    })?;
+    file.sync_all().map_err(failed)?;
+    Ok(report)
+}
+
+/// An entry of the log and where its line is in the audit file.
+pub(in crate::store) struct EntryLine {
+    pub seq: i64,
+    pub event_id: String,
+    pub kind: String,
+    pub at: u64,
+    pub len: usize,
+}
+
+/// Visits every entry that has a line in the audit file, in the file's
+/// order.
+pub(in crate::store) fn each_entry_line<E: From<StoreError>>(
+    connection: &Connection,
+    mut visit: impl FnMut(EntryLine) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut statement = connection
+        .prepare(
+            "SELECT seq, event_id, kind, payload_at, payload_len FROM decisions
+             WHERE payload_at IS NOT NULL ORDER BY payload_at",
+        )
+        .map_err(StoreError::from)?;
+    let mut rows = statement.query([]).map_err(StoreError::from)?;
+    while let Some(row) = rows.next().map_err(StoreError::from)? {
+        let read = |row: &rusqlite::Row<'_>| -> rusqlite::Result<(i64, String, String, i64, i64)> {
+            Ok((
+                row.get(0)?,
+                row.get(1)?,
+                row.get(2)?,
+                row.get(3)?,
+                row.get(4)?,
+            ))
+        };
+        let (seq, event_id, kind, at, len) = read(row).map_err(StoreError::from)?;
+        let (Ok(at), Ok(len)) = (u64::try_from(at), usize::try_from(len)) else {
+            return Err(StoreError::Inconsistent(format!(
+                "audit entry {seq} points at a negative place in {FILE_NAME}"
+            ))
+            .into());
+        };
+        visit(EntryLine {
             seq,
             event_id,
             kind,
-        });
+            at,
+            len,
+        })?;
     }
-    file.sync_all().map_err(failed)?;
-    Ok(report)
+    Ok(())
 }
 
 /// Whether `line` is the line of an entry of `kind` about `event_id`.
