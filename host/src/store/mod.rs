@@ -297,7 +297,8 @@ pub trait Store: StoreReader + Send + Sync {
     }
 
     /// Keeps a snapshot before it serves, so that the decisions naming it
-    /// can be decided again (a no-op for a version already kept).
+    /// can be decided again (a no-op for a version already kept). Blocks
+    /// until it is committed: call it off the async runtime.
     fn record_snapshot(&self, record: &SnapshotRecord) -> Result<(), StoreError>;
 
     /// The store's audit log, for replay, diff and the reload gate.

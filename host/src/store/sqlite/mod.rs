@@ -478,14 +478,15 @@ impl Store for SqliteStore {
     }
 
     fn record_snapshot(&self, record: &SnapshotRecord) -> Result<(), StoreError> {
-        // Rare (once per reload), so on the reader's connection rather than
-        // through the writer's queue: it waits for a batch under way, and
-        // batches wait for it, for as long as a few inserts take.
-        let mut connection = match self.reader.lock() {
-            Ok(connection) => connection,
-            Err(poisoned) => poisoned.into_inner(),
+        let (reply, kept) = std::sync::mpsc::sync_channel(1);
+        let command = Command::Keep {
+            record: Box::new(record.clone()),
+            reply,
         };
-        self::versions::record_snapshot(&mut connection, record)
+        if self.send(command).is_err() {
+            return Err(StoreError::Closed);
+        }
+        kept.recv().unwrap_or(Err(StoreError::Closed))
     }
 
     fn reader(&self) -> &dyn AuditReader {

@@ -46,17 +46,12 @@ fn put_blob(connection: &Connection, bytes: &[u8]) -> Result<String, StoreError>
     Ok(sha)
 }
 
-/// Keeps `record` (a no-op if its version is kept already), in one
-/// transaction.
+/// Keeps `record` (a no-op if its version is kept already), inside the
+/// writer's transaction.
 pub(in crate::store) fn record_snapshot(
-    connection: &mut Connection,
+    transaction: &Connection,
     record: &SnapshotRecord,
 ) -> Result<(), StoreError> {
-    // Immediate: the write lock at once (waiting for the writer's batch
-    // under way), rather than a read that cannot be upgraded once the
-    // writer has committed since.
-    let transaction =
-        connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let known: Option<i64> = transaction
         .query_row(
             "SELECT 1 FROM snapshots WHERE version = ?1",
@@ -96,7 +91,6 @@ pub(in crate::store) fn record_snapshot(
             Timestamp::now().millis()
         ],
     )?;
-    transaction.commit()?;
     Ok(())
 }
 

@@ -16,6 +16,7 @@ use super::case_index::SharedCaseIndex;
 use super::complaint::record_complaint;
 use super::timer_queue::TimerQueue;
 use super::timers::fire_timers;
+use super::versions::{SnapshotRecord, record_snapshot};
 use crate::store::{
     CaseView, Fired, Intake, LifecycleError, LifecycleEvent, Recorded, StoreError, StoreMetrics,
 };
@@ -38,6 +39,15 @@ pub(super) enum Command {
         now: Timestamp,
         reply: oneshot::Sender<Result<Vec<Fired>, StoreError>>,
     },
+    /// Keeps a snapshot before it serves. Through the writer's queue
+    /// rather than a connection of its own: a second writer would compete
+    /// for SQLite's write lock with batches that follow each other closely
+    /// under load, and its busy handler could lose that race for seconds.
+    Keep {
+        record: Box<SnapshotRecord>,
+        /// A std channel: the reloader waits on a blocking thread.
+        reply: std::sync::mpsc::SyncSender<Result<(), StoreError>>,
+    },
 }
 
 /// What a command produced, answered after the commit.
@@ -46,6 +56,7 @@ enum Outcome {
     /// Boxed: lifecycle events are rare, decisions are the hot path.
     Apply(Box<Result<CaseView, LifecycleError>>),
     Fire(Result<Vec<Fired>, StoreError>),
+    Keep(Result<(), StoreError>),
 }
 
 pub(super) fn writer_loop(
@@ -115,6 +126,9 @@ pub(super) fn writer_loop(
                 (Command::Fire { reply, .. }, Some(Outcome::Fire(result))) => {
                     let _ = reply.send(result);
                 }
+                (Command::Keep { reply, .. }, Some(Outcome::Keep(result))) => {
+                    let _ = reply.send(result);
+                }
                 (Command::Decide { reply, .. }, _) => {
                     let _ = reply.send(Err(failed()));
                 }
@@ -122,6 +136,9 @@ pub(super) fn writer_loop(
                     let _ = reply.send(Err(LifecycleError::Store(failed())));
                 }
                 (Command::Fire { reply, .. }, _) => {
+                    let _ = reply.send(Err(failed()));
+                }
+                (Command::Keep { reply, .. }, _) => {
                     let _ = reply.send(Err(failed()));
                 }
             }
@@ -267,6 +284,11 @@ fn run_transaction_uncommitted(
                 let result = fire_timers(&savepoint, state, *now);
                 let ok = result.is_ok();
                 (Outcome::Fire(result), ok)
+            }
+            Command::Keep { record, .. } => {
+                let result = record_snapshot(&savepoint, record);
+                let ok = result.is_ok();
+                (Outcome::Keep(result), ok)
             }
         };
         if ok {
