@@ -7,10 +7,13 @@
 
 mod backup;
 mod cli;
+mod cluster;
 mod daemon;
 mod hardening;
 mod host_limits;
 mod plugins;
+#[path = "../support/postgres_server.rs"]
+mod postgres_server;
 mod replay;
 mod robustness;
 mod store;

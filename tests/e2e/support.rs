@@ -149,6 +149,13 @@ impl Daemon {
         self.base = base;
     }
 
+    /// Kills the daemon with SIGKILL (no shutdown of any kind), leaving it
+    /// down.
+    pub fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
     /// Sends requests with this bearer token from now on.
     pub fn with_token(mut self, token: &str) -> Self {
         self.token = Some(token.to_string());

@@ -1,19 +1,17 @@
 //! `redress audit`: the audit log of a data directory, offline.
 
 use std::io::Write as _;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 
-use crate::cli::{Moment, default_data_dir};
-use crate::store::{DecisionQuery, StoredDecision, open_reader};
+use crate::cli::{Moment, StoreSource};
+use crate::store::{DecisionQuery, StoredDecision};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The daemon's data directory. Default: data.
-    #[arg(long, value_name = "DIR")]
-    data: Option<PathBuf>,
+    #[command(flatten)]
+    store: StoreSource,
     /// Only this case's decisions (the case id is the complaint's id).
     #[arg(long, value_name = "ID")]
     case: Option<String>,
@@ -38,8 +36,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let data = args.data.unwrap_or_else(default_data_dir);
-    let archive = open_reader(&data)?;
+    let archive = args.store.open()?;
     let mut remaining = args.limit.unwrap_or(usize::MAX);
     let mut query = DecisionQuery {
         after: args.after,

@@ -9,23 +9,21 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 
-use crate::cli::{Moment, default_data_dir};
+use crate::cli::{Moment, StoreSource};
 use crate::diagnostic::render_all;
 use crate::explain::explain;
 use crate::plugin::{PluginRuntime, RuntimeOptions, load_plugins};
 use crate::replay::diff::{Counted, DiffReport, Gained, Transition, side_by_side};
 use crate::replay::{DiffOptions, diff};
 use crate::rules::read_rule_files;
-use crate::store::{LogQuery, StoreReader, open_reader};
+use crate::store::{LogQuery, StoreReader};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The candidate rules directory (checked as `redress check` would).
     candidate: PathBuf,
-    /// The daemon's data directory (read only; the daemon may be running).
-    /// Default: data.
-    #[arg(long, value_name = "DIR")]
-    data: Option<PathBuf>,
+    #[command(flatten)]
+    store: StoreSource,
     /// Complaints decided at or after this moment (RFC 3339, YYYY-MM-DD, or
     /// a time ago).
     #[arg(long, value_name = "WHEN", default_value = "30d")]
@@ -49,7 +47,6 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let data = args.data.unwrap_or_else(default_data_dir);
     let candidate = match read_rule_files(&args.candidate) {
         Ok(files) => files,
         Err(diagnostic) => {
@@ -57,7 +54,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     };
-    let archive = open_reader(&data)?;
+    let archive = args.store.open()?;
     if let Some(event) = &args.event {
         return show_event(&*archive, candidate, event);
     }

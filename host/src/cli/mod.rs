@@ -153,6 +153,31 @@ pub(crate) fn default_data_dir() -> PathBuf {
     PathBuf::from("data")
 }
 
+/// Which store an offline command reads: a data directory (SQLite) or a
+/// PostgreSQL database.
+#[derive(Debug, clap::Args)]
+pub(crate) struct StoreSource {
+    /// The daemon's data directory (read only; the daemon may be
+    /// running). Default: data.
+    #[arg(long, value_name = "DIR", conflicts_with = "database")]
+    data: Option<PathBuf>,
+    /// The daemons' PostgreSQL database instead of a data directory:
+    /// `postgres://user:password@host:port/database` (read only).
+    #[arg(long, value_name = "URL")]
+    database: Option<String>,
+}
+
+impl StoreSource {
+    pub(crate) fn open(&self) -> anyhow::Result<Box<dyn crate::store::StoreReader>> {
+        Ok(match &self.database {
+            Some(url) => Box::new(crate::store::PostgresReader::connect(
+                &crate::store::PostgresOptions::new(url.clone()),
+            )?),
+            None => crate::store::open_reader(&self.data.clone().unwrap_or_else(default_data_dir))?,
+        })
+    }
+}
+
 /// A moment given on the command line: RFC 3339, or a date (midnight UTC).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Moment(pub(crate) Timestamp);

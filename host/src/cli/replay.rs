@@ -1,20 +1,17 @@
 //! `redress replay`: are the logged decisions exactly reproducible?
 
 use std::io::Write as _;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::cli::{Moment, default_data_dir};
+use crate::cli::{Moment, StoreSource};
 use crate::plugin::{PluginRuntime, RuntimeOptions};
 use crate::replay::{ReplayOptions, replay};
-use crate::store::{LogQuery, open_reader};
+use crate::store::LogQuery;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The daemon's data directory (read only; the daemon may be running).
-    /// Default: data.
-    #[arg(long, value_name = "DIR")]
-    data: Option<PathBuf>,
+    #[command(flatten)]
+    store: StoreSource,
     /// Complaints decided at or after this moment (RFC 3339, YYYY-MM-DD, or
     /// a time ago such as 7d).
     #[arg(long, value_name = "WHEN")]
@@ -36,8 +33,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let data = args.data.unwrap_or_else(default_data_dir);
-    let archive = open_reader(&data)?;
+    let archive = args.store.open()?;
     let options = ReplayOptions {
         query: LogQuery {
             since: args.since.map(|m| m.0),

@@ -1,20 +1,17 @@
 //! `redress report`: the monthly report to decision makers (seed 001),
 //! from a data directory, offline.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 
-use crate::cli::{Moment, default_data_dir, midnight_utc};
-use crate::store::open_reader;
+use crate::cli::{Moment, StoreSource, midnight_utc};
 use crate::time::Timestamp;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The daemon's data directory. Default: data.
-    #[arg(long, value_name = "DIR")]
-    data: Option<PathBuf>,
+    #[command(flatten)]
+    store: StoreSource,
     /// Complaints opened at or after this moment (RFC 3339 or YYYY-MM-DD,
     /// UTC). Default: 30 days before `--to`.
     #[arg(long, value_name = "WHEN", conflicts_with = "month")]
@@ -48,8 +45,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if from >= to {
         anyhow::bail!("the period is empty: {from} is not before {to}");
     }
-    let data = args.data.unwrap_or_else(default_data_dir);
-    let archive = open_reader(&data)?;
+    let archive = args.store.open()?;
     let report = archive
         .report(from, to)
         .with_context(|| format!("cannot read {}", archive.location()))?;

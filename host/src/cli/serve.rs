@@ -11,7 +11,7 @@ use crate::plugin::{PluginRuntime, RuntimeOptions};
 use crate::reload::{DirectoryWatcher, ReloadTiming, ReloadTrigger, Reloader};
 use crate::server::{self, AppState, LogFormat, Overrides, ServeConfig};
 use crate::snapshot::Sources;
-use crate::store::{self, Store, StoreError, database_path, spawn_scheduler};
+use crate::store::{self, Store, StoreError, spawn_scheduler};
 use crate::time::{Clock, SystemClock};
 
 #[derive(Debug, clap::Args)]
@@ -93,6 +93,7 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<ExitCode> {
     };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let store: Option<Arc<dyn Store>> = if let Some(backend) = config.store.clone() {
+        let backend_location = backend.location();
         let opened = {
             let clock = clock.clone();
             tokio::task::spawn_blocking(move || store::open(&backend, clock)).await?
@@ -113,7 +114,7 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<ExitCode> {
             }
             // The other errors do not say which database they are about.
             Err(error) => {
-                eprintln!("error: {}: {error}", database_path(&config.data).display());
+                eprintln!("error: {}: {error}", backend_location);
                 return Ok(ExitCode::FAILURE);
             }
         }

@@ -58,6 +58,33 @@ pub struct RawStore {
     pub max_batch: Option<usize>,
     /// How often due SLA timers and follow-ups are checked. Default: `"1s"`.
     pub timer_interval: Option<Duration>,
+    /// Where the state is kept: `sqlite` (embedded, in the data directory)
+    /// or `postgres` (a database several daemons may share; see
+    /// docs/cluster.md). Default: `"sqlite"`.
+    pub backend: Option<StoreBackendName>,
+    /// With `backend = "postgres"`: the database,
+    /// `postgres://user:password@host:port/database`. Also read from
+    /// `REDRESS_DATABASE_URL`, which wins (keep passwords out of the file).
+    /// No default.
+    pub url: Option<String>,
+    /// With `backend = "postgres"`: connections for reads (cases, the
+    /// audit log, reports, simulations), beside the writer's one.
+    /// Default: `4`.
+    pub pool_size: Option<usize>,
+    /// With `backend = "postgres"`: longest one statement may run before
+    /// the server cancels it (the batch then fails and is answered with
+    /// 503). Default: `"10s"`.
+    pub statement_timeout: Option<Duration>,
+}
+
+/// `[store] backend`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreBackendName {
+    /// `data/redress.db` and `data/decisions.jsonl`.
+    Sqlite,
+    /// A PostgreSQL database (`url`).
+    Postgres,
 }
 
 /// `[auth]`
@@ -230,6 +257,10 @@ pub enum ConfigError {
     #[error("invalid listen address `{0}`: expected host:port, like `127.0.0.1:8080`")]
     Listen(String),
     #[error(
+        "`[store] backend = \"postgres\"` needs the database: set `[store] url` or REDRESS_DATABASE_URL (postgres://user:password@host:port/database)"
+    )]
+    NoDatabaseUrl,
+    #[error(
         "refusing to serve {0} without authentication: set `[auth] tokens` (or REDRESS_TOKENS), or `allow_unauthenticated = true`"
     )]
     Unauthenticated(SocketAddr),
@@ -390,20 +421,7 @@ impl ServeConfig {
                 .unwrap_or(LogFormat::Human),
             log_filter: raw.log.filter.unwrap_or_else(|| "info".to_string()),
             default_trace: raw.decisions.trace.unwrap_or(TraceLevel::Compact),
-            store: raw
-                .store
-                .enabled
-                .unwrap_or(true)
-                .then(|| crate::store::StoreBackend::Sqlite {
-                    directory: data.clone(),
-                    options: crate::store::StoreOptions {
-                        durability: raw
-                            .store
-                            .durability
-                            .unwrap_or(crate::store::Durability::Full),
-                        max_batch: raw.store.max_batch.unwrap_or(512).max(1),
-                    },
-                }),
+            store: store_backend(&raw.store, &data, env)?,
             timer_interval: millis(
                 raw.store
                     .timer_interval
@@ -442,6 +460,47 @@ impl ServeConfig {
     pub fn auth_required(&self) -> bool {
         !(self.tokens.is_empty() && self.admin_tokens.is_empty())
     }
+}
+
+/// The configured store, or `None` with `[store] enabled = false`.
+fn store_backend(
+    raw: &RawStore,
+    data: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<crate::store::StoreBackend>, ConfigError> {
+    use crate::store::{Durability, PostgresOptions, StoreBackend, StoreOptions};
+    if !raw.enabled.unwrap_or(true) {
+        return Ok(None);
+    }
+    let max_batch = raw.max_batch.unwrap_or(512).max(1);
+    Ok(Some(
+        match raw.backend.unwrap_or(StoreBackendName::Sqlite) {
+            StoreBackendName::Sqlite => StoreBackend::Sqlite {
+                directory: data.to_path_buf(),
+                options: StoreOptions {
+                    durability: raw.durability.unwrap_or(Durability::Full),
+                    max_batch,
+                },
+            },
+            StoreBackendName::Postgres => {
+                let url = env("REDRESS_DATABASE_URL")
+                    .filter(|url| !url.trim().is_empty())
+                    .or_else(|| raw.url.clone())
+                    .ok_or(ConfigError::NoDatabaseUrl)?;
+                let mut options = PostgresOptions::new(url);
+                options.max_batch = max_batch;
+                if let Some(pool_size) = raw.pool_size {
+                    options.pool_size = pool_size.max(1);
+                }
+                if let Some(timeout) = raw.statement_timeout {
+                    options.statement_timeout = Some(std::time::Duration::from_millis(
+                        timeout.millis().max(0) as u64,
+                    ));
+                }
+                StoreBackend::Postgres(options)
+            }
+        },
+    ))
 }
 
 #[cfg(test)]

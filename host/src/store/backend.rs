@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::store::{SqliteStore, Store, StoreError, StoreOptions};
+use crate::store::{PostgresOptions, PostgresStore, SqliteStore, Store, StoreError, StoreOptions};
 use crate::time::Clock;
 
 /// A configured store.
@@ -18,6 +18,8 @@ pub enum StoreBackend {
         directory: PathBuf,
         options: StoreOptions,
     },
+    /// A PostgreSQL database, which several daemons may share.
+    Postgres(PostgresOptions),
 }
 
 /// Opens (creating and migrating) the configured store.
@@ -28,5 +30,21 @@ pub fn open(backend: &StoreBackend, clock: Arc<dyn Clock>) -> Result<Box<dyn Sto
             options.clone(),
             clock,
         )?)),
+        StoreBackend::Postgres(options) => {
+            Ok(Box::new(PostgresStore::open(options.clone(), clock)?))
+        }
+    }
+}
+
+impl StoreBackend {
+    /// Where the store is, for messages: the database file, or the
+    /// database's URL without its password.
+    pub fn location(&self) -> String {
+        match self {
+            StoreBackend::Sqlite { directory, .. } => {
+                super::database_path(directory).display().to_string()
+            }
+            StoreBackend::Postgres(options) => super::redacted_database_url(&options.url),
+        }
     }
 }

@@ -23,11 +23,13 @@
 //! Another backend (PostgreSQL shared by several daemons) implements the
 //! same traits with the same `domain/`; the engine does not change.
 
+mod audit_line;
 mod backend;
 mod domain;
 mod error;
 mod log_reader;
 mod metrics;
+mod postgres;
 mod reader;
 mod report;
 mod scheduler;
@@ -47,6 +49,9 @@ pub use domain::lifecycle::{
 pub use error::{DatabaseError, StoreError};
 pub use log_reader::{AuditReader, LineParts, LogQuery, LoggedComplaint};
 pub use metrics::StoreMetrics;
+pub use postgres::{
+    PostgresOptions, PostgresReader, PostgresStore, redacted as redacted_database_url,
+};
 pub use reader::StoreReader;
 pub use report::{Amount, Report, ReportRow};
 pub use scheduler::spawn_scheduler;

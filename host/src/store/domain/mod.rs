@@ -9,10 +9,12 @@
 //! - [`opening`]: the case a decided complaint opens, with its SLA timers;
 //! - [`authority`]: whether a use of granted authority fits its grant and
 //!   budget;
-//! - [`timer_decision`]: the time-based decision a due timer makes.
+//! - [`timer_decision`]: the time-based decision a due timer makes;
+//! - [`tally_window`]: the buckets control-line counts are kept in.
 
 pub mod authority;
 pub mod case_effects;
 pub mod lifecycle;
 pub mod opening;
+pub mod tally_window;
 pub mod timer_decision;

@@ -21,6 +21,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::store::StoreError;
+use crate::store::audit_line::write_line;
 
 /// The file's name in the data directory.
 pub const FILE_NAME: &str = "decisions.jsonl";
@@ -163,20 +164,7 @@ impl AuditFile {
         replay: Option<&str>,
     ) -> Span {
         let at = self.end + self.pending.len() as u64;
-        self.pending.extend_from_slice(b"{\"kind\":\"");
-        self.pending.extend_from_slice(kind.as_bytes());
-        self.pending.push(b'"');
-        if let Some(event) = event {
-            self.pending.extend_from_slice(b",\"event\":");
-            self.pending.extend_from_slice(event.as_bytes());
-        }
-        self.pending.extend_from_slice(b",\"decision\":");
-        self.pending.extend_from_slice(decision.as_bytes());
-        if let Some(replay) = replay {
-            self.pending.extend_from_slice(b",\"replay\":");
-            self.pending.extend_from_slice(replay.as_bytes());
-        }
-        self.pending.extend_from_slice(b"}\n");
+        write_line(&mut self.pending, kind, event, decision, replay);
         Span {
             at: at as i64,
             len: (self.end + self.pending.len() as u64 - at) as i64,

@@ -65,13 +65,13 @@ pub(in crate::store) fn record_snapshot(
     let mut files = Vec::with_capacity(record.files.len());
     for file in &record.files {
         let name = file.name().display().to_string();
-        files.push((name, put_blob(&transaction, file.text.as_bytes())?));
+        files.push((name, put_blob(transaction, file.text.as_bytes())?));
     }
     let mut plugins = Vec::with_capacity(record.plugins.len());
     for plugin in &record.plugins {
-        let manifest = put_blob(&transaction, plugin.manifest.as_bytes())?;
+        let manifest = put_blob(transaction, plugin.manifest.as_bytes())?;
         if let Some(component) = &plugin.component {
-            let sha = put_blob(&transaction, component)?;
+            let sha = put_blob(transaction, component)?;
             if plugin.digest.strip_prefix("sha256:") != Some(sha.as_str()) {
                 return Err(StoreError::Inconsistent(format!(
                     "plugin `{}`'s digest {} is not its component's sha256 {sha}",

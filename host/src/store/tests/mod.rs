@@ -7,6 +7,8 @@
 //! failures injected with SQLite triggers).
 
 mod contract;
+#[path = "../../../../tests/support/postgres_server.rs"]
+mod postgres_server;
 mod sqlite;
 
 use std::path::{Path, PathBuf};
@@ -75,9 +77,41 @@ impl Backend for Sqlite {
     }
 }
 
-/// Every backend the contract runs on.
+/// A database of the tests' PostgreSQL server per data directory, so that
+/// a restart opens the same one.
+struct Postgres(&'static postgres_server::PostgresServer);
+
+impl Backend for Postgres {
+    fn name(&self) -> &'static str {
+        "postgres"
+    }
+
+    fn open(&self, directory: &Path, clock: Arc<dyn Clock>) -> Result<Box<dyn Store>, StoreError> {
+        let name = format!(
+            "d{:x}",
+            sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(
+                directory.as_os_str().as_encoded_bytes()
+            ))
+        );
+        let url = self.0.database(&name[..20]);
+        Ok(Box::new(PostgresStore::open(
+            PostgresOptions::new(url),
+            clock,
+        )?))
+    }
+}
+
+/// Every backend the contract runs on: SQLite, and PostgreSQL where its
+/// server binaries are installed (see `postgres_server`).
 fn backends() -> Vec<&'static dyn Backend> {
-    vec![&Sqlite]
+    static POSTGRES: std::sync::OnceLock<Option<Postgres>> = std::sync::OnceLock::new();
+    let mut backends: Vec<&'static dyn Backend> = vec![&Sqlite];
+    if let Some(postgres) = POSTGRES
+        .get_or_init(|| postgres_server::server("the store contract on PostgreSQL").map(Postgres))
+    {
+        backends.push(postgres);
+    }
+    backends
 }
 
 struct Fixture {

@@ -1,0 +1,247 @@
+//! A blocking handle on one PostgreSQL connection, usable from any thread.
+//!
+//! The driver is `tokio-postgres`: it pipelines (statements sent together
+//! cost one round trip, which the writer uses for everything it writes
+//! after a decision), and its client is runtime-agnostic while the
+//! connection itself is driven by a small tokio runtime of the store's
+//! own. So the store's writer thread, the engine's [`StateView`] reads
+//! inside a decision (synchronous by design) and the offline tools all wait
+//! on the client's futures with a plain executor, inside or outside the
+//! daemon's runtime. `sqlx` was the other choice; its compile-time checked
+//! queries need a database (or checked-in query data) at build time, and
+//! the synchronous `postgres` crate cannot be called from inside the
+//! daemon's runtime at all.
+//!
+//! [`StateView`]: crate::engine::StateView
+
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+use futures_executor::block_on;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Client, NoTls, Row, Statement};
+
+use crate::store::{DatabaseError, StoreError};
+
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(error: tokio_postgres::Error) -> Self {
+        StoreError::Database(DatabaseError::new(error))
+    }
+}
+
+/// The runtime that drives every connection's socket: one thread, shared
+/// by the stores of the process.
+fn runtime() -> Result<&'static tokio::runtime::Runtime, StoreError> {
+    static RUNTIME: OnceLock<Result<tokio::runtime::Runtime, String>> = OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .thread_name("redress-postgres")
+                .enable_all()
+                .build()
+                .map_err(|error| error.to_string())
+        })
+        .as_ref()
+        .map_err(|message| StoreError::Open {
+            path: "postgres".to_string(),
+            message: format!("cannot start the PostgreSQL driver's runtime: {message}"),
+        })
+}
+
+/// Where a database is, for messages: its URL without the password.
+pub fn redacted(url: &str) -> String {
+    match url.parse::<tokio_postgres::Config>() {
+        Ok(config) => {
+            let hosts: Vec<String> = config
+                .get_hosts()
+                .iter()
+                .map(|host| match host {
+                    tokio_postgres::config::Host::Tcp(name) => name.clone(),
+                    tokio_postgres::config::Host::Unix(path) => path.display().to_string(),
+                })
+                .collect();
+            let port = config.get_ports().first().copied().unwrap_or(5432);
+            format!(
+                "postgres://{}@{}:{port}/{}",
+                config.get_user().unwrap_or(""),
+                hosts.join(","),
+                config.get_dbname().unwrap_or("")
+            )
+        }
+        Err(_) => "a PostgreSQL URL that does not parse".to_string(),
+    }
+}
+
+/// One connection, with its prepared statements.
+pub struct PgConnection {
+    client: Client,
+    prepared: Mutex<HashMap<&'static str, Statement>>,
+}
+
+impl PgConnection {
+    /// Connects to `url`; every statement is cut off after
+    /// `statement_timeout` (`None`: the server's setting).
+    pub fn connect(url: &str, statement_timeout: Option<Duration>) -> Result<Self, StoreError> {
+        let runtime = runtime()?;
+        let config: tokio_postgres::Config = url.parse().map_err(|error| StoreError::Open {
+            path: redacted(url),
+            message: format!("not a PostgreSQL URL: {error}"),
+        })?;
+        let (client, connection) = runtime
+            .block_on(async { config.connect(NoTls).await })
+            .map_err(|error| StoreError::Open {
+                path: redacted(url),
+                message: error.to_string(),
+            })?;
+        runtime.spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::warn!(%error, "PostgreSQL connection ended");
+            }
+        });
+        let connection = PgConnection {
+            client,
+            prepared: Mutex::new(HashMap::new()),
+        };
+        if let Some(timeout) = statement_timeout {
+            connection.batch(&format!(
+                "SET statement_timeout = {}",
+                timeout.as_millis().max(1)
+            ))?;
+        }
+        Ok(connection)
+    }
+
+    /// Whether the connection is gone (the server stopped or dropped it).
+    pub fn is_closed(&self) -> bool {
+        self.client.is_closed()
+    }
+
+    /// `sql`, prepared once per connection.
+    pub fn statement(&self, sql: &'static str) -> Result<Statement, StoreError> {
+        if let Ok(prepared) = self.prepared.lock()
+            && let Some(statement) = prepared.get(sql)
+        {
+            return Ok(statement.clone());
+        }
+        let statement = block_on(self.client.prepare(sql))?;
+        if let Ok(mut prepared) = self.prepared.lock() {
+            prepared.insert(sql, statement.clone());
+        }
+        Ok(statement)
+    }
+
+    /// Runs statements without parameters (transaction control, `SET`).
+    pub fn batch(&self, sql: &str) -> Result<(), StoreError> {
+        Ok(block_on(self.client.batch_execute(sql))?)
+    }
+
+    pub fn query(
+        &self,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, StoreError> {
+        let statement = self.statement(sql)?;
+        Ok(block_on(self.client.query(&statement, params))?)
+    }
+
+    pub fn query_opt(
+        &self,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Option<Row>, StoreError> {
+        let statement = self.statement(sql)?;
+        Ok(block_on(self.client.query_opt(&statement, params))?)
+    }
+
+    pub fn query_one(
+        &self,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Row, StoreError> {
+        let statement = self.statement(sql)?;
+        Ok(block_on(self.client.query_one(&statement, params))?)
+    }
+
+    pub fn execute(
+        &self,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<u64, StoreError> {
+        let statement = self.statement(sql)?;
+        Ok(block_on(self.client.execute(&statement, params))?)
+    }
+
+    /// Tries to take the transaction-scoped advisory lock `key` without
+    /// waiting, and runs `sql` (one round trip): whether the lock was
+    /// taken, and `sql`'s one row.
+    pub fn try_locked_query_one(
+        &self,
+        key: i64,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<(bool, Row), StoreError> {
+        let lock = self.statement("SELECT pg_try_advisory_xact_lock($1)")?;
+        let statement = self.statement(sql)?;
+        let (taken, row) = block_on(futures_util::future::join(
+            self.client.query_one(&lock, &[&key]),
+            self.client.query_one(&statement, params),
+        ));
+        Ok((taken?.try_get(0)?, row?))
+    }
+
+    /// Runs every statement of `writes` and then `sql`, all sent together
+    /// (one round trip); the first error, if any, or `sql`'s one row.
+    pub fn execute_all_then(
+        &self,
+        writes: &[Write<'_>],
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Row, StoreError> {
+        let statements = writes
+            .iter()
+            .map(|write| self.statement(write.sql))
+            .collect::<Result<Vec<_>, _>>()?;
+        let last = self.statement(sql)?;
+        let (results, row) = block_on(futures_util::future::join(
+            futures_util::future::join_all(
+                writes
+                    .iter()
+                    .zip(&statements)
+                    .map(|(write, statement)| self.client.execute(statement, write.params)),
+            ),
+            self.client.query_one(&last, params),
+        ));
+        for result in results {
+            result?;
+        }
+        Ok(row?)
+    }
+}
+
+/// Locks the keys `$1` in the order given; held until the transaction ends.
+pub const LOCK_KEYS: &str = "SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) WITH ORDINALITY AS u(k, n) ORDER BY n";
+
+/// One statement of [`PgConnection::execute_all`].
+pub struct Write<'a> {
+    pub sql: &'static str,
+    pub params: &'a [&'a (dyn ToSql + Sync)],
+}
+
+/// Whether `error` is PostgreSQL giving up on a transaction that another
+/// one got in the way of (a deadlock between advisory locks of two nodes,
+/// a serialization failure): running it again is the answer.
+pub fn is_retryable(error: &StoreError) -> bool {
+    use tokio_postgres::error::SqlState;
+    let StoreError::Database(database) = error else {
+        return false;
+    };
+    database
+        .inner()
+        .downcast_ref::<tokio_postgres::Error>()
+        .and_then(tokio_postgres::Error::code)
+        .is_some_and(|code| {
+            *code == SqlState::T_R_DEADLOCK_DETECTED || *code == SqlState::T_R_SERIALIZATION_FAILURE
+        })
+}

@@ -1,0 +1,385 @@
+//! Reading the PostgreSQL store: cases, the audit log, the report and the
+//! kept snapshots. The daemon's store and the offline tools
+//! (`--database URL`) read through these.
+
+use std::ops::ControlFlow;
+
+use sha2::{Digest as _, Sha256};
+use tokio_postgres::Row;
+
+use super::client::PgConnection;
+use crate::decision::Name;
+use crate::rules::RuleFileText;
+use crate::store::audit_line::write_line;
+use crate::store::report::{Report, ReportRow, add_amount};
+use crate::store::{
+    CaseEventView, CaseView, DecisionKind, DecisionPage, DecisionQuery, LogQuery, LoggedComplaint,
+    PluginRecord, SnapshotRecord, Status, StoreError, StoredDecision, TimerView,
+};
+use crate::time::Timestamp;
+
+/// A word the store wrote (a timer's kind or state, an entry's kind) as
+/// its type; a word it does not know is an error naming it.
+fn word<T: std::str::FromStr>(row: &Row, index: usize) -> Result<T, StoreError> {
+    let text: String = row.try_get(index)?;
+    text.parse().map_err(|_| {
+        StoreError::Inconsistent(format!(
+            "unknown word `{text}` in the store (written by a newer Redress, or edited by hand?)"
+        ))
+    })
+}
+
+pub(super) fn read_case(
+    connection: &PgConnection,
+    case_id: &str,
+) -> Result<Option<CaseView>, StoreError> {
+    let Some(row) = connection.query_opt(
+        "SELECT id, customer_id, status, opened_at, updated_at, category, product_line, tier, location, queue,
+                handler, escalation_level, goodwill FROM cases WHERE id = $1",
+        &[&case_id],
+    )?
+    else {
+        return Ok(None);
+    };
+    let status: String = row.try_get(2)?;
+    let opened_at = Timestamp(row.try_get(3)?);
+    let mut case = CaseView {
+        id: row.try_get(0)?,
+        customer_id: row.try_get(1)?,
+        status: status.parse().unwrap_or(Status::Open),
+        opened_at,
+        updated_at: Timestamp(row.try_get(4)?),
+        category: row.try_get(5)?,
+        product_line: row.try_get(6)?,
+        tier: row.try_get(7)?,
+        location: row.try_get(8)?,
+        queue: row.try_get(9)?,
+        handler: row.try_get(10)?,
+        escalation_level: row.try_get(11)?,
+        goodwill: row.try_get(12)?,
+        timers: Vec::new(),
+        // Opening is not stored as an event: the case row says when.
+        history: vec![CaseEventView {
+            kind: "opened".to_string(),
+            at: opened_at,
+            data: None,
+        }],
+        decisions: Vec::new(),
+    };
+    for row in connection.query(
+        "SELECT kind, due_at, state, fired_at FROM timers WHERE case_id = $1 ORDER BY due_at",
+        &[&case_id],
+    )? {
+        case.timers.push(TimerView {
+            kind: word(&row, 0)?,
+            due_at: Timestamp(row.try_get(1)?),
+            state: word(&row, 2)?,
+            fired_at: row.try_get::<_, Option<i64>>(3)?.map(Timestamp),
+        });
+    }
+    for row in connection.query(
+        "SELECT kind, at, data FROM case_events WHERE case_id = $1 ORDER BY seq",
+        &[&case_id],
+    )? {
+        case.history.push(CaseEventView {
+            kind: row.try_get(0)?,
+            at: Timestamp(row.try_get(1)?),
+            data: row
+                .try_get::<_, Option<String>>(2)?
+                .and_then(|d| serde_json::from_str(&d).ok()),
+        });
+    }
+    case.decisions = read_decisions(
+        connection,
+        &DecisionQuery {
+            limit: 1000,
+            case_id: Some(case_id.to_string()),
+            ..DecisionQuery::default()
+        },
+    )?
+    .decisions;
+    Ok(Some(case))
+}
+
+/// A page of the audit log.
+pub(super) fn read_decisions(
+    connection: &PgConnection,
+    query: &DecisionQuery,
+) -> Result<DecisionPage, StoreError> {
+    let limit = query.limit.clamp(1, 1000) as i64;
+    let rows = connection.query(
+        "SELECT seq, event_id, case_id, kind, decided_at, ruleset_version, plugin_digests, decision FROM decisions
+          WHERE seq > $1 AND ($2::TEXT IS NULL OR case_id = $2)
+            AND ($3::BIGINT IS NULL OR decided_at >= $3) AND ($4::BIGINT IS NULL OR decided_at < $4)
+          ORDER BY seq LIMIT $5",
+        &[
+            &query.after,
+            &query.case_id,
+            &query.since.map(Timestamp::millis),
+            &query.until.map(Timestamp::millis),
+            &limit,
+        ],
+    )?;
+    let mut decisions = Vec::with_capacity(rows.len());
+    for row in rows {
+        let digests: String = row.try_get(6)?;
+        let decision: String = row.try_get(7)?;
+        let kind: DecisionKind = word(&row, 3)?;
+        decisions.push(StoredDecision {
+            seq: row.try_get(0)?,
+            event_id: row.try_get(1)?,
+            case_id: row.try_get(2)?,
+            kind,
+            decided_at: Timestamp(row.try_get(4)?),
+            ruleset_version: row.try_get(5)?,
+            plugin_digests: serde_json::from_str(&digests).unwrap_or_default(),
+            decision: serde_json::from_str(&decision).unwrap_or(serde_json::Value::Null),
+        });
+    }
+    let next = (decisions.len() as i64 == limit)
+        .then(|| decisions.last().map(|d| d.seq))
+        .flatten();
+    Ok(DecisionPage { decisions, next })
+}
+
+pub(super) fn read_report(
+    connection: &PgConnection,
+    from: Timestamp,
+    to: Timestamp,
+) -> Result<Report, StoreError> {
+    let (from_ms, to_ms) = (from.millis(), to.millis());
+    let mut rows = Vec::new();
+    for row in connection.query(
+        "SELECT c.category, c.product_line, c.tier, COUNT(*),
+                COUNT(*) FILTER (WHERE c.status IN ('resolved', 'confirmed', 'closed')),
+                COALESCE(SUM((SELECT COUNT(*) FROM timers t WHERE t.case_id = c.id AND t.kind IN ('first_response', 'resolve') AND t.state = 'fired')), 0)::BIGINT,
+                COALESCE(SUM((SELECT COUNT(*) FROM timers t WHERE t.case_id = c.id AND t.kind = 'follow_up')), 0)::BIGINT,
+                COALESCE(SUM((SELECT COUNT(*) FROM case_events e WHERE e.case_id = c.id AND e.kind = 'followed_up')), 0)::BIGINT,
+                COUNT(*) FILTER (WHERE c.escalation_rank >= 0)
+           FROM cases c WHERE c.opened_at >= $1 AND c.opened_at < $2
+          GROUP BY c.category, c.product_line, c.tier
+          ORDER BY COUNT(*) DESC, c.category, c.product_line, c.tier",
+        &[&from_ms, &to_ms],
+    )? {
+        rows.push(ReportRow {
+            category: row.try_get(0)?,
+            product_line: row.try_get(1)?,
+            tier: row.try_get(2)?,
+            complaints: row.try_get(3)?,
+            resolved: row.try_get(4)?,
+            sla_breaches: row.try_get(5)?,
+            follow_ups_scheduled: row.try_get(6)?,
+            follow_ups_done: row.try_get(7)?,
+            escalated: row.try_get(8)?,
+            compensation: Vec::new(),
+        });
+    }
+    // Compensation per cell and currency: amounts in different currencies
+    // are never added.
+    for sum in connection.query(
+        "SELECT category, product_line, tier, currency, SUM(goodwill)
+           FROM cases WHERE opened_at >= $1 AND opened_at < $2 AND goodwill <> 0
+          GROUP BY category, product_line, tier, currency",
+        &[&from_ms, &to_ms],
+    )? {
+        let category: Option<String> = sum.try_get(0)?;
+        let product_line: Option<String> = sum.try_get(1)?;
+        let tier: Option<String> = sum.try_get(2)?;
+        if let Some(row) = rows.iter_mut().find(|row| {
+            row.category == category && row.product_line == product_line && row.tier == tier
+        }) {
+            add_amount(&mut row.compensation, sum.try_get(3)?, sum.try_get(4)?);
+        }
+    }
+    Ok(Report::new(from, to, rows))
+}
+
+/// Complaints read per query while visiting the log: the page is read
+/// whole, then visited, so a visit may read snapshots on the same pool.
+const PAGE: i64 = 1000;
+
+pub(super) fn visit_complaints(
+    connection: &PgConnection,
+    query: &LogQuery,
+    visit: &mut dyn FnMut(LoggedComplaint) -> ControlFlow<()>,
+) -> Result<(), StoreError> {
+    let since = query.since.map(Timestamp::millis);
+    let until = query.until.map(Timestamp::millis);
+    let mut after = 0_i64;
+    if let Some(last) = query.last {
+        // Where the last `last` begin.
+        let row = connection.query_one(
+            "SELECT COALESCE(MIN(seq) - 1, 0) FROM (SELECT seq FROM decisions
+              WHERE kind = 'complaint' AND ($1::BIGINT IS NULL OR decided_at >= $1)
+                AND ($2::BIGINT IS NULL OR decided_at < $2) AND ($3::TEXT IS NULL OR case_id = $3)
+              ORDER BY seq DESC LIMIT $4) last",
+            &[&since, &until, &query.case_id, &(last as i64)],
+        )?;
+        after = row.try_get(0)?;
+    }
+    loop {
+        let rows = connection.query(
+            "SELECT seq, event_id, decided_at, event, decision, replay FROM decisions
+              WHERE kind = 'complaint' AND seq > $1 AND ($2::BIGINT IS NULL OR decided_at >= $2)
+                AND ($3::BIGINT IS NULL OR decided_at < $3) AND ($4::TEXT IS NULL OR case_id = $4)
+              ORDER BY seq LIMIT $5",
+            &[&after, &since, &until, &query.case_id, &PAGE],
+        )?;
+        let full = rows.len() as i64 == PAGE;
+        for row in rows {
+            let seq: i64 = row.try_get(0)?;
+            after = seq;
+            let event: Option<String> = row.try_get(3)?;
+            let decision: String = row.try_get(4)?;
+            let replay: Option<String> = row.try_get(5)?;
+            let mut line = Vec::with_capacity(decision.len() + 512);
+            write_line(
+                &mut line,
+                DecisionKind::Complaint.as_str(),
+                event.as_deref(),
+                &decision,
+                replay.as_deref(),
+            );
+            let entry = LoggedComplaint {
+                seq,
+                event_id: row.try_get(1)?,
+                decided_at: Timestamp(row.try_get(2)?),
+                line: Some(line),
+            };
+            if visit(entry).is_break() {
+                return Ok(());
+            }
+        }
+        if !full {
+            return Ok(());
+        }
+    }
+}
+
+fn put_blob(connection: &PgConnection, bytes: &[u8]) -> Result<String, StoreError> {
+    let sha = format!("{:x}", Sha256::digest(bytes));
+    connection.execute(
+        "INSERT INTO blobs (sha256, content) VALUES ($1, $2) ON CONFLICT (sha256) DO NOTHING",
+        &[&sha, &bytes],
+    )?;
+    Ok(sha)
+}
+
+/// Keeps `record` (a no-op if its version is kept already), inside the
+/// caller's transaction.
+pub(super) fn record_snapshot(
+    connection: &PgConnection,
+    record: &SnapshotRecord,
+) -> Result<(), StoreError> {
+    let known = connection.query_opt(
+        "SELECT 1 FROM snapshots WHERE version = $1",
+        &[&&*record.version],
+    )?;
+    if known.is_some() {
+        return Ok(());
+    }
+    let mut files = Vec::with_capacity(record.files.len());
+    for file in &record.files {
+        let name = file.name().display().to_string();
+        files.push((name, put_blob(connection, file.text.as_bytes())?));
+    }
+    let mut plugins = Vec::with_capacity(record.plugins.len());
+    for plugin in &record.plugins {
+        let manifest = put_blob(connection, plugin.manifest.as_bytes())?;
+        if let Some(component) = &plugin.component {
+            let sha = put_blob(connection, component)?;
+            if plugin.digest.strip_prefix("sha256:") != Some(sha.as_str()) {
+                return Err(StoreError::Inconsistent(format!(
+                    "plugin `{}`'s digest {} is not its component's sha256 {sha}",
+                    plugin.name, plugin.digest
+                )));
+            }
+        }
+        plugins.push((plugin.name.clone(), plugin.digest.to_string(), manifest));
+    }
+    // Another node may keep the same version at the same moment.
+    connection.execute(
+        "INSERT INTO snapshots (version, ruleset_version, rule_files, plugins, first_served) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (version) DO NOTHING",
+        &[
+            &&*record.version,
+            &&*record.ruleset_version,
+            &serde_json::to_string(&files)?,
+            &serde_json::to_string(&plugins)?,
+            &Timestamp::now().millis(),
+        ],
+    )?;
+    Ok(())
+}
+
+fn text_blob(connection: &PgConnection, sha: &str, what: &str) -> Result<String, StoreError> {
+    let bytes = blob(connection, sha)?.ok_or_else(|| {
+        StoreError::Inconsistent(format!("the text of {what} (blob {sha}) is missing"))
+    })?;
+    String::from_utf8(bytes)
+        .map_err(|_| StoreError::Inconsistent(format!("the text of {what} is not UTF-8")))
+}
+
+fn blob(connection: &PgConnection, sha: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    Ok(connection
+        .query_opt("SELECT content FROM blobs WHERE sha256 = $1", &[&sha])?
+        .map(|row| row.try_get(0))
+        .transpose()?)
+}
+
+pub(super) fn read_snapshot(
+    connection: &PgConnection,
+    version: &str,
+) -> Result<Option<SnapshotRecord>, StoreError> {
+    let Some(row) = connection.query_opt(
+        "SELECT ruleset_version, rule_files, plugins FROM snapshots WHERE version = $1",
+        &[&version],
+    )?
+    else {
+        return Ok(None);
+    };
+    let ruleset_version: String = row.try_get(0)?;
+    let files: Vec<(String, String)> = serde_json::from_str(&row.try_get::<_, String>(1)?)?;
+    let plugins: Vec<(String, String, String)> =
+        serde_json::from_str(&row.try_get::<_, String>(2)?)?;
+    let files = files
+        .into_iter()
+        .map(|(name, sha)| {
+            Ok(RuleFileText {
+                text: text_blob(connection, &sha, &format!("rule file {name}"))?,
+                path: name.into(),
+            })
+        })
+        .collect::<Result<_, StoreError>>()?;
+    let plugins = plugins
+        .into_iter()
+        .map(|(name, digest, manifest)| {
+            Ok(PluginRecord {
+                manifest: text_blob(
+                    connection,
+                    &manifest,
+                    &format!("plugin `{name}`'s manifest"),
+                )?,
+                name,
+                digest: Name::from(digest),
+                component: None,
+            })
+        })
+        .collect::<Result<_, StoreError>>()?;
+    Ok(Some(SnapshotRecord {
+        version: Name::from(version),
+        ruleset_version: Name::from(ruleset_version),
+        files,
+        plugins,
+    }))
+}
+
+pub(super) fn component(
+    connection: &PgConnection,
+    digest: &str,
+) -> Result<Option<Vec<u8>>, StoreError> {
+    match digest.strip_prefix("sha256:") {
+        Some(sha) => blob(connection, sha),
+        None => Ok(None),
+    }
+}
