@@ -35,6 +35,7 @@ mod report;
 mod scheduler;
 mod sqlite;
 mod timer;
+mod writer_queue;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

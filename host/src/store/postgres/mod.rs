@@ -24,17 +24,16 @@ mod view;
 
 use std::collections::BTreeSet;
 use std::ops::ControlFlow;
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
-
-use tokio::sync::oneshot;
 
 pub use self::client::redacted;
 use self::client::{PgConnection, is_retryable};
 use self::locks::LockSet;
 use self::view::PgView;
+use super::writer_queue::{Command, Outcome, WriterQueue, answer, next_batch};
 use crate::engine::StateView;
 use crate::store::{
     AuditReader, CaseView, DecisionPage, DecisionQuery, Fired, Intake, LifecycleError,
@@ -81,56 +80,10 @@ impl PostgresOptions {
     }
 }
 
-/// A request to the writer.
-enum Command {
-    Decide {
-        items: Vec<Intake>,
-        reply: oneshot::Sender<Result<Vec<Recorded>, StoreError>>,
-    },
-    Apply {
-        case_id: String,
-        event: Box<LifecycleEvent>,
-        now: Timestamp,
-        reply: oneshot::Sender<Result<CaseView, LifecycleError>>,
-    },
-    Fire {
-        now: Timestamp,
-        reply: oneshot::Sender<Result<Vec<Fired>, StoreError>>,
-    },
-    Keep {
-        record: Box<SnapshotRecord>,
-        reply: SyncSender<Result<(), StoreError>>,
-    },
-}
-
-enum Outcome {
-    Decide(Result<Vec<Recorded>, StoreError>),
-    Apply(Box<Result<CaseView, LifecycleError>>),
-    Fire(Result<Vec<Fired>, StoreError>),
-    Keep(Result<(), StoreError>),
-}
-
-impl Outcome {
-    /// The store error in it, if any (a lifecycle event refused for cause
-    /// is not one).
-    fn store_error(&self) -> Option<&StoreError> {
-        match self {
-            Outcome::Decide(Err(error)) | Outcome::Fire(Err(error)) | Outcome::Keep(Err(error)) => {
-                Some(error)
-            }
-            Outcome::Apply(result) => match result.as_ref() {
-                Err(LifecycleError::Store(error)) => Some(error),
-                _ => None,
-            },
-            _ => None,
-        }
-    }
-}
-
 /// The shared store.
 pub struct PostgresStore {
     reader: PostgresReader,
-    commands: Option<SyncSender<Command>>,
+    commands: WriterQueue,
     writer: Option<JoinHandle<()>>,
     metrics: Arc<StoreMetrics>,
     clock: Arc<dyn Clock>,
@@ -152,7 +105,7 @@ impl PostgresStore {
         schema::migrate(&connection, &options.url)?;
         let reader = PostgresReader::connect(&options)?;
         let metrics = Arc::new(StoreMetrics::default());
-        let (sender, commands) = sync_channel(options.max_batch.max(1) * 4);
+        let (queue, commands) = WriterQueue::new(options.max_batch.max(1) * 4);
         let writer = {
             let metrics = metrics.clone();
             let for_writer = options.clone();
@@ -166,29 +119,17 @@ impl PostgresStore {
         };
         Ok(PostgresStore {
             reader,
-            commands: Some(sender),
+            commands: queue,
             writer: Some(writer),
             metrics,
             clock,
         })
     }
-
-    fn send(&self, command: Command) -> Result<(), Command> {
-        match &self.commands {
-            Some(sender) => match sender.try_send(command) {
-                Ok(()) => Ok(()),
-                // A full queue waits: back-pressure reaches the caller.
-                Err(TrySendError::Full(command)) => sender.send(command).map_err(|e| e.0),
-                Err(TrySendError::Disconnected(command)) => Err(command),
-            },
-            None => Err(command),
-        }
-    }
 }
 
 impl Drop for PostgresStore {
     fn drop(&mut self) {
-        self.commands = None;
+        self.commands.close();
         if let Some(handle) = self.writer.take() {
             let _ = handle.join();
         }
@@ -208,14 +149,7 @@ fn writer_loop(
     commands: Receiver<Command>,
 ) {
     use std::sync::atomic::Ordering;
-    while let Ok(first) = commands.recv() {
-        let mut batch = vec![first];
-        while batch.len() < options.max_batch {
-            match commands.try_recv() {
-                Ok(command) => batch.push(command),
-                Err(_) => break,
-            }
-        }
+    while let Some(batch) = next_batch(&commands, options.max_batch) {
         if connection.is_closed() {
             match PgConnection::connect(&options.url, options.statement_timeout) {
                 Ok(fresh) => connection = fresh,
@@ -228,10 +162,10 @@ fn writer_loop(
         metrics
             .batched
             .fetch_add(batch.len() as u64, Ordering::Relaxed);
-        let (mut outcomes, failure) = match result {
+        let (outcomes, failure) = match result {
             Ok(outcomes) => {
                 metrics.failing.store(false, Ordering::Relaxed);
-                (Some(outcomes.into_iter()), String::new())
+                (Some(outcomes), String::new())
             }
             Err(error) => {
                 tracing::error!(%error, "store transaction failed; the requests in it are answered with the error");
@@ -242,36 +176,7 @@ fn writer_loop(
                 (None, error.to_string())
             }
         };
-        let failed = || StoreError::NotCommitted(failure.clone());
-        for command in batch {
-            let outcome = outcomes.as_mut().and_then(Iterator::next);
-            match (command, outcome) {
-                (Command::Decide { reply, .. }, Some(Outcome::Decide(result))) => {
-                    let _ = reply.send(result);
-                }
-                (Command::Apply { reply, .. }, Some(Outcome::Apply(result))) => {
-                    let _ = reply.send(*result);
-                }
-                (Command::Fire { reply, .. }, Some(Outcome::Fire(result))) => {
-                    let _ = reply.send(result);
-                }
-                (Command::Keep { reply, .. }, Some(Outcome::Keep(result))) => {
-                    let _ = reply.send(result);
-                }
-                (Command::Decide { reply, .. }, _) => {
-                    let _ = reply.send(Err(failed()));
-                }
-                (Command::Apply { reply, .. }, _) => {
-                    let _ = reply.send(Err(LifecycleError::Store(failed())));
-                }
-                (Command::Fire { reply, .. }, _) => {
-                    let _ = reply.send(Err(failed()));
-                }
-                (Command::Keep { reply, .. }, _) => {
-                    let _ = reply.send(Err(failed()));
-                }
-            }
-        }
+        answer(batch, outcomes, &failure);
     }
 }
 
@@ -405,13 +310,7 @@ fn run_transaction(
         {
             return Ok(Err(Retry::Contended(locks.for_next_attempt())));
         }
-        let ok = match &outcome {
-            Outcome::Decide(result) => result.is_ok(),
-            Outcome::Apply(result) => result.is_ok(),
-            Outcome::Fire(result) => result.is_ok(),
-            Outcome::Keep(result) => result.is_ok(),
-        };
-        if ok {
+        if outcome.is_ok() {
             connection.batch("RELEASE SAVEPOINT command")?;
         } else {
             if locks.taken_since(mark) {
@@ -577,11 +476,7 @@ impl StoreReader for PostgresStore {
 
 impl Store for PostgresStore {
     fn decide_and_record(&self, items: Vec<Intake>) -> Pending<Result<Vec<Recorded>, StoreError>> {
-        let (reply, pending) = oneshot::channel();
-        if let Err(Command::Decide { reply, .. }) = self.send(Command::Decide { items, reply }) {
-            let _ = reply.send(Err(StoreError::Closed));
-        }
-        pending
+        self.commands.decide(items)
     }
 
     fn apply(
@@ -589,25 +484,11 @@ impl Store for PostgresStore {
         case_id: String,
         event: LifecycleEvent,
     ) -> Pending<Result<CaseView, LifecycleError>> {
-        let (reply, pending) = oneshot::channel();
-        let now = self.clock.now();
-        if let Err(Command::Apply { reply, .. }) = self.send(Command::Apply {
-            case_id,
-            event: Box::new(event),
-            now,
-            reply,
-        }) {
-            let _ = reply.send(Err(LifecycleError::Store(StoreError::Closed)));
-        }
-        pending
+        self.commands.apply(case_id, event, self.clock.now())
     }
 
     fn fire_due_timers(&self, now: Timestamp) -> Pending<Result<Vec<Fired>, StoreError>> {
-        let (reply, pending) = oneshot::channel();
-        if let Err(Command::Fire { reply, .. }) = self.send(Command::Fire { now, reply }) {
-            let _ = reply.send(Err(StoreError::Closed));
-        }
-        pending
+        self.commands.fire(now)
     }
 
     fn with_view(&self, read: &mut dyn FnMut(&dyn StateView)) -> Result<(), StoreError> {
@@ -625,15 +506,7 @@ impl Store for PostgresStore {
     }
 
     fn record_snapshot(&self, record: &SnapshotRecord) -> Result<(), StoreError> {
-        let (reply, kept) = sync_channel(1);
-        let command = Command::Keep {
-            record: Box::new(record.clone()),
-            reply,
-        };
-        if self.send(command).is_err() {
-            return Err(StoreError::Closed);
-        }
-        kept.recv().unwrap_or(Err(StoreError::Closed))
+        self.commands.keep(record)
     }
 
     fn reader(&self) -> &dyn AuditReader {

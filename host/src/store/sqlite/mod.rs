@@ -33,21 +33,20 @@ mod writer;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OptionalExtension, params};
-use tokio::sync::oneshot;
 
 use self::audit_file::AuditFile;
 use self::case_index::{CaseIndex, SharedCaseIndex};
 use self::queries::{read_case, read_decisions, read_report};
 use self::timer_queue::TimerQueue;
 use self::view::SqlView;
-use self::writer::{Command, WriterState, writer_loop};
+use self::writer::{WriterState, writer_loop};
+use super::writer_queue::WriterQueue;
 use crate::engine::StateView;
 use crate::store::report::Report;
 use crate::store::{
@@ -127,7 +126,7 @@ impl Default for StoreOptions {
 /// The embedded store.
 pub struct SqliteStore {
     path: PathBuf,
-    commands: Option<SyncSender<Command>>,
+    commands: WriterQueue,
     /// Held only for one query; never across an await.
     reader: Mutex<Connection>,
     /// The audit file, for the reader.
@@ -303,7 +302,7 @@ impl SqliteStore {
         let audit_end = audit.committed_len();
         metrics.audit_file_bytes.store(audit_end, Ordering::Relaxed);
         let reader = open_connection(&path, options.durability)?;
-        let (sender, receiver) = sync_channel::<Command>(16 * 1024);
+        let (commands, receiver) = WriterQueue::new(16 * 1024);
         let max_batch = options.max_batch.max(1);
         let handle = std::thread::Builder::new()
             .name("redress-store".to_string())
@@ -325,7 +324,7 @@ impl SqliteStore {
             })?;
         Ok(SqliteStore {
             path,
-            commands: Some(sender),
+            commands,
             reader: Mutex::new(reader),
             audit: AuditFile::open_for_reading(directory, audit_end)?,
             cases,
@@ -338,18 +337,6 @@ impl SqliteStore {
 
     pub fn path(&self) -> &Path {
         &self.path
-    }
-
-    fn send(&self, command: Command) -> Result<(), Command> {
-        match &self.commands {
-            Some(sender) => match sender.try_send(command) {
-                Ok(()) => Ok(()),
-                // A full queue waits: back-pressure reaches the caller.
-                Err(TrySendError::Full(command)) => sender.send(command).map_err(|e| e.0),
-                Err(TrySendError::Disconnected(command)) => Err(command),
-            },
-            None => Err(command),
-        }
     }
 
     fn read<T>(
@@ -365,7 +352,7 @@ impl SqliteStore {
 
     /// Stops the writer after it has committed everything queued.
     pub fn close(&mut self) {
-        self.commands = None;
+        self.commands.close();
         if let Some(handle) = self.writer.take() {
             let _ = handle.join();
         }
@@ -433,11 +420,7 @@ impl StoreReader for SqliteStore {
 
 impl Store for SqliteStore {
     fn decide_and_record(&self, items: Vec<Intake>) -> Pending<Result<Vec<Recorded>, StoreError>> {
-        let (reply, pending) = oneshot::channel();
-        if let Err(Command::Decide { reply, .. }) = self.send(Command::Decide { items, reply }) {
-            let _ = reply.send(Err(StoreError::Closed));
-        }
-        pending
+        self.commands.decide(items)
     }
 
     fn apply(
@@ -445,25 +428,11 @@ impl Store for SqliteStore {
         case_id: String,
         event: LifecycleEvent,
     ) -> Pending<Result<CaseView, LifecycleError>> {
-        let (reply, pending) = oneshot::channel();
-        let now = self.clock.now();
-        if let Err(Command::Apply { reply, .. }) = self.send(Command::Apply {
-            case_id,
-            event: Box::new(event),
-            now,
-            reply,
-        }) {
-            let _ = reply.send(Err(LifecycleError::Store(StoreError::Closed)));
-        }
-        pending
+        self.commands.apply(case_id, event, self.clock.now())
     }
 
     fn fire_due_timers(&self, now: Timestamp) -> Pending<Result<Vec<Fired>, StoreError>> {
-        let (reply, pending) = oneshot::channel();
-        if let Err(Command::Fire { reply, .. }) = self.send(Command::Fire { now, reply }) {
-            let _ = reply.send(Err(StoreError::Closed));
-        }
-        pending
+        self.commands.fire(now)
     }
 
     fn with_view(&self, read: &mut dyn FnMut(&dyn StateView)) -> Result<(), StoreError> {
@@ -478,15 +447,7 @@ impl Store for SqliteStore {
     }
 
     fn record_snapshot(&self, record: &SnapshotRecord) -> Result<(), StoreError> {
-        let (reply, kept) = std::sync::mpsc::sync_channel(1);
-        let command = Command::Keep {
-            record: Box::new(record.clone()),
-            reply,
-        };
-        if self.send(command).is_err() {
-            return Err(StoreError::Closed);
-        }
-        kept.recv().unwrap_or(Err(StoreError::Closed))
+        self.commands.keep(record)
     }
 
     fn reader(&self) -> &dyn AuditReader {

@@ -8,7 +8,6 @@ use std::sync::mpsc::Receiver;
 use std::time::Instant;
 
 use rusqlite::{Connection, TransactionBehavior};
-use tokio::sync::oneshot;
 
 use super::audit_file::AuditFile;
 use super::case_events::apply_event;
@@ -16,48 +15,9 @@ use super::case_index::SharedCaseIndex;
 use super::complaint::record_complaint;
 use super::timer_queue::TimerQueue;
 use super::timers::fire_timers;
-use super::versions::{SnapshotRecord, record_snapshot};
-use crate::store::{
-    CaseView, Fired, Intake, LifecycleError, LifecycleEvent, Recorded, StoreError, StoreMetrics,
-};
-use crate::time::Timestamp;
-
-/// A request to the writer.
-pub(super) enum Command {
-    Decide {
-        items: Vec<Intake>,
-        reply: oneshot::Sender<Result<Vec<Recorded>, StoreError>>,
-    },
-    Apply {
-        case_id: String,
-        /// Boxed: lifecycle events are rare, decisions are the hot path.
-        event: Box<LifecycleEvent>,
-        now: Timestamp,
-        reply: oneshot::Sender<Result<CaseView, LifecycleError>>,
-    },
-    Fire {
-        now: Timestamp,
-        reply: oneshot::Sender<Result<Vec<Fired>, StoreError>>,
-    },
-    /// Keeps a snapshot before it serves. Through the writer's queue
-    /// rather than a connection of its own: a second writer would compete
-    /// for SQLite's write lock with batches that follow each other closely
-    /// under load, and its busy handler could lose that race for seconds.
-    Keep {
-        record: Box<SnapshotRecord>,
-        /// A std channel: the reloader waits on a blocking thread.
-        reply: std::sync::mpsc::SyncSender<Result<(), StoreError>>,
-    },
-}
-
-/// What a command produced, answered after the commit.
-enum Outcome {
-    Decide(Result<Vec<Recorded>, StoreError>),
-    /// Boxed: lifecycle events are rare, decisions are the hot path.
-    Apply(Box<Result<CaseView, LifecycleError>>),
-    Fire(Result<Vec<Fired>, StoreError>),
-    Keep(Result<(), StoreError>),
-}
+use super::versions::record_snapshot;
+use crate::store::writer_queue::{Command, Outcome, answer, next_batch};
+use crate::store::{Intake, Recorded, StoreError, StoreMetrics};
 
 pub(super) fn writer_loop(
     mut connection: Connection,
@@ -66,14 +26,7 @@ pub(super) fn writer_loop(
     commands: Receiver<Command>,
     max_batch: usize,
 ) {
-    while let Ok(first) = commands.recv() {
-        let mut batch = vec![first];
-        while batch.len() < max_batch {
-            match commands.try_recv() {
-                Ok(command) => batch.push(command),
-                Err(_) => break,
-            }
-        }
+    while let Some(batch) = next_batch(&commands, max_batch) {
         let started = Instant::now();
         let result = run_batch(&mut connection, state, &batch);
         metrics.batch.observe(started.elapsed());
@@ -92,12 +45,12 @@ pub(super) fn writer_loop(
         let writes = batch
             .iter()
             .any(|command| !matches!(command, Command::Fire { .. }));
-        let (mut outcomes, failure) = match result {
+        let (outcomes, failure) = match result {
             Ok(outcomes) => {
                 if writes {
                     metrics.failing.store(false, Ordering::Relaxed);
                 }
-                (Some(outcomes.into_iter()), String::new())
+                (Some(outcomes), String::new())
             }
             Err(error) => {
                 if let StoreError::AuditFileLost { .. } = error {
@@ -113,36 +66,7 @@ pub(super) fn writer_loop(
                 (None, error.to_string())
             }
         };
-        let failed = || StoreError::NotCommitted(failure.clone());
-        for command in batch {
-            let outcome = outcomes.as_mut().and_then(Iterator::next);
-            match (command, outcome) {
-                (Command::Decide { reply, .. }, Some(Outcome::Decide(result))) => {
-                    let _ = reply.send(result);
-                }
-                (Command::Apply { reply, .. }, Some(Outcome::Apply(result))) => {
-                    let _ = reply.send(*result);
-                }
-                (Command::Fire { reply, .. }, Some(Outcome::Fire(result))) => {
-                    let _ = reply.send(result);
-                }
-                (Command::Keep { reply, .. }, Some(Outcome::Keep(result))) => {
-                    let _ = reply.send(result);
-                }
-                (Command::Decide { reply, .. }, _) => {
-                    let _ = reply.send(Err(failed()));
-                }
-                (Command::Apply { reply, .. }, _) => {
-                    let _ = reply.send(Err(LifecycleError::Store(failed())));
-                }
-                (Command::Fire { reply, .. }, _) => {
-                    let _ = reply.send(Err(failed()));
-                }
-                (Command::Keep { reply, .. }, _) => {
-                    let _ = reply.send(Err(failed()));
-                }
-            }
-        }
+        answer(batch, outcomes, &failure);
     }
 }
 
@@ -264,34 +188,20 @@ fn run_transaction_uncommitted(
         }
         let savepoint = transaction.savepoint()?;
         let marks = state.mark();
-        let (outcome, ok) = match command {
-            Command::Decide { items, .. } => {
-                let result = record_all(&savepoint, state, items);
-                let ok = result.is_ok();
-                (Outcome::Decide(result), ok)
-            }
+        let outcome = match command {
+            Command::Decide { items, .. } => Outcome::Decide(record_all(&savepoint, state, items)),
             Command::Apply {
                 case_id,
                 event,
                 now,
                 ..
-            } => {
-                let result = apply_event(&savepoint, state, case_id, event, *now);
-                let ok = result.is_ok();
-                (Outcome::Apply(Box::new(result)), ok)
-            }
-            Command::Fire { now, .. } => {
-                let result = fire_timers(&savepoint, state, *now);
-                let ok = result.is_ok();
-                (Outcome::Fire(result), ok)
-            }
-            Command::Keep { record, .. } => {
-                let result = record_snapshot(&savepoint, record);
-                let ok = result.is_ok();
-                (Outcome::Keep(result), ok)
-            }
+            } => Outcome::Apply(Box::new(apply_event(
+                &savepoint, state, case_id, event, *now,
+            ))),
+            Command::Fire { now, .. } => Outcome::Fire(fire_timers(&savepoint, state, *now)),
+            Command::Keep { record, .. } => Outcome::Keep(record_snapshot(&savepoint, record)),
         };
-        if ok {
+        if outcome.is_ok() {
             savepoint.commit()?;
         } else {
             savepoint.finish()?;
