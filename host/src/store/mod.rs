@@ -33,6 +33,7 @@ mod postgres;
 mod reader;
 mod report;
 mod scheduler;
+mod snapshot;
 mod sqlite;
 mod timer;
 mod writer_queue;
@@ -56,13 +57,13 @@ pub use postgres::{
 pub use reader::StoreReader;
 pub use report::{Amount, Report, ReportRow};
 pub use scheduler::spawn_scheduler;
+pub use snapshot::{PluginRecord, SnapshotRecord};
 pub use sqlite::archive::Archive;
 pub use sqlite::backup::{
     BackupError, BackupManifest, backup_data_dir, restore_data_dir, verify_backup,
 };
 pub use sqlite::lock::DataLock;
 pub use sqlite::repair::{LostEntry, RepairReport, repair_data_dir};
-pub use sqlite::versions::{PluginRecord, SnapshotRecord};
 pub use sqlite::{Durability, SqliteStore, StoreOptions};
 pub use timer::{TimerKind, TimerState};
 

@@ -4,17 +4,15 @@
 
 use std::ops::ControlFlow;
 
-use sha2::{Digest as _, Sha256};
 use tokio_postgres::Row;
 
 use super::client::PgConnection;
-use crate::decision::Name;
-use crate::rules::RuleFileText;
 use crate::store::audit_line::write_line;
 use crate::store::report::{Report, ReportRow, add_amount};
+use crate::store::snapshot::{SnapshotRow, blob_key, component_key, from_row, to_row};
 use crate::store::{
     CaseEventView, CaseView, DecisionKind, DecisionPage, DecisionQuery, LogQuery, LoggedComplaint,
-    PluginRecord, SnapshotRecord, Status, StoreError, StoredDecision, TimerView,
+    SnapshotRecord, Status, StoreError, StoredDecision, TimerView,
 };
 use crate::time::Timestamp;
 
@@ -257,12 +255,19 @@ pub(super) fn visit_complaints(
 }
 
 fn put_blob(connection: &PgConnection, bytes: &[u8]) -> Result<String, StoreError> {
-    let sha = format!("{:x}", Sha256::digest(bytes));
+    let key = blob_key(bytes);
     connection.execute(
         "INSERT INTO blobs (sha256, content) VALUES ($1, $2) ON CONFLICT (sha256) DO NOTHING",
-        &[&sha, &bytes],
+        &[&key, &bytes],
     )?;
-    Ok(sha)
+    Ok(key)
+}
+
+fn blob(connection: &PgConnection, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    Ok(connection
+        .query_opt("SELECT content FROM blobs WHERE sha256 = $1", &[&key])?
+        .map(|row| row.try_get(0))
+        .transpose()?)
 }
 
 /// Keeps `record` (a no-op if its version is kept already), inside the
@@ -278,25 +283,7 @@ pub(super) fn record_snapshot(
     if known.is_some() {
         return Ok(());
     }
-    let mut files = Vec::with_capacity(record.files.len());
-    for file in &record.files {
-        let name = file.name().display().to_string();
-        files.push((name, put_blob(connection, file.text.as_bytes())?));
-    }
-    let mut plugins = Vec::with_capacity(record.plugins.len());
-    for plugin in &record.plugins {
-        let manifest = put_blob(connection, plugin.manifest.as_bytes())?;
-        if let Some(component) = &plugin.component {
-            let sha = put_blob(connection, component)?;
-            if plugin.digest.strip_prefix("sha256:") != Some(sha.as_str()) {
-                return Err(StoreError::Inconsistent(format!(
-                    "plugin `{}`'s digest {} is not its component's sha256 {sha}",
-                    plugin.name, plugin.digest
-                )));
-            }
-        }
-        plugins.push((plugin.name.clone(), plugin.digest.to_string(), manifest));
-    }
+    let row = to_row(record, |bytes| put_blob(connection, bytes))?;
     // Another node may keep the same version at the same moment.
     connection.execute(
         "INSERT INTO snapshots (version, ruleset_version, rule_files, plugins, first_served) VALUES ($1, $2, $3, $4, $5)
@@ -304,82 +291,41 @@ pub(super) fn record_snapshot(
         &[
             &&*record.version,
             &&*record.ruleset_version,
-            &serde_json::to_string(&files)?,
-            &serde_json::to_string(&plugins)?,
+            &row.rule_files,
+            &row.plugins,
             &Timestamp::now().millis(),
         ],
     )?;
     Ok(())
 }
 
-fn text_blob(connection: &PgConnection, sha: &str, what: &str) -> Result<String, StoreError> {
-    let bytes = blob(connection, sha)?.ok_or_else(|| {
-        StoreError::Inconsistent(format!("the text of {what} (blob {sha}) is missing"))
-    })?;
-    String::from_utf8(bytes)
-        .map_err(|_| StoreError::Inconsistent(format!("the text of {what} is not UTF-8")))
-}
-
-fn blob(connection: &PgConnection, sha: &str) -> Result<Option<Vec<u8>>, StoreError> {
-    Ok(connection
-        .query_opt("SELECT content FROM blobs WHERE sha256 = $1", &[&sha])?
-        .map(|row| row.try_get(0))
-        .transpose()?)
-}
-
+/// The kept snapshot `version`, without its components.
 pub(super) fn read_snapshot(
     connection: &PgConnection,
     version: &str,
 ) -> Result<Option<SnapshotRecord>, StoreError> {
-    let Some(row) = connection.query_opt(
+    let Some(found) = connection.query_opt(
         "SELECT ruleset_version, rule_files, plugins FROM snapshots WHERE version = $1",
         &[&version],
     )?
     else {
         return Ok(None);
     };
-    let ruleset_version: String = row.try_get(0)?;
-    let files: Vec<(String, String)> = serde_json::from_str(&row.try_get::<_, String>(1)?)?;
-    let plugins: Vec<(String, String, String)> =
-        serde_json::from_str(&row.try_get::<_, String>(2)?)?;
-    let files = files
-        .into_iter()
-        .map(|(name, sha)| {
-            Ok(RuleFileText {
-                text: text_blob(connection, &sha, &format!("rule file {name}"))?,
-                path: name.into(),
-            })
-        })
-        .collect::<Result<_, StoreError>>()?;
-    let plugins = plugins
-        .into_iter()
-        .map(|(name, digest, manifest)| {
-            Ok(PluginRecord {
-                manifest: text_blob(
-                    connection,
-                    &manifest,
-                    &format!("plugin `{name}`'s manifest"),
-                )?,
-                name,
-                digest: Name::from(digest),
-                component: None,
-            })
-        })
-        .collect::<Result<_, StoreError>>()?;
-    Ok(Some(SnapshotRecord {
-        version: Name::from(version),
-        ruleset_version: Name::from(ruleset_version),
-        files,
-        plugins,
-    }))
+    let ruleset_version: String = found.try_get(0)?;
+    let row = SnapshotRow {
+        rule_files: found.try_get(1)?,
+        plugins: found.try_get(2)?,
+    };
+    from_row(version, &ruleset_version, &row, |key| blob(connection, key)).map(Some)
 }
 
+/// The component of digest `sha256:<hex>`, if kept.
 pub(super) fn component(
     connection: &PgConnection,
     digest: &str,
 ) -> Result<Option<Vec<u8>>, StoreError> {
-    match digest.strip_prefix("sha256:") {
-        Some(sha) => blob(connection, sha),
+    match component_key(digest) {
+        Some(key) => blob(connection, key),
         None => Ok(None),
     }
 }
