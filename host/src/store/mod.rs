@@ -152,6 +152,32 @@ pub struct Recorded {
     pub control_lines: Vec<(Name, String, i64, bool)>,
 }
 
+impl Recorded {
+    /// The answer to a complaint whose id is in the log already: its
+    /// recorded decision `json` at `seq`. `sent` and `recorded` are the
+    /// digests of the event sent now and of the one recorded; both known
+    /// and different means another complaint under a recorded id.
+    /// Decisions from before digests were kept, and intakes that carry
+    /// none, are not checked.
+    pub(in crate::store) fn from_log(
+        seq: i64,
+        json: String,
+        sent: Option<&str>,
+        recorded: Option<&str>,
+    ) -> Result<Self, StoreError> {
+        let parsed: serde_json::Value = serde_json::from_str(&json)?;
+        let queue = Name::from(parsed["route"]["queue"].as_str().unwrap_or_default());
+        Ok(Recorded {
+            seq,
+            json,
+            queue,
+            replayed: true,
+            different_event: matches!((sent, recorded), (Some(sent), Some(recorded)) if sent != recorded),
+            control_lines: Vec::new(),
+        })
+    }
+}
+
 /// A time-based decision the scheduler made.
 #[derive(Debug, Clone, Serialize)]
 pub struct Fired {

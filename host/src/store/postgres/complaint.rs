@@ -10,7 +10,7 @@ use tokio_postgres::types::ToSql;
 use super::client::{PgConnection, Write};
 use super::locks::{self, LockSet};
 use super::view::PgView;
-use crate::decision::{ControlLineStatus, Name};
+use crate::decision::ControlLineStatus;
 use crate::engine::group_key;
 use crate::intake::Decided;
 use crate::store::domain::opening::CaseOpening;
@@ -61,30 +61,19 @@ pub(super) fn record_complaint(
         let seq: i64 = row.try_get(0)?;
         let json: String = row.try_get(1)?;
         let recorded_digest: Option<String> = row.try_get(2)?;
-        let parsed: serde_json::Value = serde_json::from_str(&json)?;
-        let queue = parsed["route"]["queue"].as_str().unwrap_or_default();
-        return Ok(Recorded {
-            seq,
-            queue: Name::from(queue),
-            json,
-            replayed: true,
-            different_event: matches!(
-                (digest, recorded_digest),
-                (Some(sent), Some(recorded)) if *sent != recorded
-            ),
-            control_lines: Vec::new(),
-        });
+        return Recorded::from_log(seq, json, digest.as_deref(), recorded_digest.as_deref());
     }
     let Decided {
         decision,
         recording,
-    } = decide(
-        event,
-        &PgView {
-            connection,
-            locks: Some(locks),
-        },
-    );
+    } = {
+        let view = PgView::new(connection, Some(locks));
+        let decided = decide(event, &view);
+        if let Some(error) = view.failure() {
+            return Err(error);
+        }
+        decided
+    };
     let json = decision.to_json()?;
     let replay = serde_json::to_string(&recording)?;
     let at = decision.received_at.millis();

@@ -493,10 +493,9 @@ impl Store for PostgresStore {
 
     fn with_view(&self, read: &mut dyn FnMut(&dyn StateView)) -> Result<(), StoreError> {
         self.reader.with(|connection| {
-            read(&PgView {
-                connection,
-                locks: None,
-            });
+            // A read that fails is logged and reads as not known, as on
+            // SQLite: a simulation shows what could be evaluated.
+            read(&PgView::new(connection, None));
             Ok(())
         })
     }

@@ -20,6 +20,41 @@ pub(super) struct PgView<'c> {
     /// read unchanged by other nodes until this transaction commits.
     /// `None` for a simulation, which reads as it is.
     pub(super) locks: Option<&'c LockSet>,
+    /// The first read that failed. Inside the writer's transaction, a
+    /// failed statement aborts the transaction, so the decision cannot be
+    /// recorded: the store answers with this error (which says why)
+    /// rather than with the "transaction is aborted" of the next write.
+    pub(super) failed: std::cell::RefCell<Option<StoreError>>,
+}
+
+impl<'c> PgView<'c> {
+    pub(super) fn new(connection: &'c PgConnection, locks: Option<&'c LockSet>) -> Self {
+        PgView {
+            connection,
+            locks,
+            failed: std::cell::RefCell::new(None),
+        }
+    }
+
+    /// The first read that failed, if any.
+    pub(super) fn failure(self) -> Option<StoreError> {
+        self.failed.into_inner()
+    }
+
+    /// The value read, or `None` ("not known here") with the error kept.
+    fn read<T>(&self, result: Result<T, StoreError>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(error) => {
+                tracing::error!(%error, "store read failed; the value is treated as unknown");
+                let mut failed = self.failed.borrow_mut();
+                if failed.is_none() {
+                    *failed = Some(error);
+                }
+                None
+            }
+        }
+    }
 }
 
 /// A customer's history over their latest 1,000 cases, this complaint's
@@ -52,7 +87,7 @@ impl StateView for PgView<'_> {
             return Some(CustomerHistory::default());
         };
         let at = event.received_at.unwrap_or(Timestamp(0)).millis();
-        logged(
+        self.read(
             self.connection
                 .query_one(
                     HISTORY,
@@ -82,7 +117,7 @@ impl StateView for PgView<'_> {
         window: Duration,
         at: Timestamp,
     ) -> Option<i64> {
-        logged(tally_count(
+        self.read(tally_count(
             self.connection,
             self.locks,
             rule,
@@ -99,23 +134,13 @@ impl StateView for PgView<'_> {
         window: Duration,
         at: Timestamp,
     ) -> Option<BudgetUse> {
-        logged(budget_used(
+        self.read(budget_used(
             self.connection,
             self.locks,
             rule,
             scope,
             at.millis() - window.millis(),
         ))
-    }
-}
-
-fn logged<T>(result: Result<T, StoreError>) -> Option<T> {
-    match result {
-        Ok(value) => Some(value),
-        Err(error) => {
-            tracing::error!(%error, "store read failed; the value is treated as unknown");
-            None
-        }
     }
 }
 

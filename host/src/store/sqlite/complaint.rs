@@ -56,22 +56,7 @@ pub(super) fn record_complaint(
                     event_id: event.id.clone(),
                     seq,
                 })?;
-        let parsed: serde_json::Value = serde_json::from_str(&json)?;
-        let queue = parsed["route"]["queue"].as_str().unwrap_or_default();
-        return Ok(Recorded {
-            seq,
-            queue: Name::from(queue),
-            json,
-            replayed: true,
-            // Both digests known and different: another complaint under a
-            // recorded id. Decisions from before digests were kept, and
-            // intakes that carry none, are not checked.
-            different_event: matches!(
-                (digest, recorded_digest),
-                (Some(sent), Some(recorded)) if *sent != recorded
-            ),
-            control_lines: Vec::new(),
-        });
+        return Recorded::from_log(seq, json, digest.as_deref(), recorded_digest.as_deref());
     }
     let Decided {
         decision,
