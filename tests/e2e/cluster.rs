@@ -71,21 +71,6 @@ fn post_spread(
     threads.into_iter().map(|t| t.join().unwrap()).collect()
 }
 
-/// Every entry of the audit log, read through `node`.
-fn audit_log(node: &Daemon) -> Vec<serde_json::Value> {
-    let mut entries = Vec::new();
-    let mut after = 0;
-    loop {
-        let (status, page) = node.get(&format!("/v1/decisions?after={after}&limit=1000"));
-        assert_eq!(status, 200, "{page}");
-        entries.extend(page["decisions"].as_array().unwrap().iter().cloned());
-        match page["next"].as_i64() {
-            Some(next) => after = next,
-            None => return entries,
-        }
-    }
-}
-
 #[test]
 fn three_daemons_on_one_database_keep_every_promise() {
     let Some(server) =
@@ -226,7 +211,7 @@ fn three_daemons_on_one_database_keep_every_promise() {
 
     let deadline = Instant::now() + Duration::from_secs(30);
     let entries = loop {
-        let entries = audit_log(&survivors[0]);
+        let entries = survivors[0].audit_log();
         let breaches = entries.iter().filter(|e| e["kind"] == "sla_breach").count();
         if breaches >= acknowledged.len() || Instant::now() > deadline {
             break entries;

@@ -35,21 +35,6 @@ fn quick_daemon(extra: &str) -> Daemon {
     )
 }
 
-/// Every entry of the audit log, page by page.
-fn audit_log(daemon: &Daemon) -> Vec<serde_json::Value> {
-    let mut entries = Vec::new();
-    let mut after = 0;
-    loop {
-        let (status, page) = daemon.get(&format!("/v1/decisions?after={after}&limit=1000"));
-        assert_eq!(status, 200, "{page}");
-        entries.extend(page["decisions"].as_array().unwrap().iter().cloned());
-        match page["next"].as_i64() {
-            Some(next) => after = next,
-            None => return entries,
-        }
-    }
-}
-
 /// Waits up to 20 s for `done` over the audit log.
 fn wait_for_audit(
     daemon: &Daemon,
@@ -58,7 +43,7 @@ fn wait_for_audit(
 ) -> Vec<serde_json::Value> {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let entries = audit_log(daemon);
+        let entries = daemon.audit_log();
         if done(&entries) {
             return entries;
         }
@@ -265,7 +250,8 @@ fn a_retry_is_answered_from_the_log_and_a_different_complaint_under_its_id_is_re
     );
     assert_eq!(batch["decisions"][1]["event_id"], "fresh-1", "{batch}");
 
-    let complaints: Vec<_> = audit_log(&daemon)
+    let complaints: Vec<_> = daemon
+        .audit_log()
         .into_iter()
         .filter(|entry| entry["kind"] == "complaint")
         .collect();

@@ -210,6 +210,21 @@ impl Daemon {
         self.request("POST", path, Some(body), None)
     }
 
+    /// Every entry of the audit log, page by page.
+    pub fn audit_log(&self) -> Vec<serde_json::Value> {
+        let mut entries = Vec::new();
+        let mut after = 0;
+        loop {
+            let (status, page) = self.get(&format!("/v1/decisions?after={after}&limit=1000"));
+            assert_eq!(status, 200, "{page}");
+            entries.extend(page["decisions"].as_array().unwrap().iter().cloned());
+            match page["next"].as_i64() {
+                Some(next) => after = next,
+                None => return entries,
+            }
+        }
+    }
+
     /// The Prometheus text of `GET /metrics`.
     pub fn metrics(&self) -> String {
         let (status, body) = self.get("/metrics");
