@@ -34,6 +34,16 @@ pub struct StoreMetrics {
 }
 
 impl StoreMetrics {
+    /// A batch failed with `error`: the daemon is not ready until one
+    /// succeeds.
+    pub fn failed(&self, error: &impl std::fmt::Display) {
+        use std::sync::atomic::Ordering;
+        self.failing.store(true, Ordering::Relaxed);
+        if let Ok(mut slot) = self.failure.lock() {
+            *slot = error.to_string();
+        }
+    }
+
     /// Why nothing can be recorded now, if that is so.
     pub fn unavailable(&self) -> Option<String> {
         use std::sync::atomic::Ordering;

@@ -24,9 +24,30 @@ use tokio_postgres::{Client, NoTls, Row, Statement};
 
 use crate::store::{DatabaseError, StoreError};
 
+/// A driver error as an operator reads it: the driver's own text names
+/// only the kind ("db error", "error connecting to server"), so the
+/// server's message or the cause (refused, timed out) follows it.
+#[derive(Debug)]
+pub struct PostgresError(pub tokio_postgres::Error);
+
+impl std::fmt::Display for PostgresError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut cause = std::error::Error::source(&self.0);
+        while let Some(error) = cause {
+            write!(f, ": {error}")?;
+            cause = error.source();
+        }
+        Ok(())
+    }
+}
+
+/// The causes are in the text.
+impl std::error::Error for PostgresError {}
+
 impl From<tokio_postgres::Error> for StoreError {
     fn from(error: tokio_postgres::Error) -> Self {
-        StoreError::Database(DatabaseError::new(error))
+        StoreError::Database(DatabaseError::new(PostgresError(error)))
     }
 }
 
@@ -70,9 +91,12 @@ pub fn redacted(url: &str) -> String {
                 config.get_dbname().unwrap_or("")
             )
         }
-        Err(_) => "a PostgreSQL URL that does not parse".to_string(),
+        Err(_) => "the database URL given".to_string(),
     }
 }
+
+/// How long connecting may take unless the URL says.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// One connection, with its prepared statements.
 pub struct PgConnection {
@@ -85,15 +109,21 @@ impl PgConnection {
     /// `statement_timeout` (`None`: the server's setting).
     pub fn connect(url: &str, statement_timeout: Option<Duration>) -> Result<Self, StoreError> {
         let runtime = runtime()?;
-        let config: tokio_postgres::Config = url.parse().map_err(|error| StoreError::Open {
+        let mut config: tokio_postgres::Config = url.parse().map_err(|error| StoreError::Open {
             path: redacted(url),
-            message: format!("not a PostgreSQL URL: {error}"),
+            message: format!("not a PostgreSQL URL: {}", PostgresError(error)),
         })?;
+        // An unreachable host would otherwise hold the writer, and every
+        // request queued behind it, for the operating system's TCP
+        // timeout; a URL that sets `connect_timeout` keeps its own.
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
         let (client, connection) = runtime
             .block_on(async { config.connect(NoTls).await })
             .map_err(|error| StoreError::Open {
                 path: redacted(url),
-                message: error.to_string(),
+                message: PostgresError(error).to_string(),
             })?;
         runtime.spawn(async move {
             if let Err(error) = connection.await {
@@ -239,8 +269,8 @@ pub fn is_retryable(error: &StoreError) -> bool {
     };
     database
         .inner()
-        .downcast_ref::<tokio_postgres::Error>()
-        .and_then(tokio_postgres::Error::code)
+        .downcast_ref::<PostgresError>()
+        .and_then(|error| error.0.code())
         .is_some_and(|code| {
             *code == SqlState::T_R_DEADLOCK_DETECTED || *code == SqlState::T_R_SERIALIZATION_FAILURE
         })

@@ -153,7 +153,12 @@ fn writer_loop(
         if connection.is_closed() {
             match PgConnection::connect(&options.url, options.statement_timeout) {
                 Ok(fresh) => connection = fresh,
-                Err(error) => tracing::error!(%error, "cannot reconnect to PostgreSQL"),
+                Err(error) => {
+                    tracing::error!(%error, "cannot reconnect to PostgreSQL; the requests waiting are answered with the error");
+                    metrics.failed(&error);
+                    answer(batch, None, &error.to_string());
+                    continue;
+                }
             }
         }
         let started = Instant::now();
@@ -169,10 +174,7 @@ fn writer_loop(
             }
             Err(error) => {
                 tracing::error!(%error, "store transaction failed; the requests in it are answered with the error");
-                metrics.failing.store(true, Ordering::Relaxed);
-                if let Ok(mut slot) = metrics.failure.lock() {
-                    *slot = error.to_string();
-                }
+                metrics.failed(&error);
                 (None, error.to_string())
             }
         };

@@ -59,10 +59,7 @@ pub(super) fn writer_loop(
                 } else {
                     tracing::error!(%error, "store transaction failed; the requests in it are answered with the error");
                 }
-                metrics.failing.store(true, Ordering::Relaxed);
-                if let Ok(mut slot) = metrics.failure.lock() {
-                    *slot = error.to_string();
-                }
+                metrics.failed(&error);
                 (None, error.to_string())
             }
         };
