@@ -170,8 +170,6 @@ pub fn server(test: &str) -> Option<&'static PostgresServer> {
 
 impl PostgresServer {
     /// The URL of a new, empty database.
-    // The end-to-end tests use it; the library's tests name theirs.
-    #[allow(dead_code)]
     pub fn fresh_database(&self) -> String {
         static NEXT: AtomicU64 = AtomicU64::new(0);
         let name = format!(
@@ -180,6 +178,22 @@ impl PostgresServer {
             NEXT.fetch_add(1, Ordering::Relaxed)
         );
         self.database(&name)
+    }
+
+    /// Runs `sql` with `psql` in the database at `url` (a URL this server
+    /// gave), as an operator would by hand.
+    // The library's tests use it; the end-to-end tests do not.
+    #[allow(dead_code)]
+    pub fn psql(&self, url: &str, sql: &str) {
+        let output = Command::new(self.bin.join("psql"))
+            .args([url, "-v", "ON_ERROR_STOP=1", "-q", "-c", sql])
+            .output()
+            .expect("psql runs");
+        assert!(
+            output.status.success(),
+            "psql {sql}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
 
     /// The URL of the database `name`, created if it does not exist.

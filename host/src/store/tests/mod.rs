@@ -7,6 +7,7 @@
 //! failures injected with SQLite triggers).
 
 mod contract;
+mod postgres;
 #[path = "../../../../tests/support/postgres_server.rs"]
 mod postgres_server;
 mod sqlite;
