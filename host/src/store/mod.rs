@@ -3,7 +3,8 @@
 //!
 //! [`Store`] is the interface and [`StoreReader`] its reading half (what
 //! the offline tools read); [`SqliteStore`] is the embedded backend (one
-//! file in the data directory, WAL, with the audit file beside it). Deciding
+//! file in the data directory, WAL, with the audit file beside it), and
+//! [`PostgresStore`] the one several daemons share. Deciding
 //! and recording are one step: the store runs the rules stage against a
 //! view of the state inside the same transaction that records the
 //! decision, so counts and budgets are exact under concurrency, and answers
@@ -14,14 +15,17 @@
 //!   lifecycle, what each lifecycle event stamps, cancels and arms, the
 //!   case a decision opens, a use of authority against its grant and
 //!   budget, the decision a due timer makes);
+//! - beside it, what both backends share: the writer's queue and how a
+//!   batch is answered (`writer_queue`), the audit log's line
+//!   (`audit_line`), a kept snapshot's row (`snapshot`);
 //! - `sqlite/`: the SQLite backend (writer and group commit, its queries,
 //!   the audit file, the case index and timer queue it keeps in memory,
 //!   migrations, repair);
-//! - `tests/`: the contract every backend must keep, run on each, and the
-//!   SQLite backend's own tests.
-//!
-//! Another backend (PostgreSQL shared by several daemons) implements the
-//! same traits with the same `domain/`; the engine does not change.
+//! - `postgres/`: the PostgreSQL backend (writer and group commit, the
+//!   locks that keep counts exact across nodes, timers claimed with `SKIP
+//!   LOCKED`, migrations);
+//! - `tests/`: the contract every backend must keep, run on each, and each
+//!   backend's own tests.
 
 mod audit_line;
 mod backend;

@@ -4,8 +4,11 @@
 
 use serde_json::{Map, Value};
 
-use crate::store::TimerKind;
-use crate::store::domain::lifecycle::{LifecycleEvent, LifecycleKind};
+use crate::store::domain::lifecycle::{
+    LifecycleError, LifecycleEvent, LifecycleKind, Status, transition, when,
+};
+use crate::store::{StoreError, TimerKind};
+use crate::time::Timestamp;
 
 /// The case's commitments a lifecycle event may re-arm.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -96,6 +99,63 @@ pub fn history_data(event: &LifecycleEvent) -> Map<String, Value> {
     data
 }
 
+/// What a backend writes for a lifecycle event's effects, in its own
+/// transaction; [`apply`] says which, in what order.
+pub trait CaseWrites {
+    fn stamp(&mut self, milestone: Milestone, at: i64) -> Result<(), StoreError>;
+    /// Stops these timers if they are pending.
+    fn cancel(&mut self, kinds: &[TimerKind]) -> Result<(), StoreError>;
+    /// Arms (or re-arms) a timer.
+    fn arm(&mut self, kind: TimerKind, due_at: i64) -> Result<(), StoreError>;
+    /// Records a use of granted authority (checked with
+    /// [`super::authority`]); its cost.
+    fn use_authority(&mut self, event: &LifecycleEvent, at: i64) -> Result<f64, LifecycleError>;
+}
+
+/// A lifecycle event applied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Applied {
+    /// The case's status after it.
+    pub status: Status,
+    /// When it happened (ms).
+    pub at: i64,
+    /// What the case's history keeps of it, besides its kind and time.
+    pub data: Option<Value>,
+}
+
+/// Applies `event` to case `case` (now in status `from`, with
+/// `commitments`): refuses a step the case cannot take, then writes each
+/// effect through `writes`. The backend then stores the new status and the
+/// history entry.
+pub fn apply(
+    case: &str,
+    from: Status,
+    commitments: Commitments,
+    event: &LifecycleEvent,
+    now: Timestamp,
+    writes: &mut impl CaseWrites,
+) -> Result<Applied, LifecycleError> {
+    let status = transition(case, from, event.kind)?;
+    let at = when(event, now).millis();
+    let mut data = history_data(event);
+    for effect in effects_of(event.kind, commitments, at) {
+        match effect {
+            CaseEffect::Stamp(milestone) => writes.stamp(milestone, at)?,
+            CaseEffect::Cancel(kinds) => writes.cancel(kinds)?,
+            CaseEffect::Arm { kind, due_at } => writes.arm(kind, due_at)?,
+            CaseEffect::UseAuthority => {
+                let cost = writes.use_authority(event, at)?;
+                data.insert("cost".to_string(), serde_json::json!(cost));
+            }
+        }
+    }
+    Ok(Applied {
+        status,
+        at,
+        data: (!data.is_empty()).then_some(Value::Object(data)),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,6 +164,89 @@ mod tests {
         resolve_ms: Some(86_400_000),
         follow_up_ms: Some(3_600_000),
     };
+
+    /// The writes asked for, in order.
+    #[derive(Default)]
+    struct Recorded(Vec<String>);
+
+    impl CaseWrites for Recorded {
+        fn stamp(&mut self, milestone: Milestone, at: i64) -> Result<(), StoreError> {
+            self.0.push(format!("stamp {milestone:?} {at}"));
+            Ok(())
+        }
+        fn cancel(&mut self, kinds: &[TimerKind]) -> Result<(), StoreError> {
+            self.0.push(format!("cancel {kinds:?}"));
+            Ok(())
+        }
+        fn arm(&mut self, kind: TimerKind, due_at: i64) -> Result<(), StoreError> {
+            self.0.push(format!("arm {kind:?} {due_at}"));
+            Ok(())
+        }
+        fn use_authority(&mut self, _: &LifecycleEvent, _: i64) -> Result<f64, LifecycleError> {
+            self.0.push("use".to_string());
+            Ok(2.5)
+        }
+    }
+
+    fn event(kind: LifecycleKind) -> LifecycleEvent {
+        LifecycleEvent {
+            kind,
+            at: Some(Timestamp(1_000)),
+            by: Some("ana".into()),
+            note: None,
+            policy: Some("parking-validation".into()),
+            cost: Some(2.5),
+        }
+    }
+
+    #[test]
+    fn apply_writes_the_effects_in_order_and_keeps_the_cost() {
+        let mut writes = Recorded::default();
+        let applied = apply(
+            "c-1",
+            Status::Responded,
+            COMMITTED,
+            &event(LifecycleKind::Resolved),
+            Timestamp(0),
+            &mut writes,
+        )
+        .unwrap();
+        assert_eq!(applied.status, Status::Resolved);
+        assert_eq!(applied.at, 1_000, "the event's own time, not now");
+        assert_eq!(
+            writes.0,
+            [
+                "stamp Resolved 1000",
+                "cancel [FirstResponse, Resolve]",
+                "arm FollowUp 3601000"
+            ]
+        );
+        let used = apply(
+            "c-1",
+            Status::Open,
+            COMMITTED,
+            &event(LifecycleKind::AuthorityUsed),
+            Timestamp(0),
+            &mut Recorded::default(),
+        )
+        .unwrap();
+        assert_eq!(used.data.unwrap()["cost"], 2.5);
+    }
+
+    #[test]
+    fn a_step_the_case_cannot_take_writes_nothing() {
+        let mut writes = Recorded::default();
+        let refused = apply(
+            "c-1",
+            Status::Open,
+            COMMITTED,
+            &event(LifecycleKind::Confirmed),
+            Timestamp(0),
+            &mut writes,
+        );
+        assert!(refused.is_err());
+        assert!(writes.0.is_empty(), "{:?}", writes.0);
+    }
 
     #[test]
     fn resolving_stops_the_sla_timers_and_starts_the_follow_up() {

@@ -1,11 +1,12 @@
 //! What the store decides, whatever database it writes to: pure functions
 //! from what a backend read to typed effects it then writes. A backend
-//! (SQLite today) reads the rows, asks these functions what follows, and
+//! (SQLite or PostgreSQL) reads the rows, asks these functions what follows, and
 //! applies the answer in its own transaction; the rules here are written
 //! once, and tested without a database.
 //!
 //! - [`lifecycle`]: where a case may go next (the state machine);
-//! - [`case_effects`]: what a lifecycle event stamps, cancels and arms;
+//! - [`case_effects`]: what a lifecycle event stamps, cancels and arms, and
+//!   applying it through a backend's writes ([`case_effects::CaseWrites`]);
 //! - [`opening`]: the case a decided complaint opens, with its SLA timers;
 //! - [`authority`]: whether a use of granted authority fits its grant and
 //!   budget;

@@ -7,10 +7,7 @@ use super::locks::LockSet;
 use super::queries::read_case;
 use super::view::budget_used;
 use crate::store::domain::authority::{Grant, requested};
-use crate::store::domain::case_effects::{
-    CaseEffect, Commitments, Milestone, effects_of, history_data,
-};
-use crate::store::domain::lifecycle::{transition, when};
+use crate::store::domain::case_effects::{Applied, CaseWrites, Commitments, Milestone, apply};
 use crate::store::{
     AuthorityUseError, CaseView, LifecycleError, LifecycleEvent, Status, StoreError, TimerKind,
 };
@@ -45,32 +42,55 @@ pub(super) fn apply_event(
         follow_up_ms: row.try_get(2).map_err(StoreError::from)?,
     };
     let from = status.parse().unwrap_or(Status::Open);
-    let next = transition(case_id, from, event.kind)?;
-    let at = when(event, now).millis();
-    let mut data = history_data(event);
-    for effect in effects_of(event.kind, commitments, at) {
-        match effect {
-            CaseEffect::Stamp(milestone) => stamp(connection, case_id, milestone, at)?,
-            CaseEffect::Cancel(kinds) => cancel_timers(connection, case_id, kinds)?,
-            CaseEffect::Arm { kind, due_at } => {
-                connection.execute(ARM_TIMER, &[&case_id, &kind.as_str(), &due_at])?;
-            }
-            CaseEffect::UseAuthority => {
-                let cost = use_authority(connection, locks, case_id, event, at)?;
-                data.insert("cost".to_string(), serde_json::json!(cost));
-            }
-        }
-    }
+    let Applied { status, at, data } = apply(
+        case_id,
+        from,
+        commitments,
+        event,
+        now,
+        &mut PostgresCaseWrites {
+            connection,
+            locks,
+            case_id,
+        },
+    )?;
     connection.execute(
         "UPDATE cases SET status = $2, updated_at = GREATEST(updated_at, $3) WHERE id = $1",
-        &[&case_id, &next.as_str(), &at],
+        &[&case_id, &status.as_str(), &at],
     )?;
-    let data = (!data.is_empty()).then(|| serde_json::Value::Object(data).to_string());
+    let data = data.map(|data| data.to_string());
     connection.execute(
         ADD_CASE_EVENT,
         &[&case_id, &event.kind.as_str(), &at, &data],
     )?;
     read_case(connection, case_id)?.ok_or_else(|| LifecycleError::NoCase(case_id.to_string()))
+}
+
+/// The effects of a lifecycle event, written to one case.
+struct PostgresCaseWrites<'a> {
+    connection: &'a PgConnection,
+    locks: &'a LockSet,
+    case_id: &'a str,
+}
+
+impl CaseWrites for PostgresCaseWrites<'_> {
+    fn stamp(&mut self, milestone: Milestone, at: i64) -> Result<(), StoreError> {
+        stamp(self.connection, self.case_id, milestone, at)
+    }
+
+    fn cancel(&mut self, kinds: &[TimerKind]) -> Result<(), StoreError> {
+        cancel_timers(self.connection, self.case_id, kinds)
+    }
+
+    fn arm(&mut self, kind: TimerKind, due_at: i64) -> Result<(), StoreError> {
+        self.connection
+            .execute(ARM_TIMER, &[&self.case_id, &kind.as_str(), &due_at])?;
+        Ok(())
+    }
+
+    fn use_authority(&mut self, event: &LifecycleEvent, at: i64) -> Result<f64, LifecycleError> {
+        use_authority(self.connection, self.locks, self.case_id, event, at)
+    }
 }
 
 fn stamp(

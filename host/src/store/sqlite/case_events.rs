@@ -6,16 +6,14 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::queries::read_case;
+use super::timer_queue::TimerQueue;
 use super::timers::{arm_timer, cancel_timers};
 use super::view::budget_used;
 use super::writer::WriterState;
 use crate::store::domain::authority::{Grant, requested};
-use crate::store::domain::case_effects::{
-    CaseEffect, Commitments, Milestone, effects_of, history_data,
-};
-use crate::store::domain::lifecycle::{transition, when};
+use crate::store::domain::case_effects::{Applied, CaseWrites, Commitments, Milestone, apply};
 use crate::store::{
-    AuthorityUseError, CaseView, LifecycleError, LifecycleEvent, Status, StoreError,
+    AuthorityUseError, CaseView, LifecycleError, LifecycleEvent, Status, StoreError, TimerKind,
 };
 use crate::time::Timestamp;
 
@@ -62,22 +60,23 @@ pub(super) fn apply_event(
         })
         .map_err(StoreError::from)?;
     let from = status.parse().unwrap_or(Status::Open);
-    let next = transition(case_id, from, event.kind)?;
-    let at = when(event, now).millis();
-    let mut data = history_data(event);
-    for effect in effects_of(event.kind, commitments, at) {
-        match effect {
-            CaseEffect::Stamp(milestone) => stamp(connection, case_no, milestone, at)?,
-            CaseEffect::Cancel(kinds) => cancel_timers(connection, case_no, kinds)?,
-            CaseEffect::Arm { kind, due_at } => {
-                arm_timer(connection, &mut state.timers, case_no, kind, due_at)?
-            }
-            CaseEffect::UseAuthority => {
-                let cost = use_authority(connection, case_id, event, at)?;
-                data.insert("cost".to_string(), serde_json::json!(cost));
-            }
-        }
-    }
+    let Applied {
+        status: next,
+        at,
+        data,
+    } = apply(
+        case_id,
+        from,
+        commitments,
+        event,
+        now,
+        &mut SqliteCaseWrites {
+            connection,
+            timers: &mut state.timers,
+            case_no,
+            case_id,
+        },
+    )?;
     connection
         .execute(
             "UPDATE cases SET status = ?2, updated_at = MAX(updated_at, ?3) WHERE no = ?1",
@@ -89,10 +88,35 @@ pub(super) fn apply_event(
             .write()
             .set_open(customer, case_no, next != Status::Closed);
     }
-    let data = (!data.is_empty()).then_some(serde_json::Value::Object(data));
     add_case_event(connection, case_no, event.kind.as_str(), at, data)?;
     read_case(connection, &state.audit, case_no)?
         .ok_or_else(|| LifecycleError::NoCase(case_id.to_string()))
+}
+
+/// The effects of a lifecycle event, written to one case.
+struct SqliteCaseWrites<'a> {
+    connection: &'a Connection,
+    timers: &'a mut TimerQueue,
+    case_no: i64,
+    case_id: &'a str,
+}
+
+impl CaseWrites for SqliteCaseWrites<'_> {
+    fn stamp(&mut self, milestone: Milestone, at: i64) -> Result<(), StoreError> {
+        stamp(self.connection, self.case_no, milestone, at)
+    }
+
+    fn cancel(&mut self, kinds: &[TimerKind]) -> Result<(), StoreError> {
+        cancel_timers(self.connection, self.case_no, kinds)
+    }
+
+    fn arm(&mut self, kind: TimerKind, due_at: i64) -> Result<(), StoreError> {
+        arm_timer(self.connection, self.timers, self.case_no, kind, due_at)
+    }
+
+    fn use_authority(&mut self, event: &LifecycleEvent, at: i64) -> Result<f64, LifecycleError> {
+        use_authority(self.connection, self.case_id, event, at)
+    }
 }
 
 fn stamp(
