@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# One daemon on SQLite, then on PostgreSQL (a server this script starts as
+# `nobody` on port 55432), with the three plugins, closed loop, 32
+# connections, 15 s, two rounds. Prints decisions/s, p99 and the CPU each
+# decision cost the daemon and the PostgreSQL server (both on this machine).
+#
+#   cargo build --release -p redress -p redress-load && tests/load/postgres-ab.sh
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BIN=$(pg_config --bindir)
+PGDIR=/tmp/pgbench-data
+pkill -f "$PGDIR" 2>/dev/null || true; sleep 1
+rm -rf $PGDIR && mkdir -p $PGDIR && chown nobody:nogroup $PGDIR
+runuser -u nobody -- $BIN/initdb -D $PGDIR/data -U redress --auth=trust -E UTF8 > /dev/null
+runuser -u nobody -- $BIN/pg_ctl -D $PGDIR/data -o "-p 55432 -k $PGDIR -c listen_addresses=127.0.0.1 -c max_connections=100 -c shared_buffers=256MB" -l $PGDIR/log start > /dev/null
+sleep 2
+source tests/load/workdir.sh
+W=/tmp/pgbench-work
+prepare_workdir $W
+cpu() { awk '{print $14+$15}' /proc/$1/stat; }
+pgcpu() { local t=0; for p in $(pgrep -u nobody postgres); do t=$((t + $(awk '{print $14+$15}' /proc/$p/stat 2>/dev/null || echo 0))); done; echo $t; }
+for round in 1 2; do
+for backend in sqlite postgres; do
+  if [[ $backend == postgres ]]; then
+    db=bench_${round}
+    $BIN/createdb -h 127.0.0.1 -p 55432 -U redress $db
+    printf '[store]\nbackend = "postgres"\nurl = "postgres://redress@127.0.0.1:55432/%s"\n' $db > $W/config.toml
+  else
+    printf '[store]\ndurability = "full"\n' > $W/config.toml
+  fi
+  start_daemon $W $backend $PWD/target/release/redress 18400 --config config.toml --rules rules --plugins plugins
+  sleep 1
+  d0=$(cpu $DAEMON_PID); p0=$(pgcpu)
+  out=$(target/release/redress-load throughput --url http://127.0.0.1:18400 --connections 32 --seconds 15)
+  d1=$(cpu $DAEMON_PID); p1=$(pgcpu)
+  rate=$(echo "$out" | awk '/decisions_per_second/ {print $2}')
+  p99=$(echo "$out" | awk '/latency_p99_ms/ {print $2}')
+  n=$(echo "$rate * 15" | bc)
+  echo "round $round $backend: $rate/s p99 $p99 ms; daemon CPU $(echo "scale=1; ($d1-$d0)*10000/$n" | bc) us/decision; postgres CPU $(echo "scale=1; ($p1-$p0)*10000/$n" | bc) us/decision"
+  kill $DAEMON_PID; wait $DAEMON_PID 2>/dev/null || true
+done
+done
+runuser -u nobody -- $BIN/pg_ctl -D $PGDIR/data stop > /dev/null
