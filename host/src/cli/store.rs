@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 
 use crate::cli::default_data_dir;
-use crate::store::repair_data_dir;
+use crate::store::{TableCount, copy_to_postgres, redacted_database_url, repair_data_dir};
 use crate::time::Timestamp;
 
 #[derive(Debug, clap::Subcommand)]
@@ -17,6 +17,24 @@ pub enum Command {
     /// into placeholders (their decision reads null) and lists them. The
     /// daemon must be stopped.
     Repair(RepairArgs),
+    /// Copy a data directory's store (audit log with its file, cases and
+    /// their history, timers, control-line tallies, grants, authority
+    /// uses, kept rule sets) into an empty PostgreSQL database, in one
+    /// transaction, and check every table's count before it commits. The
+    /// daemon on that directory must be stopped.
+    Copy(CopyArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CopyArgs {
+    /// The data directory to copy from. Default: data.
+    #[arg(long, value_name = "DIR")]
+    from: Option<PathBuf>,
+    /// The PostgreSQL database to copy into:
+    /// `postgres://user:password@host:port/database`. It must be empty
+    /// (its schema is created if missing). Default: $REDRESS_DATABASE_URL.
+    #[arg(long, value_name = "URL")]
+    to: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -29,7 +47,54 @@ pub struct RepairArgs {
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Repair(args) => repair(args),
+        Command::Copy(args) => copy(args),
     }
+}
+
+fn copy(args: CopyArgs) -> anyhow::Result<ExitCode> {
+    let data = args.from.unwrap_or_else(default_data_dir);
+    let Some(url) = args
+        .to
+        .or_else(|| std::env::var("REDRESS_DATABASE_URL").ok())
+    else {
+        anyhow::bail!(
+            "say which database to copy into: --to postgres://user:password@host:port/database (or set REDRESS_DATABASE_URL)"
+        );
+    };
+    let database = redacted_database_url(&url);
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "copying {} into {database}", data.display())?;
+    let mut progress = |table: &TableCount| {
+        let _ = writeln!(
+            std::io::stdout(),
+            "  {:<16} {:>10} rows",
+            table.table,
+            table.copied
+        );
+    };
+    drop(out);
+    let report = copy_to_postgres(&data, &url, &mut progress)?;
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "verified: each of the {} tables holds as many rows in {database} as in {}; the audit log ends at entry {}",
+        report.tables.len(),
+        data.display(),
+        report.last_seq
+    )?;
+    if report.lost_lines > 0 {
+        writeln!(
+            out,
+            "{} audit entries had lost their line (repaired before): copied with a null decision, as the data directory reads them",
+            report.lost_lines
+        )?;
+    }
+    writeln!(
+        out,
+        "next: set `[store] backend = \"postgres\"` and `url` in each node's redress.toml (docs/cluster.md) and start the daemons; keep {} until they serve",
+        data.display()
+    )?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn repair(args: RepairArgs) -> anyhow::Result<ExitCode> {

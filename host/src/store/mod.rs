@@ -24,11 +24,13 @@
 //! - `postgres/`: the PostgreSQL backend (writer and group commit, the
 //!   locks that keep counts exact across nodes, timers claimed with `SKIP
 //!   LOCKED`, migrations);
+//! - `copy`: moving a data directory's store onto PostgreSQL;
 //! - `tests/`: the contract every backend must keep, run on each, and each
 //!   backend's own tests.
 
 mod audit_line;
 mod backend;
+mod copy;
 mod domain;
 mod error;
 mod log_reader;
@@ -49,6 +51,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
 pub use backend::{StoreBackend, open};
+pub use copy::{CopyError, CopyReport, TableCount, copy_to_postgres};
 pub use domain::lifecycle::{
     AuthorityUseError, LifecycleError, LifecycleEvent, LifecycleKind, Status,
 };

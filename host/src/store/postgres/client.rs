@@ -15,11 +15,13 @@
 //! [`StateView`]: crate::engine::StateView
 
 use std::collections::HashMap;
+use std::pin::Pin;
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use futures_executor::block_on;
-use tokio_postgres::types::ToSql;
+use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, NoTls, Row, Statement};
 
 use crate::store::{DatabaseError, StoreError};
@@ -247,6 +249,34 @@ impl PgConnection {
             result?;
         }
         Ok(row?)
+    }
+}
+
+/// Rows sent to a `COPY ... FROM STDIN BINARY` statement.
+pub struct CopyIn {
+    writer: Pin<Box<BinaryCopyInWriter>>,
+}
+
+impl PgConnection {
+    /// Starts `sql` (`COPY table (columns) FROM STDIN BINARY`), whose
+    /// columns have `types`, in the order given.
+    pub fn copy_in(&self, sql: &str, types: &[Type]) -> Result<CopyIn, StoreError> {
+        let sink = block_on(self.client.copy_in(sql))?;
+        Ok(CopyIn {
+            writer: Box::pin(BinaryCopyInWriter::new(sink, types)),
+        })
+    }
+}
+
+impl CopyIn {
+    /// Sends one row (buffered: the driver sends rows in chunks).
+    pub fn write(&mut self, values: &[&(dyn ToSql + Sync)]) -> Result<(), StoreError> {
+        Ok(block_on(self.writer.as_mut().write(values))?)
+    }
+
+    /// Ends the copy: how many rows the server took.
+    pub fn finish(mut self) -> Result<u64, StoreError> {
+        Ok(block_on(self.writer.as_mut().finish())?)
     }
 }
 

@@ -61,6 +61,14 @@ pub(super) fn record_complaint(
         let seq: i64 = row.try_get(0)?;
         let json: String = row.try_get(1)?;
         let recorded_digest: Option<String> = row.try_get(2)?;
+        // A decision lost from a data directory's audit file before the
+        // store was copied here (`redress store copy`).
+        if json == "null" {
+            return Err(StoreError::DecisionLost {
+                event_id: event.id.clone(),
+                seq,
+            });
+        }
         return Recorded::from_log(seq, json, digest.as_deref(), recorded_digest.as_deref());
     }
     let Decided {

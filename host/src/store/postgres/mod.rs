@@ -13,12 +13,12 @@
 //! and `SKIP LOCKED` claims of timers ([`timers`]). Reads (cases, the log,
 //! reports, simulations) use a small pool of other connections.
 
-mod client;
+pub(super) mod client;
 mod complaint;
 mod lifecycle;
 mod locks;
 mod queries;
-mod schema;
+pub(super) mod schema;
 mod timers;
 mod view;
 

@@ -36,7 +36,7 @@ fn found(connection: &PgConnection) -> Result<i64, StoreError> {
 
 /// Brings the database to this binary's schema, under a lock so that
 /// nodes starting together migrate once; refuses a newer database.
-pub(super) fn migrate(connection: &PgConnection, url: &str) -> Result<(), StoreError> {
+pub(in crate::store) fn migrate(connection: &PgConnection, url: &str) -> Result<(), StoreError> {
     connection.batch(&format!("SELECT pg_advisory_lock({})", locks::MIGRATIONS))?;
     let result = migrate_locked(connection, url);
     let unlocked = connection.batch(&format!("SELECT pg_advisory_unlock({})", locks::MIGRATIONS));

@@ -61,3 +61,238 @@ fn an_unreachable_server_is_named_without_its_password() {
     );
     assert!(!error.contains("hunter2"), "{error}");
 }
+
+/// Everything a reader shows of `reader`, as JSON: the whole log, every
+/// case of it, the report, and each complaint's line as replay reads it.
+fn everything(
+    reader: &dyn StoreReader,
+    audit: &dyn AuditReader,
+    to: Timestamp,
+) -> serde_json::Value {
+    let log = reader
+        .decisions(&DecisionQuery {
+            limit: 1000,
+            ..DecisionQuery::default()
+        })
+        .unwrap()
+        .decisions;
+    let mut case_ids: Vec<&str> = log.iter().map(|entry| entry.case_id.as_str()).collect();
+    case_ids.dedup();
+    let cases: Vec<CaseView> = case_ids
+        .iter()
+        .map(|id| reader.case(id).unwrap().unwrap())
+        .collect();
+    let mut lines = Vec::new();
+    audit
+        .complaints(&LogQuery::default(), &mut |entry| {
+            lines.push((entry.seq, String::from_utf8(entry.line.unwrap()).unwrap()));
+            std::ops::ControlFlow::Continue(())
+        })
+        .unwrap();
+    serde_json::json!({
+        "log": log,
+        "cases": cases,
+        "report": reader.report(start(), to).unwrap(),
+        "lines": lines,
+    })
+}
+
+#[test]
+fn a_data_directory_copied_to_postgres_reads_and_decides_the_same() {
+    let Some(server) = server("postgres::a_data_directory_copied_to_postgres") else {
+        return;
+    };
+    let f = fixture();
+    // A history with every kind of state: counted cells, a budget half
+    // used, lifecycle events, a fired breach and pending timers.
+    for n in 1..=5 {
+        f.complain(serde_json::json!({"id": format!("q-{n}"), "category": "product_quality", "product_line": "kettles", "customer": {"id": "cust-1"}, "location": "branch-1"}));
+        f.advance("1h");
+    }
+    f.store
+        .apply(
+            "q-1".to_string(),
+            LifecycleEvent {
+                kind: LifecycleKind::AuthorityUsed,
+                at: None,
+                by: Some("teller-3".into()),
+                note: None,
+                policy: Some("parking-validation".into()),
+                cost: Some(2.0),
+            },
+        )
+        .blocking_recv()
+        .unwrap()
+        .unwrap();
+    f.apply("q-2", LifecycleKind::Responded).unwrap();
+    f.apply("q-2", LifecycleKind::Resolved).unwrap();
+    f.advance("20h");
+    assert_eq!(f.tick().len(), 1, "q-1's first response is missed");
+    let snapshot = SnapshotRecord {
+        version: "v-copied".into(),
+        ruleset_version: f.rules.version.clone(),
+        files: vec![RuleFileText {
+            path: "rules.toml".into(),
+            text: RULES.to_string(),
+        }],
+        plugins: Vec::new(),
+    };
+    f.store.record_snapshot(&snapshot).unwrap();
+
+    let url = server.fresh_database();
+    let error = copy_to_postgres(&f.path, &url, &mut |_| {}).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("in use by another Redress process"),
+        "a running store's directory is not copied: {error}"
+    );
+    let Fixture {
+        _dir,
+        path,
+        store,
+        clock,
+        rules,
+        ..
+    } = f;
+    drop(store);
+    let mut heard = Vec::new();
+    let report = copy_to_postgres(&path, &url, &mut |table| heard.push(table.table)).unwrap();
+    assert_eq!(heard.len(), 9, "{heard:?}");
+    let count = |table: &str| {
+        report
+            .tables
+            .iter()
+            .find(|count| count.table == table)
+            .map(|count| (count.source, count.copied))
+            .unwrap()
+    };
+    assert_eq!(count("decisions"), (6, 6));
+    assert_eq!(count("cases"), (5, 5));
+    assert_eq!(count("authority_uses"), (1, 1));
+    assert_eq!(count("snapshots"), (1, 1));
+    assert_eq!(report.last_seq, 6);
+    assert_eq!(report.lost_lines, 0);
+
+    let sqlite = Archive::open(&path).unwrap();
+    let postgres = PostgresReader::connect(&PostgresOptions::new(url.clone())).unwrap();
+    assert_eq!(
+        everything(&postgres, &postgres, clock.now()),
+        everything(&sqlite, &sqlite, clock.now()),
+        "PostgreSQL reads what the data directory held"
+    );
+    assert_eq!(
+        postgres.snapshot("v-copied").unwrap().unwrap().files[0].text,
+        RULES
+    );
+
+    // A daemon on the copy goes on where the data directory left off.
+    let store = PostgresStore::open(PostgresOptions::new(url.clone()), clock.clone()).unwrap();
+    let f = Fixture {
+        _dir,
+        path,
+        backend: &Sqlite,
+        store: Box::new(store),
+        clock,
+        rules,
+    };
+    let (again, _) = f.complain(serde_json::json!({"id": "q-3", "category": "product_quality", "product_line": "kettles", "customer": {"id": "cust-1"}, "location": "branch-1"}));
+    assert!(again.replayed, "a retry answers the copied decision");
+    assert_eq!(again.seq, 3);
+    let (sixth, decision) = f.complain(serde_json::json!({"id": "q-6", "category": "product_quality", "product_line": "kettles", "customer": {"id": "cust-1"}, "location": "branch-1"}));
+    assert_eq!(sixth.seq, 7, "the log continues after the copied entries");
+    assert_eq!(decision["control_lines"][0]["count"], 6, "{decision}");
+    assert_eq!(decision["control_lines"][0]["status"], "crossed");
+    assert_eq!(
+        decision["escalation_level"], "manager",
+        "the customer's copied cases count in their history"
+    );
+    assert_eq!(
+        decision["authority"][0]["budget"]["used_count"], 1,
+        "the copied use counts against the budget: {decision}"
+    );
+    f.advance("3d");
+    let fired: Vec<(String, TimerKind)> = f
+        .tick()
+        .into_iter()
+        .map(|fired| (fired.case_id, fired.timer))
+        .collect();
+    assert!(
+        fired.contains(&("q-2".to_string(), TimerKind::FollowUp)),
+        "a copied pending timer fires: {fired:?}"
+    );
+    assert!(
+        !fired.contains(&("q-1".to_string(), TimerKind::FirstResponse)),
+        "a copied fired timer does not fire again: {fired:?}"
+    );
+
+    let error = copy_to_postgres(&f.path, &url, &mut |_| {}).unwrap_err();
+    assert!(
+        matches!(error, CopyError::NotEmpty { .. })
+            && error.to_string().contains("rows in decisions"),
+        "{error}"
+    );
+}
+
+#[test]
+fn an_entry_lost_before_the_copy_stays_lost_and_is_not_decided_again() {
+    let Some(server) = server("postgres::an_entry_lost_before_the_copy_stays_lost") else {
+        return;
+    };
+    let f = fixture();
+    f.complain(serde_json::json!({"id": "kept-1"}));
+    f.complain(serde_json::json!({"id": "lost-1"}));
+    let url = server.fresh_database();
+    let f = f
+        .reopen(|path| {
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .open(path.join(crate::store::sqlite::audit_file::FILE_NAME))
+                .unwrap();
+            let length = file.metadata().unwrap().len();
+            file.set_len(length - 10).unwrap();
+            let error = copy_to_postgres(path, &url, &mut |_| {}).unwrap_err();
+            assert!(
+                error.to_string().contains("redress store repair"),
+                "a damaged audit file is not copied: {error}"
+            );
+            super::repair_data_dir(path).unwrap();
+            let report = copy_to_postgres(path, &url, &mut |_| {}).unwrap();
+            assert_eq!(report.lost_lines, 1);
+        })
+        .unwrap();
+    drop(f.store);
+    let store = PostgresStore::open(PostgresOptions::new(url), f.clock.clone()).unwrap();
+    let log = store
+        .decisions(&DecisionQuery {
+            limit: 10,
+            ..DecisionQuery::default()
+        })
+        .unwrap()
+        .decisions;
+    assert_eq!(log[0].decision["route"]["queue"], "care");
+    assert_eq!(log[1].decision, serde_json::Value::Null);
+    let intake = |id: &str| {
+        let rules = f.rules.clone();
+        let mut event =
+            crate::event::ComplaintEvent::from_value(serde_json::json!({ "id": id })).unwrap();
+        event.received_at = Some(f.clock.now());
+        let decide: DecideFn = Box::new(move |event, view| {
+            crate::intake::pipeline::decide_with(
+                &rules,
+                &rules.version,
+                event,
+                &Enrichment::none(),
+                view,
+                TraceLevel::Compact,
+            )
+        });
+        Intake::new(event, decide, Vec::new()).unwrap()
+    };
+    let error = store
+        .decide_and_record(vec![intake("lost-1")])
+        .blocking_recv()
+        .unwrap()
+        .unwrap_err();
+    assert!(matches!(error, StoreError::DecisionLost { .. }), "{error}");
+}
