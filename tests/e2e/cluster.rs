@@ -122,6 +122,29 @@ fn three_daemons_on_one_database_keep_every_promise() {
     );
     assert_eq!(status, 409, "{refused}");
 
+    // Each node's metrics say which version it serves (the same on all
+    // three here) and that its state is the shared database's.
+    let versions: BTreeSet<String> = nodes
+        .iter()
+        .map(|node| {
+            let metrics = node.metrics();
+            assert!(
+                metrics.contains("redress_store_info{backend=\"postgres\"} 1\n"),
+                "{metrics}"
+            );
+            assert!(
+                !metrics.contains("redress_store_cases_indexed"),
+                "no gauge of a case index this node does not keep"
+            );
+            metrics
+                .lines()
+                .find(|line| line.starts_with("redress_ruleset_info{"))
+                .unwrap_or_else(|| panic!("no redress_ruleset_info: {metrics}"))
+                .to_string()
+        })
+        .collect();
+    assert_eq!(versions.len(), 1, "{versions:?}");
+
     // A budget of three stamps a day is three across the nodes.
     let answers = post_spread(
         &nodes,

@@ -651,6 +651,7 @@ fn metrics_parse_as_the_prometheus_text_format_with_every_family() {
         "redress_plugin_off_worker",
         "redress_store_batch_seconds",
         "redress_store_batched_requests_total",
+        "redress_store_info",
         "redress_store_cases_indexed",
         "redress_store_timers_queued",
         "redress_store_audit_file_bytes",

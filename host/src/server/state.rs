@@ -137,30 +137,39 @@ impl AppState {
                 "Requests committed by the store's writer (divided by redress_store_batch_seconds_count: the mean batch).",
                 store.batched.load(Ordering::Relaxed),
             );
-            scrape.gauge(
-                "redress_store_cases_indexed",
-                "Cases in the store's in-memory case index (about 150 bytes each).",
-                store.cases_indexed.load(Ordering::Relaxed),
+            scrape.gauges(
+                "redress_store_info",
+                "The store's backend (sqlite: this node's data directory; postgres: a database several nodes may share).",
+                [(vec![("backend", store.backend.to_string())], 1)],
             );
-            scrape.gauge(
-                "redress_store_timers_queued",
-                "Entries in the store's in-memory queue of pending timers (about 50 bytes each; cancelled and re-armed timers leave it when their time comes).",
-                store.timers_queued.load(Ordering::Relaxed),
-            );
-            scrape.gauge(
-                "redress_store_audit_file_lost",
-                "1 once the audit file was deleted, replaced or cut while the daemon ran: nothing is recorded until it is stopped and repaired (redress store repair).",
-                u64::from(store.audit_file_lost.load(Ordering::Relaxed)),
-            );
+            // The case index, the timer queue and the audit file are this
+            // node's only on SQLite; on PostgreSQL they are the database's.
+            if store.keeps_local_state() {
+                scrape.gauge(
+                    "redress_store_cases_indexed",
+                    "Cases in the store's in-memory case index (about 150 bytes each).",
+                    store.cases_indexed.load(Ordering::Relaxed),
+                );
+                scrape.gauge(
+                    "redress_store_timers_queued",
+                    "Entries in the store's in-memory queue of pending timers (about 50 bytes each; cancelled and re-armed timers leave it when their time comes).",
+                    store.timers_queued.load(Ordering::Relaxed),
+                );
+                scrape.gauge(
+                    "redress_store_audit_file_lost",
+                    "1 once the audit file was deleted, replaced or cut while the daemon ran: nothing is recorded until it is stopped and repaired (redress store repair).",
+                    u64::from(store.audit_file_lost.load(Ordering::Relaxed)),
+                );
+                scrape.gauge(
+                    "redress_store_audit_file_bytes",
+                    "Bytes of the audit log's decisions.jsonl (its committed lines).",
+                    store.audit_file_bytes.load(Ordering::Relaxed),
+                );
+            }
             scrape.gauge(
                 "redress_store_failing",
                 "1 while the latest batch that tried to record something failed (full disk, I/O error); /readyz answers 503 meanwhile.",
                 u64::from(store.failing.load(Ordering::Relaxed)),
-            );
-            scrape.gauge(
-                "redress_store_audit_file_bytes",
-                "Bytes of the audit log's decisions.jsonl (its committed lines).",
-                store.audit_file_bytes.load(Ordering::Relaxed),
             );
         }
         scrape.counters(

@@ -8,6 +8,8 @@ use crate::histogram::LatencyHistogram;
 /// The store's own measurements.
 #[derive(Debug, Default)]
 pub struct StoreMetrics {
+    /// Which backend: `sqlite` or `postgres` (empty for neither).
+    pub backend: &'static str,
     /// Time the writer spent on each batch: its transaction and the commit
     /// with its disk sync. Every request in a batch waits this long once the
     /// writer takes it; a slow disk shows here first.
@@ -34,6 +36,21 @@ pub struct StoreMetrics {
 }
 
 impl StoreMetrics {
+    /// The measurements of a `backend` store.
+    pub fn of(backend: &'static str) -> Self {
+        StoreMetrics {
+            backend,
+            ..StoreMetrics::default()
+        }
+    }
+
+    /// Whether the store keeps a case index, a timer queue and an audit
+    /// file of its own (SQLite does; on PostgreSQL they are the
+    /// database's, shared by every node).
+    pub fn keeps_local_state(&self) -> bool {
+        self.backend == "sqlite"
+    }
+
     /// A batch failed with `error`: the daemon is not ready until one
     /// succeeds.
     pub fn failed(&self, error: &impl std::fmt::Display) {

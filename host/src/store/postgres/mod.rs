@@ -104,7 +104,7 @@ impl PostgresStore {
         let connection = PgConnection::connect(&options.url, options.statement_timeout)?;
         schema::migrate(&connection, &options.url)?;
         let reader = PostgresReader::connect(&options)?;
-        let metrics = Arc::new(StoreMetrics::default());
+        let metrics = Arc::new(StoreMetrics::of("postgres"));
         let (queue, commands) = WriterQueue::new(options.max_batch.max(1) * 4);
         let writer = {
             let metrics = metrics.clone();

@@ -273,7 +273,7 @@ impl SqliteStore {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "pending timers loaded"
         );
-        let metrics = Arc::new(StoreMetrics::default());
+        let metrics = Arc::new(StoreMetrics::of("sqlite"));
         metrics
             .cases_indexed
             .store(indexed as u64, Ordering::Relaxed);
