@@ -40,14 +40,15 @@ max_cost = 5
 budget = { per = "location", window = "1d", count = 3 }
 "#;
 
-fn node(url: &str) -> Daemon {
+/// A daemon on the database `url`, with `writers` writer threads.
+fn node(url: &str, writers: usize) -> Daemon {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("rules")).unwrap();
     std::fs::write(dir.path().join("rules/cluster.toml"), RULES).unwrap();
     Daemon::start_in(
         dir,
         &format!(
-            "plugins = \"\"\n[store]\nbackend = \"postgres\"\nurl = \"{url}\"\ntimer_interval = \"100ms\"\n"
+            "plugins = \"\"\n[store]\nbackend = \"postgres\"\nurl = \"{url}\"\ntimer_interval = \"100ms\"\nwriters = {writers}\n"
         ),
     )
 }
@@ -79,7 +80,12 @@ fn three_daemons_on_one_database_keep_every_promise() {
         return;
     };
     let url = server.fresh_database();
-    let nodes: Vec<Arc<Daemon>> = (0..3).map(|_| Arc::new(node(&url))).collect();
+    // The last node has two writers, which keep each other's counts exact
+    // as the nodes do.
+    let nodes: Vec<Arc<Daemon>> = [1, 1, 2]
+        .into_iter()
+        .map(|writers| Arc::new(node(&url, writers)))
+        .collect();
 
     // The control line flags exactly the sixth and later complaints of a
     // cell, whichever node took each: the counts are 1..=12, once each.

@@ -4,7 +4,7 @@
 # connections, 15 s, two rounds. Prints decisions/s, p99 and the CPU each
 # decision cost the daemon and the PostgreSQL server (both on this machine).
 #
-#   cargo build --release -p redress -p redress-load && tests/load/postgres-ab.sh
+#   cargo build --release -p redress -p redress-load && [ROUNDS=2] [BACKENDS="sqlite postgres:1 postgres:2"] tests/load/postgres-ab.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BIN=$(pg_config --bindir)
@@ -19,12 +19,14 @@ W=/tmp/pgbench-work
 prepare_workdir $W
 cpu() { awk '{print $14+$15}' /proc/$1/stat; }
 pgcpu() { local t=0; for p in $(pgrep -u nobody postgres); do t=$((t + $(awk '{print $14+$15}' /proc/$p/stat 2>/dev/null || echo 0))); done; echo $t; }
-for round in 1 2; do
-for backend in sqlite postgres; do
-  if [[ $backend == postgres ]]; then
-    db=bench_${round}
+for round in $(seq 1 "${ROUNDS:-2}"); do
+for backend in ${BACKENDS:-sqlite postgres}; do
+  if [[ $backend == postgres* ]]; then
+    db=bench_${round}_${backend//[^a-z0-9]/_}
     $BIN/createdb -h 127.0.0.1 -p 55432 -U redress $db
     printf '[store]\nbackend = "postgres"\nurl = "postgres://redress@127.0.0.1:55432/%s"\n' $db > $W/config.toml
+    # postgres:N: N writer threads ([store] writers).
+    if [[ $backend == postgres:* ]]; then echo "writers = ${backend#postgres:}" >> $W/config.toml; fi
   else
     printf '[store]\ndurability = "full"\n' > $W/config.toml
   fi

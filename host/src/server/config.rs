@@ -71,6 +71,12 @@ pub struct RawStore {
     /// audit log, reports, simulations), beside the writer's one.
     /// Default: `4`.
     pub pool_size: Option<usize>,
+    /// With `backend = "postgres"`: writer threads of this node, each
+    /// with its own connection and batches, so that the node decides one
+    /// batch while the database commits another. With the database on
+    /// the same two cores, 2 was not faster than 1 (BENCHMARKS.md).
+    /// Default: `1`.
+    pub writers: Option<usize>,
     /// With `backend = "postgres"`: longest one statement may run before
     /// the server cancels it (the batch then fails and is answered with
     /// 503). Default: `"10s"`.
@@ -491,6 +497,9 @@ fn store_backend(
                 options.max_batch = max_batch;
                 if let Some(pool_size) = raw.pool_size {
                     options.pool_size = pool_size.max(1);
+                }
+                if let Some(writers) = raw.writers {
+                    options.writers = writers.max(1);
                 }
                 if let Some(timeout) = raw.statement_timeout {
                     options.statement_timeout = Some(std::time::Duration::from_millis(

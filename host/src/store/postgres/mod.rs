@@ -13,6 +13,7 @@
 //! and `SKIP LOCKED` claims of timers ([`timers`]). Reads (cases, the log,
 //! reports, simulations) use a small pool of other connections.
 
+mod batch;
 pub(super) mod client;
 mod complaint;
 mod lifecycle;
@@ -22,6 +23,7 @@ pub(super) mod schema;
 mod timers;
 mod view;
 
+use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::ops::ControlFlow;
 use std::sync::mpsc::Receiver;
@@ -29,6 +31,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use self::batch::BatchState;
 pub use self::client::redacted;
 use self::client::{PgConnection, is_retryable};
 use self::locks::LockSet;
@@ -55,6 +58,11 @@ pub struct PostgresOptions {
     pub statement_timeout: Option<Duration>,
     /// Most requests in one transaction.
     pub max_batch: usize,
+    /// Writer threads, each with its connection and its own batches. With
+    /// more than one, a node decides one batch while the server works on
+    /// another's; they keep each other's counts exact with the same locks
+    /// as separate nodes do.
+    pub writers: usize,
 }
 
 impl std::fmt::Debug for PostgresOptions {
@@ -64,6 +72,7 @@ impl std::fmt::Debug for PostgresOptions {
             .field("pool_size", &self.pool_size)
             .field("statement_timeout", &self.statement_timeout)
             .field("max_batch", &self.max_batch)
+            .field("writers", &self.writers)
             .finish()
     }
 }
@@ -76,6 +85,7 @@ impl PostgresOptions {
             pool_size: 4,
             statement_timeout: Some(Duration::from_secs(10)),
             max_batch: 512,
+            writers: 1,
         }
     }
 }
@@ -84,7 +94,7 @@ impl PostgresOptions {
 pub struct PostgresStore {
     reader: PostgresReader,
     commands: WriterQueue,
-    writer: Option<JoinHandle<()>>,
+    writers: Vec<JoinHandle<()>>,
     metrics: Arc<StoreMetrics>,
     clock: Arc<dyn Clock>,
 }
@@ -106,21 +116,30 @@ impl PostgresStore {
         let reader = PostgresReader::connect(&options)?;
         let metrics = Arc::new(StoreMetrics::of("postgres"));
         let (queue, commands) = WriterQueue::new(options.max_batch.max(1) * 4);
-        let writer = {
+        let commands = Arc::new(Mutex::new(commands));
+        let mut writers = Vec::new();
+        let mut connection = Some(connection);
+        for n in 0..options.writers.max(1) {
+            let connection = match connection.take() {
+                Some(first) => first,
+                None => PgConnection::connect(&options.url, options.statement_timeout)?,
+            };
             let metrics = metrics.clone();
             let for_writer = options.clone();
-            std::thread::Builder::new()
-                .name("redress-pg-writer".to_string())
-                .spawn(move || writer_loop(connection, &for_writer, &metrics, commands))
+            let commands = commands.clone();
+            let writer = std::thread::Builder::new()
+                .name(format!("redress-pg-writer-{n}"))
+                .spawn(move || writer_loop(connection, &for_writer, &metrics, &commands))
                 .map_err(|error| StoreError::Open {
                     path: redacted(&options.url),
-                    message: format!("cannot start the writer thread: {error}"),
-                })?
-        };
+                    message: format!("cannot start a writer thread: {error}"),
+                })?;
+            writers.push(writer);
+        }
         Ok(PostgresStore {
             reader,
             commands: queue,
-            writer: Some(writer),
+            writers,
             metrics,
             clock,
         })
@@ -130,7 +149,7 @@ impl PostgresStore {
 impl Drop for PostgresStore {
     fn drop(&mut self) {
         self.commands.close();
-        if let Some(handle) = self.writer.take() {
+        for handle in self.writers.drain(..) {
             let _ = handle.join();
         }
     }
@@ -146,10 +165,17 @@ fn writer_loop(
     mut connection: PgConnection,
     options: &PostgresOptions,
     metrics: &StoreMetrics,
-    commands: Receiver<Command>,
+    commands: &Mutex<Receiver<Command>>,
 ) {
     use std::sync::atomic::Ordering;
-    while let Some(batch) = next_batch(&commands, options.max_batch) {
+    let mut currency = None;
+    // One writer waits for commands at a time; it takes what is queued and
+    // lets the next one wait while it works.
+    let take = || match commands.lock() {
+        Ok(commands) => next_batch(&commands, options.max_batch),
+        Err(poisoned) => next_batch(&poisoned.into_inner(), options.max_batch),
+    };
+    while let Some(batch) = take() {
         if connection.is_closed() {
             match PgConnection::connect(&options.url, options.statement_timeout) {
                 Ok(fresh) => connection = fresh,
@@ -162,7 +188,7 @@ fn writer_loop(
             }
         }
         let started = Instant::now();
-        let result = run_batch(&connection, &batch);
+        let result = run_batch(&connection, &batch, &mut currency);
         metrics.batch.observe(started.elapsed());
         metrics
             .batched
@@ -201,7 +227,13 @@ enum Retry {
     Contended(BTreeSet<i64>),
 }
 
-fn run_batch(connection: &PgConnection, batch: &[Command]) -> Result<Vec<Outcome>, StoreError> {
+/// `currency`: the one the rules last asked customers' histories in,
+/// which the next batch reads them in ahead (kept by the writer).
+fn run_batch(
+    connection: &PgConnection,
+    batch: &[Command],
+    currency: &mut Option<String>,
+) -> Result<Vec<Outcome>, StoreError> {
     let mut keys: BTreeSet<i64> = BTreeSet::new();
     for command in batch {
         match command {
@@ -218,7 +250,7 @@ fn run_batch(connection: &PgConnection, batch: &[Command]) -> Result<Vec<Outcome
     let mut last_error = None;
     for _ in 0..MOST_ATTEMPTS {
         let locks = LockSet::taking(keys.clone());
-        let attempt = run_transaction(connection, &locks, batch, isolation);
+        let attempt = run_transaction(connection, &locks, batch, isolation, currency);
         match attempt {
             Ok(Ok(outcomes)) => return Ok(outcomes),
             Ok(Err(retry)) => {
@@ -254,43 +286,54 @@ fn run_transaction(
     locks: &LockSet,
     batch: &[Command],
     isolation: Isolation,
+    currency: &mut Option<String>,
 ) -> Result<Result<Vec<Outcome>, Retry>, StoreError> {
-    connection.batch("BEGIN ISOLATION LEVEL READ COMMITTED")?;
-    let start = locks.at_start();
-    if !start.is_empty() {
-        connection.execute(client::LOCK_KEYS, &[&start])?;
-    }
+    let intakes = batch.iter().flat_map(|command| match command {
+        Command::Decide { items, .. } => items.as_slice(),
+        _ => &[],
+    });
+    let state = RefCell::new(BatchState::new(intakes));
+    state.borrow_mut().begin(
+        connection,
+        "BEGIN ISOLATION LEVEL READ COMMITTED",
+        &locks.at_start(),
+        isolation == Isolation::Shared,
+        currency.as_deref(),
+    )?;
     let mut outcomes = Vec::with_capacity(batch.len());
     for command in batch {
+        let decide = |items: &[Intake]| -> Result<Vec<Recorded>, StoreError> {
+            items
+                .iter()
+                .map(|intake| complaint::record_complaint(connection, locks, &state, intake))
+                .collect()
+        };
         if isolation == Isolation::Shared
             && let Command::Decide { items, .. } = command
         {
-            let recorded: Result<Vec<Recorded>, StoreError> = items
-                .iter()
-                .map(|intake| complaint::record_complaint(connection, locks, intake))
-                .collect();
+            let recorded = decide(items);
             if locks.was_contended() {
                 return Ok(Err(Retry::Contended(locks.for_next_attempt())));
             }
             match recorded {
                 Ok(recorded) => outcomes.push(Outcome::Decide(Ok(recorded))),
-                Err(error) if is_retryable(&error) => return Err(error),
-                Err(error) => {
-                    tracing::warn!(%error, "a decision failed to record; the batch is retried a command at a time");
-                    return Ok(Err(Retry::Isolate));
-                }
+                Err(error) => return failed_in_shared(error),
             }
             continue;
+        }
+        if !matches!(command, Command::Decide { .. })
+            && let Err(error) = state.borrow_mut().before_other_command(connection)
+        {
+            return failed_in_shared(error);
         }
         connection.batch("SAVEPOINT command")?;
         let mark = locks.mark();
         let outcome = match command {
-            Command::Decide { items, .. } => Outcome::Decide(
-                items
-                    .iter()
-                    .map(|intake| complaint::record_complaint(connection, locks, intake))
-                    .collect(),
-            ),
+            // Isolated: its writes are made inside its savepoint.
+            Command::Decide { items, .. } => Outcome::Decide(decide(items).and_then(|recorded| {
+                state.borrow_mut().flush(connection)?;
+                Ok(recorded)
+            })),
             Command::Apply {
                 case_id,
                 event,
@@ -315,6 +358,7 @@ fn run_transaction(
         if outcome.is_ok() {
             connection.batch("RELEASE SAVEPOINT command")?;
         } else {
+            state.borrow_mut().discard_pending();
             if locks.taken_since(mark) {
                 return Ok(Err(Retry::Contended(locks.for_next_attempt())));
             }
@@ -322,8 +366,54 @@ fn run_transaction(
         }
         outcomes.push(outcome);
     }
-    connection.batch("COMMIT")?;
+    let committed = state.borrow_mut().commit(connection);
+    if let Some(asked) = state.borrow().asked_currency() {
+        *currency = Some(asked.to_string());
+    }
+    if let Err(error) = committed {
+        return failed_in_shared(error);
+    }
+    number_new_entries(batch, &mut outcomes, &state.borrow())?;
     Ok(Ok(outcomes))
+}
+
+/// What to do when a decision, or writing the batch's decisions, failed
+/// outside a savepoint: another node in the way is run again as such; any
+/// other failure runs the batch again a command at a time, so that it
+/// fails only the command it belongs to.
+fn failed_in_shared(error: StoreError) -> Result<Result<Vec<Outcome>, Retry>, StoreError> {
+    if is_retryable(&error) {
+        return Err(error);
+    }
+    tracing::warn!(%error, "a decision failed to record; the batch is retried a command at a time");
+    Ok(Err(Retry::Isolate))
+}
+
+/// Gives each new decision its position in the log, known once the batch
+/// wrote it.
+fn number_new_entries(
+    batch: &[Command],
+    outcomes: &mut [Outcome],
+    state: &BatchState,
+) -> Result<(), StoreError> {
+    for (command, outcome) in batch.iter().zip(outcomes.iter_mut()) {
+        let (Command::Decide { items, .. }, Outcome::Decide(Ok(recorded))) = (command, outcome)
+        else {
+            continue;
+        };
+        for (intake, recorded) in items.iter().zip(recorded.iter_mut()) {
+            if recorded.replayed {
+                continue;
+            }
+            recorded.seq = state.seq_of(&intake.event.id).ok_or_else(|| {
+                StoreError::Inconsistent(format!(
+                    "complaint `{}` was decided but its log entry was not written",
+                    intake.event.id
+                ))
+            })?;
+        }
+    }
+    Ok(())
 }
 
 /// Reading a PostgreSQL store: the daemon's reads, and the offline tools'

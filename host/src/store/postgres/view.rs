@@ -2,6 +2,9 @@
 //! transaction with the locks that keep it exact across nodes (or, for a
 //! simulation, read as it is, without them).
 
+use std::cell::RefCell;
+
+use super::batch::{BatchState, histories};
 use super::client::PgConnection;
 use super::locks::{self, LockSet};
 use crate::engine::{BudgetUse, Group, StateView, group_key};
@@ -10,8 +13,6 @@ use crate::expr::CustomerHistory;
 use crate::store::StoreError;
 use crate::store::domain::tally_window::window_spans;
 use crate::time::{Duration, Timestamp};
-
-const DAY: i64 = 86_400_000;
 
 /// The state as of just before the complaint being decided.
 pub(super) struct PgView<'c> {
@@ -24,7 +25,10 @@ pub(super) struct PgView<'c> {
     /// failed statement aborts the transaction, so the decision cannot be
     /// recorded: the store answers with this error (which says why)
     /// rather than with the "transaction is aborted" of the next write.
-    pub(super) failed: std::cell::RefCell<Option<StoreError>>,
+    pub(super) failed: RefCell<Option<StoreError>>,
+    /// Inside the writer's transaction: the batch's reads ahead and its
+    /// decisions not yet written.
+    batch: Option<&'c RefCell<BatchState>>,
 }
 
 impl<'c> PgView<'c> {
@@ -32,8 +36,15 @@ impl<'c> PgView<'c> {
         PgView {
             connection,
             locks,
-            failed: std::cell::RefCell::new(None),
+            failed: RefCell::new(None),
+            batch: None,
         }
+    }
+
+    /// The view of a complaint of `batch`.
+    pub(super) fn in_batch(mut self, batch: &'c RefCell<BatchState>) -> Self {
+        self.batch = Some(batch);
+        self
     }
 
     /// The first read that failed, if any.
@@ -57,15 +68,6 @@ impl<'c> PgView<'c> {
     }
 }
 
-/// A customer's history over their latest 1,000 cases, this complaint's
-/// own case (a simulation of a recorded event) left out.
-const HISTORY: &str = "SELECT COUNT(*) FILTER (WHERE status <> 'closed'),
-        COUNT(*) FILTER (WHERE opened_at > $2::BIGINT - $5::BIGINT AND opened_at <= $2),
-        COALESCE(SUM(goodwill) FILTER (WHERE opened_at > $2::BIGINT - $6::BIGINT AND opened_at <= $2
-                                       AND (currency IS NULL OR currency = $3)), 0)::DOUBLE PRECISION
-   FROM (SELECT status, opened_at, goodwill, currency FROM cases
-          WHERE customer_id = $1 AND id <> $4 ORDER BY opened_at DESC LIMIT 1000) latest";
-
 pub(super) const TALLY_COUNT: &str =
     "SELECT COALESCE(SUM(t.count), 0)::BIGINT FROM control_tallies t
    JOIN unnest($3::bigint[], $4::bigint[], $5::bigint[]) AS s(level, low, high)
@@ -86,28 +88,21 @@ impl StateView for PgView<'_> {
         let Some(customer) = event.customer.id.as_deref() else {
             return Some(CustomerHistory::default());
         };
-        let at = event.received_at.unwrap_or(Timestamp(0)).millis();
-        self.read(
-            self.connection
-                .query_one(
-                    HISTORY,
-                    &[
-                        &customer,
-                        &at,
-                        &currency,
-                        &event.id,
-                        &(30 * DAY),
-                        &(365 * DAY),
-                    ],
+        let history = match self.batch {
+            Some(batch) => batch
+                .borrow_mut()
+                .history(self.connection, event, customer, currency),
+            None => {
+                let at = event.received_at.unwrap_or(Timestamp(0)).millis();
+                histories(
+                    self.connection,
+                    &[(event.id.clone(), customer.to_string(), at)],
+                    currency,
                 )
-                .and_then(|row| {
-                    Ok(CustomerHistory {
-                        open_cases: row.try_get(0)?,
-                        complaints_30d: row.try_get(1)?,
-                        goodwill_365d: row.try_get(2)?,
-                    })
-                }),
-        )
+                .map(|mut found| found.remove(&event.id).unwrap_or_default())
+            }
+        };
+        self.read(history)
     }
 
     fn control_line_count(
@@ -117,14 +112,20 @@ impl StateView for PgView<'_> {
         window: Duration,
         at: Timestamp,
     ) -> Option<i64> {
-        self.read(tally_count(
+        let group = group_key(group);
+        let (from, to) = (at.millis() - window.millis(), at.millis());
+        let written = self.read(tally_count(
             self.connection,
             self.locks,
             rule,
-            &group_key(group),
-            at.millis() - window.millis(),
-            at.millis(),
-        ))
+            &group,
+            from,
+            to,
+        ))?;
+        let unwritten = self.batch.map_or(0, |batch| {
+            batch.borrow().unwritten_in_cell(rule, &group, from, to)
+        });
+        Some(written + unwritten)
     }
 
     fn budget_use(

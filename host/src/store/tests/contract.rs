@@ -43,7 +43,53 @@ on_every_backend!(
     many_due_timers_fire_a_thousand_a_run_and_none_is_lost,
     a_reopened_case_breaches_its_new_resolve_time_not_the_old_one,
     cases_and_histories_are_found_after_a_restart,
+    complaints_in_one_batch_see_the_ones_before_them,
 );
+
+fn complaints_in_one_batch_see_the_ones_before_them(f: Fixture) {
+    let complaint = |id: &str| {
+        f.intake(serde_json::json!({"id": id, "customer": {"id": "cust-b"}, "category": "product_quality", "product_line": "kettles"}))
+    };
+    let recorded = f
+        .store
+        .decide_and_record(vec![
+            complaint("b-1"),
+            complaint("b-2"),
+            complaint("b-1"),
+            complaint("b-3"),
+        ])
+        .blocking_recv()
+        .unwrap()
+        .unwrap();
+    let decisions: Vec<serde_json::Value> = recorded
+        .iter()
+        .map(|r| serde_json::from_str(&r.json).unwrap())
+        .collect();
+    let counts: Vec<&serde_json::Value> = decisions
+        .iter()
+        .map(|d| &d["control_lines"][0]["count"])
+        .collect();
+    assert_eq!(
+        counts,
+        [1, 2, 1, 3],
+        "each counts the cell's complaints before it"
+    );
+    assert!(recorded[2].replayed, "the retry in the same batch");
+    assert_eq!(recorded[2].seq, recorded[0].seq);
+    assert_eq!(recorded[2].json, recorded[0].json);
+    assert!(recorded[0].seq < recorded[1].seq && recorded[1].seq < recorded[3].seq);
+    let escalated: Vec<bool> = decisions
+        .iter()
+        .map(|d| d["escalation_level"] == "manager")
+        .collect();
+    assert_eq!(
+        escalated,
+        [false, false, false, true],
+        "the third complaint of the customer sees the two before it"
+    );
+    let log: Vec<String> = f.log_after(0).into_iter().map(|d| d.event_id).collect();
+    assert_eq!(log, ["b-1", "b-2", "b-3"]);
+}
 
 fn a_missed_first_response_escalates_once(f: Fixture) {
     f.complain(serde_json::json!({"id": "c-1"}));
