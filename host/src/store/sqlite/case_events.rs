@@ -171,7 +171,7 @@ fn use_authority(
     };
     let used = grant
         .window
-        .map(|window| budget_used(connection, &grant.rule, grant.scope(), at - window, at))
+        .map(|window| budget_used(connection, &grant.rule, grant.scope(), at - window))
         .transpose()
         .map_err(StoreError::from)?;
     grant.allows(wanted, used)?;

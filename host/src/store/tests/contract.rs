@@ -44,7 +44,35 @@ on_every_backend!(
     a_reopened_case_breaches_its_new_resolve_time_not_the_old_one,
     cases_and_histories_are_found_after_a_restart,
     complaints_in_one_batch_see_the_ones_before_them,
+    a_use_stamped_later_than_a_decision_still_counts_against_its_budget,
 );
+
+fn a_use_stamped_later_than_a_decision_still_counts_against_its_budget(f: Fixture) {
+    let later = f.clock.now().checked_add("1h".parse().unwrap()).unwrap();
+    for n in 1..=2 {
+        let id = format!("s-{n}");
+        f.complain(serde_json::json!({"id": id, "location": "branch-7"}));
+        f.store
+            .apply(
+                id,
+                LifecycleEvent {
+                    kind: LifecycleKind::AuthorityUsed,
+                    at: Some(later),
+                    by: Some("teller-1".into()),
+                    note: None,
+                    policy: Some("parking-validation".into()),
+                    cost: Some(1.0),
+                },
+            )
+            .blocking_recv()
+            .unwrap()
+            .unwrap();
+    }
+    // Decided at a moment before both uses' stamps: the budget of two a
+    // day is used up all the same, on every backend.
+    let (_, third) = f.complain(serde_json::json!({"id": "s-3", "location": "branch-7"}));
+    assert_eq!(third["authority"], serde_json::json!([]), "{third}");
+}
 
 fn complaints_in_one_batch_see_the_ones_before_them(f: Fixture) {
     let complaint = |id: &str| {
