@@ -58,9 +58,9 @@
 //! - [`explain`]: a decision told in words (`redress eval --explain`).
 //! - [`schema`]: JSON Schemas generated from the types.
 //! - [`cli`]: the `redress` command line.
-//! - [`annotation`], [`time`], [`suggest`], [`histogram`]: plugin output
-//!   values, timestamps and durations, "did you mean" hints, latency
-//!   histograms.
+//! - [`annotation`], [`time`], [`suggest`], [`histogram`], [`digest`]:
+//!   plugin output values, timestamps and durations, "did you mean" hints,
+//!   latency histograms, SHA-256 digests as Redress spells them.
 //! - [`source_file`]: reading rule files, manifests and components (regular
 //!   files only, bounded).
 
@@ -69,6 +69,7 @@ pub mod bounds;
 pub mod cli;
 pub mod decision;
 pub mod diagnostic;
+pub mod digest;
 pub mod engine;
 pub mod event;
 pub mod explain;

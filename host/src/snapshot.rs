@@ -196,12 +196,5 @@ fn snapshot_version(ruleset: &RuleSet, plugins: &PluginSet) -> Name {
         hasher.update(plugin.digest.as_bytes());
         hasher.update(format!("{:?}", plugin.spec).as_bytes());
     }
-    let digest = hasher.finalize();
-    Name::from(
-        digest
-            .iter()
-            .take(8)
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>(),
-    )
+    Name::from(crate::digest::short_of(hasher))
 }

@@ -7,7 +7,6 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Context as _, bail};
-use sha2::{Digest, Sha256};
 
 use crate::decision::Name;
 use crate::diagnostic::render_all;
@@ -88,7 +87,7 @@ fn run_plugin(args: RunArgs) -> anyhow::Result<ExitCode> {
     };
     spec.wasm_path = args.plugin.clone();
     let bytes = read_component(&args.plugin)?;
-    let digest = Name::from(format!("sha256:{:x}", Sha256::digest(&bytes)));
+    let digest = Name::from(crate::digest::tagged(&bytes));
     let runtime = PluginRuntime::new(&RuntimeOptions::default())?;
     let started = Instant::now();
     let pre = match runtime.compile(&args.plugin.display().to_string(), &bytes) {

@@ -18,13 +18,7 @@ pub fn event_digest(event: &ComplaintEvent) -> String {
     if let Ok(json) = serde_json::to_vec(event) {
         hasher.update(&json);
     }
-    let digest = hasher.finalize();
-    let mut text = String::with_capacity(7 + 64);
-    text.push_str("sha256:");
-    for byte in digest {
-        text.push_str(&format!("{byte:02x}"));
-    }
-    text
+    crate::digest::tagged_of(hasher)
 }
 
 #[cfg(test)]

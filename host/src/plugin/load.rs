@@ -6,8 +6,6 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use sha2::{Digest, Sha256};
-
 use crate::decision::Name;
 use crate::diagnostic::{Diagnostic, Location};
 use crate::plugin::error::LoadError;
@@ -177,7 +175,7 @@ pub fn load_one(
         }
         diagnostics
     })?;
-    let digest: Name = Name::from(format!("sha256:{:x}", Sha256::digest(&bytes)));
+    let digest: Name = Name::from(crate::digest::tagged(&bytes));
     if let Some(old) = previous.and_then(|set| set.get(&spec.name))
         && old.digest == digest
         && same_manifest(&old.spec, &spec)

@@ -7,8 +7,6 @@
 //! What a snapshot's row holds is the same on every backend; each backend
 //! only reads and writes the rows and blobs ([`to_row`], [`from_row`]).
 
-use sha2::{Digest as _, Sha256};
-
 use crate::decision::Name;
 use crate::rules::RuleFileText;
 use crate::store::StoreError;
@@ -37,7 +35,7 @@ pub struct PluginRecord {
 
 /// The key of a blob: its sha256, in hex.
 pub(in crate::store) fn blob_key(bytes: &[u8]) -> String {
-    format!("{:x}", Sha256::digest(bytes))
+    crate::digest::hex(bytes)
 }
 
 /// The blob key of a component's digest (`sha256:<hex>`).

@@ -137,8 +137,7 @@ pub fn version_of(files: &[RuleFileText]) -> String {
         hasher.update(file.text.as_bytes());
         hasher.update([0]);
     }
-    let digest = hasher.finalize();
-    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+    crate::digest::short_of(hasher)
 }
 
 impl Checker<'_> {

@@ -381,11 +381,7 @@ fn digest_of(path: &Path) -> Result<String, BackupError> {
 }
 
 fn hex_digest(hasher: Sha256) -> String {
-    let mut text = String::from("sha256:");
-    for byte in hasher.finalize() {
-        text.push_str(&format!("{byte:02x}"));
-    }
-    text
+    crate::digest::tagged_of(hasher)
 }
 
 /// Every entry's line is where the database says and holds what it says.
