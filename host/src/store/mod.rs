@@ -150,11 +150,8 @@ pub struct Recorded {
     /// The decision as stored and answered (JSON).
     pub json: String,
     pub queue: Name,
-    /// The event was decided before (a retry): this is that decision.
-    pub replayed: bool,
-    /// The event's id was decided before, but for a different body: `json`
-    /// is that decision, and this complaint was not recorded.
-    pub different_event: bool,
+    /// Decided now, or found in the log.
+    pub answered: Answered,
     /// Control lines this complaint was counted by: (rule, group, count, crossed).
     pub control_lines: Vec<(Name, String, i64, bool)>,
 }
@@ -178,10 +175,31 @@ impl Recorded {
             seq,
             json,
             queue,
-            replayed: true,
-            different_event: matches!((sent, recorded), (Some(sent), Some(recorded)) if sent != recorded),
+            answered: match (sent, recorded) {
+                (Some(sent), Some(recorded)) if sent != recorded => Answered::IdReused,
+                _ => Answered::FromLog,
+            },
             control_lines: Vec::new(),
         })
+    }
+}
+
+/// Where a recorded answer comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answered {
+    /// Decided now, and recorded with this answer.
+    Decided,
+    /// The event was decided before (a retry): this is that decision.
+    FromLog,
+    /// The event's id was decided before, but for a different body: this
+    /// is that decision, and this complaint was not recorded.
+    IdReused,
+}
+
+impl Recorded {
+    /// Whether the answer is an earlier decision from the log.
+    pub fn replayed(&self) -> bool {
+        self.answered != Answered::Decided
     }
 }
 

@@ -205,7 +205,7 @@ impl Runner<'_> {
                 .unwrap_or(Err(intake::RecordError::MissingAnswer))
         })
         .map_err(|error| format!("the store failed: {error}"))?;
-        if entry.replayed {
+        if entry.replayed() {
             return Err(format!(
                 "complaint `{id}` was decided before in this sequence: give each complaint its own id"
             ));

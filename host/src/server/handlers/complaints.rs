@@ -24,7 +24,7 @@ use crate::server::bodies::{BatchAnswer, BatchItem};
 use crate::server::error::{ApiError, ErrorCode};
 use crate::server::state::AppState;
 use crate::snapshot::Snapshot;
-use crate::store::Store;
+use crate::store::{Answered, Store};
 use crate::time::Timestamp;
 
 #[derive(Debug, Deserialize)]
@@ -225,7 +225,7 @@ pub(super) async fn record(
     for slot in answers.iter_mut().filter(|a| a.is_none()) {
         *slot = recorded.next().map(|(entry, id)| {
             let entry = entry.map_err(record_error)?;
-            if entry.different_event {
+            if entry.answered == Answered::IdReused {
                 return Err(ApiError::new(
                     ErrorCode::EventIdReused,
                     format!(
@@ -237,8 +237,8 @@ pub(super) async fn record(
             state.metrics.decided(&entry.queue);
             state.metrics.control_lines(&entry.control_lines);
             Ok(Answer {
+                replayed: entry.replayed(),
                 json: entry.json,
-                replayed: entry.replayed,
             })
         });
     }

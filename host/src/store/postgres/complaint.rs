@@ -13,7 +13,7 @@ use super::view::PgView;
 use crate::decision::ControlLineStatus;
 use crate::engine::group_key;
 use crate::store::domain::opening::CaseOpening;
-use crate::store::{Intake, Recorded, StoreError};
+use crate::store::{Answered, Intake, Recorded, StoreError};
 
 /// Decides `intake` (or answers it from the log) and keeps what it writes
 /// in `batch`; the new entry's `seq` is set once the batch has written it.
@@ -146,8 +146,7 @@ pub(super) fn record_complaint(
         seq: 0,
         json,
         queue: decision.route.queue.clone(),
-        replayed: false,
-        different_event: false,
+        answered: Answered::Decided,
         control_lines,
     })
 }

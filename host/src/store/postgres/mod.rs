@@ -402,7 +402,7 @@ fn number_new_entries(
             continue;
         };
         for (intake, recorded) in items.iter().zip(recorded.iter_mut()) {
-            if recorded.replayed {
+            if recorded.replayed() {
                 continue;
             }
             recorded.seq = state.seq_of(&intake.event.id).ok_or_else(|| {

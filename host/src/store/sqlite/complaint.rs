@@ -18,7 +18,7 @@ use crate::engine::group_key;
 use crate::event::ComplaintEvent;
 use crate::intake::Decided;
 use crate::store::domain::opening::CaseOpening;
-use crate::store::{DecisionKind, Intake, Recorded, StoreError, TimerState};
+use crate::store::{Answered, DecisionKind, Intake, Recorded, StoreError, TimerState};
 use crate::time::Timestamp;
 
 pub(super) fn record_complaint(
@@ -141,8 +141,7 @@ pub(super) fn record_complaint(
         seq,
         json,
         queue: decision.route.queue.clone(),
-        replayed: false,
-        different_event: false,
+        answered: Answered::Decided,
         control_lines,
     })
 }

@@ -197,7 +197,7 @@ fn a_data_directory_copied_to_postgres_reads_and_decides_the_same() {
         rules,
     };
     let (again, _) = f.complain(serde_json::json!({"id": "q-3", "category": "product_quality", "product_line": "kettles", "customer": {"id": "cust-1"}, "location": "branch-1"}));
-    assert!(again.replayed, "a retry answers the copied decision");
+    assert!(again.replayed(), "a retry answers the copied decision");
     assert_eq!(again.seq, 3);
     let (sixth, decision) = f.complain(serde_json::json!({"id": "q-6", "category": "product_quality", "product_line": "kettles", "customer": {"id": "cust-1"}, "location": "branch-1"}));
     assert_eq!(sixth.seq, 7, "the log continues after the copied entries");

@@ -51,7 +51,7 @@ fn a_decision_that_fails_to_record_does_not_undo_the_others_in_its_batch() {
             assert!(error.contains("refused by the test"), "{error}");
         } else {
             let recorded = result.unwrap();
-            assert!(!recorded[0].replayed, "{id}");
+            assert!(!recorded[0].replayed(), "{id}");
             assert!(f.store.case(&id).unwrap().is_some(), "{id} has its case");
         }
     }
@@ -180,7 +180,7 @@ fn a_version_1_database_is_migrated_and_keeps_its_cases() {
     let (again, _) =
         f.complain(serde_json::json!({"id": "old-1", "text": "broken", "customer": {"id": "k-1"}}));
     assert!(
-        again.replayed,
+        again.replayed(),
         "a migrated case's event is still recognised"
     );
     assert_eq!(again.seq, first.seq);
@@ -308,7 +308,7 @@ fn a_case_whose_decision_failed_to_record_is_not_remembered() {
     assert_eq!(history.open_cases, 2, "only the recorded cases count");
     allow_inserts(&f.path, "decisions");
     let (retried, _) = f.complain(serde_json::json!({"id": "lost", "customer": {"id": "cust-l"}}));
-    assert!(!retried.replayed, "decided now, as it never was before");
+    assert!(!retried.replayed(), "decided now, as it never was before");
 }
 
 #[test]
@@ -341,7 +341,7 @@ fn a_version_4_log_reads_on_with_its_decisions_in_the_database() {
     let decisions: Vec<_> = page.iter().map(|d| &d.decision).collect();
     assert_eq!(decisions, [&old_decision, &new_decision]);
     let (again, _) = f.complain(serde_json::json!({"id": "v4-1"}));
-    assert!(again.replayed);
+    assert!(again.replayed());
     assert_eq!(again.json, old.json, "answered from the database's row");
     let archive = Archive::open(&f.path).unwrap();
     let case = archive.case("v5-1").unwrap().unwrap();
@@ -363,7 +363,7 @@ fn every_decision_is_a_line_of_the_audit_file_and_read_back_from_it() {
         .blocking_recv()
         .unwrap()
         .unwrap();
-    assert!(recorded[1].replayed);
+    assert!(recorded[1].replayed());
     assert_eq!(recorded[1].json, recorded[0].json);
     f.advance("25h");
     assert_eq!(f.tick().len(), 1, "the first response is late");
