@@ -9,12 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 BIN=$(pg_config --bindir)
 PGDIR=/tmp/pgbench-data
-pkill -f "$PGDIR" 2>/dev/null || true; sleep 1
-rm -rf $PGDIR && mkdir -p $PGDIR && chown nobody:nogroup $PGDIR
-runuser -u nobody -- $BIN/initdb -D $PGDIR/data -U redress --auth=trust -E UTF8 > /dev/null
-runuser -u nobody -- $BIN/pg_ctl -D $PGDIR/data -o "-p 55432 -k $PGDIR -c listen_addresses=127.0.0.1 -c max_connections=100 -c shared_buffers=256MB" -l $PGDIR/log start > /dev/null
-sleep 2
 source tests/load/workdir.sh
+start_postgres $PGDIR 55432 -c max_connections=100
 W=/tmp/pgbench-work
 prepare_workdir $W
 cpu() { awk '{print $14+$15}' /proc/$1/stat; }
@@ -42,4 +38,4 @@ for backend in ${BACKENDS:-sqlite postgres}; do
   kill $DAEMON_PID; wait $DAEMON_PID 2>/dev/null || true
 done
 done
-runuser -u nobody -- $BIN/pg_ctl -D $PGDIR/data stop > /dev/null
+stop_postgres $PGDIR

@@ -12,13 +12,9 @@ cd "$(dirname "$0")/../.."
 RATE=${RATE:-5000}
 BIN=$(pg_config --bindir)
 PGDIR=/tmp/pgnodes-data
-pkill -f "$PGDIR" 2>/dev/null || true; sleep 1
-rm -rf $PGDIR && mkdir -p $PGDIR && chown nobody:nogroup $PGDIR
-runuser -u nobody -- $BIN/initdb -D $PGDIR/data -U redress --auth=trust -E UTF8 > /dev/null
-runuser -u nobody -- $BIN/pg_ctl -D $PGDIR/data -o "-p 55432 -k $PGDIR -c listen_addresses=127.0.0.1 -c max_connections=100 -c shared_buffers=256MB" -l $PGDIR/log start > /dev/null
-trap 'pkill -f "/tmp/pgnodes-work" 2>/dev/null || true; runuser -u nobody -- $BIN/pg_ctl -D $PGDIR/data stop > /dev/null' EXIT
-sleep 2
 source tests/load/workdir.sh
+start_postgres $PGDIR 55432 -c max_connections=100
+trap 'pkill -f "/tmp/pgnodes-work" 2>/dev/null || true; stop_postgres $PGDIR' EXIT
 cpu() { awk '{print $14+$15}' /proc/$1/stat; }
 pgcpu() { local t=0; for p in $(pgrep -u nobody postgres); do t=$((t + $(awk '{print $14+$15}' /proc/$p/stat 2>/dev/null || echo 0))); done; echo $t; }
 daemons_cpu() { local t=0; for p in "${PIDS[@]}"; do t=$((t + $(cpu $p))); done; echo $t; }

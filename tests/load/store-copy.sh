@@ -11,13 +11,9 @@ cd "$(dirname "$0")/../.."
 SECONDS_OF_LOAD=${1:-15}
 BIN=$(pg_config --bindir)
 PGDIR=/tmp/pgcopy-data
-pkill -f "$PGDIR" 2>/dev/null || true; sleep 1
-rm -rf $PGDIR && mkdir -p $PGDIR && chown nobody:nogroup $PGDIR
-runuser -u nobody -- $BIN/initdb -D $PGDIR/data -U redress --auth=trust -E UTF8 > /dev/null
-runuser -u nobody -- $BIN/pg_ctl -D $PGDIR/data -o "-p 55433 -k $PGDIR -c listen_addresses=127.0.0.1 -c shared_buffers=256MB" -l $PGDIR/log start > /dev/null
-trap 'runuser -u nobody -- $BIN/pg_ctl -D $PGDIR/data stop > /dev/null' EXIT
-sleep 2
 source tests/load/workdir.sh
+start_postgres $PGDIR 55433
+trap 'stop_postgres $PGDIR' EXIT
 W=/tmp/pgcopy-work
 prepare_workdir $W
 printf '[store]\ndurability = "full"\n' > $W/config.toml

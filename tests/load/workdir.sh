@@ -1,4 +1,4 @@
-# Sourced by matrix.sh, ab.sh, rate-ab.sh and saturation.sh, from the repository root.
+# Sourced by the load scripts here (matrix.sh, ab.sh, postgres-ab.sh, ...), from the repository root.
 #
 # prepare_workdir DIR: an empty DIR holding the default rules (rules/), the
 # example plugins (plugins/), the default rules without the rules that read
@@ -53,4 +53,25 @@ start_daemon() {
   echo "$label did not start; its log, $work/$label.log:" >&2
   cat "$work/$label.log" >&2
   exit 1
+}
+
+# start_postgres DIR PORT [SERVER_OPTIONS...]: a fresh PostgreSQL server
+# (Debian's, run as `nobody`, since it refuses root) with its files in DIR,
+# listening on 127.0.0.1:PORT, with a database user `redress`. Stop it
+# with stop_postgres DIR.
+start_postgres() {
+  local dir=$1 port=$2
+  shift 2
+  local bin
+  bin=$(pg_config --bindir)
+  pkill -f "$dir" 2>/dev/null || true; sleep 1
+  rm -rf "$dir" && mkdir -p "$dir" && chown nobody:nogroup "$dir"
+  runuser -u nobody -- "$bin/initdb" -D "$dir/data" -U redress --auth=trust -E UTF8 > /dev/null
+  runuser -u nobody -- "$bin/pg_ctl" -D "$dir/data" \
+    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c shared_buffers=256MB $*" -l "$dir/log" start > /dev/null
+  sleep 2
+}
+
+stop_postgres() {
+  runuser -u nobody -- "$(pg_config --bindir)/pg_ctl" -D "$1/data" stop > /dev/null
 }

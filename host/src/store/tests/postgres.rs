@@ -261,36 +261,14 @@ fn an_entry_lost_before_the_copy_stays_lost_and_is_not_decided_again() {
             assert_eq!(report.lost_lines, 1);
         })
         .unwrap();
-    drop(f.store);
-    let store = PostgresStore::open(PostgresOptions::new(url), f.clock.clone()).unwrap();
-    let log = store
-        .decisions(&DecisionQuery {
-            limit: 10,
-            ..DecisionQuery::default()
-        })
-        .unwrap()
-        .decisions;
+    let mut f = f;
+    f.store = Box::new(PostgresStore::open(PostgresOptions::new(url), f.clock.clone()).unwrap());
+    let log = f.log_after(0);
     assert_eq!(log[0].decision["route"]["queue"], "care");
     assert_eq!(log[1].decision, serde_json::Value::Null);
-    let intake = |id: &str| {
-        let rules = f.rules.clone();
-        let mut event =
-            crate::event::ComplaintEvent::from_value(serde_json::json!({ "id": id })).unwrap();
-        event.received_at = Some(f.clock.now());
-        let decide: DecideFn = Box::new(move |event, view| {
-            crate::intake::pipeline::decide_with(
-                &rules,
-                &rules.version,
-                event,
-                &Enrichment::none(),
-                view,
-                TraceLevel::Compact,
-            )
-        });
-        Intake::new(event, decide, Vec::new()).unwrap()
-    };
-    let error = store
-        .decide_and_record(vec![intake("lost-1")])
+    let error = f
+        .store
+        .decide_and_record(vec![f.intake(serde_json::json!({"id": "lost-1"}))])
         .blocking_recv()
         .unwrap()
         .unwrap_err();
