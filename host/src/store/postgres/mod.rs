@@ -1,17 +1,19 @@
 //! The shared store: one PostgreSQL database that several daemons decide
 //! against at once.
 //!
-//! Each daemon keeps SQLite's shape: one writer thread owns a connection,
-//! takes everything queued (up to `max_batch`) into one transaction, and
-//! answers only after it commits (group commit). What a node cannot keep
-//! in memory when others write too (the case index, the timer queue, the
-//! audit file) lives in the database: cases are found by id, due timers
-//! are claimed from an index of pending ones, and each entry of the audit
-//! log holds its own line's parts. The guarantees across nodes come from
-//! the database: a unique index on complaint event ids, advisory locks
-//! around every count a decision reads ([`locks`]), row locks on cases,
-//! and `SKIP LOCKED` claims of timers ([`timers`]). Reads (cases, the log,
-//! reports, simulations) use a small pool of other connections.
+//! Each daemon keeps SQLite's shape: a writer thread (or `writers` of
+//! them) owns a connection, takes everything queued (up to `max_batch`)
+//! into one transaction, and answers only after it commits (group
+//! commit); what a batch reads ahead and writes together is [`batch`]'s.
+//! What a node cannot keep in memory when others write too (the case
+//! index, the timer queue, the audit file) lives in the database: cases
+//! are found by id, due timers are claimed from an index of pending ones,
+//! and each entry of the audit log holds its own line's parts. The
+//! guarantees across nodes come from the database: a unique index on
+//! complaint event ids, advisory locks around every count a decision
+//! reads ([`locks`]), row locks on cases, and `SKIP LOCKED` claims of
+//! timers ([`timers`]). Reads (cases, the log, reports, simulations) use a
+//! small pool of other connections.
 
 mod batch;
 pub(super) mod client;
@@ -317,14 +319,14 @@ fn run_transaction(
             }
             match recorded {
                 Ok(recorded) => outcomes.push(Outcome::Decide(Ok(recorded))),
-                Err(error) => return failed_in_shared(error),
+                Err(error) => return failed(error, isolation),
             }
             continue;
         }
         if !matches!(command, Command::Decide { .. })
             && let Err(error) = state.borrow_mut().before_other_command(connection)
         {
-            return failed_in_shared(error);
+            return failed(error, isolation);
         }
         connection.batch("SAVEPOINT command")?;
         let mark = locks.mark();
@@ -371,18 +373,22 @@ fn run_transaction(
         *currency = Some(asked.to_string());
     }
     if let Err(error) = committed {
-        return failed_in_shared(error);
+        return failed(error, isolation);
     }
     number_new_entries(batch, &mut outcomes, &state.borrow())?;
     Ok(Ok(outcomes))
 }
 
 /// What to do when a decision, or writing the batch's decisions, failed
-/// outside a savepoint: another node in the way is run again as such; any
-/// other failure runs the batch again a command at a time, so that it
-/// fails only the command it belongs to.
-fn failed_in_shared(error: StoreError) -> Result<Result<Vec<Outcome>, Retry>, StoreError> {
-    if is_retryable(&error) {
+/// outside a command's savepoint: another node in the way is run again as
+/// such; any other failure runs the batch again a command at a time, so
+/// that it fails only the command it belongs to. Already run so, the
+/// failure is the batch's (its commit failed).
+fn failed(
+    error: StoreError,
+    isolation: Isolation,
+) -> Result<Result<Vec<Outcome>, Retry>, StoreError> {
+    if is_retryable(&error) || isolation == Isolation::SavepointEach {
         return Err(error);
     }
     tracing::warn!(%error, "a decision failed to record; the batch is retried a command at a time");
