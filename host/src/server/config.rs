@@ -68,13 +68,14 @@ pub struct RawStore {
     /// No default.
     pub url: Option<String>,
     /// With `backend = "postgres"`: connections for reads (cases, the
-    /// audit log, reports, simulations), beside the writer's one.
+    /// audit log, reports, simulations), beside the writers' own.
     /// Default: `4`.
     pub pool_size: Option<usize>,
     /// With `backend = "postgres"`: writer threads of this node, each
     /// with its own connection and batches, so that the node decides one
     /// batch while the database commits another. With the database on
-    /// the same two cores, 2 was not faster than 1 (BENCHMARKS.md).
+    /// the same two cores, 2 was not reliably faster than 1
+    /// (BENCHMARKS.md).
     /// Default: `1`.
     pub writers: Option<usize>,
     /// With `backend = "postgres"`: longest one statement may run before
