@@ -9,7 +9,7 @@ use tokio::sync::oneshot;
 
 use crate::store::{
     CaseView, Fired, Intake, LifecycleError, LifecycleEvent, Pending, Recorded, SnapshotRecord,
-    StoreError,
+    StoreError, StoreMetrics,
 };
 use crate::time::Timestamp;
 
@@ -39,6 +39,57 @@ pub(in crate::store) enum Command {
         /// A std channel: the reloader waits on a blocking thread.
         reply: SyncSender<Result<(), StoreError>>,
     },
+}
+
+/// How commands of one transaction are kept apart.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(in crate::store) enum Isolation {
+    /// Decisions share the transaction: the fast path, as recording a
+    /// decision fails only when the database does. Lifecycle events and
+    /// timer runs, which are refused for cause, still get a savepoint each.
+    Shared,
+    /// Every command in a savepoint of its own, so one command's failure
+    /// does not undo the others.
+    SavepointEach,
+}
+
+/// Counts a batch that took `took` in `metrics` and answers its commands
+/// with `result`: their outcomes, or why the batch failed (then nothing
+/// of it was recorded). A batch that wrote something and succeeded says
+/// the store is writing again (`/readyz`); a run of timers alone may
+/// have had nothing to write.
+pub(in crate::store) fn settle(
+    batch: Vec<Command>,
+    result: Result<Vec<Outcome>, StoreError>,
+    metrics: &StoreMetrics,
+    took: std::time::Duration,
+) {
+    use std::sync::atomic::Ordering;
+    metrics.batch.observe(took);
+    metrics
+        .batched
+        .fetch_add(batch.len() as u64, Ordering::Relaxed);
+    let writes = batch
+        .iter()
+        .any(|command| !matches!(command, Command::Fire { .. }));
+    match result {
+        Ok(outcomes) => {
+            if writes {
+                metrics.failing.store(false, Ordering::Relaxed);
+            }
+            answer(batch, Some(outcomes), "");
+        }
+        Err(error) => {
+            if let StoreError::AuditFileLost { .. } = error {
+                // Logged once, when it was found.
+                metrics.audit_file_lost.store(true, Ordering::Relaxed);
+            } else {
+                tracing::error!(%error, "store transaction failed; the requests in it are answered with the error");
+            }
+            metrics.failed(&error);
+            answer(batch, None, &error.to_string());
+        }
+    }
 }
 
 /// What a command produced, answered after the commit.

@@ -38,7 +38,7 @@ pub use self::client::redacted;
 use self::client::{PgConnection, is_retryable};
 use self::locks::LockSet;
 use self::view::PgView;
-use super::writer_queue::{Command, Outcome, WriterQueue, answer, next_batch};
+use super::writer_queue::{Command, Isolation, Outcome, WriterQueue, answer, next_batch, settle};
 use crate::engine::StateView;
 use crate::store::{
     AuditReader, CaseView, DecisionPage, DecisionQuery, Fired, Intake, LifecycleError,
@@ -169,7 +169,6 @@ fn writer_loop(
     metrics: &StoreMetrics,
     commands: &Mutex<Receiver<Command>>,
 ) {
-    use std::sync::atomic::Ordering;
     let mut currency = None;
     // One writer waits for commands at a time; it takes what is queued and
     // lets the next one wait while it works.
@@ -191,33 +190,8 @@ fn writer_loop(
         }
         let started = Instant::now();
         let result = run_batch(&connection, &batch, &mut currency);
-        metrics.batch.observe(started.elapsed());
-        metrics
-            .batched
-            .fetch_add(batch.len() as u64, Ordering::Relaxed);
-        let (outcomes, failure) = match result {
-            Ok(outcomes) => {
-                metrics.failing.store(false, Ordering::Relaxed);
-                (Some(outcomes), String::new())
-            }
-            Err(error) => {
-                tracing::error!(%error, "store transaction failed; the requests in it are answered with the error");
-                metrics.failed(&error);
-                (None, error.to_string())
-            }
-        };
-        answer(batch, outcomes, &failure);
+        settle(batch, result, metrics, started.elapsed());
     }
-}
-
-/// How commands of one transaction are kept apart.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Isolation {
-    /// Decisions share the transaction; lifecycle events and timer runs
-    /// get a savepoint each.
-    Shared,
-    /// Every command in a savepoint of its own.
-    SavepointEach,
 }
 
 /// Why an attempt did not commit.

@@ -16,7 +16,7 @@ use super::complaint::record_complaint;
 use super::timer_queue::TimerQueue;
 use super::timers::fire_timers;
 use super::versions::record_snapshot;
-use crate::store::writer_queue::{Command, Outcome, answer, next_batch};
+use crate::store::writer_queue::{Command, Isolation, Outcome, next_batch, settle};
 use crate::store::{Intake, Recorded, StoreError, StoreMetrics};
 
 pub(super) fn writer_loop(
@@ -29,10 +29,7 @@ pub(super) fn writer_loop(
     while let Some(batch) = next_batch(&commands, max_batch) {
         let started = Instant::now();
         let result = run_batch(&mut connection, state, &batch);
-        metrics.batch.observe(started.elapsed());
-        metrics
-            .batched
-            .fetch_add(batch.len() as u64, Ordering::Relaxed);
+        let took = started.elapsed();
         metrics
             .cases_indexed
             .store(state.cases.read().len() as u64, Ordering::Relaxed);
@@ -42,41 +39,8 @@ pub(super) fn writer_loop(
         metrics
             .audit_file_bytes
             .store(state.audit.committed_len(), Ordering::Relaxed);
-        let writes = batch
-            .iter()
-            .any(|command| !matches!(command, Command::Fire { .. }));
-        let (outcomes, failure) = match result {
-            Ok(outcomes) => {
-                if writes {
-                    metrics.failing.store(false, Ordering::Relaxed);
-                }
-                (Some(outcomes), String::new())
-            }
-            Err(error) => {
-                if let StoreError::AuditFileLost { .. } = error {
-                    // Logged once, when it was found.
-                    metrics.audit_file_lost.store(true, Ordering::Relaxed);
-                } else {
-                    tracing::error!(%error, "store transaction failed; the requests in it are answered with the error");
-                }
-                metrics.failed(&error);
-                (None, error.to_string())
-            }
-        };
-        answer(batch, outcomes, &failure);
+        settle(batch, result, metrics, took);
     }
-}
-
-/// How commands of one transaction are kept apart.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Isolation {
-    /// Decisions share the transaction: the fast path, as recording a
-    /// decision fails only when the database does. Lifecycle events and
-    /// timer runs, which are refused for cause, still get a savepoint each.
-    Shared,
-    /// Every command in a savepoint of its own, so one command's failure
-    /// does not undo the others.
-    SavepointEach,
 }
 
 /// Runs a batch in one transaction, answers once committed. If a decision
