@@ -203,6 +203,12 @@ impl PgConnection {
         Ok(block_on(self.client.query_one(&statement, params))?)
     }
 
+    /// Runs `sql` (no parameters, not kept prepared): its one row. For
+    /// statements built at run time, such as a count of a named table.
+    pub fn query_one_unprepared(&self, sql: &str) -> Result<Row, StoreError> {
+        Ok(block_on(self.client.query_one(sql, &[]))?)
+    }
+
     pub fn execute(
         &self,
         sql: &'static str,
