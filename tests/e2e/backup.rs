@@ -186,3 +186,118 @@ fn a_damaged_backup_is_refused_and_nothing_is_restored() {
         stdout(&output)
     );
 }
+
+/// Retention that archives within a second, in small segments.
+const ARCHIVING: &str = "plugins = \"\"\n\
+[store.retention]\n\
+decisions = \"1s\"\n\
+segment_size = \"16KiB\"\n\
+every = \"100ms\"\n";
+
+#[test]
+fn an_archived_log_is_backed_up_restored_and_replayed_whole() {
+    let daemon = Daemon::start_in(rules_dir(), ARCHIVING);
+    let total = 300;
+    for n in 0..total {
+        let (status, answer) = daemon.post(
+            "/v1/complaints",
+            &format!(r#"{{"id": "a-{n}", "customer": {{"id": "c-{}"}}}}"#, n % 7),
+        );
+        assert_eq!(status, 200, "{answer}");
+    }
+    // Retention runs in the background: wait until it archived most of it.
+    let index_path = daemon.path("data/archive/index.json");
+    let archived = || -> usize {
+        std::fs::read(&index_path)
+            .ok()
+            .and_then(|text| serde_json::from_slice::<serde_json::Value>(&text).ok())
+            .map_or(0, |index| index["segments"].as_array().map_or(0, Vec::len))
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while archived() < 3 {
+        assert!(Instant::now() < deadline, "nothing was archived");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let live_only = redress_in(daemon.dir.path(), &["audit", "--data", "data", "--json"]);
+    assert!(live_only.status.success(), "{}", stderr(&live_only));
+    assert!(
+        stderr(&live_only).contains("--include-archive reads them too"),
+        "{}",
+        stderr(&live_only)
+    );
+    let everything = redress_in(
+        daemon.dir.path(),
+        &["audit", "--data", "data", "--json", "--include-archive"],
+    );
+    assert!(everything.status.success(), "{}", stderr(&everything));
+    let ids: Vec<String> = stdout(&everything)
+        .lines()
+        .map(|line| {
+            serde_json::from_str::<serde_json::Value>(line).unwrap()["event_id"].to_string()
+        })
+        .collect();
+    assert_eq!(ids.len(), total, "every entry, archived or live, once");
+    assert!(stdout(&live_only).lines().count() < total);
+
+    // A retry of an archived complaint is refused, not decided again.
+    let (status, answer) = daemon.post(
+        "/v1/complaints",
+        r#"{"id": "a-0", "customer": {"id": "c-0"}}"#,
+    );
+    assert_eq!(status, 409, "{answer}");
+    assert_eq!(answer["error"]["code"], "decision_archived", "{answer}");
+
+    let taken = redress_in(daemon.dir.path(), &["backup", "--data", "data", "backup"]);
+    assert!(taken.status.success(), "{}", stderr(&taken));
+    assert!(
+        stdout(&taken).contains("archive file(s)"),
+        "{}",
+        stdout(&taken)
+    );
+    let restored = rules_dir();
+    let backup = daemon.dir.path().join("backup");
+    let put_back = redress_in(
+        restored.path(),
+        &["restore", backup.to_str().unwrap(), "data"],
+    );
+    assert!(put_back.status.success(), "{}", stderr(&put_back));
+    let replayed = redress_in(
+        restored.path(),
+        &["replay", "--data", "data", "--include-archive"],
+    );
+    assert!(
+        replayed.status.success(),
+        "{}\n{}",
+        stdout(&replayed),
+        stderr(&replayed)
+    );
+    assert!(
+        stdout(&replayed).contains(&format!("{total} identical, 0 different")),
+        "{}",
+        stdout(&replayed)
+    );
+
+    // A damaged archive file in a backup is refused before anything is
+    // written.
+    let copy = daemon.dir.path().join("damaged");
+    crate::support::copy_dir(&backup, &copy);
+    let archived_file = std::fs::read_dir(copy.join("archive"))
+        .unwrap()
+        .flatten()
+        .find(|entry| entry.file_name().to_string_lossy().ends_with(".zst"))
+        .unwrap()
+        .path();
+    let mut bytes = std::fs::read(&archived_file).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    std::fs::write(&archived_file, bytes).unwrap();
+    let target = daemon.dir.path().join("from-damaged");
+    let refused = redress_in(
+        daemon.dir.path(),
+        &["restore", copy.to_str().unwrap(), target.to_str().unwrap()],
+    );
+    assert!(!refused.status.success());
+    assert!(stderr(&refused).contains("SHA-256"), "{}", stderr(&refused));
+    assert!(!target.join("redress.db").exists());
+}

@@ -61,15 +61,17 @@ pub fn restore(args: RestoreArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn describe(out: &mut impl std::io::Write, manifest: &BackupManifest) -> std::io::Result<()> {
+    let live: u64 = manifest.segments.iter().map(|file| file.bytes).sum();
     writeln!(
         out,
-        "  taken at {}: {} log entries (last {}), {} cases, {} pending timers, {} bytes of audit file ({})",
+        "  taken at {}: {} log entries (last {}), {} cases, {} pending timers, {} bytes of audit log in {} segment(s), {} archive file(s)",
         manifest.taken_at,
         manifest.entries,
         manifest.last_seq,
         manifest.cases,
         manifest.pending_timers,
-        manifest.audit_bytes,
-        manifest.audit_sha256
+        live,
+        manifest.segments.len(),
+        manifest.archive.len()
     )
 }

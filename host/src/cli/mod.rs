@@ -165,16 +165,40 @@ pub(crate) struct StoreSource {
     /// `postgres://user:password@host:port/database` (read only).
     #[arg(long, value_name = "URL")]
     database: Option<String>,
+    /// Read the data directory's archive too (`data/archive/`: audit
+    /// segments past `[store.retention] decisions`), before the live log.
+    #[arg(long, conflicts_with = "database")]
+    include_archive: bool,
 }
 
 impl StoreSource {
+    /// Opens the store; says on stderr what the log holds beyond what is
+    /// read (archived entries left out, archived files deleted).
     pub(crate) fn open(&self) -> anyhow::Result<Box<dyn crate::store::StoreReader>> {
-        Ok(match &self.database {
-            Some(url) => Box::new(crate::store::PostgresReader::connect(
+        if let Some(url) = &self.database {
+            return Ok(Box::new(crate::store::PostgresReader::connect(
                 &crate::store::PostgresOptions::new(url.clone()),
-            )?),
-            None => crate::store::open_reader(&self.data.clone().unwrap_or_else(default_data_dir))?,
-        })
+            )?));
+        }
+        let data = self.data.clone().unwrap_or_else(default_data_dir);
+        if self.include_archive {
+            let store = crate::store::open_reader_with_archive(&data)?;
+            for gap in store.unavailable() {
+                eprintln!("note: {gap}");
+            }
+            return Ok(Box::new(store));
+        }
+        let store = crate::store::open_reader(&data)?;
+        if let Ok(index) = crate::store::ArchiveIndex::load(&data)
+            && let Some(last) = index.segments.last()
+        {
+            eprintln!(
+                "note: audit entries up to {} are archived in {}; --include-archive reads them too",
+                last.last_seq,
+                data.join("archive").display()
+            );
+        }
+        Ok(store)
     }
 }
 

@@ -175,6 +175,15 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<ExitCode> {
             metrics_state.metrics.timer_fired(fired.timer.as_str());
         })
     });
+    let retention = store
+        .clone()
+        .filter(|_| config.retention.enabled)
+        .map(|store| {
+            let live = state.clone();
+            store::spawn_retention(store, clock.clone(), config.retention.clone(), move || {
+                store::RuleWindows::of(&live.live.load().ruleset)
+            })
+        });
 
     let (changed_tx, mut changed_rx) = tokio::sync::mpsc::channel::<()>(1);
     let _watcher = if config.watch {
@@ -212,6 +221,10 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<ExitCode> {
     if let Some(scheduler) = scheduler {
         scheduler.abort();
         let _ = scheduler.await;
+    }
+    if let Some(retention) = retention {
+        retention.abort();
+        let _ = retention.await;
     }
     // The last reference to the store commits what is queued and stops
     // its writer.

@@ -101,9 +101,8 @@ fn repair(args: RepairArgs) -> anyhow::Result<ExitCode> {
     let data = args.data.unwrap_or_else(default_data_dir);
     let report = repair_data_dir(&data)?;
     let mut out = std::io::stdout().lock();
-    let file = data.join("decisions.jsonl");
-    if report.file_was_missing {
-        writeln!(out, "{} was missing: created it", file.display())?;
+    for file in &report.missing_files {
+        writeln!(out, "{file} was missing: created it")?;
     }
     if report.cut_off > 0 {
         writeln!(
@@ -114,9 +113,9 @@ fn repair(args: RepairArgs) -> anyhow::Result<ExitCode> {
     }
     writeln!(
         out,
-        "checked {} entries against {}: {} intact, {} lost",
+        "checked {} entries against the audit log in {}: {} intact, {} lost",
         report.entries,
-        file.display(),
+        data.display(),
         report.intact,
         report.lost.len()
     )?;

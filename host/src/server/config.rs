@@ -82,6 +82,45 @@ pub struct RawStore {
     /// the server cancels it (the batch then fails and is answered with
     /// 503). Default: `"10s"`.
     pub statement_timeout: Option<Duration>,
+    #[serde(default)]
+    pub retention: RawRetention,
+}
+
+/// `[store.retention]`: how long the store keeps what no rule reads any
+/// more (docs/retention.md). What a rule may still read is kept whatever
+/// these say: open cases, pending timers, a year of closed cases (the
+/// customer history), and the longest control-line and budget windows of
+/// the serving rule set, each with a day to spare.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRetention {
+    /// Prune and archive in the background. With `false` the store keeps
+    /// everything, as before retention existed. Default: `true`.
+    pub enabled: Option<bool>,
+    /// How long audit entries stay in the live log. A segment whose last
+    /// entry is older is compressed into `data/archive/` (still read by
+    /// `redress audit`, `replay` and `diff` with `--include-archive`) and
+    /// its entries leave the database. Default: `"180d"`.
+    pub decisions: Option<Duration>,
+    /// How long a closed case, with its history, timers and grants, is
+    /// kept after it closed (and at least 365 days after it opened).
+    /// Default: `"400d"`.
+    pub closed_cases: Option<Duration>,
+    /// How long control-line counts are kept (at least the longest
+    /// control-line window). Default: `"400d"`.
+    pub tallies: Option<Duration>,
+    /// How long uses of authority are kept (at least the longest budget
+    /// window). Default: `"400d"`.
+    pub authority_uses: Option<Duration>,
+    /// With the SQLite store: the audit log starts a new segment file once
+    /// the one it appends to holds this much. Default: `"256MiB"`.
+    pub segment_size: Option<ByteSize>,
+    /// How often pruning runs. Default: `"1m"`.
+    pub every: Option<Duration>,
+    /// Most rows one step of pruning deletes from each table; steps
+    /// follow each other between the writer's batches until nothing is
+    /// left. Default: `500`.
+    pub step_rows: Option<usize>,
 }
 
 /// `[store] backend`.
@@ -237,6 +276,7 @@ pub struct ServeConfig {
     /// The store, or `None` with `[store] enabled = false`.
     pub store: Option<crate::store::StoreBackend>,
     pub timer_interval: std::time::Duration,
+    pub retention: crate::store::RetentionOptions,
 }
 
 /// Command-line values that override the file.
@@ -435,6 +475,7 @@ impl ServeConfig {
                     .unwrap_or(Duration::from_millis(1000)),
             )
             .max(std::time::Duration::from_millis(10)),
+            retention: retention(&raw.store.retention),
         })
     }
 
@@ -469,6 +510,25 @@ impl ServeConfig {
     }
 }
 
+/// `[store.retention]` with its defaults.
+fn retention(raw: &RawRetention) -> crate::store::RetentionOptions {
+    let defaults = crate::store::RetentionOptions::default();
+    crate::store::RetentionOptions {
+        enabled: raw.enabled.unwrap_or(defaults.enabled),
+        decisions: raw.decisions.unwrap_or(defaults.decisions),
+        closed_cases: raw.closed_cases.unwrap_or(defaults.closed_cases),
+        tallies: raw.tallies.unwrap_or(defaults.tallies),
+        authority_uses: raw.authority_uses.unwrap_or(defaults.authority_uses),
+        every: raw
+            .every
+            .map_or(defaults.every, |every| {
+                std::time::Duration::from_millis(every.millis().max(0) as u64)
+            })
+            .max(std::time::Duration::from_millis(10)),
+        step_rows: raw.step_rows.unwrap_or(defaults.step_rows).max(1),
+    }
+}
+
 /// The configured store, or `None` with `[store] enabled = false`.
 fn store_backend(
     raw: &RawStore,
@@ -487,6 +547,10 @@ fn store_backend(
                 options: StoreOptions {
                     durability: raw.durability.unwrap_or(Durability::Full),
                     max_batch,
+                    segment_bytes: raw
+                        .retention
+                        .segment_size
+                        .map_or(crate::store::DEFAULT_SEGMENT_BYTES, |size| size.0.max(1)),
                 },
             },
             StoreBackendName::Postgres => {

@@ -75,6 +75,8 @@ pub enum ErrorCode {
     Conflict,
     /// The event id was decided, but its audit line was lost.
     DecisionLost,
+    /// The event id was decided long ago: its decision is in the archive.
+    DecisionArchived,
     /// The event id was decided before for a different complaint: the
     /// recorded decision stands and this one was not recorded.
     EventIdReused,
@@ -121,7 +123,9 @@ impl ErrorCode {
             C::Overloaded | C::Timeout | C::ShuttingDown | C::StoreUnavailable => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
-            C::NotHeld | C::Conflict | C::DecisionLost | C::EventIdReused => StatusCode::CONFLICT,
+            C::NotHeld | C::Conflict | C::DecisionLost | C::DecisionArchived | C::EventIdReused => {
+                StatusCode::CONFLICT
+            }
             C::StoreDisabled => StatusCode::NOT_IMPLEMENTED,
             C::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -26,7 +26,8 @@ use tokio_postgres::types::{ToSql, Type};
 use super::postgres::client::{CopyIn, PgConnection, redacted};
 use super::postgres::schema;
 use super::sqlite::archive::open_read_only;
-use super::sqlite::audit_file::{AuditFile, FILE_NAME as AUDIT_FILE_NAME, Span};
+use super::sqlite::audit_file::{AuditFile, Span};
+use super::sqlite::audit_segments::{live_segment_starts, segment_file_name};
 use super::sqlite::committed_audit_end;
 use super::sqlite::lock::DataLock;
 use crate::store::{StoreError, database_path};
@@ -283,8 +284,13 @@ pub fn copy_to_postgres(
     let _lock = DataLock::acquire(directory)?;
     let source = open_read_only(&path, false)?;
     let committed_end = committed_audit_end(&source)?;
-    refuse_short_audit_file(directory, committed_end)?;
-    let audit = AuditFile::open_for_reading(directory, committed_end)?;
+    let starts = live_segment_starts(&source)?;
+    refuse_short_audit_file(
+        directory,
+        committed_end,
+        starts.last().copied().unwrap_or(0),
+    )?;
+    let audit = AuditFile::open_for_reading(directory, committed_end, &starts)?;
     // No statement timeout: copying a big table is one long statement.
     let target = PgConnection::connect(url, None)?;
     schema::migrate(&target, url)?;
@@ -305,14 +311,21 @@ pub fn copy_to_postgres(
 /// Lines missing from the end of the audit file were lost, not repaired:
 /// copying would carry their entries over as lost without anyone having
 /// been told, so the copy stops where the daemon would.
-fn refuse_short_audit_file(directory: &Path, committed_end: u64) -> Result<(), StoreError> {
-    let path = directory.join(AUDIT_FILE_NAME);
+/// Refuses a log whose last segment (starting at `last`) is shorter than
+/// the database says.
+fn refuse_short_audit_file(
+    directory: &Path,
+    committed_end: u64,
+    last: u64,
+) -> Result<(), StoreError> {
+    let path = directory.join(segment_file_name(last));
     let length = std::fs::metadata(&path).map_or(0, |metadata| metadata.len());
-    if length < committed_end {
+    let expected = committed_end.saturating_sub(last);
+    if length < expected {
         return Err(StoreError::AuditFileShort {
             path: path.display().to_string(),
             length,
-            expected: committed_end,
+            expected,
         });
     }
     Ok(())

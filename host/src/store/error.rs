@@ -83,6 +83,10 @@ pub enum StoreError {
         "complaint `{event_id}` was decided before (audit entry {seq}), but that decision was lost from the audit file; it is not decided again"
     )]
     DecisionLost { event_id: String, seq: i64 },
+    #[error(
+        "complaint `{event_id}` was decided before, and that decision is archived (past `[store.retention] decisions`); it is not decided again: read it with `redress audit --include-archive --case {event_id}`"
+    )]
+    DecisionArchived { event_id: String },
     #[error("cannot encode: {0}")]
     Encode(#[from] serde_json::Error),
 }

@@ -38,6 +38,7 @@ mod metrics;
 mod postgres;
 mod reader;
 mod report;
+mod retention;
 mod scheduler;
 mod snapshot;
 mod sqlite;
@@ -63,15 +64,20 @@ pub use postgres::{
 };
 pub use reader::StoreReader;
 pub use report::{Amount, Report, ReportRow};
+pub use retention::{
+    CUSTOMER_HISTORY_WINDOW, Cutoffs, PruneReport, RetentionOptions, RuleWindows, spawn_retention,
+};
 pub use scheduler::spawn_scheduler;
 pub use snapshot::{PluginRecord, SnapshotRecord};
 pub use sqlite::archive::Archive;
+pub use sqlite::audit_archive::{ArchiveIndex, ArchivedSegment};
 pub use sqlite::backup::{
     BackupError, BackupManifest, backup_data_dir, restore_data_dir, verify_backup,
 };
 pub use sqlite::lock::DataLock;
 pub use sqlite::repair::{LostEntry, RepairReport, repair_data_dir};
-pub use sqlite::{Durability, SqliteStore, StoreOptions};
+pub use sqlite::with_archive::WithArchive;
+pub use sqlite::{DEFAULT_SEGMENT_BYTES, Durability, SqliteStore, StoreOptions};
 pub use timer::{TimerKind, TimerState};
 
 /// The store's database in the data directory `directory`.
@@ -327,6 +333,12 @@ pub fn open_reader(directory: &Path) -> Result<Box<dyn StoreReader>, StoreError>
     Ok(Box::new(Archive::open(directory)?))
 }
 
+/// [`open_reader`] with the directory's archive: archived entries first,
+/// then the live ones (`--include-archive`).
+pub fn open_reader_with_archive(directory: &Path) -> Result<WithArchive, StoreError> {
+    WithArchive::open(directory, open_reader(directory)?)
+}
+
 /// Durable state behind one interface.
 pub trait Store: StoreReader + Send + Sync {
     /// Decides (with each intake's `decide`, against the state just before
@@ -361,6 +373,15 @@ pub trait Store: StoreReader + Send + Sync {
 
     /// The store's audit log, for replay, diff and the reload gate.
     fn reader(&self) -> &dyn AuditReader;
+
+    /// One step of retention: prunes, within `cutoffs.step_rows` rows a
+    /// table, what lies before the cutoffs (docs/retention.md). Blocks:
+    /// call it off the async runtime. A backend that does not prune keeps
+    /// everything.
+    fn prune(&self, cutoffs: &Cutoffs) -> Result<PruneReport, StoreError> {
+        let _ = cutoffs;
+        retention::keeps_everything()
+    }
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 
 use tokio::sync::oneshot;
 
+use crate::store::sqlite::prune::{PruneRequest, PruneStep};
 use crate::store::{
     CaseView, Fired, Intake, LifecycleError, LifecycleEvent, Pending, Recorded, SnapshotRecord,
     StoreError, StoreMetrics,
@@ -38,6 +39,12 @@ pub(in crate::store) enum Command {
         record: Box<SnapshotRecord>,
         /// A std channel: the reloader waits on a blocking thread.
         reply: SyncSender<Result<(), StoreError>>,
+    },
+    /// One step of retention (the embedded store's; see `sqlite/prune.rs`).
+    Prune {
+        request: Box<PruneRequest>,
+        /// A std channel: retention runs on a blocking thread.
+        reply: SyncSender<Result<PruneStep, StoreError>>,
     },
 }
 
@@ -99,6 +106,7 @@ pub(in crate::store) enum Outcome {
     Apply(Box<Result<CaseView, LifecycleError>>),
     Fire(Result<Vec<Fired>, StoreError>),
     Keep(Result<(), StoreError>),
+    Prune(Result<PruneStep, StoreError>),
 }
 
 impl Outcome {
@@ -108,6 +116,7 @@ impl Outcome {
             Outcome::Apply(result) => result.is_ok(),
             Outcome::Fire(result) => result.is_ok(),
             Outcome::Keep(result) => result.is_ok(),
+            Outcome::Prune(result) => result.is_ok(),
         }
     }
 
@@ -115,9 +124,10 @@ impl Outcome {
     /// is not one).
     pub(in crate::store) fn store_error(&self) -> Option<&StoreError> {
         match self {
-            Outcome::Decide(Err(error)) | Outcome::Fire(Err(error)) | Outcome::Keep(Err(error)) => {
-                Some(error)
-            }
+            Outcome::Decide(Err(error))
+            | Outcome::Fire(Err(error))
+            | Outcome::Keep(Err(error))
+            | Outcome::Prune(Err(error)) => Some(error),
             Outcome::Apply(result) => match result.as_ref() {
                 Err(LifecycleError::Store(error)) => Some(error),
                 _ => None,
@@ -211,6 +221,19 @@ impl WriterQueue {
         }
         kept.recv().unwrap_or(Err(StoreError::Closed))
     }
+
+    /// Takes one step of retention, waiting until it is committed.
+    pub(in crate::store) fn prune(&self, request: PruneRequest) -> Result<PruneStep, StoreError> {
+        let (reply, pruned) = sync_channel(1);
+        let command = Command::Prune {
+            request: Box::new(request),
+            reply,
+        };
+        if self.send(command).is_err() {
+            return Err(StoreError::Closed);
+        }
+        pruned.recv().unwrap_or(Err(StoreError::Closed))
+    }
 }
 
 /// The next batch: the first request (waiting for it) and whatever else
@@ -251,6 +274,9 @@ pub(in crate::store) fn answer(batch: Vec<Command>, outcomes: Option<Vec<Outcome
             (Command::Keep { reply, .. }, Some(Outcome::Keep(result))) => {
                 let _ = reply.send(result);
             }
+            (Command::Prune { reply, .. }, Some(Outcome::Prune(result))) => {
+                let _ = reply.send(result);
+            }
             (Command::Decide { reply, .. }, _) => {
                 let _ = reply.send(Err(failed()));
             }
@@ -261,6 +287,9 @@ pub(in crate::store) fn answer(batch: Vec<Command>, outcomes: Option<Vec<Outcome
                 let _ = reply.send(Err(failed()));
             }
             (Command::Keep { reply, .. }, _) => {
+                let _ = reply.send(Err(failed()));
+            }
+            (Command::Prune { reply, .. }, _) => {
                 let _ = reply.send(Err(failed()));
             }
         }

@@ -15,6 +15,9 @@ pub(super) fn record_error(error: RecordError) -> ApiError {
         RecordError::Store(StoreError::DecisionLost { .. }) => {
             ApiError::new(ErrorCode::DecisionLost, error.to_string())
         }
+        RecordError::Store(StoreError::DecisionArchived { .. }) => {
+            ApiError::new(ErrorCode::DecisionArchived, error.to_string())
+        }
         RecordError::Store(other) => store_unavailable(&other.to_string()),
         RecordError::StoreStopped => store_unavailable("the store stopped"),
         other => ApiError::internal(other.to_string()),

@@ -219,7 +219,7 @@ fn run_batch(
             Command::Apply { case_id, .. } => {
                 keys.insert(locks::event(case_id));
             }
-            Command::Fire { .. } | Command::Keep { .. } => {}
+            Command::Fire { .. } | Command::Keep { .. } | Command::Prune { .. } => {}
         }
     }
     let mut isolation = Isolation::Shared;
@@ -322,6 +322,10 @@ fn run_transaction(
             Command::Keep { record, .. } => {
                 Outcome::Keep(queries::record_snapshot(connection, record))
             }
+            // Never sent here: this backend does not prune (docs/retention.md).
+            Command::Prune { .. } => Outcome::Prune(Err(StoreError::Inconsistent(
+                "the PostgreSQL store does not prune".to_string(),
+            ))),
         };
         if locks.was_contended() {
             return Ok(Err(Retry::Contended(locks.for_next_attempt())));

@@ -7,7 +7,7 @@ use rusqlite::{Connection, OpenFlags};
 
 use super::audit_file::AuditFile;
 use super::queries::{find_case_no, read_case, read_decisions, read_report};
-use crate::store::sqlite::{check_schema_current, committed_audit_end};
+use crate::store::sqlite::check_schema_current;
 use crate::store::{CaseView, DecisionPage, DecisionQuery, Report, StoreError};
 use crate::time::Timestamp;
 
@@ -105,7 +105,7 @@ impl Archive {
                 })?,
             Err(error) => return Err(error),
         };
-        let audit = AuditFile::open_for_reading(directory, committed_audit_end(&connection)?)?;
+        let audit = AuditFile::open_for_reading_from(directory, &connection)?;
         Ok(Archive {
             path,
             connection,

@@ -16,30 +16,46 @@
 use std::fs::{File, OpenOptions};
 use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rusqlite::Connection;
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use super::audit_segments::{SegmentFiles, live_segment_starts, segment_file_name};
 use crate::store::StoreError;
 use crate::store::audit_line::write_line;
 
-/// The file's name in the data directory.
-pub const FILE_NAME: &str = "decisions.jsonl";
+/// The first segment's file name in the data directory.
+pub const FILE_NAME: &str = super::audit_segments::FIRST_SEGMENT;
 
-/// Where an entry's line is in the file.
+/// Where an entry's line is in the log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(in crate::store) struct Span {
     pub at: i64,
     pub len: i64,
 }
 
-/// The file, for the store's writer (appends, and reads what it wrote) or
-/// for readers (reads only).
+/// The segment the writer appends to.
+#[derive(Debug)]
+struct Current {
+    /// Where it starts in the log.
+    start: u64,
+    path: PathBuf,
+    file: File,
+}
+
+/// The log's files, for the store's writer (appends, and reads what it
+/// wrote) or for readers (reads only).
 #[derive(Debug)]
 pub(in crate::store) struct AuditFile {
-    path: PathBuf,
-    file: Option<File>,
-    /// Bytes of the file that committed entries may point into.
+    directory: PathBuf,
+    /// Every live segment, for reading.
+    segments: SegmentFiles,
+    /// The writer's: the segment appended to.
+    current: Option<Current>,
+    /// Bytes of the log that committed entries may point into.
     end: u64,
     /// Lines of the transaction under way, not yet in the file.
     pending: Vec<u8>,
@@ -59,28 +75,36 @@ struct Line<'a> {
 }
 
 impl AuditFile {
-    /// Opens (creating) the file of `directory` for the store's writer.
-    /// `committed_end` is where the last committed entry's line ends: a
-    /// longer file has lines of a batch that never committed, which are cut
-    /// off. A shorter one lost lines (a machine that lost power with
-    /// `durability = "normal"`, a file copied before the database, a file
-    /// deleted or truncated): that is [`StoreError::AuditFileShort`], for
+    /// Opens (creating) the log of `directory` for the store's writer, the
+    /// live segments starting at `starts` (oldest first; the last is
+    /// appended to). `committed_end` is where the last committed entry's
+    /// line ends: a longer last segment has lines of a batch that never
+    /// committed, which are cut off. A shorter one lost lines (a machine
+    /// that lost power with `durability = "normal"`, a file copied before
+    /// the database, a file deleted or truncated): that is
+    /// [`StoreError::AuditFileShort`], for
     /// [`repair_audit_file`](super::repair::repair_audit_file). A missing
     /// file that the database points into is an error.
     pub fn open_for_writing(
         directory: &Path,
         committed_end: u64,
+        starts: &[u64],
         sync: bool,
     ) -> Result<Self, StoreError> {
-        let path = directory.join(FILE_NAME);
+        let (sealed, last) = match starts.split_last() {
+            Some((last, sealed)) => (sealed, *last),
+            None => (&[][..], 0),
+        };
+        let path = directory.join(segment_file_name(last));
         let failed = |error: std::io::Error| StoreError::AuditFile {
             path: path.display().to_string(),
             message: error.to_string(),
         };
-        if committed_end > 0 && !path.exists() {
+        let expected = committed_end.saturating_sub(last);
+        if expected > 0 && !path.exists() {
             // Starting would pad a new file and answer `null` for every
             // decision in the old one, which may yet be found.
-            return Err(missing(&path, committed_end));
+            return Err(missing(&path, expected));
         }
         let file = OpenOptions::new()
             .read(true)
@@ -90,25 +114,36 @@ impl AuditFile {
             .open(&path)
             .map_err(failed)?;
         let length = file.metadata().map_err(failed)?.len();
-        if length > committed_end {
+        if length > expected {
             tracing::info!(
                 path = %path.display(),
-                bytes = length - committed_end,
+                bytes = length - expected,
                 "audit file: cut off the lines of a batch that was not committed"
             );
-            file.set_len(committed_end).map_err(failed)?;
+            file.set_len(expected).map_err(failed)?;
             file.sync_all().map_err(failed)?;
-        } else if length < committed_end {
+        } else if length < expected {
             return Err(StoreError::AuditFileShort {
                 path: path.display().to_string(),
                 length,
-                expected: committed_end,
+                expected,
             });
         }
+        let segments = SegmentFiles::open(directory, sealed, |_| false)?;
+        segments.add(
+            last,
+            path.clone(),
+            Arc::new(file.try_clone().map_err(failed)?),
+        );
         Ok(AuditFile {
-            path,
-            file: Some(file),
-            end: committed_end,
+            directory: directory.to_path_buf(),
+            segments,
+            current: Some(Current {
+                start: last,
+                path,
+                file,
+            }),
+            end: committed_end.max(last),
             pending: Vec::new(),
             written: false,
             sync,
@@ -116,30 +151,24 @@ impl AuditFile {
         })
     }
 
-    /// Opens the file of `directory` for reading; `committed_end` as for
-    /// [`AuditFile::open_for_writing`]. A missing file reads as empty if
-    /// nothing points into it: a store whose decisions are all in the
-    /// database (written before schema version 5) has none.
-    pub fn open_for_reading(directory: &Path, committed_end: u64) -> Result<Self, StoreError> {
-        let path = directory.join(FILE_NAME);
-        let file = match File::open(&path) {
-            Ok(file) => Some(file),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                if committed_end > 0 {
-                    return Err(missing(&path, committed_end));
-                }
-                None
-            }
-            Err(error) => {
-                return Err(StoreError::AuditFile {
-                    path: path.display().to_string(),
-                    message: error.to_string(),
-                });
-            }
-        };
+    /// Opens the log of `directory` for reading; `committed_end` and
+    /// `starts` as for [`AuditFile::open_for_writing`]. A missing last
+    /// segment reads as empty if nothing points into it: a store whose
+    /// decisions are all in the database (written before schema version 5)
+    /// has none.
+    pub fn open_for_reading(
+        directory: &Path,
+        committed_end: u64,
+        starts: &[u64],
+    ) -> Result<Self, StoreError> {
+        let last = starts.last().copied().unwrap_or(0);
+        let segments = SegmentFiles::open(directory, starts, |start| {
+            start == last && committed_end <= last
+        })?;
         Ok(AuditFile {
-            path,
-            file,
+            directory: directory.to_path_buf(),
+            segments,
+            current: None,
             end: 0,
             pending: Vec::new(),
             written: false,
@@ -148,9 +177,92 @@ impl AuditFile {
         })
     }
 
-    /// Bytes of the file that committed entries may point into.
+    /// Opens the log of `directory` for reading, where the database on
+    /// `connection` says it is.
+    pub fn open_for_reading_from(
+        directory: &Path,
+        connection: &Connection,
+    ) -> Result<Self, StoreError> {
+        Self::open_for_reading(
+            directory,
+            super::committed_audit_end(connection)?,
+            &live_segment_starts(connection)?,
+        )
+    }
+
+    /// Bytes of the log that committed entries may point into.
     pub fn committed_len(&self) -> u64 {
         self.end
+    }
+
+    /// Bytes of the live segments (the log's end, less what was archived).
+    pub fn live_len(&self) -> u64 {
+        self.end - self.segments.first_start().unwrap_or(0).min(self.end)
+    }
+
+    /// Bytes of the segment appended to.
+    pub fn current_segment_len(&self) -> u64 {
+        self.current
+            .as_ref()
+            .map_or(0, |current| self.end - current.start)
+    }
+
+    /// Starts a new segment at the log's end once the one appended to holds
+    /// `segment_bytes` or more, between transactions (nothing pending);
+    /// whether it did. The segment is listed in the database on
+    /// `connection` (in a commit of its own, outside any transaction) only
+    /// after its file exists and is synced, so every listed segment has a
+    /// file.
+    pub fn start_segment_if_full(
+        &mut self,
+        connection: &Connection,
+        segment_bytes: u64,
+    ) -> Result<bool, StoreError> {
+        let full = self.current_segment_len() >= segment_bytes.max(1);
+        if !full || !self.pending.is_empty() || self.lost.is_some() {
+            return Ok(false);
+        }
+        let start = self.end;
+        let path = self.directory.join(segment_file_name(start));
+        let failed = |error: std::io::Error| StoreError::AuditFile {
+            path: path.display().to_string(),
+            message: error.to_string(),
+        };
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(failed)?;
+        // Left by a start that did not get to list it: empty, or cut to it.
+        file.set_len(0).map_err(failed)?;
+        file.sync_all().map_err(failed)?;
+        sync_directory(&self.directory).map_err(failed)?;
+        connection
+            .prepare_cached(
+                "INSERT OR IGNORE INTO audit_segments (start, first_seq)
+                 VALUES (?1, COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'decisions'), 0) + 1)",
+            )?
+            .execute([start as i64])?;
+        self.segments.add(
+            start,
+            path.clone(),
+            Arc::new(file.try_clone().map_err(failed)?),
+        );
+        tracing::info!(path = %path.display(), start, "audit log: started a new segment");
+        self.current = Some(Current { start, path, file });
+        Ok(true)
+    }
+
+    /// The segment starting at `start` was archived: forget it.
+    pub fn forget_segment(&self, start: u64) {
+        self.segments.forget(start);
+    }
+
+    /// The live segments, for reading.
+    pub fn segments(&self) -> &SegmentFiles {
+        &self.segments
     }
 
     /// Adds an entry's line to the transaction under way; returns where it
@@ -187,23 +299,23 @@ impl AuditFile {
     /// acknowledged whose line went to a file no one can read.
     pub fn check_intact(&mut self) -> Result<(), StoreError> {
         if self.lost.is_none()
-            && let Some(file) = &self.file
+            && let Some(current) = &self.current
         {
-            self.lost = replaced_or_cut(file, &self.path, self.end);
+            self.lost = replaced_or_cut(&current.file, &current.path, self.end - current.start);
             if let Some(reason) = &self.lost {
                 tracing::error!(
-                    path = %self.path.display(),
+                    path = %current.path.display(),
                     reason,
                     "audit file lost while running: no decision is recorded or answered until the daemon is stopped and the data directory repaired (`redress store repair`, docs/daemon.md)"
                 );
             }
         }
-        match &self.lost {
-            Some(reason) => Err(StoreError::AuditFileLost {
-                path: self.path.display().to_string(),
+        match (&self.lost, &self.current) {
+            (Some(reason), Some(current)) => Err(StoreError::AuditFileLost {
+                path: current.path.display().to_string(),
                 reason: reason.clone(),
             }),
-            None => Ok(()),
+            _ => Ok(()),
         }
     }
 
@@ -214,18 +326,24 @@ impl AuditFile {
         if self.pending.is_empty() {
             return Ok(());
         }
+        let Some(current) = self.current.as_mut() else {
+            return Err(StoreError::AuditFile {
+                path: self.directory.join(FILE_NAME).display().to_string(),
+                message: "opened for reading only".to_string(),
+            });
+        };
         let failed = |error: std::io::Error| StoreError::AuditFile {
-            path: self.path.display().to_string(),
+            path: current.path.display().to_string(),
             message: error.to_string(),
         };
-        let Some(file) = self.file.as_mut() else {
-            return Err(failed(std::io::Error::other("opened for reading only")));
-        };
         self.written = true;
-        file.seek(SeekFrom::Start(self.end)).map_err(failed)?;
-        file.write_all(&self.pending).map_err(failed)?;
+        current
+            .file
+            .seek(SeekFrom::Start(self.end - current.start))
+            .map_err(failed)?;
+        current.file.write_all(&self.pending).map_err(failed)?;
         if self.sync {
-            file.sync_data().map_err(failed)?;
+            current.file.sync_data().map_err(failed)?;
         }
         Ok(())
     }
@@ -242,34 +360,26 @@ impl AuditFile {
     pub fn rollback(&mut self) {
         self.pending.clear();
         if std::mem::take(&mut self.written)
-            && let Some(file) = &self.file
-            && let Err(error) = file.set_len(self.end)
+            && let Some(current) = &self.current
+            && let Err(error) = current.file.set_len(self.end - current.start)
         {
             // Harmless: the next batch writes over them, and the next
             // start cuts off whatever is left.
-            tracing::warn!(path = %self.path.display(), %error, "audit file: cannot cut off the lines of a batch that was not committed");
+            tracing::warn!(path = %current.path.display(), %error, "audit file: cannot cut off the lines of a batch that was not committed");
         }
     }
 
-    /// The committed line at `span`, whole; `None` if it is missing or is
-    /// a placeholder of a repaired loss.
+    /// The committed line at `span`, whole, from the segment holding it;
+    /// `None` if it is missing or is a placeholder of a repaired loss.
     pub fn read_line(&self, span: Span) -> Result<Option<Vec<u8>>, StoreError> {
         let (Ok(at), Ok(len)) = (u64::try_from(span.at), usize::try_from(span.len)) else {
             return Ok(None);
         };
-        let Some(file) = &self.file else {
-            return Ok(None);
-        };
         let mut line = vec![0; len];
-        match read_exact_at(file, &mut line, at) {
+        match self.segments.read_exact_at(&mut line, at) {
             Ok(()) => {}
-            Err(error) if error.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
-            Err(error) => {
-                return Err(StoreError::AuditFile {
-                    path: self.path.display().to_string(),
-                    message: error.to_string(),
-                });
-            }
+            Err(error) if error.is_eof() => return Ok(None),
+            Err(error) => return Err(error.into_store_error()),
         }
         if is_placeholder(&line) {
             return Ok(None);
@@ -284,33 +394,36 @@ impl AuditFile {
         let (Ok(at), Ok(len)) = (u64::try_from(span.at), usize::try_from(span.len)) else {
             return Ok(None);
         };
-        let line = if at >= self.end && !self.pending.is_empty() {
+        let line = if self.current.is_some() && at >= self.end && !self.pending.is_empty() {
             let start = (at - self.end) as usize;
             match self.pending.get(start..start + len) {
                 Some(line) => line.to_vec(),
                 None => return Ok(None),
             }
         } else {
-            let Some(file) = &self.file else {
-                return Ok(None);
-            };
             let mut line = vec![0; len];
-            match read_exact_at(file, &mut line, at) {
+            match self.segments.read_exact_at(&mut line, at) {
                 Ok(()) => line,
-                Err(error) if error.kind() == std::io::ErrorKind::UnexpectedEof => {
-                    return Ok(None);
-                }
-                Err(error) => {
-                    return Err(StoreError::AuditFile {
-                        path: self.path.display().to_string(),
-                        message: error.to_string(),
-                    });
-                }
+                Err(error) if error.is_eof() => return Ok(None),
+                Err(error) => return Err(error.into_store_error()),
             }
         };
         Ok(serde_json::from_slice::<Line<'_>>(&line)
             .ok()
             .map(|line| line.decision.get().to_string()))
+    }
+}
+
+/// Syncs a directory, so that a file created in it survives a crash.
+pub(in crate::store) fn sync_directory(directory: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        File::open(directory)?.sync_all()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = directory;
+        Ok(())
     }
 }
 
@@ -398,7 +511,7 @@ mod tests {
     #[test]
     fn lines_are_read_back_from_the_batch_and_then_from_the_file() {
         let dir = tempfile::tempdir().unwrap();
-        let mut file = AuditFile::open_for_writing(dir.path(), 0, true).unwrap();
+        let mut file = AuditFile::open_for_writing(dir.path(), 0, &[0], true).unwrap();
         let first = file.append(
             "complaint",
             Some(r#"{"id":"a"}"#),
@@ -417,7 +530,7 @@ mod tests {
         );
         file.write_pending().unwrap();
         file.commit();
-        let reader = AuditFile::open_for_reading(dir.path(), file.committed_len()).unwrap();
+        let reader = AuditFile::open_for_reading(dir.path(), file.committed_len(), &[0]).unwrap();
         assert_eq!(
             reader.read_decision(second).unwrap().as_deref(),
             Some(r#"{"breach":false}"#)
@@ -433,7 +546,7 @@ mod tests {
     #[test]
     fn a_batch_that_did_not_commit_leaves_nothing_behind() {
         let dir = tempfile::tempdir().unwrap();
-        let mut file = AuditFile::open_for_writing(dir.path(), 0, false).unwrap();
+        let mut file = AuditFile::open_for_writing(dir.path(), 0, &[0], false).unwrap();
         let kept = file.append("complaint", None, "{}", None);
         file.write_pending().unwrap();
         file.commit();
@@ -447,7 +560,8 @@ mod tests {
         file.append("complaint", None, r#"{"crashed":"before commit"}"#, None);
         file.write_pending().unwrap();
         drop(file);
-        let reopened = AuditFile::open_for_writing(dir.path(), kept.len as u64, false).unwrap();
+        let reopened =
+            AuditFile::open_for_writing(dir.path(), kept.len as u64, &[0], false).unwrap();
         let length = std::fs::metadata(dir.path().join(FILE_NAME)).unwrap().len();
         assert_eq!(length as i64, kept.len);
         assert_eq!(reopened.read_decision(kept).unwrap().as_deref(), Some("{}"));
@@ -457,7 +571,7 @@ mod tests {
     fn a_file_deleted_replaced_or_cut_under_the_writer_is_noticed() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(FILE_NAME);
-        let mut file = AuditFile::open_for_writing(dir.path(), 0, false).unwrap();
+        let mut file = AuditFile::open_for_writing(dir.path(), 0, &[0], false).unwrap();
         file.append("complaint", None, "{}", None);
         file.write_pending().unwrap();
         file.commit();
@@ -470,7 +584,7 @@ mod tests {
 
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(FILE_NAME);
-        let mut file = AuditFile::open_for_writing(dir.path(), 0, false).unwrap();
+        let mut file = AuditFile::open_for_writing(dir.path(), 0, &[0], false).unwrap();
         std::fs::rename(&path, dir.path().join("moved-away.jsonl")).unwrap();
         std::fs::write(&path, "").unwrap();
         let error = file.check_intact().unwrap_err();
@@ -482,7 +596,7 @@ mod tests {
         );
 
         let dir = tempfile::tempdir().unwrap();
-        let mut file = AuditFile::open_for_writing(dir.path(), 0, false).unwrap();
+        let mut file = AuditFile::open_for_writing(dir.path(), 0, &[0], false).unwrap();
         file.append("complaint", None, "{}", None);
         file.write_pending().unwrap();
         file.commit();
@@ -502,14 +616,14 @@ mod tests {
     #[test]
     fn a_missing_line_reads_as_none() {
         let dir = tempfile::tempdir().unwrap();
-        let reader = AuditFile::open_for_reading(dir.path(), 0).unwrap();
+        let reader = AuditFile::open_for_reading(dir.path(), 0, &[0]).unwrap();
         assert_eq!(reader.read_decision(Span { at: 0, len: 10 }).unwrap(), None);
-        let error = AuditFile::open_for_reading(dir.path(), 100).unwrap_err();
+        let error = AuditFile::open_for_reading(dir.path(), 100, &[0]).unwrap_err();
         assert!(
             error.to_string().contains("missing, but the database"),
             "{error}"
         );
-        let error = AuditFile::open_for_writing(dir.path(), 100, false).unwrap_err();
+        let error = AuditFile::open_for_writing(dir.path(), 100, &[0], false).unwrap_err();
         assert!(
             error.to_string().contains("missing, but the database"),
             "{error}"
@@ -518,7 +632,7 @@ mod tests {
         // what was lost (see store::repair).
         let kept = "{\"kind\":\"complaint\",\"decision\":{}}\n";
         std::fs::write(dir.path().join(FILE_NAME), kept).unwrap();
-        let error = AuditFile::open_for_writing(dir.path(), 100, false).unwrap_err();
+        let error = AuditFile::open_for_writing(dir.path(), 100, &[0], false).unwrap_err();
         assert!(
             matches!(error, StoreError::AuditFileShort { length, expected: 100, .. } if length == kept.len() as u64),
             "{error}"

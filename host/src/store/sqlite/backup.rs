@@ -1,15 +1,20 @@
 //! Online backups of a data directory (`redress backup`, `redress
 //! restore`), taken while the daemon runs.
 //!
-//! A backup is a directory holding `redress.db`, `decisions.jsonl` and
-//! `backup.json`. The database is copied first, with SQLite's backup API in
-//! one step, so the copy is one consistent snapshot even while the writer
-//! commits. The copy says how far into the audit file its last committed
-//! entry reaches; the audit file is append-only and every line is written
-//! before the transaction that points at it commits, so the file's first
-//! that many bytes are exactly the lines the copy needs, whatever the daemon
-//! appends meanwhile. `backup.json` records the counts and the audit part's
-//! SHA-256, so that a restore can tell a good backup from a damaged one.
+//! A backup is a directory holding `redress.db`, the audit log's live
+//! segments (`decisions.jsonl` and the ones after it), the archive
+//! (`archive/`, if there is one) and `backup.json`. The database is copied
+//! first, with SQLite's backup API in one step, so the copy is one
+//! consistent snapshot even while the writer commits. The copy lists the
+//! live segments and says how far into the log its last committed entry
+//! reaches; segments are append-only and every line is written before the
+//! transaction that points at it commits, so each listed segment's first
+//! bytes up to there are exactly the lines the copy needs, whatever the
+//! daemon appends meanwhile. While it copies them the backup holds
+//! `segments.lock`, so retention does not remove a segment it archived
+//! under it. Archived files never change once the index names them.
+//! `backup.json` records the counts and every file's SHA-256, so that a
+//! restore can tell a good backup from a damaged one.
 //!
 //! A restore checks everything before it writes anything: the manifest,
 //! SQLite's integrity check, the counts and the last position against the
@@ -26,7 +31,11 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::archive::open_read_only;
-use super::audit_file::{FILE_NAME, read_exact_at};
+use super::audit_archive::{ARCHIVE_DIR, ArchiveIndex, INDEX, archive_dir};
+use super::audit_segments::{
+    SegmentFiles, live_segment_starts, segment_file_name, segment_start_of,
+};
+use super::lock::SegmentsLock;
 use super::repair::{EntryLine, each_entry_line, is_placeholder, line_matches};
 use super::{MIGRATIONS, committed_audit_end};
 use crate::store::{DataLock, StoreError, database_path};
@@ -39,7 +48,7 @@ pub const MANIFEST: &str = "backup.json";
 const SYNC_EVERY: usize = 4 << 20;
 
 /// The layout of a backup this version writes and reads.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 /// What a backup holds, written beside it and checked on restore.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -55,10 +64,23 @@ pub struct BackupManifest {
     pub last_seq: i64,
     pub cases: i64,
     pub pending_timers: i64,
-    /// Bytes of `decisions.jsonl` the entries point into.
+    /// Where the log's last committed line ends (bytes across segments).
     pub audit_bytes: u64,
-    /// `sha256:<hex>` of those bytes.
-    pub audit_sha256: String,
+    /// The live segments of the audit log, oldest first.
+    pub segments: Vec<BackedUpFile>,
+    /// The archive: its index and archived segments (none without one).
+    pub archive: Vec<BackedUpFile>,
+}
+
+/// A file of the backup.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackedUpFile {
+    /// Its path in the backup (and the data directory).
+    pub file: String,
+    pub bytes: u64,
+    /// `sha256:<hex>` of it.
+    pub sha256: String,
 }
 
 /// Why a backup could not be taken or restored.
@@ -122,22 +144,49 @@ pub fn backup_data_dir(
         .into());
     }
     std::fs::create_dir_all(destination).map_err(io(destination))?;
-    let written = [
-        database_path(destination),
-        destination.join(FILE_NAME),
-        destination.join(MANIFEST),
-    ];
-    if written.iter().any(|path| path.exists()) {
+    if holds_a_store(destination) {
         return Err(BackupError::NotEmpty(destination.to_path_buf()));
     }
     let taken = take_backup(directory, &source_db, destination);
     if taken.is_err() {
         // A backup that failed half-way is not left looking like one.
-        for path in &written {
-            let _ = std::fs::remove_file(path);
-        }
+        let _ = std::fs::remove_file(destination.join(MANIFEST));
+        let _ = std::fs::remove_file(database_path(destination));
+        remove_segments(destination);
+        let _ = std::fs::remove_dir_all(archive_dir(destination));
     }
     taken
+}
+
+/// Whether `directory` holds a database, a manifest, an audit segment or
+/// an archive.
+fn holds_a_store(directory: &Path) -> bool {
+    database_path(directory).exists()
+        || directory.join(MANIFEST).exists()
+        || archive_dir(directory).exists()
+        || segment_files(directory).next().is_some()
+}
+
+/// The audit segment files in `directory`.
+fn segment_files(directory: &Path) -> impl Iterator<Item = PathBuf> {
+    std::fs::read_dir(directory)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|entry| {
+            entry
+                .file_name()
+                .to_str()
+                .and_then(segment_start_of)
+                .is_some()
+        })
+        .map(|entry| entry.path())
+}
+
+fn remove_segments(directory: &Path) {
+    for path in segment_files(directory) {
+        let _ = std::fs::remove_file(path);
+    }
 }
 
 fn take_backup(
@@ -145,6 +194,8 @@ fn take_backup(
     source_db: &Path,
     destination: &Path,
 ) -> Result<BackupManifest, BackupError> {
+    // Held until the live segments are copied (see the module's comment).
+    let _segments = SegmentsLock::shared(directory);
     let target_db = database_path(destination);
     let source = open_read_only(source_db, false)?;
     let mut target = Connection::open(&target_db).map_err(|source| BackupError::Copy {
@@ -182,10 +233,27 @@ fn take_backup(
             source,
         })?;
     let mut manifest = read_counts(&target)?;
+    let starts = live_segment_starts(&target)?;
     drop(target);
-    let audit_source = directory.join(FILE_NAME);
-    let audit_target = destination.join(FILE_NAME);
-    manifest.audit_sha256 = copy_prefix(&audit_source, &audit_target, manifest.audit_bytes)?;
+    for (index, &start) in starts.iter().enumerate() {
+        let end = starts
+            .get(index + 1)
+            .copied()
+            .unwrap_or(manifest.audit_bytes)
+            .max(start);
+        let name = segment_file_name(start);
+        let sha256 = copy_prefix(
+            &directory.join(&name),
+            &destination.join(&name),
+            end - start,
+        )?;
+        manifest.segments.push(BackedUpFile {
+            file: name,
+            bytes: end - start,
+            sha256,
+        });
+    }
+    manifest.archive = copy_archive(directory, destination)?;
     sync(&target_db)?;
     let text = serde_json::to_vec_pretty(&manifest).map_err(StoreError::from)?;
     let manifest_path = destination.join(MANIFEST);
@@ -202,20 +270,29 @@ pub fn restore_data_dir(source: &Path, directory: &Path) -> Result<BackupManifes
     std::fs::create_dir_all(directory).map_err(io(directory))?;
     let _lock = DataLock::acquire(directory)?;
     let target_db = database_path(directory);
-    let target_audit = directory.join(FILE_NAME);
-    if target_db.exists() || target_audit.exists() {
+    if holds_a_store(directory) {
         return Err(BackupError::NotEmpty(directory.to_path_buf()));
     }
-    // Each file under a temporary name, then renamed: a restore cut short
-    // leaves no store that looks whole.
-    for (from, to) in [
-        (source.join(FILE_NAME), target_audit),
-        (database_path(source), target_db),
-    ] {
+    if !manifest.archive.is_empty() {
+        let archive = archive_dir(directory);
+        std::fs::create_dir_all(&archive).map_err(io(&archive))?;
+    }
+    // Each file under a temporary name, then renamed, the database last: a
+    // restore cut short leaves no store that looks whole.
+    let files = manifest
+        .segments
+        .iter()
+        .chain(&manifest.archive)
+        .map(|file| (source.join(&file.file), directory.join(&file.file)))
+        .chain([(database_path(source), target_db)]);
+    for (from, to) in files {
         let partial = to.with_extension("restoring");
         std::fs::copy(&from, &partial).map_err(io(&from))?;
         sync(&partial)?;
         std::fs::rename(&partial, &to).map_err(io(&to))?;
+    }
+    if !manifest.archive.is_empty() {
+        sync(&archive_dir(directory))?;
     }
     sync(directory)?;
     Ok(manifest)
@@ -284,28 +361,46 @@ pub fn verify_backup(source: &Path) -> Result<BackupManifest, BackupError> {
     }
     if found.audit_bytes != manifest.audit_bytes {
         return Err(damaged(format!(
-            "{MANIFEST} says the log points {} bytes into {FILE_NAME}, the database {}",
+            "{MANIFEST} says the log ends at byte {}, the database at {}",
             manifest.audit_bytes, found.audit_bytes
         )));
     }
-    let audit_path = source.join(FILE_NAME);
-    let audit = File::open(&audit_path)
-        .map_err(|error| damaged(format!("{} cannot be read ({error})", audit_path.display())))?;
-    let length = audit.metadata().map_err(io(&audit_path))?.len();
-    if length != manifest.audit_bytes {
+    let starts = live_segment_starts(&connection)?;
+    let listed: Vec<String> = starts
+        .iter()
+        .map(|&start| segment_file_name(start))
+        .collect();
+    let named: Vec<&str> = manifest
+        .segments
+        .iter()
+        .map(|file| file.file.as_str())
+        .collect();
+    if listed != named {
         return Err(damaged(format!(
-            "{FILE_NAME} is {length} bytes, {MANIFEST} says {}",
-            manifest.audit_bytes
+            "{MANIFEST} names the audit segments {named:?}, the database lists {listed:?}"
         )));
     }
-    let digest = digest_of(&audit_path)?;
-    if digest != manifest.audit_sha256 {
-        return Err(damaged(format!(
-            "{FILE_NAME}'s SHA-256 is {digest}, {MANIFEST} says {}",
-            manifest.audit_sha256
-        )));
+    for file in manifest.segments.iter().chain(&manifest.archive) {
+        let path = source.join(&file.file);
+        let length = std::fs::metadata(&path)
+            .map_err(|error| damaged(format!("{} cannot be read ({error})", path.display())))?
+            .len();
+        if length != file.bytes {
+            return Err(damaged(format!(
+                "{} is {length} bytes, {MANIFEST} says {}",
+                file.file, file.bytes
+            )));
+        }
+        let digest = digest_of(&path)?;
+        if digest != file.sha256 {
+            return Err(damaged(format!(
+                "{}'s SHA-256 is {digest}, {MANIFEST} says {}",
+                file.file, file.sha256
+            )));
+        }
     }
-    check_lines(&connection, &audit, &audit_path)?;
+    let segments = SegmentFiles::open(source, &starts, |_| false)?;
+    check_lines(&connection, &segments, source)?;
     Ok(manifest)
 }
 
@@ -331,7 +426,8 @@ fn read_counts(connection: &Connection) -> Result<BackupManifest, StoreError> {
         cases: count("SELECT COUNT(*) FROM cases")?,
         pending_timers: count("SELECT COUNT(*) FROM timers WHERE state = 'pending'")?,
         audit_bytes: committed_audit_end(connection)?,
-        audit_sha256: String::new(),
+        segments: Vec::new(),
+        archive: Vec::new(),
     })
 }
 
@@ -384,28 +480,75 @@ fn hex_digest(hasher: Sha256) -> String {
     crate::digest::tagged_of(hasher)
 }
 
+/// Copies the archive of `directory` (its index and the archived files it
+/// names that are there) into `destination`; the files copied.
+fn copy_archive(directory: &Path, destination: &Path) -> Result<Vec<BackedUpFile>, BackupError> {
+    let index = ArchiveIndex::load(directory)?;
+    if index.segments.is_empty() {
+        return Ok(Vec::new());
+    }
+    let target = archive_dir(destination);
+    std::fs::create_dir_all(&target).map_err(io(&target))?;
+    let mut copied = Vec::new();
+    for segment in &index.segments {
+        let from = archive_dir(directory).join(&segment.file);
+        if !from.is_file() {
+            // Deleted by the operator: the index still says what it held.
+            continue;
+        }
+        let to = target.join(&segment.file);
+        let bytes = std::fs::metadata(&from).map_err(io(&from))?.len();
+        let sha256 = copy_prefix(&from, &to, bytes)?;
+        if sha256 != segment.sha256 {
+            return Err(BackupError::Damaged {
+                path: directory.to_path_buf(),
+                what: format!(
+                    "archive/{}'s SHA-256 is {sha256}, the archive's index says {}",
+                    segment.file, segment.sha256
+                ),
+            });
+        }
+        copied.push(BackedUpFile {
+            file: format!("{ARCHIVE_DIR}/{}", segment.file),
+            bytes,
+            sha256,
+        });
+    }
+    index.save(destination)?;
+    let index_file = format!("{ARCHIVE_DIR}/{INDEX}");
+    let index_path = destination.join(&index_file);
+    copied.push(BackedUpFile {
+        bytes: std::fs::metadata(&index_path)
+            .map_err(io(&index_path))?
+            .len(),
+        sha256: digest_of(&index_path)?,
+        file: index_file,
+    });
+    Ok(copied)
+}
+
 /// Every entry's line is where the database says and holds what it says.
-fn check_lines(connection: &Connection, audit: &File, path: &Path) -> Result<(), BackupError> {
+fn check_lines(
+    connection: &Connection,
+    segments: &SegmentFiles,
+    backup: &Path,
+) -> Result<(), BackupError> {
     let mut line = Vec::new();
     each_entry_line(connection, |entry: EntryLine| {
         line.resize(entry.len, 0);
         // A placeholder is what a repair left for a lost entry: the
         // database points at it, so it belongs to the backup as it is.
-        let intact = read_exact_at(audit, &mut line, entry.at).is_ok()
+        let intact = segments.read_exact_at(&mut line, entry.at).is_ok()
             && (line_matches(&line, &entry.kind, &entry.event_id)
                 || is_placeholder(&line, &entry.kind));
         if intact {
             return Ok(());
         }
         Err(BackupError::Damaged {
-            path: path.parent().unwrap_or(path).to_path_buf(),
+            path: backup.to_path_buf(),
             what: format!(
-                "entry {} ({} `{}`) does not have its line at byte {} of {}",
-                entry.seq,
-                entry.kind,
-                entry.event_id,
-                entry.at,
-                path.display()
+                "entry {} ({} `{}`) does not have its line at byte {} of the audit log",
+                entry.seq, entry.kind, entry.event_id, entry.at,
             ),
         })
     })

@@ -48,6 +48,11 @@ enum Undo {
         no: i64,
         was_open: bool,
     },
+    Forgotten {
+        id: Box<str>,
+        no: i64,
+        customer: Option<(Box<str>, CaseSummary)>,
+    },
 }
 
 /// A currency code as the index keeps it: three ASCII bytes.
@@ -164,6 +169,30 @@ impl CaseIndex {
         }
     }
 
+    /// A case pruned from the store (retention): it is no longer found by
+    /// its id, nor counted in its customer's history.
+    pub(in crate::store) fn forget(&mut self, id: &str, customer: Option<&str>, no: i64) {
+        if self.numbers.get(id) == Some(&no) {
+            self.numbers.remove(id);
+        }
+        let mut summary = None;
+        if let Some(customer) = customer
+            && let Some(cases) = self.customers.get_mut(customer)
+        {
+            if let Some(at) = cases.iter().position(|case| case.no == no) {
+                summary = Some((customer.into(), cases.remove(at)));
+            }
+            if cases.is_empty() {
+                self.customers.remove(customer);
+            }
+        }
+        self.undo.push(Undo::Forgotten {
+            id: id.into(),
+            no,
+            customer: summary,
+        });
+    }
+
     /// The customer's open cases, complaints in the 30 days and goodwill in
     /// the 365 days up to `at`, over their latest [`HISTORY_LIMIT`] cases,
     /// leaving out the case numbered `leave_out`. Goodwill given in another
@@ -236,6 +265,20 @@ impl CaseIndex {
                         .and_then(|cases| cases.iter_mut().find(|case| case.no == no))
                     {
                         case.open = was_open;
+                    }
+                }
+                Undo::Forgotten { id, no, customer } => {
+                    if self.numbers.get(&id).is_none() {
+                        self.numbers.insert(&id, no);
+                    }
+                    if let Some((customer, summary)) = customer {
+                        self.customers
+                            .update_or_insert(&customer, Vec::new, |cases| {
+                                let at = cases.partition_point(|case| {
+                                    (case.opened_at, case.no) <= (summary.opened_at, summary.no)
+                                });
+                                cases.insert(at, summary);
+                            });
                     }
                 }
             }

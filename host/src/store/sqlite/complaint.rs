@@ -45,10 +45,7 @@ pub(super) fn record_complaint(
                 Ok((row.get(0)?, Payload::from_row(row, 1)?, row.get(4)?))
             })
             .optional()?
-            .ok_or_else(|| StoreError::Inconsistent(format!(
-                "case `{}` (number {case_no}) has no complaint decision in the audit log; was the database edited by hand?",
-                event.id
-            )))?;
+            .map_or_else(|| Err(no_live_decision(connection, &event.id, case_no)), Ok)?;
         let json =
             payload
                 .decision_json(&state.audit)?
@@ -214,4 +211,24 @@ fn open_case(
         }
     }
     Ok(case_no)
+}
+
+/// Why a recorded case has no complaint decision in the live log: it was
+/// archived (retention), or the database was edited.
+fn no_live_decision(connection: &Connection, event_id: &str, case_no: i64) -> StoreError {
+    let archived = connection
+        .query_row(
+            "SELECT COALESCE(MIN(first_seq), 1) > 1 FROM audit_segments",
+            [],
+            |row| row.get::<_, bool>(0),
+        )
+        .unwrap_or(false);
+    if archived {
+        return StoreError::DecisionArchived {
+            event_id: event_id.to_string(),
+        };
+    }
+    StoreError::Inconsistent(format!(
+        "case `{event_id}` (number {case_no}) has no complaint decision in the audit log; was the database edited by hand?"
+    ))
 }

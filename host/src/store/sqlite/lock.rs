@@ -47,6 +47,54 @@ impl DataLock {
     }
 }
 
+/// The file a backup locks (shared) while it copies the audit log's live
+/// segments, and retention (exclusive) before it removes one it archived.
+pub const SEGMENTS_LOCK: &str = "segments.lock";
+
+/// A held lock on the live segments; released when dropped.
+#[derive(Debug)]
+pub struct SegmentsLock {
+    _file: File,
+}
+
+impl SegmentsLock {
+    /// Waits until no segment is being removed, and keeps them all until
+    /// dropped. `None` when the lock file cannot be made (a read-only data
+    /// directory, where nothing removes segments either).
+    pub fn shared(directory: &Path) -> Option<Self> {
+        Self::take(directory, false)
+    }
+
+    /// Takes the lock if no backup holds it.
+    pub fn try_exclusive(directory: &Path) -> Option<Self> {
+        Self::take(directory, true)
+    }
+
+    fn take(directory: &Path, exclusive: bool) -> Option<Self> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(directory.join(SEGMENTS_LOCK))
+            .ok()?;
+        #[cfg(unix)]
+        {
+            use std::os::fd::AsRawFd as _;
+            let operation = if exclusive {
+                libc::LOCK_EX | libc::LOCK_NB
+            } else {
+                libc::LOCK_SH
+            };
+            // SAFETY: flock only reads the descriptor, which `file` keeps
+            // open for as long as the lock is held.
+            if unsafe { libc::flock(file.as_raw_fd(), operation) } != 0 {
+                return None;
+            }
+        }
+        Some(SegmentsLock { _file: file })
+    }
+}
+
 /// What a failure to create a file in the data directory means.
 fn unwritable(error: &std::io::Error) -> String {
     match error.raw_os_error() {

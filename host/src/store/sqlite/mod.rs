@@ -14,21 +14,26 @@
 //! transactions.
 
 pub(super) mod archive;
+pub(super) mod audit_archive;
 pub(super) mod audit_file;
+pub(super) mod audit_segments;
 pub(super) mod backup;
 mod case_events;
 pub(super) mod case_index;
 mod complaint;
 pub(super) mod lock;
 mod log_scan;
+pub(super) mod prune;
 pub(super) mod queries;
 pub(super) mod repair;
+mod retention;
 mod sharded_map;
 pub(super) mod tally;
 mod timer_queue;
 mod timers;
 pub(super) mod versions;
 mod view;
+pub(super) mod with_archive;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -93,6 +98,10 @@ pub(super) const MIGRATIONS: &[(i64, &str)] = &[
         8,
         include_str!("../../../migrations/0008_event_digests.sql"),
     ),
+    (
+        9,
+        include_str!("../../../migrations/0009_audit_segments.sql"),
+    ),
 ];
 
 /// How hard a commit tries to survive a crash.
@@ -112,19 +121,28 @@ pub struct StoreOptions {
     pub durability: Durability,
     /// Most requests in one transaction.
     pub max_batch: usize,
+    /// The audit log starts a new segment once the one it appends to holds
+    /// this many bytes.
+    pub segment_bytes: u64,
 }
+
+/// `[store.retention] segment_size`'s default: a few weeks of a busy
+/// daemon's log, small enough to archive in one run.
+pub const DEFAULT_SEGMENT_BYTES: u64 = 256 << 20;
 
 impl Default for StoreOptions {
     fn default() -> Self {
         StoreOptions {
             durability: Durability::Full,
             max_batch: 512,
+            segment_bytes: DEFAULT_SEGMENT_BYTES,
         }
     }
 }
 
 /// The embedded store.
 pub struct SqliteStore {
+    directory: PathBuf,
     path: PathBuf,
     commands: WriterQueue,
     /// Held only for one query; never across an await.
@@ -173,9 +191,10 @@ pub(super) fn open_connection(
     Ok(connection)
 }
 
-/// Where the last committed entry's line in the audit file ends: entries
-/// are appended in order of sequence, so it is the last entry's, and 0 if
-/// the log is empty or the last entry predates schema version 5.
+/// Where the last committed entry's line in the audit log ends: entries
+/// are appended in order of sequence, so it is the last entry's, or where
+/// the newest segment starts if nothing was written to it yet (or every
+/// entry before it was archived); 0 for an empty log.
 pub(super) fn committed_audit_end(connection: &Connection) -> Result<u64, StoreError> {
     let end: Option<Option<i64>> = connection
         .query_row(
@@ -184,7 +203,15 @@ pub(super) fn committed_audit_end(connection: &Connection) -> Result<u64, StoreE
             |row| row.get(0),
         )
         .optional()?;
-    Ok(end.flatten().map_or(0, |end| end.max(0) as u64))
+    let newest_segment: Option<i64> =
+        connection.query_row("SELECT MAX(start) FROM audit_segments", [], |row| {
+            row.get(0)
+        })?;
+    Ok(end
+        .flatten()
+        .unwrap_or(0)
+        .max(newest_segment.unwrap_or(0))
+        .max(0) as u64)
 }
 
 /// Refuses a database of another schema version than this binary's.
@@ -281,8 +308,9 @@ impl SqliteStore {
             .timers_queued
             .store(timers.len() as u64, Ordering::Relaxed);
         let committed_end = committed_audit_end(&writer)?;
+        let starts = self::audit_segments::live_segment_starts(&writer)?;
         let sync = options.durability == Durability::Full;
-        let audit = match AuditFile::open_for_writing(directory, committed_end, sync) {
+        let audit = match AuditFile::open_for_writing(directory, committed_end, &starts, sync) {
             // With `durability = "normal"` a power loss can take the last
             // lines: expected, so repaired at once and logged. With `full`
             // every committed line was synced, so a short file means it was
@@ -295,12 +323,14 @@ impl SqliteStore {
                     last_lost = report.lost.last().map(|l| l.seq),
                     "audit file: shorter than the database says (a power loss with durability = \"normal\"?); the lost entries read with a null decision"
                 );
-                AuditFile::open_for_writing(directory, committed_end, sync)?
+                AuditFile::open_for_writing(directory, committed_end, &starts, sync)?
             }
             other => other?,
         };
         let audit_end = audit.committed_len();
-        metrics.audit_file_bytes.store(audit_end, Ordering::Relaxed);
+        metrics
+            .audit_file_bytes
+            .store(audit.live_len(), Ordering::Relaxed);
         let reader = open_connection(&path, options.durability)?;
         let (commands, receiver) = WriterQueue::new(16 * 1024);
         let max_batch = options.max_batch.max(1);
@@ -314,6 +344,8 @@ impl SqliteStore {
                         cases: &cases,
                         timers,
                         audit,
+                        tally_cursor: Default::default(),
+                        segment_bytes: options.segment_bytes,
                     };
                     writer_loop(writer, &mut state, &metrics, receiver, max_batch);
                 }
@@ -323,10 +355,11 @@ impl SqliteStore {
                 message: format!("cannot start the writer thread: {error}"),
             })?;
         Ok(SqliteStore {
+            directory: directory.to_path_buf(),
             path,
             commands,
             reader: Mutex::new(reader),
-            audit: AuditFile::open_for_reading(directory, audit_end)?,
+            audit: AuditFile::open_for_reading(directory, audit_end, &starts)?,
             cases,
             metrics,
             writer: Some(handle),
@@ -448,6 +481,13 @@ impl Store for SqliteStore {
 
     fn record_snapshot(&self, record: &SnapshotRecord) -> Result<(), StoreError> {
         self.commands.keep(record)
+    }
+
+    fn prune(
+        &self,
+        cutoffs: &crate::store::Cutoffs,
+    ) -> Result<crate::store::PruneReport, StoreError> {
+        self.prune_step(cutoffs)
     }
 
     fn reader(&self) -> &dyn AuditReader {

@@ -23,6 +23,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::audit_file::{FILE_NAME, read_exact_at};
+use super::audit_segments::{live_segment_starts, segment_file_name};
 use crate::store::StoreError;
 use crate::store::sqlite::committed_audit_end;
 
@@ -37,8 +38,8 @@ pub struct RepairReport {
     pub lost: Vec<LostEntry>,
     /// Bytes cut off past the log's end.
     pub cut_off: u64,
-    /// The file was not there (it was created).
-    pub file_was_missing: bool,
+    /// Segment files of the log that were not there (they were created).
+    pub missing_files: Vec<String>,
 }
 
 /// An entry whose decision is gone.
@@ -52,7 +53,7 @@ pub struct LostEntry {
 impl RepairReport {
     /// Whether anything was wrong.
     pub fn changed_anything(&self) -> bool {
-        !self.lost.is_empty() || self.cut_off > 0 || self.file_was_missing
+        !self.lost.is_empty() || self.cut_off > 0 || !self.missing_files.is_empty()
     }
 }
 
@@ -90,52 +91,83 @@ pub fn repair_data_dir(directory: &Path) -> Result<RepairReport, StoreError> {
     repair_audit_file(directory, &connection)
 }
 
-/// Checks every entry's line in `directory`'s audit file against the
-/// database on `connection` and repairs the file as the module says.
+/// A live segment of the log, open for repair.
+struct RepairedSegment {
+    start: u64,
+    path: std::path::PathBuf,
+    file: std::fs::File,
+    /// Bytes of it that hold committed lines.
+    length: u64,
+}
+
+/// Checks every entry's line in `directory`'s audit log against the
+/// database on `connection` and repairs the log's segments as the module
+/// says.
 pub(in crate::store) fn repair_audit_file(
     directory: &Path,
     connection: &Connection,
 ) -> Result<RepairReport, StoreError> {
-    let path = directory.join(FILE_NAME);
-    let failed = |error: std::io::Error| StoreError::AuditFile {
+    let failed = |path: &Path, error: std::io::Error| StoreError::AuditFile {
         path: path.display().to_string(),
         message: error.to_string(),
     };
-    let mut report = RepairReport {
-        file_was_missing: !path.exists(),
-        ..RepairReport::default()
-    };
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .map_err(failed)?;
     let end = committed_audit_end(connection)?;
-    let length = file.metadata().map_err(failed)?.len();
-    if length > end {
-        file.set_len(end).map_err(failed)?;
-        report.cut_off = length - end;
+    let starts = live_segment_starts(connection)?;
+    let mut report = RepairReport::default();
+    let mut segments = Vec::with_capacity(starts.len());
+    for (index, &start) in starts.iter().enumerate() {
+        let limit = starts.get(index + 1).copied().unwrap_or(end).max(start) - start;
+        let path = directory.join(segment_file_name(start));
+        if !path.exists() {
+            report.missing_files.push(path.display().to_string());
+        }
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|error| failed(&path, error))?;
+        let length = file.metadata().map_err(|error| failed(&path, error))?.len();
+        if length > limit {
+            file.set_len(limit).map_err(|error| failed(&path, error))?;
+            report.cut_off += length - limit;
+        }
+        segments.push(RepairedSegment {
+            start,
+            path,
+            file,
+            length: length.min(limit),
+        });
     }
-    let length = length.min(end);
-    let mut writer = &file;
     let mut line = Vec::new();
     each_entry_line(connection, |entry: EntryLine| -> Result<(), StoreError> {
         report.entries += 1;
-        let intact = entry.at + entry.len as u64 <= length && {
+        let holding = segments.partition_point(|segment| segment.start <= entry.at);
+        let Some(segment) = holding.checked_sub(1).and_then(|index| segments.get(index)) else {
+            return Err(StoreError::Inconsistent(format!(
+                "audit entry {} points before the first live segment of the log",
+                entry.seq
+            )));
+        };
+        let at = entry.at - segment.start;
+        let intact = at + entry.len as u64 <= segment.length && {
             line.resize(entry.len, 0);
-            read_exact_at(&file, &mut line, entry.at).map_err(failed)?;
+            read_exact_at(&segment.file, &mut line, at)
+                .map_err(|error| failed(&segment.path, error))?;
             line_matches(&line, &entry.kind, &entry.event_id)
         };
         if intact {
             report.intact += 1;
             return Ok(());
         }
-        writer.seek(SeekFrom::Start(entry.at)).map_err(failed)?;
+        let mut writer = &segment.file;
+        writer
+            .seek(SeekFrom::Start(at))
+            .map_err(|error| failed(&segment.path, error))?;
         writer
             .write_all(&placeholder(&entry.kind, entry.len))
-            .map_err(failed)?;
+            .map_err(|error| failed(&segment.path, error))?;
         report.lost.push(LostEntry {
             seq: entry.seq,
             event_id: entry.event_id,
@@ -143,7 +175,12 @@ pub(in crate::store) fn repair_audit_file(
         });
         Ok(())
     })?;
-    file.sync_all().map_err(failed)?;
+    for segment in &segments {
+        segment
+            .file
+            .sync_all()
+            .map_err(|error| failed(&segment.path, error))?;
+    }
     Ok(report)
 }
 

@@ -13,6 +13,7 @@ use super::audit_file::AuditFile;
 use super::case_events::apply_event;
 use super::case_index::SharedCaseIndex;
 use super::complaint::record_complaint;
+use super::prune::{TallyCursor, prune_step};
 use super::timer_queue::TimerQueue;
 use super::timers::fire_timers;
 use super::versions::record_snapshot;
@@ -28,6 +29,13 @@ pub(super) fn writer_loop(
 ) {
     while let Some(batch) = next_batch(&commands, max_batch) {
         let started = Instant::now();
+        if let Err(error) = state
+            .audit
+            .start_segment_if_full(&connection, state.segment_bytes)
+        {
+            // The batch goes on in the segment it was appending to.
+            tracing::error!(%error, "audit log: cannot start a new segment");
+        }
         let result = run_batch(&mut connection, state, &batch);
         let took = started.elapsed();
         metrics
@@ -38,7 +46,7 @@ pub(super) fn writer_loop(
             .store(state.timers.len() as u64, Ordering::Relaxed);
         metrics
             .audit_file_bytes
-            .store(state.audit.committed_len(), Ordering::Relaxed);
+            .store(state.audit.live_len(), Ordering::Relaxed);
         settle(batch, result, metrics, took);
     }
 }
@@ -87,6 +95,9 @@ pub(super) struct WriterState<'a> {
     pub(super) cases: &'a SharedCaseIndex,
     pub(super) timers: TimerQueue,
     pub(super) audit: AuditFile,
+    pub(super) tally_cursor: TallyCursor,
+    /// `[store.retention] segment_bytes`.
+    pub(super) segment_bytes: u64,
 }
 
 /// Where a savepoint began, in each part of the [`WriterState`].
@@ -161,6 +172,9 @@ fn run_transaction_uncommitted(
             ))),
             Command::Fire { now, .. } => Outcome::Fire(fire_timers(&savepoint, state, *now)),
             Command::Keep { record, .. } => Outcome::Keep(record_snapshot(&savepoint, record)),
+            Command::Prune { request, .. } => {
+                Outcome::Prune(prune_step(&savepoint, state, request))
+            }
         };
         if outcome.is_ok() {
             savepoint.commit()?;

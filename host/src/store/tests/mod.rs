@@ -10,6 +10,7 @@ mod contract;
 mod postgres;
 #[path = "../../../../tests/support/postgres_server.rs"]
 mod postgres_server;
+mod retention;
 mod sqlite;
 
 use std::path::{Path, PathBuf};

@@ -67,7 +67,8 @@ fn a_decision_that_fails_to_record_does_not_undo_the_others_in_its_batch() {
 /// The audit log as schema version 4 kept it: each decision in its row,
 /// no audit file.
 fn back_to_version_4(path: &Path) {
-    let audit = crate::store::sqlite::audit_file::AuditFile::open_for_reading(path, 0).unwrap();
+    let audit =
+        crate::store::sqlite::audit_file::AuditFile::open_for_reading(path, 0, &[0]).unwrap();
     let connection = database(path);
     let spans: Vec<(i64, i64, i64)> = connection
         .prepare("SELECT seq, payload_at, payload_len FROM decisions")
@@ -96,6 +97,7 @@ fn back_to_version_4(path: &Path) {
              DROP TABLE blobs;
              ALTER TABLE cases DROP COLUMN currency;
              ALTER TABLE decisions DROP COLUMN event_digest;
+             DROP TABLE audit_segments;
              DELETE FROM schema_migrations WHERE version >= 5;",
         )
         .unwrap();
@@ -149,7 +151,7 @@ fn a_version_1_database_is_migrated_and_keeps_its_cases() {
             r.get(0)
         })
         .unwrap();
-    assert_eq!(version, 8);
+    assert_eq!(version, 9);
     let indexes = |table: &str| -> Vec<String> {
         connection
             .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?1 AND sql IS NOT NULL")
@@ -205,7 +207,8 @@ fn a_time_range_of_the_log_pages_the_same_whichever_way_it_is_read() {
         f.complain(serde_json::json!({"id": format!("when-{i}")}));
     }
     let connection = database(&f.path);
-    let audit = crate::store::sqlite::audit_file::AuditFile::open_for_reading(&f.path, 0).unwrap();
+    let audit =
+        crate::store::sqlite::audit_file::AuditFile::open_for_reading(&f.path, 0, &[0]).unwrap();
     let everything = crate::store::sqlite::queries::read_log_page(
         &connection,
         &audit,
