@@ -20,6 +20,45 @@ use crate::store::retention::{Cutoffs, PruneReport};
 impl SqliteStore {
     pub(super) fn prune_step(&self, cutoffs: &Cutoffs) -> Result<PruneReport, StoreError> {
         let mut report = PruneReport::default();
+        // Compressing takes a core for seconds a segment: on a thread that
+        // yields to the daemon's own (decisions first, archives when idle).
+        report.segments_archived = std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    yield_to_other_threads();
+                    self.archive_due(cutoffs)
+                })
+                .join()
+                .unwrap_or_else(|_| {
+                    Err(StoreError::Inconsistent(
+                        "archiving the audit log panicked".to_string(),
+                    ))
+                })
+        })?;
+        let connection = open_read_only(&self.path, false)?;
+        let index = ArchiveIndex::load(&self.directory)?;
+        let archived = sealed_segments(&connection)?
+            .into_iter()
+            .filter(|segment| index.holds(segment.start))
+            .collect();
+        drop(connection);
+        let step = self.commands.prune(PruneRequest {
+            cutoffs: cutoffs.clone(),
+            archived,
+        })?;
+        report.add(&step.report);
+        for start in &step.released {
+            self.audit.forget_segment(*start);
+        }
+        let live = self.read(live_segment_starts)?;
+        report.segments_removed += remove_archived_files(&self.directory, &live, &index);
+        Ok(report)
+    }
+
+    /// Archives the sealed segments whose last entry is before
+    /// `cutoffs.decisions_before`; how many.
+    fn archive_due(&self, cutoffs: &Cutoffs) -> Result<usize, StoreError> {
+        let mut archived_now = 0;
         let connection = open_read_only(&self.path, false)?;
         let index = ArchiveIndex::load(&self.directory)?;
         for segment in sealed_segments(&connection)? {
@@ -50,25 +89,20 @@ impl SqliteStore {
                 compressed_bytes = archived.compressed_bytes,
                 "audit log: archived a segment"
             );
-            report.segments_archived += 1;
+            archived_now += 1;
         }
-        let index = ArchiveIndex::load(&self.directory)?;
-        let archived = sealed_segments(&connection)?
-            .into_iter()
-            .filter(|segment| index.holds(segment.start))
-            .collect();
-        drop(connection);
-        let step = self.commands.prune(PruneRequest {
-            cutoffs: cutoffs.clone(),
-            archived,
-        })?;
-        report.add(&step.report);
-        for start in &step.released {
-            self.audit.forget_segment(*start);
-        }
-        let live = self.read(live_segment_starts)?;
-        report.segments_removed += remove_archived_files(&self.directory, &live, &index);
-        Ok(report)
+        Ok(archived_now)
+    }
+}
+
+/// Lowers the calling thread's scheduling priority to the lowest.
+fn yield_to_other_threads() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: setpriority takes no pointers; on Linux, `who = 0` with
+        // PRIO_PROCESS is the calling thread. A failure leaves the
+        // priority as it was, which is only slower for the daemon.
+        let _ = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, 19) };
     }
 }
 
