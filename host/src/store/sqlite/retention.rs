@@ -19,10 +19,9 @@ use crate::store::retention::{Cutoffs, PruneReport};
 
 impl SqliteStore {
     pub(super) fn prune_step(&self, cutoffs: &Cutoffs) -> Result<PruneReport, StoreError> {
-        let mut report = PruneReport::default();
         // Compressing takes a core for seconds a segment: on a thread that
         // yields to the daemon's own (decisions first, archives when idle).
-        report.segments_archived = std::thread::scope(|scope| {
+        let segments_archived = std::thread::scope(|scope| {
             scope
                 .spawn(|| {
                     yield_to_other_threads();
@@ -35,6 +34,10 @@ impl SqliteStore {
                     ))
                 })
         })?;
+        let mut report = PruneReport {
+            segments_archived,
+            ..PruneReport::default()
+        };
         let connection = open_read_only(&self.path, false)?;
         let index = ArchiveIndex::load(&self.directory)?;
         let archived = sealed_segments(&connection)?
