@@ -23,7 +23,9 @@ use rusqlite::Connection;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::audit_segments::{SegmentFiles, live_segment_starts, segment_file_name};
+use super::audit_segments::{
+    SegmentFiles, live_segment_starts, segment_file_name, segment_start_of,
+};
 use crate::store::StoreError;
 use crate::store::audit_line::write_line;
 
@@ -129,6 +131,7 @@ impl AuditFile {
                 expected,
             });
         }
+        remove_unlisted_segments(directory, last);
         let segments = SegmentFiles::open(directory, sealed, |_| false)?;
         segments.add(
             last,
@@ -411,6 +414,22 @@ impl AuditFile {
         Ok(serde_json::from_slice::<Line<'_>>(&line)
             .ok()
             .map(|line| line.decision.get().to_string()))
+    }
+}
+
+/// Removes segment files past the newest listed one (`last`): a start that
+/// stopped after creating one and before listing it left it empty, and a
+/// reader would look for lines there.
+fn remove_unlisted_segments(directory: &Path, last: u64) {
+    let Ok(entries) = std::fs::read_dir(directory) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let start = entry.file_name().to_str().and_then(segment_start_of);
+        if start.is_some_and(|start| start > last) {
+            tracing::info!(path = %entry.path().display(), "audit log: removed a segment file that was never listed");
+            let _ = std::fs::remove_file(entry.path());
+        }
     }
 }
 

@@ -298,6 +298,64 @@ pub fn restore_data_dir(source: &Path, directory: &Path) -> Result<BackupManifes
     Ok(manifest)
 }
 
+/// A manifest of format 1 (one audit file, before segments and archives).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ManifestV1 {
+    #[serde(rename = "format")]
+    _format: u32,
+    taken_at: Timestamp,
+    schema_version: i64,
+    entries: i64,
+    last_seq: i64,
+    cases: i64,
+    pending_timers: i64,
+    audit_bytes: u64,
+    audit_sha256: String,
+}
+
+/// The manifest in `text`, of this format or of format 1 (read as this
+/// one: its audit file is the log's one segment).
+fn read_manifest(source: &Path, text: &[u8]) -> Result<BackupManifest, BackupError> {
+    #[derive(Deserialize)]
+    struct Format {
+        format: u32,
+    }
+    let not_one = |error: serde_json::Error| BackupError::NoManifest {
+        path: source.to_path_buf(),
+        source: Box::new(error),
+    };
+    let format = serde_json::from_slice::<Format>(text)
+        .map_err(not_one)?
+        .format;
+    match format {
+        FORMAT => serde_json::from_slice(text).map_err(not_one),
+        1 => {
+            let v1: ManifestV1 = serde_json::from_slice(text).map_err(not_one)?;
+            Ok(BackupManifest {
+                format: 1,
+                taken_at: v1.taken_at,
+                schema_version: v1.schema_version,
+                entries: v1.entries,
+                last_seq: v1.last_seq,
+                cases: v1.cases,
+                pending_timers: v1.pending_timers,
+                audit_bytes: v1.audit_bytes,
+                segments: vec![BackedUpFile {
+                    file: segment_file_name(0),
+                    bytes: v1.audit_bytes,
+                    sha256: v1.audit_sha256,
+                }],
+                archive: Vec::new(),
+            })
+        }
+        found => Err(BackupError::Format {
+            path: source.to_path_buf(),
+            found,
+        }),
+    }
+}
+
 /// Everything a restore checks, without writing anything.
 pub fn verify_backup(source: &Path) -> Result<BackupManifest, BackupError> {
     let manifest_path = source.join(MANIFEST);
@@ -305,17 +363,7 @@ pub fn verify_backup(source: &Path) -> Result<BackupManifest, BackupError> {
         path: source.to_path_buf(),
         source: Box::new(error),
     })?;
-    let manifest: BackupManifest =
-        serde_json::from_slice(&text).map_err(|error| BackupError::NoManifest {
-            path: source.to_path_buf(),
-            source: Box::new(error),
-        })?;
-    if manifest.format != FORMAT {
-        return Err(BackupError::Format {
-            path: source.to_path_buf(),
-            found: manifest.format,
-        });
-    }
+    let manifest = read_manifest(source, &text)?;
     let damaged = |what: String| BackupError::Damaged {
         path: source.to_path_buf(),
         what,
@@ -365,7 +413,12 @@ pub fn verify_backup(source: &Path) -> Result<BackupManifest, BackupError> {
             manifest.audit_bytes, found.audit_bytes
         )));
     }
-    let starts = live_segment_starts(&connection)?;
+    // A database before schema version 9 has one segment, the first.
+    let starts = if found.schema_version >= 9 {
+        live_segment_starts(&connection)?
+    } else {
+        vec![0]
+    };
     let listed: Vec<String> = starts
         .iter()
         .map(|&start| segment_file_name(start))
