@@ -346,6 +346,7 @@ impl SqliteStore {
                         audit,
                         tally_cursor: Default::default(),
                         segment_bytes: options.segment_bytes,
+                        released: Vec::new(),
                     };
                     writer_loop(writer, &mut state, &metrics, receiver, max_batch);
                 }

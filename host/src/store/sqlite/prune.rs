@@ -52,6 +52,7 @@ pub(super) fn prune_step(
     let rows = request.cutoffs.step_rows;
     let mut step = PruneStep::default();
     archived_entries(connection, request, rows, &mut step)?;
+    state.released.extend(&step.released);
     closed_cases(connection, state, &request.cutoffs, rows, &mut step.report)?;
     tallies(connection, state, &request.cutoffs, rows, &mut step.report)?;
     authority_uses(connection, &request.cutoffs, rows, &mut step.report)?;

@@ -98,6 +98,9 @@ pub(super) struct WriterState<'a> {
     pub(super) tally_cursor: TallyCursor,
     /// `[store.retention] segment_bytes`.
     pub(super) segment_bytes: u64,
+    /// Segments the transaction under way archived away: forgotten by the
+    /// audit file once it commits.
+    pub(super) released: Vec<u64>,
 }
 
 /// Where a savepoint began, in each part of the [`WriterState`].
@@ -106,6 +109,7 @@ struct Marks {
     cases: usize,
     timers: usize,
     audit: usize,
+    released: usize,
 }
 
 impl WriterState<'_> {
@@ -114,6 +118,7 @@ impl WriterState<'_> {
             cases: self.cases.read().mark(),
             timers: self.timers.mark(),
             audit: self.audit.mark(),
+            released: self.released.len(),
         }
     }
 
@@ -122,18 +127,23 @@ impl WriterState<'_> {
         self.cases.write().rollback_to(marks.cases);
         self.timers.rollback_to(marks.timers);
         self.audit.rollback_to(marks.audit);
+        self.released.truncate(marks.released);
     }
 
     fn commit(&mut self) {
         self.cases.write().commit();
         self.timers.commit();
         self.audit.commit();
+        for start in self.released.drain(..) {
+            self.audit.forget_segment(start);
+        }
     }
 
     fn rollback(&mut self) {
         self.cases.write().rollback_to(0);
         self.timers.rollback_to(0);
         self.audit.rollback();
+        self.released.clear();
     }
 }
 

@@ -164,6 +164,26 @@ fn a_simulated_year_stays_within_retention_and_keeps_what_rules_read() {
     );
 
     // The live log holds the last 30 days and the segment in progress.
+    let live_bytes: u64 = std::fs::read_dir(&f.path)
+        .unwrap()
+        .flatten()
+        .filter(|entry| {
+            entry
+                .file_name()
+                .to_str()
+                .and_then(crate::store::sqlite::audit_segments::segment_start_of)
+                .is_some()
+        })
+        .map(|entry| entry.metadata().unwrap().len())
+        .sum();
+    let metrics = f.store.metrics().unwrap();
+    assert_eq!(
+        metrics
+            .audit_file_bytes
+            .load(std::sync::atomic::Ordering::Relaxed),
+        live_bytes,
+        "the metric counts the live segments"
+    );
     let oldest_live = count(&f, "SELECT MIN(decided_at) FROM decisions");
     assert!(
         oldest_live >= now - 32 * DAY,
