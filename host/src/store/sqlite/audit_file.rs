@@ -13,7 +13,7 @@
 //! once, or after a crash when the store next opens
 //! ([`AuditFile::open_for_writing`]).
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -24,7 +24,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::audit_segments::{
-    SegmentFiles, live_segment_starts, segment_file_name, segment_start_of,
+    SegmentFiles, live_segment_starts, open_read_write, segment_file_name, segment_files_in,
 };
 use crate::store::StoreError;
 use crate::store::audit_line::write_line;
@@ -108,13 +108,7 @@ impl AuditFile {
             // decision in the old one, which may yet be found.
             return Err(missing(&path, expected));
         }
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(failed)?;
+        let file = open_read_write(&path).map_err(failed)?;
         let length = file.metadata().map_err(failed)?.len();
         if length > expected {
             tracing::info!(
@@ -231,13 +225,7 @@ impl AuditFile {
             path: path.display().to_string(),
             message: error.to_string(),
         };
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(failed)?;
+        let file = open_read_write(&path).map_err(failed)?;
         // Left by a start that did not get to list it: empty, or cut to it.
         file.set_len(0).map_err(failed)?;
         file.sync_all().map_err(failed)?;
@@ -421,14 +409,10 @@ impl AuditFile {
 /// stopped after creating one and before listing it left it empty, and a
 /// reader would look for lines there.
 fn remove_unlisted_segments(directory: &Path, last: u64) {
-    let Ok(entries) = std::fs::read_dir(directory) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let start = entry.file_name().to_str().and_then(segment_start_of);
-        if start.is_some_and(|start| start > last) {
-            tracing::info!(path = %entry.path().display(), "audit log: removed a segment file that was never listed");
-            let _ = std::fs::remove_file(entry.path());
+    for (start, path) in segment_files_in(directory) {
+        if start > last {
+            tracing::info!(path = %path.display(), "audit log: removed a segment file that was never listed");
+            let _ = std::fs::remove_file(path);
         }
     }
 }

@@ -43,6 +43,32 @@ pub fn segment_start_of(name: &str) -> Option<u64> {
         .flatten()
 }
 
+/// The segment files in `directory` (whether the database lists them or
+/// not), by start, oldest first.
+pub(in crate::store) fn segment_files_in(directory: &Path) -> Vec<(u64, PathBuf)> {
+    let mut files: Vec<(u64, PathBuf)> = std::fs::read_dir(directory)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let start = entry.file_name().to_str().and_then(segment_start_of)?;
+            Some((start, entry.path()))
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// Opens (creating) a segment file to write and read it.
+pub(in crate::store) fn open_read_write(path: &Path) -> std::io::Result<File> {
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+}
+
 /// The live segments' starts, oldest first, as the database lists them.
 pub(in crate::store) fn live_segment_starts(
     connection: &Connection,
@@ -169,20 +195,13 @@ impl SegmentFiles {
             let open = self.open.read().unwrap_or_else(|e| e.into_inner());
             open.last().map(|segment| segment.start)
         };
-        let Ok(entries) = std::fs::read_dir(&self.directory) else {
-            return false;
-        };
         let mut found = false;
-        for entry in entries.flatten() {
-            let name = entry.file_name();
-            let Some(start) = name.to_str().and_then(segment_start_of) else {
-                continue;
-            };
+        for (start, path) in segment_files_in(&self.directory) {
             if last.is_some_and(|last| start <= last) {
                 continue;
             }
-            if let Ok(file) = File::open(entry.path()) {
-                self.add(start, entry.path(), Arc::new(file));
+            if let Ok(file) = File::open(&path) {
+                self.add(start, path, Arc::new(file));
                 found = true;
             }
         }

@@ -33,7 +33,7 @@ use sha2::{Digest, Sha256};
 use super::archive::open_read_only;
 use super::audit_archive::{ARCHIVE_DIR, ArchiveIndex, INDEX, archive_dir};
 use super::audit_segments::{
-    SegmentFiles, live_segment_starts, segment_file_name, segment_start_of,
+    SegmentFiles, live_segment_starts, segment_file_name, segment_files_in,
 };
 use super::lock::SegmentsLock;
 use super::repair::{EntryLine, each_entry_line, is_placeholder, line_matches};
@@ -164,27 +164,11 @@ fn holds_a_store(directory: &Path) -> bool {
     database_path(directory).exists()
         || directory.join(MANIFEST).exists()
         || archive_dir(directory).exists()
-        || segment_files(directory).next().is_some()
-}
-
-/// The audit segment files in `directory`.
-fn segment_files(directory: &Path) -> impl Iterator<Item = PathBuf> {
-    std::fs::read_dir(directory)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter(|entry| {
-            entry
-                .file_name()
-                .to_str()
-                .and_then(segment_start_of)
-                .is_some()
-        })
-        .map(|entry| entry.path())
+        || !segment_files_in(directory).is_empty()
 }
 
 fn remove_segments(directory: &Path) {
-    for path in segment_files(directory) {
+    for (_, path) in segment_files_in(directory) {
         let _ = std::fs::remove_file(path);
     }
 }

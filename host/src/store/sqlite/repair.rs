@@ -14,7 +14,6 @@
 //! a complaint sent again under such an id is answered `409
 //! decision_lost`, not decided a second time.
 
-use std::fs::OpenOptions;
 use std::io::{Seek, SeekFrom, Write};
 use std::path::Path;
 
@@ -23,7 +22,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::audit_file::{FILE_NAME, read_exact_at};
-use super::audit_segments::{live_segment_starts, segment_file_name};
+use super::audit_segments::{live_segment_starts, open_read_write, segment_file_name};
 use crate::store::StoreError;
 use crate::store::sqlite::committed_audit_end;
 
@@ -121,13 +120,7 @@ pub(in crate::store) fn repair_audit_file(
         if !path.exists() {
             report.missing_files.push(path.display().to_string());
         }
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|error| failed(&path, error))?;
+        let file = open_read_write(&path).map_err(|error| failed(&path, error))?;
         let length = file.metadata().map_err(|error| failed(&path, error))?.len();
         if length > limit {
             file.set_len(limit).map_err(|error| failed(&path, error))?;

@@ -11,7 +11,7 @@ use super::audit_archive::{
     ArchiveIndex, ArchivedSegment, archive_dir, archive_segment, archived_digest, last_entry_at,
     read_archived, sealed_segments,
 };
-use super::audit_segments::{live_segment_starts, segment_start_of};
+use super::audit_segments::{live_segment_starts, segment_files_in};
 use super::lock::SegmentsLock;
 use super::prune::PruneRequest;
 use crate::store::StoreError;
@@ -149,18 +149,9 @@ fn check_archived(directory: &Path, archived: &ArchivedSegment) -> Result<(), St
 /// while a backup copies the live segments.
 fn remove_archived_files(directory: &Path, live: &[u64], index: &ArchiveIndex) -> usize {
     let first_live = live.first().copied().unwrap_or(u64::MAX);
-    let Ok(entries) = std::fs::read_dir(directory) else {
-        return 0;
-    };
-    let gone: Vec<_> = entries
-        .flatten()
-        .filter(|entry| {
-            entry
-                .file_name()
-                .to_str()
-                .and_then(segment_start_of)
-                .is_some_and(|start| start < first_live && index.holds(start))
-        })
+    let gone: Vec<_> = segment_files_in(directory)
+        .into_iter()
+        .filter(|(start, _)| *start < first_live && index.holds(*start))
         .collect();
     if gone.is_empty() {
         return 0;
@@ -172,11 +163,11 @@ fn remove_archived_files(directory: &Path, live: &[u64], index: &ArchiveIndex) -
         return 0;
     };
     let mut removed = 0;
-    for entry in gone {
-        match std::fs::remove_file(entry.path()) {
+    for (_, path) in gone {
+        match std::fs::remove_file(&path) {
             Ok(()) => removed += 1,
             Err(error) => {
-                tracing::warn!(path = %entry.path().display(), %error, "retention: cannot remove an archived segment's live file")
+                tracing::warn!(path = %path.display(), %error, "retention: cannot remove an archived segment's live file")
             }
         }
     }

@@ -80,6 +80,10 @@ fn lifecycle(kind: LifecycleKind) -> LifecycleEvent {
     }
 }
 
+fn segment_files(f: &Fixture) -> Vec<(u64, PathBuf)> {
+    crate::store::sqlite::audit_segments::segment_files_in(&f.path)
+}
+
 fn count(f: &Fixture, sql: &str) -> i64 {
     rusqlite::Connection::open(crate::store::database_path(&f.path))
         .unwrap()
@@ -164,17 +168,9 @@ fn a_simulated_year_stays_within_retention_and_keeps_what_rules_read() {
     );
 
     // The live log holds the last 30 days and the segment in progress.
-    let live_bytes: u64 = std::fs::read_dir(&f.path)
-        .unwrap()
-        .flatten()
-        .filter(|entry| {
-            entry
-                .file_name()
-                .to_str()
-                .and_then(crate::store::sqlite::audit_segments::segment_start_of)
-                .is_some()
-        })
-        .map(|entry| entry.metadata().unwrap().len())
+    let live_bytes: u64 = segment_files(&f)
+        .iter()
+        .map(|(_, path)| std::fs::metadata(path).unwrap().len())
         .sum();
     let metrics = f.store.metrics().unwrap();
     assert_eq!(
@@ -190,17 +186,7 @@ fn a_simulated_year_stays_within_retention_and_keeps_what_rules_read() {
         "{} days",
         (now - oldest_live) / DAY
     );
-    let live_files = std::fs::read_dir(&f.path)
-        .unwrap()
-        .flatten()
-        .filter(|entry| {
-            entry
-                .file_name()
-                .to_str()
-                .and_then(crate::store::sqlite::audit_segments::segment_start_of)
-                .is_some()
-        })
-        .count() as i64;
+    let live_files = segment_files(&f).len() as i64;
     assert_eq!(live_files, count(&f, "SELECT COUNT(*) FROM audit_segments"));
 
     // Closed cases go after a year of history; open cases never do.
@@ -350,17 +336,10 @@ fn simulated_year_sizes() {
     let (f, _, pruned) = simulate(&Segments::<{ 8 << 20 }>, per_day, DAYS);
     let size = |path: PathBuf| std::fs::metadata(path).map_or(0, |m| m.len());
     let database = size(crate::store::database_path(&f.path)) + size(f.path.join("redress.db-wal"));
-    let mut live_segments = 0;
-    for entry in std::fs::read_dir(&f.path).unwrap().flatten() {
-        if entry
-            .file_name()
-            .to_str()
-            .and_then(crate::store::sqlite::audit_segments::segment_start_of)
-            .is_some()
-        {
-            live_segments += entry.metadata().unwrap().len();
-        }
-    }
+    let live_segments: u64 = segment_files(&f)
+        .iter()
+        .map(|(_, path)| size(path.clone()))
+        .sum();
     let index = ArchiveIndex::load(&f.path).unwrap();
     let archived_entries: u64 = index.segments.iter().map(|s| s.entries).sum();
     let archived_live_bytes: u64 = index.segments.iter().map(|s| s.live_bytes).sum();
