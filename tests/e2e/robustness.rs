@@ -687,7 +687,9 @@ fn random_http_requests_get_an_answer_never_a_crash() {
     // replayed besides the 600 new ones.
     assert!(answered.get() >= 600, "{} answered", answered.get());
     // The requests reach the handlers, not only the checks in front of them.
-    assert!(succeeded.get() > 30, "{} succeeded", succeeded.get());
+    // About 7.5% of generated requests succeed (45 of 600, sd 6.5); the bar
+    // sits five deviations below, so a random draw does not fail it.
+    assert!(succeeded.get() >= 12, "{} succeeded", succeeded.get());
     let (status, _) = daemon.with_token("user").get("/healthz");
     assert_eq!(status, 200);
 }
