@@ -8,6 +8,7 @@
 mod backup;
 mod cli;
 mod cluster;
+mod console;
 mod daemon;
 mod hardening;
 mod host_limits;

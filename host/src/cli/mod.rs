@@ -4,7 +4,7 @@ mod audit;
 mod backup;
 mod check;
 mod closed_pipe;
-mod diff;
+pub(crate) mod diff;
 mod eval;
 mod plugin;
 mod plugin_build;

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use crate::diagnostic::{Diagnostic, SourceMap};
 use crate::rules::RuleFileText;
-use crate::snapshot::Snapshot;
+use crate::snapshot::{Snapshot, SnapshotOutcome};
 
 /// Why the changed rule files cannot be decided with.
 #[derive(Debug, thiserror::Error)]
@@ -33,9 +33,24 @@ pub fn overlay(
     rules_dir: &Path,
     rules: &BTreeMap<String, String>,
 ) -> Result<Snapshot, OverlayError> {
+    let outcome = overlay_outcome(live, rules_dir, rules)?;
+    outcome.snapshot.ok_or(OverlayError::Invalid {
+        diagnostics: outcome.diagnostics,
+        sources: outcome.sources,
+    })
+}
+
+/// [`overlay`], with everything the load found: the warnings of a rule set
+/// that loads as well as the errors of one that does not, and its worst
+/// case (what the console's draft shows as it is typed).
+pub fn overlay_outcome(
+    live: &Snapshot,
+    rules_dir: &Path,
+    rules: &BTreeMap<String, String>,
+) -> Result<SnapshotOutcome, OverlayError> {
     let mut files = live.ruleset.texts.as_ref().clone();
     for (name, text) in rules {
-        if name.contains('/') || name.contains('\\') || !name.ends_with(".toml") {
+        if !is_rule_file_name(name) {
             return Err(OverlayError::NotARuleFileName(name.clone()));
         }
         files.retain(|f| f.name() != Path::new(name));
@@ -44,9 +59,15 @@ pub fn overlay(
             text: text.clone(),
         });
     }
-    let outcome = Snapshot::from_rule_files(files, live.plugins.clone());
-    outcome.snapshot.ok_or(OverlayError::Invalid {
-        diagnostics: outcome.diagnostics,
-        sources: outcome.sources,
-    })
+    Ok(Snapshot::from_rule_files(files, live.plugins.clone()))
+}
+
+/// A name a rule file may have inside the rules directory: `something.toml`,
+/// no directory, not hidden.
+pub fn is_rule_file_name(name: &str) -> bool {
+    !name.contains('/')
+        && !name.contains('\\')
+        && !name.starts_with('.')
+        && name.len() > ".toml".len()
+        && name.ends_with(".toml")
 }

@@ -36,6 +36,8 @@ pub enum ReloadTrigger {
     Signal,
     /// `POST /v1/reload`.
     Api,
+    /// A rule file saved in the console.
+    Console,
 }
 
 /// How a reload ended.

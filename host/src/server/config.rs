@@ -38,6 +38,17 @@ pub struct RawServeConfig {
     pub decisions: RawDecisions,
     #[serde(default)]
     pub store: RawStore,
+    #[serde(default)]
+    pub console: RawConsole,
+}
+
+/// `[console]`
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawConsole {
+    /// Serve the operator console at `/console` (its fragments need a
+    /// token when `[auth]` has tokens, as the API does). Default: `true`.
+    pub enabled: Option<bool>,
 }
 
 /// `[store]`
@@ -266,6 +277,8 @@ pub struct ServeConfig {
     pub plugin_threads: usize,
     pub timestamps: crate::intake::TimeWindow,
     pub watch: bool,
+    /// `[console] enabled`.
+    pub console: bool,
     pub debounce: std::time::Duration,
     pub settle: std::time::Duration,
     pub reload_timeout: std::time::Duration,
@@ -457,6 +470,7 @@ impl ServeConfig {
                     .unwrap_or(crate::intake::TimeWindow::DEFAULT.future),
             },
             watch: raw.reload.watch.unwrap_or(true),
+            console: raw.console.enabled.unwrap_or(true),
             debounce: millis(raw.reload.debounce.unwrap_or(Duration::from_millis(50))),
             settle: millis(raw.reload.settle.unwrap_or(Duration::from_millis(1000))),
             reload_timeout: millis(raw.reload.timeout.unwrap_or(Duration::from_millis(30_000)))

@@ -35,6 +35,7 @@ pub struct Metrics {
     control_counts: Family<Labels, Gauge>,
     control_groups: RwLock<HashMap<(Name, String), Gauge>>,
     timers: Family<Labels, Counter>,
+    escalations: Family<Labels, Counter>,
 }
 
 /// Most (rule, group) control-line counts shown in the metrics.
@@ -53,6 +54,7 @@ impl Default for Metrics {
             control_counts: Family::default(),
             control_groups: RwLock::default(),
             timers: Family::default(),
+            escalations: Family::default(),
         };
         let mut registry = Registry::default();
         registry.register(
@@ -88,6 +90,11 @@ impl Default for Metrics {
             "redress_timers_fired",
             "SLA breaches and follow-ups fired, by timer",
             metrics.timers.clone(),
+        );
+        registry.register(
+            "redress_escalations",
+            "Complaints decided with an escalation, by the highest level reached",
+            metrics.escalations.clone(),
         );
         Metrics {
             registry,
@@ -188,6 +195,13 @@ impl Metrics {
             rules.insert(rule.clone(), counter.clone());
         }
         counter
+    }
+
+    /// Counts a decided complaint escalated to `level` (its highest).
+    pub fn escalated(&self, level: &Name) {
+        self.escalations
+            .get_or_create(&vec![("level", level.to_string())])
+            .inc();
     }
 
     /// Records a fired timer.

@@ -4,11 +4,14 @@
 //! the access log, until the shutdown future completes, finishing requests
 //! in flight. The OpenAPI document in
 //! `docs/openapi.json` describes exactly these endpoints (a test checks).
+//! The operator console ([`console`]) is served beside them, under
+//! `/console`.
 
 mod admission;
 mod bodies;
 pub mod config;
 mod connections;
+pub mod console;
 mod error;
 mod error_code;
 mod handlers;
@@ -110,6 +113,9 @@ fn router(state: Arc<AppState>) -> Router {
             Some(method_router) => router = router.route(endpoint.path, method_router),
             None => tracing::error!(path = endpoint.path, "endpoint without a handler"),
         }
+    }
+    if state.config.console {
+        router = router.merge(console::routes());
     }
     router
         .fallback(|| async { ApiError::not_found() })
@@ -261,11 +267,12 @@ fn refusal(state: &AppState, request: &Request) -> Option<Response> {
     }
     let path = request.uri().path();
     let endpoint = ENDPOINTS.iter().find(|e| e.path == path);
+    let console = console::access(path);
     // (Endpoints with `{id}` in their path are neither public nor admin.)
-    if endpoint.is_some_and(|e| e.public) {
+    if endpoint.is_some_and(|e| e.public) || console == Some(console::Access::Public) {
         return None;
     }
-    let admin_only = endpoint.is_some_and(|e| e.admin);
+    let admin_only = endpoint.is_some_and(|e| e.admin) || console == Some(console::Access::Admin);
     let Some(token) = bearer(request.headers()) else {
         return Some(ApiError::unauthorized().into_response());
     };

@@ -34,6 +34,8 @@ pub struct AppState {
     /// The open connections and their bounds.
     pub connections: Arc<Connections>,
     pub shutting_down: AtomicBool,
+    /// What the console's live screen sampled while it was watched.
+    pub live_samples: crate::server::console::LiveSampler,
 }
 
 impl AppState {
@@ -54,6 +56,7 @@ impl AppState {
             metrics: Metrics::default(),
             clock,
             shutting_down: AtomicBool::new(false),
+            live_samples: Default::default(),
         })
     }
 

@@ -156,6 +156,8 @@ pub struct Recorded {
     /// The decision as stored and answered (JSON).
     pub json: String,
     pub queue: Name,
+    /// The highest escalation level the decision reached.
+    pub escalation_level: Option<Name>,
     /// Decided now, or found in the log.
     pub answered: Answered,
     /// Control lines this complaint was counted by: (rule, group, count, crossed).
@@ -177,10 +179,12 @@ impl Recorded {
     ) -> Result<Self, StoreError> {
         let parsed: serde_json::Value = serde_json::from_str(&json)?;
         let queue = Name::from(parsed["route"]["queue"].as_str().unwrap_or_default());
+        let escalation_level = parsed["escalation_level"].as_str().map(Name::from);
         Ok(Recorded {
             seq,
             json,
             queue,
+            escalation_level,
             answered: match (sent, recorded) {
                 (Some(sent), Some(recorded)) if sent != recorded => Answered::IdReused,
                 _ => Answered::FromLog,
@@ -238,6 +242,17 @@ pub struct CaseView {
     pub timers: Vec<TimerView>,
     pub history: Vec<CaseEventView>,
     pub decisions: Vec<StoredDecision>,
+}
+
+/// A case in a list: what finding cases shows before one is opened.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct CaseSummary {
+    pub id: String,
+    pub status: Status,
+    pub opened_at: Timestamp,
+    pub category: Option<String>,
+    pub queue: String,
+    pub escalation_level: Option<String>,
 }
 
 /// A timer of a case.

@@ -2,7 +2,9 @@
 //! `report`, `replay` and `diff` read offline, and what the daemon's API
 //! reads from the store it runs.
 
-use crate::store::{AuditReader, CaseView, DecisionPage, DecisionQuery, Report, StoreError};
+use crate::store::{
+    AuditReader, CaseSummary, CaseView, DecisionPage, DecisionQuery, Report, StoreError,
+};
 use crate::time::Timestamp;
 
 /// The store, read.
@@ -12,6 +14,13 @@ pub trait StoreReader: AuditReader {
 
     /// A case, its timers, history and decisions.
     fn case(&self, id: &str) -> Result<Option<CaseView>, StoreError>;
+
+    /// The cases of one customer, newest first, at most `limit` of them.
+    fn cases_of_customer(
+        &self,
+        customer_id: &str,
+        limit: usize,
+    ) -> Result<Vec<CaseSummary>, StoreError>;
 
     /// A page of the audit log.
     fn decisions(&self, query: &DecisionQuery) -> Result<DecisionPage, StoreError>;

@@ -235,6 +235,9 @@ pub(super) async fn record(
                 ));
             }
             state.metrics.decided(&entry.queue);
+            if let Some(level) = entry.escalation_level.as_ref().filter(|_| !entry.replayed()) {
+                state.metrics.escalated(level);
+            }
             state.metrics.control_lines(&entry.control_lines);
             Ok(Answer {
                 replayed: entry.replayed(),
@@ -264,6 +267,9 @@ pub(super) fn decide_without_store(
             Prepared::Ready(prepared) => {
                 let decision = prepared.decide(snapshot, &Stateless, trace);
                 state.metrics.decided(&decision.route.queue);
+                if let Some(level) = &decision.escalation_level {
+                    state.metrics.escalated(level);
+                }
                 decision
                     .to_json()
                     .map(|json| Answer {

@@ -21,10 +21,11 @@ pub use cases::{case, case_event, decisions, report};
 pub use complaints::complaints;
 pub use health::{healthz, metrics, openapi, readyz};
 pub use simulate::simulate;
+pub(in crate::server) use simulate::simulate_all;
 
 /// Runs `work` on the plugin threads, so a slow plugin or a large batch
 /// does not hold up an async worker.
-pub(super) async fn on_workers<T: Send + 'static>(
+pub(in crate::server) async fn on_workers<T: Send + 'static>(
     state: &AppState,
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, ApiError> {

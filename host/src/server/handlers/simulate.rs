@@ -113,7 +113,7 @@ pub(super) fn overlay(
 
 /// Decides every event without recording anything: against the store's
 /// current state when there is one.
-pub(super) fn simulate_all(
+pub(in crate::server) fn simulate_all(
     state: &AppState,
     snapshot: &Snapshot,
     raw_events: Vec<Box<RawValue>>,

@@ -146,6 +146,7 @@ pub(super) fn record_complaint(
         seq: 0,
         json,
         queue: decision.route.queue.clone(),
+        escalation_level: decision.escalation_level.clone(),
         answered: Answered::Decided,
         control_lines,
     })

@@ -505,6 +505,14 @@ impl StoreReader for PostgresReader {
         self.with(|connection| queries::read_case(connection, id))
     }
 
+    fn cases_of_customer(
+        &self,
+        customer_id: &str,
+        limit: usize,
+    ) -> Result<Vec<crate::store::CaseSummary>, StoreError> {
+        self.with(|connection| queries::read_cases_of_customer(connection, customer_id, limit))
+    }
+
     fn decisions(&self, query: &DecisionQuery) -> Result<DecisionPage, StoreError> {
         self.with(|connection| queries::read_decisions(connection, query))
     }
@@ -539,6 +547,14 @@ impl StoreReader for PostgresStore {
 
     fn case(&self, id: &str) -> Result<Option<CaseView>, StoreError> {
         self.reader.case(id)
+    }
+
+    fn cases_of_customer(
+        &self,
+        customer_id: &str,
+        limit: usize,
+    ) -> Result<Vec<crate::store::CaseSummary>, StoreError> {
+        self.reader.cases_of_customer(customer_id, limit)
     }
 
     fn decisions(&self, query: &DecisionQuery) -> Result<DecisionPage, StoreError> {

@@ -11,8 +11,8 @@ use crate::store::audit_line::write_line;
 use crate::store::report::{Report, ReportRow, add_amount};
 use crate::store::snapshot::{SnapshotRow, blob_key, component_key, from_row, to_row};
 use crate::store::{
-    CaseEventView, CaseView, DecisionKind, DecisionPage, DecisionQuery, LogQuery, LoggedComplaint,
-    SnapshotRecord, Status, StoreError, StoredDecision, TimerView,
+    CaseEventView, CaseSummary, CaseView, DecisionKind, DecisionPage, DecisionQuery, LogQuery,
+    LoggedComplaint, SnapshotRecord, Status, StoreError, StoredDecision, TimerView,
 };
 use crate::time::Timestamp;
 
@@ -25,6 +25,32 @@ fn word<T: std::str::FromStr>(row: &Row, index: usize) -> Result<T, StoreError> 
             "unknown word `{text}` in the store (written by a newer Redress, or edited by hand?)"
         ))
     })
+}
+
+/// The cases of `customer_id`, newest first.
+pub(super) fn read_cases_of_customer(
+    connection: &PgConnection,
+    customer_id: &str,
+    limit: usize,
+) -> Result<Vec<CaseSummary>, StoreError> {
+    let rows = connection.query(
+        "SELECT id, status, opened_at, category, queue, escalation_level FROM cases
+          WHERE customer_id = $1 ORDER BY opened_at DESC, id DESC LIMIT $2",
+        &[&customer_id, &(limit as i64)],
+    )?;
+    rows.iter()
+        .map(|row| {
+            let status: String = row.try_get(1)?;
+            Ok(CaseSummary {
+                id: row.try_get(0)?,
+                status: status.parse().unwrap_or(Status::Open),
+                opened_at: Timestamp(row.try_get(2)?),
+                category: row.try_get(3)?,
+                queue: row.try_get(4)?,
+                escalation_level: row.try_get(5)?,
+            })
+        })
+        .collect()
 }
 
 pub(super) fn read_case(

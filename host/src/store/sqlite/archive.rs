@@ -133,6 +133,14 @@ impl crate::store::StoreReader for Archive {
         }
     }
 
+    fn cases_of_customer(
+        &self,
+        customer_id: &str,
+        limit: usize,
+    ) -> Result<Vec<crate::store::CaseSummary>, StoreError> {
+        super::queries::read_cases_of_customer(&self.connection, customer_id, limit)
+    }
+
     /// A page of the audit log.
     fn decisions(&self, query: &DecisionQuery) -> Result<DecisionPage, StoreError> {
         let case_no = match &query.case_id {

@@ -436,6 +436,14 @@ impl StoreReader for SqliteStore {
         self.read(|connection| read_case(connection, &self.audit, case_no))
     }
 
+    fn cases_of_customer(
+        &self,
+        customer_id: &str,
+        limit: usize,
+    ) -> Result<Vec<crate::store::CaseSummary>, StoreError> {
+        self.read(|connection| queries::read_cases_of_customer(connection, customer_id, limit))
+    }
+
     fn decisions(&self, query: &DecisionQuery) -> Result<DecisionPage, StoreError> {
         let case_no = match &query.case_id {
             None => None,

@@ -7,7 +7,8 @@ use super::audit_file::{AuditFile, Span};
 use crate::store::Status;
 use crate::store::report::{Report, ReportRow, add_amount};
 use crate::store::{
-    CaseEventView, CaseView, DecisionPage, DecisionQuery, StoreError, StoredDecision, TimerView,
+    CaseEventView, CaseSummary, CaseView, DecisionPage, DecisionQuery, StoreError, StoredDecision,
+    TimerView,
 };
 use crate::time::Timestamp;
 
@@ -42,6 +43,30 @@ pub(in crate::store) fn find_case_no(
         .prepare_cached("SELECT no FROM cases WHERE id = ?1 LIMIT 1")?
         .query_row(params![id], |row| row.get(0))
         .optional()?)
+}
+
+/// The cases of `customer_id`, newest first (the `cases_customer` index).
+pub(in crate::store) fn read_cases_of_customer(
+    connection: &Connection,
+    customer_id: &str,
+    limit: usize,
+) -> Result<Vec<CaseSummary>, StoreError> {
+    Ok(connection
+        .prepare_cached(
+            "SELECT id, status, opened_at, category, queue, escalation_level FROM cases
+              WHERE customer_id = ?1 ORDER BY opened_at DESC, no DESC LIMIT ?2",
+        )?
+        .query_map(params![customer_id, limit as i64], |row| {
+            Ok(CaseSummary {
+                id: row.get(0)?,
+                status: row.get::<_, String>(1)?.parse().unwrap_or(Status::Open),
+                opened_at: Timestamp(row.get(2)?),
+                category: row.get(3)?,
+                queue: row.get(4)?,
+                escalation_level: row.get(5)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?)
 }
 
 /// The case numbered `case_no`.

@@ -203,6 +203,14 @@ impl StoreReader for WithArchive {
         self.live.case(id)
     }
 
+    fn cases_of_customer(
+        &self,
+        customer_id: &str,
+        limit: usize,
+    ) -> Result<Vec<crate::store::CaseSummary>, StoreError> {
+        self.live.cases_of_customer(customer_id, limit)
+    }
+
     fn decisions(&self, query: &DecisionQuery) -> Result<DecisionPage, StoreError> {
         let limit = query.limit.max(1);
         let archived_to = self.index.last_seq();
