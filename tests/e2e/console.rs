@@ -219,6 +219,52 @@ async fn signing_in_then_deciding_an_event_shows_its_route() {
     wait_for_text(&client, "#plugins", "sha256:").await;
     screenshot(&client, "rule-set", "main").await;
 
+    // An edit saved with an error is refused; the screen says why, where.
+    std::fs::write(
+        daemon.path("rules/15-broken.toml"),
+        "[[route]]\nname = \"oops\"\nwhen = 'category == '\nqueue = \"q\"\n",
+    )
+    .unwrap();
+    let started = Instant::now();
+    while daemon.get("/v1/ruleset").1["last_reload"]["outcome"] != "failed" {
+        assert!(
+            started.elapsed() < PATIENCE,
+            "the broken file was not reloaded"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    client.refresh().await.unwrap();
+    wait_for_text(&client, "#last-reload", "failed").await;
+    let diagnostic = wait_for_text(&client, ".diagnostic.error", "15-broken.toml:3:").await;
+    assert!(diagnostic.contains("error"), "{diagnostic}");
+    wait_for_text(&client, "pre.check", "when = 'category == '").await;
+    screenshot(&client, "rule-set-refused-edit", "#last-reload").await;
+
+    // The keyboard reaches the screens: the first Tab lands on the skip
+    // link, the next ones on the top bar's links.
+    client
+        .goto(&format!("{}/console/ruleset", daemon.base))
+        .await
+        .unwrap();
+    wait_for(&client, "#serving-version").await;
+    let tab = fantoccini::key::Key::Tab.to_string();
+    let focused = async || {
+        client
+            .active_element()
+            .await
+            .unwrap()
+            .send_keys(&tab)
+            .await
+            .unwrap();
+        client
+            .execute("return document.activeElement.textContent", vec![])
+            .await
+            .unwrap()
+    };
+    assert_eq!(focused().await, "Skip to content");
+    let second = focused().await;
+    assert_eq!(second, "Rule set");
+
     // At a phone's width the screens still fit.
     client.set_window_size(390, 844).await.unwrap();
     client

@@ -136,7 +136,7 @@ pub async fn fragment(
     }
     ok(html! {
         h1 { "Live" }
-        p.hint { "From the daemon's own " a href="/metrics" { "/metrics" } ", every 2 seconds while this screen is open." }
+        p.hint { "From the daemon's own " code { "/metrics" } ", every 2 seconds while this screen is open." }
         div #live data-refresh="2000" data-source="/console/f/live?part=figures" { (figures) }
     })
 }
@@ -183,12 +183,18 @@ fn figures(samples: &[(Instant, Counts)]) -> Markup {
             div.table { table {
                 caption { "Escalations by level" }
                 thead { tr { th { "Level" } th.number { "Complaints" } } }
-                tbody { @for (level, count) in &last.escalations { tr { td { (level) } td.number { (count) } } } }
+                tbody {
+                    @for (level, count) in &last.escalations { tr { td { (level) } td.number { (count) } } }
+                    @if last.escalations.is_empty() { tr { td.muted colspan="2" { "None yet." } } }
+                }
             } }
             div.table { table {
                 caption { "Plugin failures" }
                 thead { tr { th { "Plugin" } th.number { "Failures" } } }
-                tbody { @for (plugin, count) in &last.plugin_failures { tr { td { (plugin) } td.number { (count) } } } }
+                tbody {
+                    @for (plugin, count) in &last.plugin_failures { tr { td { (plugin) } td.number { (count) } } }
+                    @if last.plugin_failures.is_empty() { tr { td.muted colspan="2" { "None." } } }
+                }
             } }
         }
     }
