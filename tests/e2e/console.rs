@@ -446,3 +446,61 @@ fn console_pages_are_open_and_their_fragments_need_a_token() {
     let (status, _) = off.request("GET", "/console", None, None);
     assert_eq!(status, 404);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_saved_draft_the_gate_holds_is_accepted_on_the_rule_set_screen() {
+    let test = "a_saved_draft_the_gate_holds_is_accepted_on_the_rule_set_screen";
+    let Some((driver, chromium)) = driver(test) else {
+        return;
+    };
+    let daemon = Daemon::start(&format!(
+        "{TOKENS}[reload.gate]\nreplay = 100\nmax_route_changes = 0\n"
+    ))
+    .with_token("admin");
+    for i in 0..3 {
+        let body =
+            format!(r#"{{"id": "g-{i}", "text": "charged twice", "category": "price_billing"}}"#);
+        let (status, answer) = daemon.post("/v1/complaints", &body);
+        assert_eq!(status, 200, "{answer}");
+        assert_eq!(answer["route"]["queue"], "billing", "{answer}");
+    }
+    let serving = daemon.ruleset_version();
+    let client = browser(&driver, &chromium).await;
+
+    open_signed_in(
+        &client,
+        &daemon.base,
+        "/console/draft?file=10-routing.toml",
+        "admin",
+    )
+    .await;
+    wait_for(&client, "#text").await;
+    client
+        .execute(
+            "const text = document.querySelector('#text');
+             text.value = text.value.replace('queue = \"billing\"', 'queue = \"billing-desk\"');
+             text.dispatchEvent(new Event('input'));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    wait_for_text(&client, "#check-summary", "No errors").await;
+    click(&client, Locator::Css("#save-button")).await;
+    wait_for_text(&client, "#save-outcome", "held").await;
+    assert_eq!(daemon.ruleset_version(), serving, "the gate holds it back");
+    screenshot(&client, "draft-held", "#saved").await;
+
+    click(&client, Locator::Css("#saved a")).await;
+    let held = wait_for_text(&client, "#held", "route").await;
+    assert!(held.contains("Accept"), "{held}");
+    screenshot(&client, "rule-set-held", "#held").await;
+    click(&client, Locator::Css("#held button")).await;
+    wait_for_text(&client, "#accepted", "serves now").await;
+    assert_ne!(daemon.ruleset_version(), serving);
+    let (_, decided) = daemon.post(
+        "/v1/complaints",
+        r#"{"id": "g-after", "text": "charged twice", "category": "price_billing"}"#,
+    );
+    assert_eq!(decided["route"]["queue"], "billing-desk", "{decided}");
+    client.close().await.unwrap();
+}
