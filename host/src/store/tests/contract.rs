@@ -45,6 +45,7 @@ on_every_backend!(
     cases_and_histories_are_found_after_a_restart,
     complaints_in_one_batch_see_the_ones_before_them,
     a_use_stamped_later_than_a_decision_still_counts_against_its_budget,
+    a_customers_cases_are_listed_newest_first,
 );
 
 fn a_use_stamped_later_than_a_decision_still_counts_against_its_budget(f: Fixture) {
@@ -462,4 +463,18 @@ fn cases_and_histories_are_found_after_a_restart(f: Fixture) {
     assert_eq!(f.store.case("h-2").unwrap().unwrap().id, "h-2");
     let (again, _) = f.complain(serde_json::json!({"id": "h-1", "customer": {"id": "cust-h"}}));
     assert!(again.replayed());
+}
+
+fn a_customers_cases_are_listed_newest_first(f: Fixture) {
+    for (id, customer) in [("l-1", "cust-l"), ("l-2", "cust-other"), ("l-3", "cust-l")] {
+        f.complain(serde_json::json!({"id": id, "customer": {"id": customer}}));
+        f.advance("1h");
+    }
+    f.apply("l-1", LifecycleKind::Closed).unwrap();
+    let listed = f.store.cases_of_customer("cust-l", 10).unwrap();
+    let ids: Vec<&str> = listed.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, ["l-3", "l-1"]);
+    assert_eq!(listed[1].status, Status::Closed);
+    assert_eq!(f.store.cases_of_customer("cust-l", 1).unwrap().len(), 1);
+    assert!(f.store.cases_of_customer("nobody", 10).unwrap().is_empty());
 }
