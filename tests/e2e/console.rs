@@ -431,9 +431,27 @@ fn console_pages_are_open_and_their_fragments_need_a_token() {
     let (status, body) = daemon.request("GET", "/console/f/ruleset", None, Some("user"));
     assert_eq!(status, 200);
     assert!(body.as_str().unwrap().contains("serving-version"), "{body}");
+    // Sent without the console's header, as a form another site makes the
+    // browser post would be: refused even with an admin token, and on a
+    // daemon without tokens.
     let draft = Some("file=10-routing.toml&text=x");
-    let (status, _) = daemon.request("POST", "/console/f/draft/save", draft, Some("user"));
+    let (status, body) = daemon.request("POST", "/console/f/draft/save", draft, Some("admin"));
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("x-redress-console"),
+        "{body}"
+    );
+    let open = Daemon::start("");
+    let (status, _) = open.request("POST", "/console/f/draft/save", draft, None);
     assert_eq!(status, 403);
+    assert_eq!(
+        std::fs::read_to_string(open.path("rules/10-routing.toml")).unwrap(),
+        std::fs::read_to_string(repo().join("rules/10-routing.toml")).unwrap(),
+        "nothing was written"
+    );
     let (status, _) = daemon.request(
         "POST",
         "/console/f/ruleset/accept",

@@ -262,6 +262,11 @@ async fn read_body(
 /// else needs one, and admin endpoints need an admin token. The answer to a
 /// request that may not pass, or `None`.
 fn refusal(state: &AppState, request: &Request) -> Option<Response> {
+    if !request.headers().contains_key(console::REQUEST_HEADER)
+        && let Some(refused) = console::cross_site_refusal(request.method(), request.uri().path())
+    {
+        return Some(refused.into_response());
+    }
     if !state.config.auth_required() {
         return None;
     }

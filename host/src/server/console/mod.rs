@@ -53,6 +53,28 @@ const ADMIN_FRAGMENTS: &[&str] = &[
     "/console/f/ruleset/accept",
 ];
 
+/// The header the console's script sends with every request. A page on
+/// another site can make a browser post a form to the daemon, but not add
+/// a header (that needs a CORS preflight the daemon never answers), so a
+/// console POST without it did not come from the console: refused, with
+/// tokens or without, so an open daemon on loopback cannot have its rules
+/// rewritten by a web page its operator happens to visit.
+pub const REQUEST_HEADER: &str = "x-redress-console";
+
+/// The answer to a console POST that did not come from the console's own
+/// script, or `None`.
+pub fn cross_site_refusal(
+    method: &axum::http::Method,
+    path: &str,
+) -> Option<crate::server::ApiError> {
+    (method == axum::http::Method::POST && access(path).is_some()).then(|| {
+        crate::server::ApiError::new(
+            crate::server::ErrorCode::Forbidden,
+            format!("console forms are accepted only from the console's own page (the `{REQUEST_HEADER}` header)"),
+        )
+    })
+}
+
 /// Who may open `path`, or `None` when it is not the console's.
 pub fn access(path: &str) -> Option<Access> {
     if path != "/console" && !path.starts_with("/console/") {

@@ -26,7 +26,9 @@
 
   // Loads `url` into `target`: a GET, or a POST of `form`'s fields.
   async function load(target, url, form) {
-    const headers = {};
+    // Marks the request as the console's own (a form posted by another
+    // site cannot carry a header).
+    const headers = { "X-Redress-Console": "1" };
     if (token()) headers["Authorization"] = "Bearer " + token();
     const options = { headers };
     if (form) {
