@@ -12,6 +12,11 @@ use crate::store::StoreError;
 /// The lock file's name in the data directory.
 pub const FILE_NAME: &str = "redress.lock";
 
+/// Tries at taking a held lock, [`LOCK_RETRY`] apart, before it is
+/// reported as held (a second daemon on the directory waits this long).
+const LOCK_ATTEMPTS: u32 = 20;
+const LOCK_RETRY: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// A held lock; released when dropped.
 #[derive(Debug)]
 pub struct DataLock {
@@ -34,13 +39,26 @@ impl DataLock {
         #[cfg(unix)]
         {
             use std::os::fd::AsRawFd as _;
-            // SAFETY: flock only reads the descriptor, which `file` keeps
-            // open for as long as the lock is held.
-            let locked = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-            if locked != 0 {
-                return Err(StoreError::Locked {
-                    directory: directory.display().to_string(),
-                });
+            // A lock just released can still be held for a moment: a
+            // process forked by another thread keeps a copy of the releasing
+            // descriptor until it execs. So a taken lock is tried again for
+            // a short while before it is reported.
+            let mut attempts = 0;
+            loop {
+                // SAFETY: flock only reads the descriptor, which `file`
+                // keeps open for as long as the lock is held.
+                let locked =
+                    unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+                if locked == 0 {
+                    break;
+                }
+                attempts += 1;
+                if attempts == LOCK_ATTEMPTS {
+                    return Err(StoreError::Locked {
+                        directory: directory.display().to_string(),
+                    });
+                }
+                std::thread::sleep(LOCK_RETRY);
             }
         }
         Ok(DataLock { _file: file })
