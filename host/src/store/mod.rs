@@ -63,7 +63,7 @@ pub use postgres::{
     PostgresOptions, PostgresReader, PostgresStore, redacted as redacted_database_url,
 };
 pub use reader::StoreReader;
-pub use report::{Amount, Report, ReportRow};
+pub use report::{Amount, GridCell, Report, ReportRow};
 pub use retention::{
     CUSTOMER_HISTORY_WINDOW, Cutoffs, PruneReport, RetentionOptions, RuleWindows, spawn_retention,
 };

@@ -3,7 +3,7 @@
 //! reads from the store it runs.
 
 use crate::store::{
-    AuditReader, CaseSummary, CaseView, DecisionPage, DecisionQuery, Report, StoreError,
+    AuditReader, CaseSummary, CaseView, DecisionPage, DecisionQuery, GridCell, Report, StoreError,
 };
 use crate::time::Timestamp;
 
@@ -24,6 +24,16 @@ pub trait StoreReader: AuditReader {
 
     /// A page of the audit log.
     fn decisions(&self, query: &DecisionQuery) -> Result<DecisionPage, StoreError>;
+
+    /// The complaints of one grid cell opened on each day (UTC) of
+    /// `[from, to)`, as (day's first moment, count), days without any left
+    /// out: what a control chart of the cell draws.
+    fn complaints_per_day(
+        &self,
+        cell: &GridCell,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<(Timestamp, i64)>, StoreError>;
 
     /// Complaints by category, product line and tier opened in `[from, to)`.
     fn report(&self, from: Timestamp, to: Timestamp) -> Result<Report, StoreError>;

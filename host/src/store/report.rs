@@ -28,6 +28,14 @@ pub struct ReportRow {
     pub compensation: Vec<Amount>,
 }
 
+/// One cell of the grid, as the report's rows name it (`None`: not set).
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct GridCell {
+    pub category: Option<String>,
+    pub product_line: Option<String>,
+    pub tier: Option<String>,
+}
+
 /// A sum of money in one currency.
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Amount {

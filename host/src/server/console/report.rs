@@ -18,7 +18,7 @@ use serde::Deserialize;
 use super::html::{ok, problem, url_encode};
 use crate::rules::ControlLimit;
 use crate::server::state::AppState;
-use crate::store::{Report, ReportRow, Store};
+use crate::store::{GridCell, Report, ReportRow, Store};
 use crate::time::Timestamp;
 
 const DAY_MS: i64 = 86_400_000;
@@ -306,18 +306,20 @@ fn daily_windows(
 ) -> Result<Vec<i64>, crate::store::StoreError> {
     let days_before = ((window + DAY_MS - 1) / DAY_MS).max(1);
     let start = from.millis() - days_before * DAY_MS;
-    let mut per_day = Vec::new();
-    let mut day = start;
-    while day < to.millis() {
-        let report = store.report(Timestamp(day), Timestamp(day + DAY_MS))?;
-        per_day.push(
-            report
-                .rows
-                .iter()
-                .find(|r| Cell::of(r) == *cell)
-                .map_or(0, |r| r.complaints),
-        );
-        day += DAY_MS;
+    let days = ((to.millis() - start + DAY_MS - 1) / DAY_MS).max(0) as usize;
+    let mut per_day = vec![0; days];
+    let grid = GridCell {
+        category: cell.category.clone(),
+        product_line: cell.product_line.clone(),
+        tier: cell.tier.clone(),
+    };
+    for (day, count) in store.complaints_per_day(&grid, Timestamp(start), to)? {
+        if let Some(slot) = usize::try_from((day.millis() - start) / DAY_MS)
+            .ok()
+            .and_then(|index| per_day.get_mut(index))
+        {
+            *slot += count;
+        }
     }
     let before = days_before as usize;
     Ok((before..per_day.len())

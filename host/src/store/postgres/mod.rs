@@ -517,6 +517,15 @@ impl StoreReader for PostgresReader {
         self.with(|connection| queries::read_decisions(connection, query))
     }
 
+    fn complaints_per_day(
+        &self,
+        cell: &crate::store::GridCell,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<(Timestamp, i64)>, StoreError> {
+        self.with(|connection| queries::read_complaints_per_day(connection, cell, from, to))
+    }
+
     fn report(&self, from: Timestamp, to: Timestamp) -> Result<Report, StoreError> {
         self.with(|connection| queries::read_report(connection, from, to))
     }
@@ -559,6 +568,15 @@ impl StoreReader for PostgresStore {
 
     fn decisions(&self, query: &DecisionQuery) -> Result<DecisionPage, StoreError> {
         self.reader.decisions(query)
+    }
+
+    fn complaints_per_day(
+        &self,
+        cell: &crate::store::GridCell,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<(Timestamp, i64)>, StoreError> {
+        self.reader.complaints_per_day(cell, from, to)
     }
 
     fn report(&self, from: Timestamp, to: Timestamp) -> Result<Report, StoreError> {

@@ -166,6 +166,34 @@ pub(super) fn read_decisions(
     Ok(DecisionPage { decisions, next })
 }
 
+/// [`StoreReader::complaints_per_day`](crate::store::StoreReader::complaints_per_day).
+pub(super) fn read_complaints_per_day(
+    connection: &PgConnection,
+    cell: &crate::store::GridCell,
+    from: Timestamp,
+    to: Timestamp,
+) -> Result<Vec<(Timestamp, i64)>, StoreError> {
+    const DAY: i64 = 86_400_000;
+    let rows = connection.query(
+        "SELECT opened_at - opened_at % $3, COUNT(*) FROM cases
+          WHERE opened_at >= $1 AND opened_at < $2
+            AND category IS NOT DISTINCT FROM $4 AND product_line IS NOT DISTINCT FROM $5
+            AND tier IS NOT DISTINCT FROM $6
+          GROUP BY 1 ORDER BY 1",
+        &[
+            &from.millis(),
+            &to.millis(),
+            &DAY,
+            &cell.category,
+            &cell.product_line,
+            &cell.tier,
+        ],
+    )?;
+    rows.iter()
+        .map(|row| Ok((Timestamp(row.try_get(0)?), row.try_get(1)?)))
+        .collect()
+}
+
 pub(super) fn read_report(
     connection: &PgConnection,
     from: Timestamp,

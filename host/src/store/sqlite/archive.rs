@@ -153,6 +153,15 @@ impl crate::store::StoreReader for Archive {
         read_decisions(&self.connection, &self.audit, query, case_no)
     }
 
+    fn complaints_per_day(
+        &self,
+        cell: &crate::store::GridCell,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<(Timestamp, i64)>, StoreError> {
+        super::queries::read_complaints_per_day(&self.connection, cell, from, to)
+    }
+
     /// Complaints opened in `[from, to)`.
     fn report(&self, from: Timestamp, to: Timestamp) -> Result<Report, StoreError> {
         read_report(&self.connection, from, to)

@@ -231,6 +231,13 @@ impl CaseIndex {
         history
     }
 
+    /// The numbers of `customer`'s latest `limit` cases, newest first.
+    pub(in crate::store) fn cases_of(&self, customer: &str, limit: usize) -> Vec<i64> {
+        self.customers.get(customer).map_or_else(Vec::new, |cases| {
+            cases.iter().rev().take(limit).map(|case| case.no).collect()
+        })
+    }
+
     /// Where a savepoint starts: [`rollback_to`](Self::rollback_to) it.
     pub(in crate::store) fn mark(&self) -> usize {
         self.undo.len()

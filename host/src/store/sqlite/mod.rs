@@ -441,7 +441,8 @@ impl StoreReader for SqliteStore {
         customer_id: &str,
         limit: usize,
     ) -> Result<Vec<crate::store::CaseSummary>, StoreError> {
-        self.read(|connection| queries::read_cases_of_customer(connection, customer_id, limit))
+        let numbers = self.cases.read().cases_of(customer_id, limit);
+        self.read(|connection| queries::read_case_summaries(connection, &numbers))
     }
 
     fn decisions(&self, query: &DecisionQuery) -> Result<DecisionPage, StoreError> {
@@ -453,6 +454,15 @@ impl StoreReader for SqliteStore {
             },
         };
         self.read(|connection| read_decisions(connection, &self.audit, query, case_no))
+    }
+
+    fn complaints_per_day(
+        &self,
+        cell: &crate::store::GridCell,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<(Timestamp, i64)>, StoreError> {
+        self.read(|connection| queries::read_complaints_per_day(connection, cell, from, to))
     }
 
     fn report(&self, from: Timestamp, to: Timestamp) -> Result<Report, StoreError> {

@@ -45,7 +45,10 @@ pub(in crate::store) fn find_case_no(
         .optional()?)
 }
 
-/// The cases of `customer_id`, newest first (the `cases_customer` index).
+/// The cases of `customer_id`, newest first, by reading the whole cases
+/// table: for the offline [`Archive`](crate::store::Archive). The daemon's
+/// store finds the numbers in its `CaseIndex` and reads
+/// [`read_case_summaries`].
 pub(in crate::store) fn read_cases_of_customer(
     connection: &Connection,
     customer_id: &str,
@@ -56,17 +59,36 @@ pub(in crate::store) fn read_cases_of_customer(
             "SELECT id, status, opened_at, category, queue, escalation_level FROM cases
               WHERE customer_id = ?1 ORDER BY opened_at DESC, no DESC LIMIT ?2",
         )?
-        .query_map(params![customer_id, limit as i64], |row| {
-            Ok(CaseSummary {
-                id: row.get(0)?,
-                status: row.get::<_, String>(1)?.parse().unwrap_or(Status::Open),
-                opened_at: Timestamp(row.get(2)?),
-                category: row.get(3)?,
-                queue: row.get(4)?,
-                escalation_level: row.get(5)?,
-            })
-        })?
+        .query_map(params![customer_id, limit as i64], case_summary)?
         .collect::<Result<_, _>>()?)
+}
+
+/// The cases numbered `numbers`, in that order.
+pub(in crate::store) fn read_case_summaries(
+    connection: &Connection,
+    numbers: &[i64],
+) -> Result<Vec<CaseSummary>, StoreError> {
+    let mut statement = connection.prepare_cached(
+        "SELECT id, status, opened_at, category, queue, escalation_level FROM cases WHERE no = ?1",
+    )?;
+    let mut summaries = Vec::with_capacity(numbers.len());
+    for no in numbers {
+        if let Some(summary) = statement.query_row(params![no], case_summary).optional()? {
+            summaries.push(summary);
+        }
+    }
+    Ok(summaries)
+}
+
+fn case_summary(row: &rusqlite::Row<'_>) -> rusqlite::Result<CaseSummary> {
+    Ok(CaseSummary {
+        id: row.get(0)?,
+        status: row.get::<_, String>(1)?.parse().unwrap_or(Status::Open),
+        opened_at: Timestamp(row.get(2)?),
+        category: row.get(3)?,
+        queue: row.get(4)?,
+        escalation_level: row.get(5)?,
+    })
 }
 
 /// The case numbered `case_no`.
@@ -332,6 +354,36 @@ pub(in crate::store) fn read_log_page(
         )?);
     }
     Ok(page)
+}
+
+/// [`StoreReader::complaints_per_day`](crate::store::StoreReader::complaints_per_day)
+/// (the `cases_opened` index).
+pub(in crate::store) fn read_complaints_per_day(
+    connection: &Connection,
+    cell: &crate::store::GridCell,
+    from: Timestamp,
+    to: Timestamp,
+) -> Result<Vec<(Timestamp, i64)>, StoreError> {
+    const DAY: i64 = 86_400_000;
+    Ok(connection
+        .prepare_cached(
+            "SELECT opened_at - opened_at % ?3, COUNT(*) FROM cases
+              WHERE opened_at >= ?1 AND opened_at < ?2
+                AND category IS ?4 AND product_line IS ?5 AND tier IS ?6
+              GROUP BY 1 ORDER BY 1",
+        )?
+        .query_map(
+            params![
+                from.millis(),
+                to.millis(),
+                DAY,
+                cell.category,
+                cell.product_line,
+                cell.tier
+            ],
+            |row| Ok((Timestamp(row.get(0)?), row.get(1)?)),
+        )?
+        .collect::<Result<_, _>>()?)
 }
 
 pub(in crate::store) fn read_report(

@@ -252,6 +252,15 @@ impl StoreReader for WithArchive {
         })
     }
 
+    fn complaints_per_day(
+        &self,
+        cell: &crate::store::GridCell,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<(Timestamp, i64)>, StoreError> {
+        self.live.complaints_per_day(cell, from, to)
+    }
+
     fn report(&self, from: Timestamp, to: Timestamp) -> Result<Report, StoreError> {
         self.live.report(from, to)
     }

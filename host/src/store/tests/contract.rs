@@ -46,6 +46,7 @@ on_every_backend!(
     complaints_in_one_batch_see_the_ones_before_them,
     a_use_stamped_later_than_a_decision_still_counts_against_its_budget,
     a_customers_cases_are_listed_newest_first,
+    a_cells_complaints_are_counted_per_day,
 );
 
 fn a_use_stamped_later_than_a_decision_still_counts_against_its_budget(f: Fixture) {
@@ -477,4 +478,48 @@ fn a_customers_cases_are_listed_newest_first(f: Fixture) {
     assert_eq!(listed[1].status, Status::Closed);
     assert_eq!(f.store.cases_of_customer("cust-l", 1).unwrap().len(), 1);
     assert!(f.store.cases_of_customer("nobody", 10).unwrap().is_empty());
+}
+
+fn a_cells_complaints_are_counted_per_day(f: Fixture) {
+    let tv = serde_json::json!({"category": "product_quality", "product_line": "tv", "customer": {"tier": "ordinary"}});
+    let complain = |id: &str, event: &serde_json::Value| {
+        let mut event = event.clone();
+        event["id"] = id.into();
+        f.complain(event);
+    };
+    complain("d-1", &tv);
+    complain("d-2", &tv);
+    complain(
+        "d-other",
+        &serde_json::json!({"category": "price_billing", "product_line": "tv"}),
+    );
+    f.advance("1d");
+    complain("d-3", &tv);
+    let cell = GridCell {
+        category: Some("product_quality".into()),
+        product_line: Some("tv".into()),
+        tier: Some("ordinary".into()),
+    };
+    let day = 86_400_000;
+    let from = Timestamp(start().millis() - start().millis() % day);
+    let counts = f
+        .store
+        .complaints_per_day(&cell, from, Timestamp(from.millis() + 3 * day))
+        .unwrap();
+    let counts: Vec<i64> = counts.iter().map(|(_, count)| *count).collect();
+    assert_eq!(counts, [2, 1]);
+    let none = GridCell {
+        category: Some("price_billing".into()),
+        product_line: Some("tv".into()),
+        tier: None,
+    };
+    let counted = f
+        .store
+        .complaints_per_day(&none, from, Timestamp(from.millis() + 3 * day))
+        .unwrap();
+    assert_eq!(
+        counted.len(),
+        1,
+        "a cell without a tier is its own: {counted:?}"
+    );
 }
