@@ -8,7 +8,8 @@ Starts BINARY (default target/release/redress) on the default rules and
 plugins in a temporary directory, imports the complaints with
 `?import=true` (no past SLA breach fires), then requests each screen's
 fragment ROUNDS times on loopback and prints the median and the slowest
-time of the response (curl's time_total) in milliseconds.
+time of the response (curl's time_total) in milliseconds. With KEEP=1 the
+temporary directory (its data/) is kept and named.
 """
 import json, os, random, shutil, statistics, subprocess, sys, tempfile, time, urllib.request
 
@@ -98,4 +99,7 @@ try:
 finally:
     daemon.terminate()
     daemon.wait()
-    shutil.rmtree(work, ignore_errors=True)
+    if os.environ.get("KEEP"):
+        print(f"kept {work}")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
