@@ -98,8 +98,8 @@ pub struct DraftForm {
     text: String,
 }
 
-/// The draft over the serving rule set, loaded (compiled and its worst
-/// case searched: CPU work, so callers run it with `block_in_place`).
+/// The draft over the serving rule set, loaded: compiled and its worst
+/// case searched, CPU work that [`draft`] runs with `block_in_place`.
 fn load_draft(state: &AppState, form: &DraftForm) -> Result<SnapshotOutcome, Problem> {
     let live = state.live.load_full();
     let rules = BTreeMap::from([(form.file.clone(), form.text.clone())]);
@@ -112,7 +112,7 @@ fn load_draft(state: &AppState, form: &DraftForm) -> Result<SnapshotOutcome, Pro
     })
 }
 
-/// The draft a form sends, loaded.
+/// The draft a form sends, loaded, off the async workers' turn.
 fn draft(
     state: &AppState,
     form: Result<Form<DraftForm>, FormRejection>,
