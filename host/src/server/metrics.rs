@@ -36,6 +36,27 @@ pub struct Metrics {
     control_groups: RwLock<HashMap<(Name, String), Gauge>>,
     timers: Family<Labels, Counter>,
     escalations: Family<Labels, Counter>,
+    escalation_levels: RwLock<HashMap<Name, Counter>>,
+}
+
+/// The counter of `key` in `cache`, made in `family` with `labels` the
+/// first time: a decision then finds its counter without building labels.
+fn cached_counter(
+    cache: &RwLock<HashMap<Name, Counter>>,
+    key: &Name,
+    family: &Family<Labels, Counter>,
+    labels: impl FnOnce() -> Labels,
+) -> Counter {
+    if let Ok(counters) = cache.read()
+        && let Some(counter) = counters.get(key)
+    {
+        return counter.clone();
+    }
+    let counter = family.get_or_create(&labels()).clone();
+    if let Ok(mut counters) = cache.write() {
+        counters.insert(key.clone(), counter.clone());
+    }
+    counter
 }
 
 /// Most (rule, group) control-line counts shown in the metrics.
@@ -55,6 +76,7 @@ impl Default for Metrics {
             control_groups: RwLock::default(),
             timers: Family::default(),
             escalations: Family::default(),
+            escalation_levels: RwLock::default(),
         };
         let mut registry = Registry::default();
         registry.register(
@@ -110,21 +132,13 @@ fn outcome_labels(outcome: &str) -> Labels {
 impl Metrics {
     /// Counts one decision routed to `queue`.
     pub fn decided(&self, queue: &Name) {
-        if let Ok(counters) = self.by_queue.read()
-            && let Some(counter) = counters.get(queue)
-        {
-            counter.inc();
-            return;
-        }
-        let labels = vec![
-            ("queue", queue.to_string()),
-            ("outcome", "decided".to_string()),
-        ];
-        let counter = self.decisions.get_or_create(&labels).clone();
-        counter.inc();
-        if let Ok(mut counters) = self.by_queue.write() {
-            counters.insert(queue.clone(), counter);
-        }
+        cached_counter(&self.by_queue, queue, &self.decisions, || {
+            vec![
+                ("queue", queue.to_string()),
+                ("outcome", "decided".to_string()),
+            ]
+        })
+        .inc();
     }
 
     /// Counts an event refused because a plugin with `on_error = "reject"`
@@ -182,26 +196,17 @@ impl Metrics {
 
     /// The crossings counter of a control line's rule.
     fn crossings_of(&self, rule: &Name) -> Counter {
-        if let Ok(rules) = self.crossing_rules.read()
-            && let Some(counter) = rules.get(rule)
-        {
-            return counter.clone();
-        }
-        let counter = self
-            .crossings
-            .get_or_create(&vec![("rule", rule.to_string())])
-            .clone();
-        if let Ok(mut rules) = self.crossing_rules.write() {
-            rules.insert(rule.clone(), counter.clone());
-        }
-        counter
+        cached_counter(&self.crossing_rules, rule, &self.crossings, || {
+            vec![("rule", rule.to_string())]
+        })
     }
 
     /// Counts a decided complaint escalated to `level` (its highest).
     pub fn escalated(&self, level: &Name) {
-        self.escalations
-            .get_or_create(&vec![("level", level.to_string())])
-            .inc();
+        cached_counter(&self.escalation_levels, level, &self.escalations, || {
+            vec![("level", level.to_string())]
+        })
+        .inc();
     }
 
     /// Records a fired timer.
