@@ -28,7 +28,7 @@ pub mod recording;
 pub mod window;
 
 pub use event_digest::event_digest;
-pub use overlay::{OverlayError, is_rule_file_name, overlay, overlay_outcome};
+pub use overlay::{OverlayError, overlay, overlay_outcome};
 pub use pipeline::{Decided, IntakeError, Prepared, decide, evaluate, prepare};
 pub use reads::{Reads, RecordedView, RecordingView};
 pub use record::{RecordError, Submitted, record};

@@ -7,14 +7,16 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::diagnostic::{Diagnostic, SourceMap};
-use crate::rules::RuleFileText;
+use crate::rules::{RuleFileText, is_rule_file_name};
 use crate::snapshot::{Snapshot, SnapshotOutcome};
 
 /// Why the changed rule files cannot be decided with.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum OverlayError {
-    #[error("`{0}` is not a rule file name (`something.toml`)")]
+    #[error(
+        "`{0}` is not a rule file name: `something.toml`, not starting with `.` or `#`, without a directory"
+    )]
     NotARuleFileName(String),
     /// The rule set they make has errors (or is over a limit it declares).
     #[error("the rules given have errors")]
@@ -60,14 +62,4 @@ pub fn overlay_outcome(
         });
     }
     Ok(Snapshot::from_rule_files(files, live.plugins.clone()))
-}
-
-/// A name a rule file may have inside the rules directory: `something.toml`,
-/// no directory, not hidden.
-pub fn is_rule_file_name(name: &str) -> bool {
-    !name.contains('/')
-        && !name.contains('\\')
-        && !name.starts_with('.')
-        && name.len() > ".toml".len()
-        && name.ends_with(".toml")
 }

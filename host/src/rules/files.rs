@@ -58,13 +58,22 @@ pub fn read_rule_files(dir: &Path) -> Result<Vec<RuleFileText>, Box<Diagnostic>>
 
 /// Whether `path` names a rule file (as opposed to an editor's temporary).
 pub fn is_rule_file(path: &Path) -> bool {
-    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
-        return false;
-    };
     // Anything but a directory: a FIFO or a device named `x.toml` is
     // refused with a diagnostic when it is read, not skipped in silence.
-    path.extension().is_some_and(|e| e == "toml")
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(is_rule_file_name)
+        && !path.is_dir()
+}
+
+/// Whether a file of the rules directory named `name` is read as a rule
+/// file: `something.toml`, not hidden, not an editor's `#` leftover, and no
+/// directory in the name. What a file given by name (a simulation, a
+/// console draft) must be called to be loaded once it is on disk.
+pub fn is_rule_file_name(name: &str) -> bool {
+    !name.contains('/')
+        && !name.contains('\\')
         && !name.starts_with('.')
         && !name.starts_with('#')
-        && !path.is_dir()
+        && Path::new(name).extension().is_some_and(|e| e == "toml")
 }

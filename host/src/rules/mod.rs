@@ -20,7 +20,7 @@ mod ruleset;
 
 pub use crate::rule_kind::RuleKind;
 pub use compile::{DEFAULT_CONTROL_FLAG, version_of};
-pub use files::{RuleFileText, is_rule_file, read_rule_files};
+pub use files::{RuleFileText, is_rule_file, is_rule_file_name, read_rule_files};
 pub use index::RuleIndex;
 pub use load::{LoadOutcome, load_dir, load_files};
 pub use ruleset::{

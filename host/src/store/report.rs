@@ -36,6 +36,17 @@ pub struct GridCell {
     pub tier: Option<String>,
 }
 
+impl ReportRow {
+    /// The grid cell this row counts.
+    pub fn cell(&self) -> GridCell {
+        GridCell {
+            category: self.category.clone(),
+            product_line: self.product_line.clone(),
+            tier: self.tier.clone(),
+        }
+    }
+}
+
 /// A sum of money in one currency.
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Amount {

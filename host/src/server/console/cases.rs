@@ -12,8 +12,9 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::html::{Problem, money, ok, problem, time, url_encode};
+use crate::server::handlers::store_of;
 use crate::server::state::AppState;
-use crate::store::{CaseView, Store, TimerState};
+use crate::store::{CaseView, TimerState};
 use crate::time::Timestamp;
 
 /// Most cases listed for one customer.
@@ -24,15 +25,6 @@ pub struct SearchQuery {
     q: Option<String>,
 }
 
-fn store_of(state: &AppState) -> Result<&dyn Store, Problem> {
-    state.store.as_deref().ok_or_else(|| {
-        Problem::new(
-            StatusCode::CONFLICT,
-            "durable state is turned off (`[store] enabled = false`), so there are no cases",
-        )
-    })
-}
-
 /// `GET /console/f/cases?q=ID`: the search form and what it found.
 pub async fn search(
     State(state): State<Arc<AppState>>,
@@ -40,7 +32,7 @@ pub async fn search(
 ) -> Response {
     let store = match store_of(&state) {
         Ok(store) => store,
-        Err(refused) => return refused.into_response(),
+        Err(refused) => return Problem::from(refused).into_response(),
     };
     let wanted = query
         .ok()
@@ -107,7 +99,7 @@ pub async fn case(
     };
     let store = match store_of(&state) {
         Ok(store) => store,
-        Err(refused) => return refused.into_response(),
+        Err(refused) => return Problem::from(refused).into_response(),
     };
     match tokio::task::block_in_place(|| store.case(&id)) {
         Ok(Some(case)) => ok(case_page(&case)),

@@ -17,14 +17,13 @@ use serde::Deserialize;
 
 use super::html::{Problem, diagnostics, money, ok, problem};
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::intake::{OverlayError, is_rule_file_name, overlay_outcome};
+use crate::intake::{OverlayError, overlay_outcome};
 use crate::reload::{ReloadOutcome, ReloadTrigger};
-use crate::replay::{DiffOptions, DiffReport};
-use crate::server::handlers::on_workers;
+use crate::replay::DiffReport;
+use crate::rules::is_rule_file_name;
+use crate::server::handlers::diff_logged;
 use crate::server::state::AppState;
 use crate::snapshot::SnapshotOutcome;
-use crate::store::LogQuery;
-use crate::time::Timestamp;
 
 #[derive(Debug, Deserialize)]
 pub struct FileQuery {
@@ -49,7 +48,7 @@ pub async fn fragment(
         Some(name) if !is_rule_file_name(&name) => {
             return problem(
                 StatusCode::BAD_REQUEST,
-                format!("`{name}` is not a rule file name (`something.toml`)"),
+                OverlayError::NotARuleFileName(name).to_string(),
             );
         }
         Some(name) => name,
@@ -195,12 +194,6 @@ pub async fn effect(
     State(state): State<Arc<AppState>>,
     form: Result<Form<DraftForm>, FormRejection>,
 ) -> Result<Response, Problem> {
-    let Some(store) = state.store.clone() else {
-        return Err(Problem::new(
-            StatusCode::CONFLICT,
-            "durable state is turned off (`[store] enabled = false`): there are no past complaints to compare with",
-        ));
-    };
     let (_, outcome) = draft(&state, form)?;
     let Some(candidate) = outcome.snapshot else {
         return Err(Problem::new(
@@ -208,31 +201,9 @@ pub async fn effect(
             "the draft has errors (see Check); fix them to see its effect",
         ));
     };
-    let _permit = state
-        .admit()
-        .map_err(|error| Problem::new(error.status, error.message))?;
-    let since = Timestamp(state.clock.now().millis() - 30 * 86_400_000);
-    let options = DiffOptions {
-        candidate: candidate.ruleset.texts.as_ref().clone(),
-        query: LogQuery {
-            since: Some(since),
-            last: Some(10_000),
-            ..LogQuery::default()
-        },
-        plugins: None,
-    };
-    let report = on_workers(&state, move || {
-        crate::replay::diff(store.reader(), &options)
-    })
-    .await;
-    match report {
-        Ok(Ok(report)) => Ok(ok(effect_of(&report))),
-        Ok(Err(error)) => Err(Problem::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            error.to_string(),
-        )),
-        Err(error) => Err(Problem::new(error.status, error.message)),
-    }
+    let _permit = state.admit()?;
+    let report = diff_logged(&state, &candidate, None, None).await?;
+    Ok(ok(effect_of(&report)))
 }
 
 fn effect_of(report: &DiffReport) -> Markup {

@@ -62,6 +62,14 @@ impl Problem {
     }
 }
 
+/// The API's error, shown as the console shows problems: the same words
+/// an API client gets (the store turned off, overloaded, ...).
+impl From<crate::server::ApiError> for Problem {
+    fn from(error: crate::server::ApiError) -> Self {
+        Problem::new(error.status, error.message)
+    }
+}
+
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         respond(

@@ -10,15 +10,16 @@ use std::sync::Arc;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse as _, Response};
 use chrono::{Datelike, NaiveDate, TimeZone, Utc};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::html::{ok, problem, url_encode};
+use super::html::{Problem, ok, problem, url_encode};
 use crate::rules::ControlLimit;
+use crate::server::handlers::store_of;
 use crate::server::state::AppState;
-use crate::store::{GridCell, Report, ReportRow, Store};
+use crate::store::{GridCell, Report, Store};
 use crate::time::Timestamp;
 
 const DAY_MS: i64 = 86_400_000;
@@ -33,41 +34,25 @@ pub struct ReportQuery {
     tier: Option<String>,
 }
 
-/// One cell of the grid.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-struct Cell {
-    category: Option<String>,
-    product_line: Option<String>,
-    tier: Option<String>,
+/// The report screen of `month` with `cell`'s control chart.
+fn cell_href(cell: &GridCell, month: &str) -> String {
+    let part = |key: &str, value: &Option<String>| {
+        value
+            .as_ref()
+            .map(|v| format!("&{key}={}", url_encode(v)))
+            .unwrap_or_default()
+    };
+    format!(
+        "/console/report?month={month}{}{}{}",
+        part("category", &cell.category),
+        part("product_line", &cell.product_line),
+        part("tier", &cell.tier)
+    )
 }
 
-impl Cell {
-    fn of(row: &ReportRow) -> Cell {
-        Cell {
-            category: row.category.clone(),
-            product_line: row.product_line.clone(),
-            tier: row.tier.clone(),
-        }
-    }
-
-    fn href(&self, month: &str) -> String {
-        let part = |key: &str, value: &Option<String>| {
-            value
-                .as_ref()
-                .map(|v| format!("&{key}={}", url_encode(v)))
-                .unwrap_or_default()
-        };
-        format!(
-            "/console/report?month={month}{}{}{}",
-            part("category", &self.category),
-            part("product_line", &self.product_line),
-            part("tier", &self.tier)
-        )
-    }
-
-    fn column(&self) -> String {
-        format!("{} · {}", shown(&self.product_line), shown(&self.tier))
-    }
+/// A heat map column's label: product line · tier.
+fn cell_column(cell: &GridCell) -> String {
+    format!("{} · {}", shown(&cell.product_line), shown(&cell.tier))
 }
 
 fn shown(value: &Option<String>) -> &str {
@@ -103,11 +88,9 @@ pub async fn fragment(
             "the report takes `month` (YYYY-MM), and `category`, `product_line`, `tier` for one cell",
         );
     };
-    let Some(store) = state.store.as_deref() else {
-        return problem(
-            StatusCode::CONFLICT,
-            "durable state is turned off (`[store] enabled = false`), so there is no report",
-        );
+    let store = match store_of(&state) {
+        Ok(store) => store.as_ref(),
+        Err(refused) => return Problem::from(refused).into_response(),
     };
     let month = query.month.clone().unwrap_or_else(|| {
         chrono::DateTime::from_timestamp_millis(state.clock.now().millis())
@@ -125,7 +108,7 @@ pub async fn fragment(
         Err(error) => return problem(StatusCode::SERVICE_UNAVAILABLE, error.to_string()),
     };
     let chosen = (query.category.is_some() || query.product_line.is_some() || query.tier.is_some())
-        .then(|| Cell {
+        .then(|| GridCell {
             category: query.category.clone(),
             product_line: query.product_line.clone(),
             tier: query.tier.clone(),
@@ -173,7 +156,7 @@ pub async fn fragment(
 
 /// Complaints opened per grid cell as coloured squares: categories down,
 /// product line · tier across; each square links to its control chart.
-fn heat_map(report: &Report, month: &str, chosen: Option<&Cell>) -> Markup {
+fn heat_map(report: &Report, month: &str, chosen: Option<&GridCell>) -> Markup {
     if report.rows.is_empty() {
         return html! { p.muted #heat-map-empty { "No complaints were opened in " (month) "." } };
     }
@@ -216,10 +199,10 @@ fn heat_map(report: &Report, month: &str, chosen: Option<&Cell>) -> Markup {
                 @let top = header + size * y as f64;
                 text x=(label_width - 6.0) y=(top + size / 2.0 + 4.0) text-anchor="end" { (shown(category)) }
                 @for (x, (line, tier)) in columns.iter().enumerate() {
-                    @let cell = Cell { category: category.clone(), product_line: line.clone(), tier: tier.clone() };
-                    @let count = report.rows.iter().find(|r| Cell::of(r) == cell).map_or(0, |r| r.complaints);
+                    @let cell = GridCell { category: category.clone(), product_line: line.clone(), tier: tier.clone() };
+                    @let count = report.rows.iter().find(|r| r.cell() == cell).map_or(0, |r| r.complaints);
                     @let left = label_width + size * x as f64;
-                    a href=(cell.href(month)) aria-label=(format!("{} × {}: {count}", shown(category), cell.column())) {
+                    a href=(cell_href(&cell, month)) aria-label=(format!("{} × {}: {count}", shown(category), cell_column(&cell))) {
                         rect.cell x=(left + 1.0) y=(top + 1.0) width=(size - 2.0) height=(size - 2.0)
                             fill=(heat(count, most))
                             stroke=(if chosen == Some(&cell) { "#f2b705" } else { "#ffffff" })
@@ -255,7 +238,7 @@ fn cell_table(report: &Report, month: &str) -> Markup {
                     th.number { "Resolved" } th.number { "Escalated" } th.number { "SLA breaches" }
                 } }
                 tbody { @for row in &report.rows { tr {
-                    td { a href=(Cell::of(row).href(month)) { (shown(&row.category)) } }
+                    td { a href=(cell_href(&row.cell(), month)) { (shown(&row.category)) } }
                     td { (shown(&row.product_line)) } td { (shown(&row.tier)) }
                     td.number { (row.complaints) } td.number { (row.resolved) }
                     td.number { (row.escalated) } td.number { (row.sla_breaches) }
@@ -299,7 +282,7 @@ fn control_lines(state: &AppState) -> Vec<GridLine> {
 /// `window` that ends with that day, as the control line counts them.
 fn daily_windows(
     store: &dyn Store,
-    cell: &Cell,
+    cell: &GridCell,
     from: Timestamp,
     to: Timestamp,
     window: i64,
@@ -308,12 +291,7 @@ fn daily_windows(
     let start = from.millis() - days_before * DAY_MS;
     let days = ((to.millis() - start + DAY_MS - 1) / DAY_MS).max(0) as usize;
     let mut per_day = vec![0; days];
-    let grid = GridCell {
-        category: cell.category.clone(),
-        product_line: cell.product_line.clone(),
-        tier: cell.tier.clone(),
-    };
-    for (day, count) in store.complaints_per_day(&grid, Timestamp(start), to)? {
+    for (day, count) in store.complaints_per_day(cell, Timestamp(start), to)? {
         if let Some(slot) = usize::try_from((day.millis() - start) / DAY_MS)
             .ok()
             .and_then(|index| per_day.get_mut(index))
@@ -329,7 +307,7 @@ fn daily_windows(
 
 /// The cell's count in each day's window, with each control line's limit.
 fn control_chart(
-    cell: &Cell,
+    cell: &GridCell,
     first_day: NaiveDate,
     days: usize,
     points: &[i64],

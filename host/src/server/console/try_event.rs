@@ -9,12 +9,12 @@ use axum::Form;
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse as _, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::html::{money, ok, problem, time};
+use super::html::{Problem, money, ok, problem, time};
 use crate::decision::{Decision, TraceLevel};
 use crate::server::bodies::BatchItem;
 use crate::server::handlers::{on_workers, simulate_all};
@@ -90,7 +90,7 @@ pub async fn decide(
     };
     let _permit = match state.admit() {
         Ok(permit) => permit,
-        Err(error) => return problem(error.status, error.message),
+        Err(error) => return Problem::from(error).into_response(),
     };
     let snapshot = state.live.load_full();
     let deadline = Instant::now() + state.config.request_timeout;
@@ -106,7 +106,7 @@ pub async fn decide(
             let explanation = crate::explain::explain(&decision, &snapshot.ruleset);
             ok(outcome(&decision, &explanation))
         }
-        Ok(Some(BatchItem::Error { error })) | Err(error) => problem(error.status, error.message),
+        Ok(Some(BatchItem::Error { error })) | Err(error) => Problem::from(error).into_response(),
         Ok(Some(BatchItem::Stored(_)) | None) => {
             problem(StatusCode::INTERNAL_SERVER_ERROR, "no decision came back")
         }

@@ -13,11 +13,13 @@ use super::simulate::overlay;
 use super::translate::{body_error, store_unavailable};
 use super::{json, on_workers, store_of};
 use crate::reload::{ReloadOutcome, ReloadTrigger};
+use crate::replay::DiffReport;
 use crate::server::bodies::{
     DiffRequest, PluginOutputView, PluginView, ReloadRequest, RuleFilesView, RulesetView,
 };
 use crate::server::error::{ApiError, ErrorCode};
 use crate::server::state::AppState;
+use crate::snapshot::Snapshot;
 use crate::time::Timestamp;
 
 /// `GET /v1/ruleset`
@@ -123,27 +125,32 @@ pub async fn diff(
     })?;
     let live = state.live.load_full();
     let candidate = overlay(&state, &live, &request.rules)?;
-    let candidate_files = candidate.ruleset.texts.as_ref().clone();
-    let since = request
-        .since
-        .unwrap_or_else(|| Timestamp(state.clock.now().millis() - 30 * 86_400_000));
+    let report = diff_logged(&state, &candidate, request.since, request.limit).await?;
+    Ok(json(StatusCode::OK, &report))
+}
+
+/// What `candidate` would change on the complaints logged since `since`
+/// (30 days by default), the latest `limit` of them (10,000 by default, at
+/// most [`DIFF_MAX`]): `POST /v1/diff` and the console's draft.
+pub(in crate::server) async fn diff_logged(
+    state: &AppState,
+    candidate: &Snapshot,
+    since: Option<Timestamp>,
+    limit: Option<usize>,
+) -> Result<DiffReport, ApiError> {
+    let store = store_of(state)?;
+    let since = since.unwrap_or_else(|| Timestamp(state.clock.now().millis() - 30 * 86_400_000));
     let options = crate::replay::DiffOptions {
-        candidate: candidate_files,
+        candidate: candidate.ruleset.texts.as_ref().clone(),
         query: crate::store::LogQuery {
             since: Some(since),
-            last: Some(request.limit.unwrap_or(10_000).clamp(1, DIFF_MAX)),
+            last: Some(limit.unwrap_or(10_000).clamp(1, DIFF_MAX)),
             ..crate::store::LogQuery::default()
         },
         plugins: None,
     };
-    let store = state
-        .store
-        .clone()
-        .ok_or_else(|| ApiError::internal("the store went away"))?;
-    let report = on_workers(&state, move || {
-        crate::replay::diff(store.reader(), &options)
-    })
-    .await?
-    .map_err(|error| store_unavailable(&error.to_string()))?;
-    Ok(json(StatusCode::OK, &report))
+    let store = store.clone();
+    on_workers(state, move || crate::replay::diff(store.reader(), &options))
+        .await?
+        .map_err(|error| store_unavailable(&error.to_string()))
 }

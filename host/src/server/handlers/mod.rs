@@ -8,6 +8,8 @@ mod health;
 mod simulate;
 mod translate;
 
+use std::sync::Arc;
+
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -16,6 +18,7 @@ use crate::server::error::{ApiError, ErrorCode};
 use crate::server::state::AppState;
 use crate::store::Store;
 
+pub(in crate::server) use admin::diff_logged;
 pub use admin::{diff, reload, ruleset};
 pub use cases::{case, case_event, decisions, report};
 pub use complaints::complaints;
@@ -63,8 +66,8 @@ pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Response {
     }
 }
 
-pub(super) fn store_of(state: &AppState) -> Result<&dyn Store, ApiError> {
-    state.store.as_deref().ok_or_else(|| {
+pub(in crate::server) fn store_of(state: &AppState) -> Result<&Arc<dyn Store>, ApiError> {
+    state.store.as_ref().ok_or_else(|| {
         ApiError::new(ErrorCode::StoreDisabled,
             "durable state is turned off (`[store] enabled = false`), so there are no cases or audit log",
         )
