@@ -24,6 +24,7 @@ use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, NoTls, Row, Statement};
 
+use super::locks;
 use crate::store::{DatabaseError, StoreError};
 
 /// A driver error as an operator reads it: the driver's own text names
@@ -236,8 +237,9 @@ impl PgConnection {
         Ok((taken?.try_get(0)?, row?))
     }
 
-    /// Begins a transaction with `begin`, takes the advisory locks `keys`
-    /// (in that order, waiting for them) and runs `queries`, all sent
+    /// Begins a transaction with `begin`, takes the log's order lock
+    /// shared and the advisory locks `keys` (in that order, waiting for
+    /// them) and runs `queries`, all sent
     /// together (one round trip): each query's rows.
     pub fn begin_locked_queries(
         &self,
@@ -246,9 +248,11 @@ impl PgConnection {
         queries: &[Sql<'_>],
     ) -> Result<Vec<Vec<Row>>, StoreError> {
         let lock = self.statement(LOCK_KEYS)?;
+        let log_order = self.statement(TAKE_LOG_ORDER_SHARED)?;
         let statements = self.statements(queries)?;
-        let (begun, locked, rows) = block_on(futures_util::future::join3(
+        let (begun, ordered, locked, rows) = block_on(futures_util::future::join4(
             self.client.batch_execute(begin),
+            self.client.execute(&log_order, &[&locks::LOG_ORDER]),
             async {
                 if keys.is_empty() {
                     return Ok(0);
@@ -263,6 +267,7 @@ impl PgConnection {
             ),
         ));
         begun?;
+        ordered?;
         locked?;
         rows.into_iter()
             .map(|rows| rows.map_err(StoreError::from))
@@ -339,6 +344,10 @@ impl CopyIn {
 }
 
 /// Locks the keys `$1` in the order given; held until the transaction ends.
+/// See [`locks::LOG_ORDER`]: taken before any other lock of the
+/// transaction.
+const TAKE_LOG_ORDER_SHARED: &str = "SELECT pg_advisory_xact_lock_shared($1)";
+
 pub const LOCK_KEYS: &str = "SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) WITH ORDINALITY AS u(k, n) ORDER BY n";
 
 /// One statement with its parameters, sent with others.

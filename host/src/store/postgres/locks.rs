@@ -129,6 +129,20 @@ impl LockSet {
     }
 }
 
+/// The order of the audit log. Positions (`seq`) come from a sequence, so
+/// they are handed out in the order transactions ask, not the order they
+/// commit: a reader paging with `after` could see position 11 committed,
+/// move past it, and never see 10 commit a moment later. So every writing
+/// transaction holds this lock shared from its start (writers never wait
+/// on each other for it), and a reader takes it exclusively for an
+/// instant before it reads ([`settled_end`](super::queries::settled_end)):
+/// granted, no transaction that was handed a position is still open, so
+/// every position up to the largest one committed is final.
+///
+/// A writer asks for it first, holding nothing else, and a reader holds
+/// nothing else while it waits: it cannot be part of a deadlock.
+pub const LOG_ORDER: i64 = 0x7265_6472_6573_7302;
+
 /// Schema migrations: one node migrates, the others wait and find it done.
 pub const MIGRATIONS: i64 = 0x7265_6472_6573_7301;
 

@@ -19,7 +19,7 @@ mod batch;
 pub(super) mod client;
 mod complaint;
 mod lifecycle;
-mod locks;
+pub(super) mod locks;
 mod queries;
 pub(super) mod schema;
 mod timers;

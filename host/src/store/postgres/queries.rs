@@ -7,6 +7,7 @@ use std::ops::ControlFlow;
 use tokio_postgres::Row;
 
 use super::client::PgConnection;
+use super::locks;
 use crate::store::audit_line::write_line;
 use crate::store::report::{Report, ReportRow, add_amount};
 use crate::store::snapshot::{SnapshotRow, blob_key, component_key, from_row, to_row};
@@ -125,15 +126,32 @@ pub(super) fn read_case(
     Ok(Some(case))
 }
 
+/// The last position of the log that no open transaction can still fill
+/// in below: the largest committed `seq` once every writer that was
+/// handed a position has ended (see [`locks::LOG_ORDER`]). A reader pages
+/// up to it, so a page's `next` never moves past a position committed
+/// later.
+pub(super) fn settled_end(connection: &PgConnection) -> Result<i64, StoreError> {
+    // One statement is its own transaction: the lock is released as soon
+    // as it ends, so writers wait for one statement at most.
+    Ok(connection
+        .query_one(
+            "SELECT pg_advisory_xact_lock($1)::TEXT, (SELECT COALESCE(MAX(seq), 0) FROM decisions)",
+            &[&locks::LOG_ORDER],
+        )?
+        .try_get(1)?)
+}
+
 /// A page of the audit log.
 pub(super) fn read_decisions(
     connection: &PgConnection,
     query: &DecisionQuery,
 ) -> Result<DecisionPage, StoreError> {
     let limit = query.limit.clamp(1, 1000) as i64;
+    let settled = settled_end(connection)?;
     let rows = connection.query(
         "SELECT seq, event_id, case_id, kind, decided_at, ruleset_version, plugin_digests, decision FROM decisions
-          WHERE seq > $1 AND ($2::TEXT IS NULL OR case_id = $2)
+          WHERE seq > $1 AND seq <= $6 AND ($2::TEXT IS NULL OR case_id = $2)
             AND ($3::BIGINT IS NULL OR decided_at >= $3) AND ($4::BIGINT IS NULL OR decided_at < $4)
           ORDER BY seq LIMIT $5",
         &[
@@ -142,6 +160,7 @@ pub(super) fn read_decisions(
             &query.since.map(Timestamp::millis),
             &query.until.map(Timestamp::millis),
             &limit,
+            &settled,
         ],
     )?;
     let mut decisions = Vec::with_capacity(rows.len());
@@ -258,24 +277,26 @@ pub(super) fn visit_complaints(
     let since = query.since.map(Timestamp::millis);
     let until = query.until.map(Timestamp::millis);
     let mut after = 0_i64;
+    // The visit ends where the log was settled when it began.
+    let settled = settled_end(connection)?;
     if let Some(last) = query.last {
         // Where the last `last` begin.
         let row = connection.query_one(
             "SELECT COALESCE(MIN(seq) - 1, 0) FROM (SELECT seq FROM decisions
-              WHERE kind = 'complaint' AND ($1::BIGINT IS NULL OR decided_at >= $1)
+              WHERE kind = 'complaint' AND seq <= $5 AND ($1::BIGINT IS NULL OR decided_at >= $1)
                 AND ($2::BIGINT IS NULL OR decided_at < $2) AND ($3::TEXT IS NULL OR case_id = $3)
               ORDER BY seq DESC LIMIT $4) last",
-            &[&since, &until, &query.case_id, &(last as i64)],
+            &[&since, &until, &query.case_id, &(last as i64), &settled],
         )?;
         after = row.try_get(0)?;
     }
     loop {
         let rows = connection.query(
             "SELECT seq, event_id, decided_at, event, decision, replay FROM decisions
-              WHERE kind = 'complaint' AND seq > $1 AND ($2::BIGINT IS NULL OR decided_at >= $2)
+              WHERE kind = 'complaint' AND seq > $1 AND seq <= $6 AND ($2::BIGINT IS NULL OR decided_at >= $2)
                 AND ($3::BIGINT IS NULL OR decided_at < $3) AND ($4::TEXT IS NULL OR case_id = $4)
               ORDER BY seq LIMIT $5",
-            &[&after, &since, &until, &query.case_id, &PAGE],
+            &[&after, &since, &until, &query.case_id, &PAGE, &settled],
         )?;
         let full = rows.len() as i64 == PAGE;
         for row in rows {

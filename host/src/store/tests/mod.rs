@@ -89,17 +89,23 @@ impl Backend for Postgres {
     }
 
     fn open(&self, directory: &Path, clock: Arc<dyn Clock>) -> Result<Box<dyn Store>, StoreError> {
+        Ok(Box::new(PostgresStore::open(
+            PostgresOptions::new(self.url_of(directory)),
+            clock,
+        )?))
+    }
+}
+
+impl Postgres {
+    /// The database of the data directory `directory`.
+    fn url_of(&self, directory: &Path) -> String {
         let name = format!(
             "d{:x}",
             sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(
                 directory.as_os_str().as_encoded_bytes()
             ))
         );
-        let url = self.0.database(&name[..20]);
-        Ok(Box::new(PostgresStore::open(
-            PostgresOptions::new(url),
-            clock,
-        )?))
+        self.0.database(&name[..20])
     }
 }
 

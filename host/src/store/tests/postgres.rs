@@ -62,6 +62,74 @@ fn an_unreachable_server_is_named_without_its_password() {
     assert!(!error.contains("hunter2"), "{error}");
 }
 
+/// Positions come from a sequence, in the order transactions ask for
+/// them; a reader paging with `after` must not move past a position a
+/// transaction still open will commit.
+#[test]
+fn a_page_of_the_log_waits_for_a_position_still_being_written() {
+    let Some(server) = server("postgres::a_page_of_the_log_waits_for_a_position") else {
+        return;
+    };
+    let f = fixture_on(Box::leak(Box::new(Postgres(server))));
+    let url = Postgres(server).url_of(&f.path);
+    f.complain(serde_json::json!({"id": "first"}));
+    // A writer on another node, handed the next position, not yet committed.
+    let writer = crate::store::postgres::client::PgConnection::connect(&url, None).unwrap();
+    writer.batch("BEGIN").unwrap();
+    writer
+        .query_one(
+            "SELECT pg_advisory_xact_lock_shared($1)::TEXT",
+            &[&crate::store::postgres::locks::LOG_ORDER],
+        )
+        .unwrap();
+    writer
+        .query_one(
+            "INSERT INTO decisions (event_id, case_id, kind, decided_at, ruleset_version, plugin_digests, decision)
+             VALUES ('late', 'late', 'sla_breach', 0, 'v', '{}', '{}') RETURNING seq",
+            &[],
+        )
+        .unwrap();
+    // A later position, committed first.
+    f.complain(serde_json::json!({"id": "second"}));
+    let watcher = crate::store::postgres::client::PgConnection::connect(&url, None).unwrap();
+    let store = &*f.store;
+    let page = std::thread::scope(|scope| {
+        let reading = scope.spawn(|| {
+            store
+                .decisions(&DecisionQuery {
+                    after: 1,
+                    limit: 1000,
+                    ..DecisionQuery::default()
+                })
+                .unwrap()
+                .decisions
+        });
+        // The reader waits for the open writer, which a test sees in
+        // `pg_locks` (no clock involved): only then does the writer commit.
+        let mut waiting = false;
+        for _ in 0..3000 {
+            let row = watcher
+                .query_one_unprepared(
+                    "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
+                )
+                .unwrap();
+            if row.get::<_, i64>(0) > 0 {
+                waiting = true;
+                break;
+            }
+            if reading.is_finished() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        writer.batch("COMMIT").unwrap();
+        assert!(waiting, "the reader did not wait for the open writer");
+        reading.join().unwrap()
+    });
+    let ids: Vec<&str> = page.iter().map(|entry| entry.event_id.as_str()).collect();
+    assert_eq!(ids, ["late", "second"], "a page skipped a late commit");
+}
+
 /// Everything a reader shows of `reader`, as JSON: the whole log, every
 /// case of it, the report, and each complaint's line as replay reads it.
 fn everything(
