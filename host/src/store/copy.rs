@@ -136,7 +136,8 @@ const CASES: PlainTable = PlainTable {
     name: "cases",
     source: "SELECT id, customer_id, status, opened_at, updated_at, category, product_line, tier, location,
                     queue, handler, escalation_level, escalation_rank, goodwill, currency, resolve_ms, follow_up_ms,
-                    breach_escalate, breach_rank, breach_notify, responded_at, resolved_at, confirmed_at, closed_at
+                    breach_escalate, breach_rank, breach_notify, responded_at, resolved_at, confirmed_at, closed_at,
+                    sla_breaches, follow_up_scheduled, follow_ups_done
              FROM cases ORDER BY no",
     columns: &[
         ("id", Text),
@@ -163,6 +164,9 @@ const CASES: PlainTable = PlainTable {
         ("resolved_at", Integer),
         ("confirmed_at", Integer),
         ("closed_at", Integer),
+        ("sla_breaches", Integer),
+        ("follow_up_scheduled", Integer),
+        ("follow_ups_done", Integer),
     ],
 };
 

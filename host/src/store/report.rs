@@ -19,9 +19,13 @@ pub struct ReportRow {
     pub resolved: i64,
     /// Cases escalated beyond the front line.
     pub escalated: i64,
-    /// SLA commitments missed (first response or resolution).
+    /// SLA commitments missed (first response or resolution): every
+    /// breach that fired, also one before the case was reopened.
     pub sla_breaches: i64,
+    /// Cases a follow-up was scheduled for after resolution (once per
+    /// case).
     pub follow_ups_scheduled: i64,
+    /// Follow-ups recorded (`followed_up` events).
     pub follow_ups_done: i64,
     /// Worth of the offers made, one amount per currency (largest first),
     /// never added across currencies.
@@ -71,6 +75,58 @@ pub(super) fn add_amount(sums: &mut Vec<Amount>, currency: Option<String>, amoun
         Some(sum) => sum.amount += amount,
         None => sums.push(Amount { currency, amount }),
     }
+}
+
+/// The cases of one cell in one currency (`None`: no offers, or opened
+/// before the store recorded currencies), as a backend's report query
+/// groups them: `cell`'s figures without its compensation, and the worth
+/// of their offers.
+pub(super) struct CellPart {
+    pub cell: ReportRow,
+    pub currency: Option<String>,
+    pub goodwill: f64,
+}
+
+/// The report's rows from a backend's parts: each cell's parts added up,
+/// its compensation per currency (none for a currency nothing was offered
+/// in), most complaints first, then by cell.
+pub(super) fn cells_of(parts: &mut [CellPart]) -> Vec<ReportRow> {
+    parts.sort_by(|a, b| cell_of(&a.cell).cmp(&cell_of(&b.cell)));
+    let mut rows: Vec<ReportRow> = Vec::new();
+    for part in parts.iter_mut() {
+        let same_cell = rows
+            .last()
+            .is_some_and(|row| cell_of(row) == cell_of(&part.cell));
+        if !same_cell {
+            rows.push(ReportRow {
+                compensation: Vec::new(),
+                ..part.cell.clone()
+            });
+        } else if let Some(row) = rows.last_mut() {
+            row.complaints += part.cell.complaints;
+            row.resolved += part.cell.resolved;
+            row.escalated += part.cell.escalated;
+            row.sla_breaches += part.cell.sla_breaches;
+            row.follow_ups_scheduled += part.cell.follow_ups_scheduled;
+            row.follow_ups_done += part.cell.follow_ups_done;
+        }
+        if part.goodwill != 0.0
+            && let Some(row) = rows.last_mut()
+        {
+            add_amount(&mut row.compensation, part.currency.take(), part.goodwill);
+        }
+    }
+    rows.sort_by(|a, b| {
+        b.complaints
+            .cmp(&a.complaints)
+            .then_with(|| cell_of(a).cmp(&cell_of(b)))
+    });
+    rows
+}
+
+/// A row's cell, borrowed (for sorting without copies).
+fn cell_of(row: &ReportRow) -> (&Option<String>, &Option<String>, &Option<String>) {
+    (&row.category, &row.product_line, &row.tier)
 }
 
 /// Largest first, then by code: a stable order for tables and JSON.
@@ -244,6 +300,51 @@ mod tests {
         assert!(
             !table.contains("215.00") && !table.contains("218.00"),
             "{table}"
+        );
+    }
+
+    #[test]
+    fn a_cells_parts_in_several_currencies_make_one_row() {
+        let part =
+            |category: &str, complaints: i64, currency: Option<&str>, goodwill: f64| CellPart {
+                cell: ReportRow {
+                    complaints,
+                    sla_breaches: 1,
+                    ..row(category, Vec::new())
+                },
+                currency: currency.map(str::to_string),
+                goodwill,
+            };
+        let rows = cells_of(&mut [
+            part("b", 1, Some("USD"), 5.0),
+            part("a", 2, None, 0.0),
+            part("b", 2, Some("CNY"), 20.0),
+            part("c", 3, None, 0.0),
+        ]);
+        let summary: Vec<(&str, i64, i64, Vec<Amount>)> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.category.as_deref().unwrap(),
+                    r.complaints,
+                    r.sla_breaches,
+                    r.compensation.clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                (
+                    "b",
+                    3,
+                    2,
+                    vec![amount(Some("USD"), 5.0), amount(Some("CNY"), 20.0)]
+                ),
+                ("c", 3, 1, vec![]),
+                ("a", 2, 1, vec![]),
+            ],
+            "most complaints first, ties by cell; no amount where nothing was offered"
         );
     }
 }

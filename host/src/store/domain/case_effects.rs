@@ -1,12 +1,14 @@
 //! What a lifecycle event does to its case besides moving its status: the
-//! moment it stamps, the timers it cancels and arms, whether it spends
-//! granted authority, and what the case's history records of it.
+//! moment it stamps, the timers it cancels and arms, the report figures it
+//! adds to, whether it spends granted authority, and what the case's
+//! history records of it.
 
 use serde_json::{Map, Value};
 
 use crate::store::domain::lifecycle::{
     LifecycleError, LifecycleEvent, LifecycleKind, Status, transition, when,
 };
+use crate::store::domain::report_figures::ReportFigure;
 use crate::store::{StoreError, TimerKind};
 use crate::time::Timestamp;
 
@@ -40,6 +42,8 @@ pub enum CaseEffect {
         kind: TimerKind,
         due_at: i64,
     },
+    /// Adds to a figure of the report the case's row keeps.
+    Count(ReportFigure),
     /// Records a use of granted authority (the backend checks it against
     /// the grant with [`super::authority`]).
     UseAuthority,
@@ -49,7 +53,7 @@ const SLA_TIMERS: &[TimerKind] = &[TimerKind::FirstResponse, TimerKind::Resolve]
 
 /// What `kind`, happening at `at` (ms), does to a case with `commitments`.
 pub fn effects_of(kind: LifecycleKind, commitments: Commitments, at: i64) -> Vec<CaseEffect> {
-    use CaseEffect::{Arm, Cancel, Stamp};
+    use CaseEffect::{Arm, Cancel, Count, Stamp};
     match kind {
         LifecycleKind::Responded => vec![
             Stamp(Milestone::FirstResponse),
@@ -62,6 +66,7 @@ pub fn effects_of(kind: LifecycleKind, commitments: Commitments, at: i64) -> Vec
                     kind: TimerKind::FollowUp,
                     due_at: at + delay,
                 });
+                effects.push(Count(ReportFigure::FollowUpScheduled));
             }
             effects
         }
@@ -77,7 +82,10 @@ pub fn effects_of(kind: LifecycleKind, commitments: Commitments, at: i64) -> Vec
             }
             effects
         }
-        LifecycleKind::FollowedUp => vec![Cancel(&[TimerKind::FollowUp])],
+        LifecycleKind::FollowedUp => vec![
+            Cancel(&[TimerKind::FollowUp]),
+            Count(ReportFigure::FollowUpDone),
+        ],
         LifecycleKind::CustomerReplied => Vec::new(),
         LifecycleKind::AuthorityUsed => vec![CaseEffect::UseAuthority],
     }
@@ -107,6 +115,8 @@ pub trait CaseWrites {
     fn cancel(&mut self, kinds: &[TimerKind]) -> Result<(), StoreError>;
     /// Arms (or re-arms) a timer.
     fn arm(&mut self, kind: TimerKind, due_at: i64) -> Result<(), StoreError>;
+    /// Adds to a report figure of the case's row.
+    fn count(&mut self, figure: ReportFigure) -> Result<(), StoreError>;
     /// Records a use of granted authority (checked with
     /// [`super::authority`]); its cost.
     fn use_authority(&mut self, event: &LifecycleEvent, at: i64) -> Result<f64, LifecycleError>;
@@ -143,6 +153,7 @@ pub fn apply(
             CaseEffect::Stamp(milestone) => writes.stamp(milestone, at)?,
             CaseEffect::Cancel(kinds) => writes.cancel(kinds)?,
             CaseEffect::Arm { kind, due_at } => writes.arm(kind, due_at)?,
+            CaseEffect::Count(figure) => writes.count(figure)?,
             CaseEffect::UseAuthority => {
                 let cost = writes.use_authority(event, at)?;
                 data.insert("cost".to_string(), serde_json::json!(cost));
@@ -182,6 +193,10 @@ mod tests {
             self.0.push(format!("arm {kind:?} {due_at}"));
             Ok(())
         }
+        fn count(&mut self, figure: ReportFigure) -> Result<(), StoreError> {
+            self.0.push(format!("count {figure:?}"));
+            Ok(())
+        }
         fn use_authority(&mut self, _: &LifecycleEvent, _: i64) -> Result<f64, LifecycleError> {
             self.0.push("use".to_string());
             Ok(2.5)
@@ -218,7 +233,8 @@ mod tests {
             [
                 "stamp Resolved 1000",
                 "cancel [FirstResponse, Resolve]",
-                "arm FollowUp 3601000"
+                "arm FollowUp 3601000",
+                "count FollowUpScheduled"
             ]
         );
         let used = apply(
@@ -259,6 +275,7 @@ mod tests {
                     kind: TimerKind::FollowUp,
                     due_at: 3_601_000
                 },
+                CaseEffect::Count(ReportFigure::FollowUpScheduled),
             ]
         );
         assert_eq!(

@@ -11,11 +11,13 @@
 //! - [`authority`]: whether a use of granted authority fits its grant and
 //!   budget;
 //! - [`timer_decision`]: the time-based decision a due timer makes;
+//! - [`report_figures`]: what a case adds to the report, kept on its row;
 //! - [`tally_window`]: the buckets control-line counts are kept in.
 
 pub mod authority;
 pub mod case_effects;
 pub mod lifecycle;
 pub mod opening;
+pub mod report_figures;
 pub mod tally_window;
 pub mod timer_decision;

@@ -5,6 +5,7 @@
 
 use serde::Serialize;
 
+use super::report_figures::ReportFigure;
 use crate::store::{DecisionKind, TimerKind};
 use crate::time::Timestamp;
 
@@ -63,6 +64,8 @@ pub struct FiredTimer {
     pub raise_to: Option<(String, i64)>,
     /// What the case's history records.
     pub case_event: &'static str,
+    /// The report figure it adds to on the case's row.
+    pub counts: Option<ReportFigure>,
 }
 
 /// Fires `timer` at `now`.
@@ -105,6 +108,7 @@ pub fn fire(timer: DueTimer, now: Timestamp) -> FiredTimer {
         } else {
             "sla_breached"
         },
+        counts: (!follow_up).then_some(ReportFigure::SlaBreach),
     }
 }
 

@@ -8,6 +8,7 @@ use super::queries::read_case;
 use super::view::budget_used;
 use crate::store::domain::authority::{Grant, requested};
 use crate::store::domain::case_effects::{Applied, CaseWrites, Commitments, Milestone, apply};
+use crate::store::domain::report_figures::ReportFigure;
 use crate::store::{
     AuthorityUseError, CaseView, LifecycleError, LifecycleEvent, Status, StoreError, TimerKind,
 };
@@ -15,6 +16,23 @@ use crate::time::Timestamp;
 
 pub(super) const ADD_CASE_EVENT: &str =
     "INSERT INTO case_events (case_id, kind, at, data) VALUES ($1, $2, $3, $4)";
+
+/// Adds to one of the report figures the case's row keeps.
+pub(super) fn count_figure(
+    connection: &PgConnection,
+    case_id: &str,
+    figure: ReportFigure,
+) -> Result<(), StoreError> {
+    let sql = match figure {
+        ReportFigure::SlaBreach => "UPDATE cases SET sla_breaches = sla_breaches + 1 WHERE id = $1",
+        ReportFigure::FollowUpScheduled => "UPDATE cases SET follow_up_scheduled = 1 WHERE id = $1",
+        ReportFigure::FollowUpDone => {
+            "UPDATE cases SET follow_ups_done = follow_ups_done + 1 WHERE id = $1"
+        }
+    };
+    connection.execute(sql, &[&case_id])?;
+    Ok(())
+}
 
 /// Arms (or re-arms) a case's timer.
 pub(super) const ARM_TIMER: &str = "INSERT INTO timers (case_id, kind, due_at, state) VALUES ($1, $2, $3, 'pending')
@@ -86,6 +104,10 @@ impl CaseWrites for PostgresCaseWrites<'_> {
         self.connection
             .execute(ARM_TIMER, &[&self.case_id, &kind.as_str(), &due_at])?;
         Ok(())
+    }
+
+    fn count(&mut self, figure: ReportFigure) -> Result<(), StoreError> {
+        count_figure(self.connection, self.case_id, figure)
     }
 
     fn use_authority(&mut self, event: &LifecycleEvent, at: i64) -> Result<f64, LifecycleError> {

@@ -9,7 +9,7 @@ use tokio_postgres::Row;
 use super::client::PgConnection;
 use super::locks;
 use crate::store::audit_line::write_line;
-use crate::store::report::{Report, ReportRow, add_amount};
+use crate::store::report::{CellPart, Report, ReportRow, cells_of};
 use crate::store::snapshot::{SnapshotRow, blob_key, component_key, from_row, to_row};
 use crate::store::{
     CaseEventView, CaseSummary, CaseView, DecisionKind, DecisionPage, DecisionQuery, LogQuery,
@@ -218,51 +218,37 @@ pub(super) fn read_report(
     from: Timestamp,
     to: Timestamp,
 ) -> Result<Report, StoreError> {
-    let (from_ms, to_ms) = (from.millis(), to.millis());
-    let mut rows = Vec::new();
+    // One scan of the `cases_report` index, by cell and currency (amounts
+    // in different currencies are never added); the cell's rows are then
+    // summed up.
+    let mut parts = Vec::new();
     for row in connection.query(
-        "SELECT c.category, c.product_line, c.tier, COUNT(*),
-                COUNT(*) FILTER (WHERE c.status IN ('resolved', 'confirmed', 'closed')),
-                COALESCE(SUM((SELECT COUNT(*) FROM timers t WHERE t.case_id = c.id AND t.kind IN ('first_response', 'resolve') AND t.state = 'fired')), 0)::BIGINT,
-                COALESCE(SUM((SELECT COUNT(*) FROM timers t WHERE t.case_id = c.id AND t.kind = 'follow_up')), 0)::BIGINT,
-                COALESCE(SUM((SELECT COUNT(*) FROM case_events e WHERE e.case_id = c.id AND e.kind = 'followed_up')), 0)::BIGINT,
-                COUNT(*) FILTER (WHERE c.escalation_rank >= 0)
-           FROM cases c WHERE c.opened_at >= $1 AND c.opened_at < $2
-          GROUP BY c.category, c.product_line, c.tier
-          ORDER BY COUNT(*) DESC, c.category, c.product_line, c.tier",
-        &[&from_ms, &to_ms],
+        "SELECT category, product_line, tier, currency, COUNT(*),
+                COUNT(*) FILTER (WHERE status IN ('resolved', 'confirmed', 'closed')),
+                SUM(sla_breaches)::BIGINT, SUM(follow_up_scheduled)::BIGINT, SUM(follow_ups_done)::BIGINT,
+                COUNT(*) FILTER (WHERE escalation_rank >= 0), SUM(goodwill)
+           FROM cases WHERE opened_at >= $1 AND opened_at < $2
+          GROUP BY category, product_line, tier, currency",
+        &[&from.millis(), &to.millis()],
     )? {
-        rows.push(ReportRow {
-            category: row.try_get(0)?,
-            product_line: row.try_get(1)?,
-            tier: row.try_get(2)?,
-            complaints: row.try_get(3)?,
-            resolved: row.try_get(4)?,
-            sla_breaches: row.try_get(5)?,
-            follow_ups_scheduled: row.try_get(6)?,
-            follow_ups_done: row.try_get(7)?,
-            escalated: row.try_get(8)?,
-            compensation: Vec::new(),
+        parts.push(CellPart {
+            cell: ReportRow {
+                category: row.try_get(0)?,
+                product_line: row.try_get(1)?,
+                tier: row.try_get(2)?,
+                complaints: row.try_get(4)?,
+                resolved: row.try_get(5)?,
+                sla_breaches: row.try_get(6)?,
+                follow_ups_scheduled: row.try_get(7)?,
+                follow_ups_done: row.try_get(8)?,
+                escalated: row.try_get(9)?,
+                compensation: Vec::new(),
+            },
+            currency: row.try_get(3)?,
+            goodwill: row.try_get(10)?,
         });
     }
-    // Compensation per cell and currency: amounts in different currencies
-    // are never added.
-    for sum in connection.query(
-        "SELECT category, product_line, tier, currency, SUM(goodwill)
-           FROM cases WHERE opened_at >= $1 AND opened_at < $2 AND goodwill <> 0
-          GROUP BY category, product_line, tier, currency",
-        &[&from_ms, &to_ms],
-    )? {
-        let category: Option<String> = sum.try_get(0)?;
-        let product_line: Option<String> = sum.try_get(1)?;
-        let tier: Option<String> = sum.try_get(2)?;
-        if let Some(row) = rows.iter_mut().find(|row| {
-            row.category == category && row.product_line == product_line && row.tier == tier
-        }) {
-            add_amount(&mut row.compensation, sum.try_get(3)?, sum.try_get(4)?);
-        }
-    }
-    Ok(Report::new(from, to, rows))
+    Ok(Report::new(from, to, cells_of(&mut parts)))
 }
 
 /// Complaints read per query while visiting the log: the page is read

@@ -6,10 +6,16 @@ use super::locks;
 use crate::store::StoreError;
 
 /// Schema migrations, in order; applied once each.
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    include_str!("../../../migrations/postgres/0001_initial.sql"),
-)];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        include_str!("../../../migrations/postgres/0001_initial.sql"),
+    ),
+    (
+        2,
+        include_str!("../../../migrations/postgres/0002_report_figures_on_cases.sql"),
+    ),
+];
 
 fn known() -> i64 {
     MIGRATIONS.last().map_or(0, |(version, _)| *version)

@@ -9,7 +9,7 @@
 //! expire, no timer lost or fired twice.
 
 use super::client::PgConnection;
-use super::lifecycle::ADD_CASE_EVENT;
+use super::lifecycle::{ADD_CASE_EVENT, count_figure};
 use super::locks;
 use crate::store::domain::timer_decision::{DueTimer, fire};
 use crate::store::{Fired, StoreError, TimerKind};
@@ -94,6 +94,9 @@ pub(super) fn fire_timers(
                 "UPDATE cases SET escalation_level = $2, escalation_rank = $3 WHERE id = $1",
                 &[&case_id, level, rank],
             )?;
+        }
+        if let Some(figure) = outcome.counts {
+            count_figure(connection, &case_id, figure)?;
         }
         connection.execute(
             ADD_CASE_EVENT,

@@ -12,6 +12,7 @@ use super::view::budget_used;
 use super::writer::WriterState;
 use crate::store::domain::authority::{Grant, requested};
 use crate::store::domain::case_effects::{Applied, CaseWrites, Commitments, Milestone, apply};
+use crate::store::domain::report_figures::ReportFigure;
 use crate::store::{
     AuthorityUseError, CaseView, LifecycleError, LifecycleEvent, Status, StoreError, TimerKind,
 };
@@ -29,6 +30,23 @@ pub(super) fn add_case_event(
             "INSERT INTO case_events (case_no, kind, at, data) VALUES (?1, ?2, ?3, ?4)",
         )?
         .execute(params![case_no, kind, at, data.map(|d| d.to_string())])?;
+    Ok(())
+}
+
+/// Adds to one of the report figures the case's row keeps.
+pub(super) fn count_figure(
+    connection: &Connection,
+    case_no: i64,
+    figure: ReportFigure,
+) -> Result<(), StoreError> {
+    let sql = match figure {
+        ReportFigure::SlaBreach => "UPDATE cases SET sla_breaches = sla_breaches + 1 WHERE no = ?1",
+        ReportFigure::FollowUpScheduled => "UPDATE cases SET follow_up_scheduled = 1 WHERE no = ?1",
+        ReportFigure::FollowUpDone => {
+            "UPDATE cases SET follow_ups_done = follow_ups_done + 1 WHERE no = ?1"
+        }
+    };
+    connection.prepare_cached(sql)?.execute(params![case_no])?;
     Ok(())
 }
 
@@ -112,6 +130,10 @@ impl CaseWrites for SqliteCaseWrites<'_> {
 
     fn arm(&mut self, kind: TimerKind, due_at: i64) -> Result<(), StoreError> {
         arm_timer(self.connection, self.timers, self.case_no, kind, due_at)
+    }
+
+    fn count(&mut self, figure: ReportFigure) -> Result<(), StoreError> {
+        count_figure(self.connection, self.case_no, figure)
     }
 
     fn use_authority(&mut self, event: &LifecycleEvent, at: i64) -> Result<f64, LifecycleError> {

@@ -102,6 +102,10 @@ pub(super) const MIGRATIONS: &[(i64, &str)] = &[
         9,
         include_str!("../../../migrations/0009_audit_segments.sql"),
     ),
+    (
+        10,
+        include_str!("../../../migrations/0010_report_figures_on_cases.sql"),
+    ),
 ];
 
 /// How hard a commit tries to survive a crash.

@@ -5,7 +5,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::audit_file::{AuditFile, Span};
 use crate::store::Status;
-use crate::store::report::{Report, ReportRow, add_amount};
+use crate::store::report::{CellPart, Report, ReportRow, cells_of};
 use crate::store::{
     CaseEventView, CaseSummary, CaseView, DecisionPage, DecisionQuery, StoreError, StoredDecision,
     TimerView,
@@ -357,7 +357,7 @@ pub(in crate::store) fn read_log_page(
 }
 
 /// [`StoreReader::complaints_per_day`](crate::store::StoreReader::complaints_per_day)
-/// (the `cases_opened` index).
+/// (a scan of the `cases_report` index).
 pub(in crate::store) fn read_complaints_per_day(
     connection: &Connection,
     cell: &crate::store::GridCell,
@@ -391,58 +391,34 @@ pub(in crate::store) fn read_report(
     from: Timestamp,
     to: Timestamp,
 ) -> Result<Report, StoreError> {
-    let mut rows: Vec<ReportRow> = connection
-        .prepare_cached(
-            "SELECT c.category, c.product_line, c.tier, COUNT(*),
-                    SUM(c.status IN ('resolved', 'confirmed', 'closed')),
-                    SUM((SELECT COUNT(*) FROM timers t WHERE t.case_no = c.no AND t.kind IN ('first_response', 'resolve') AND t.state = 'fired')),
-                    SUM((SELECT COUNT(*) FROM timers t WHERE t.case_no = c.no AND t.kind = 'follow_up')),
-                    SUM((SELECT COUNT(*) FROM case_events e WHERE e.case_no = c.no AND e.kind = 'followed_up')),
-                    SUM(c.escalation_rank >= 0)
-             FROM cases c WHERE c.opened_at >= ?1 AND c.opened_at < ?2
-             GROUP BY c.category, c.product_line, c.tier
-             ORDER BY COUNT(*) DESC, c.category, c.product_line, c.tier",
-        )?
-        .query_map(params![from.millis(), to.millis()], |row| {
-            Ok(ReportRow {
+    // One scan of the `cases_report` index, by cell and currency (amounts
+    // in different currencies are never added); the cell's rows are then
+    // summed up.
+    let mut statement = connection.prepare_cached(
+        "SELECT category, product_line, tier, currency, COUNT(*),
+                SUM(status IN ('resolved', 'confirmed', 'closed')), SUM(sla_breaches),
+                SUM(follow_up_scheduled), SUM(follow_ups_done), SUM(escalation_rank >= 0), SUM(goodwill)
+         FROM cases WHERE opened_at >= ?1 AND opened_at < ?2
+         GROUP BY category, product_line, tier, currency",
+    )?;
+    let parts = statement.query_map(params![from.millis(), to.millis()], |row| {
+        Ok(CellPart {
+            cell: ReportRow {
                 category: row.get(0)?,
                 product_line: row.get(1)?,
                 tier: row.get(2)?,
-                complaints: row.get(3)?,
-                resolved: row.get(4)?,
-                sla_breaches: row.get(5)?,
-                follow_ups_scheduled: row.get(6)?,
-                follow_ups_done: row.get(7)?,
-                escalated: row.get(8)?,
+                complaints: row.get(4)?,
+                resolved: row.get(5)?,
+                sla_breaches: row.get(6)?,
+                follow_ups_scheduled: row.get(7)?,
+                follow_ups_done: row.get(8)?,
+                escalated: row.get(9)?,
                 compensation: Vec::new(),
-            })
-        })?
-        .collect::<Result<_, _>>()?;
-    // Compensation per cell and currency: amounts in different currencies
-    // are never added.
-    let mut statement = connection.prepare_cached(
-        "SELECT category, product_line, tier, currency, SUM(goodwill)
-         FROM cases WHERE opened_at >= ?1 AND opened_at < ?2 AND goodwill != 0
-         GROUP BY category, product_line, tier, currency",
-    )?;
-    let sums = statement.query_map(params![from.millis(), to.millis()], |row| {
-        Ok((
-            (
-                row.get::<_, Option<String>>(0)?,
-                row.get::<_, Option<String>>(1)?,
-                row.get::<_, Option<String>>(2)?,
-            ),
-            row.get::<_, Option<String>>(3)?,
-            row.get::<_, f64>(4)?,
-        ))
+            },
+            currency: row.get(3)?,
+            goodwill: row.get(10)?,
+        })
     })?;
-    for sum in sums {
-        let ((category, product_line, tier), currency, amount) = sum?;
-        if let Some(row) = rows.iter_mut().find(|row| {
-            row.category == category && row.product_line == product_line && row.tier == tier
-        }) {
-            add_amount(&mut row.compensation, currency, amount);
-        }
-    }
-    Ok(Report::new(from, to, rows))
+    let mut parts = parts.collect::<Result<Vec<_>, _>>()?;
+    Ok(Report::new(from, to, cells_of(&mut parts)))
 }

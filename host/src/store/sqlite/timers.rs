@@ -3,7 +3,7 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::case_events::add_case_event;
+use super::case_events::{add_case_event, count_figure};
 use super::timer_queue::{Due, TimerQueue};
 use super::writer::WriterState;
 use crate::store::domain::timer_decision::{DueTimer, fire};
@@ -114,6 +114,9 @@ pub(super) fn fire_timers(
                     "UPDATE cases SET escalation_level = ?2, escalation_rank = ?3 WHERE no = ?1",
                 )?
                 .execute(params![case_no, level, rank])?;
+        }
+        if let Some(figure) = outcome.counts {
+            count_figure(connection, case_no, figure)?;
         }
         add_case_event(
             connection,

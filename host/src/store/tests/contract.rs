@@ -47,6 +47,7 @@ on_every_backend!(
     a_use_stamped_later_than_a_decision_still_counts_against_its_budget,
     a_customers_cases_are_listed_newest_first,
     a_cells_complaints_are_counted_per_day,
+    the_report_counts_every_breach_and_follow_up_of_a_case,
 );
 
 fn a_use_stamped_later_than_a_decision_still_counts_against_its_budget(f: Fixture) {
@@ -443,6 +444,38 @@ fn a_reopened_case_breaches_its_new_resolve_time_not_the_old_one(f: Fixture) {
     let fired: Vec<String> = f.tick().into_iter().map(|t| t.timer.to_string()).collect();
     assert!(fired.contains(&"resolve".to_string()), "{fired:?}");
     assert!(f.tick().is_empty());
+}
+
+fn the_report_counts_every_breach_and_follow_up_of_a_case(f: Fixture) {
+    let figures = |f: &Fixture| {
+        let report = f.store.report(start(), f.clock.now()).unwrap();
+        let t = report.totals;
+        (t.sla_breaches, t.follow_ups_scheduled, t.follow_ups_done)
+    };
+    f.complain(serde_json::json!({"id": "r-1"}));
+    f.advance("25h");
+    f.tick();
+    assert_eq!(figures(&f), (1, 0, 0), "the first response was missed");
+    f.apply("r-1", LifecycleKind::Responded).unwrap();
+    f.apply("r-1", LifecycleKind::Resolved).unwrap();
+    f.advance("3d");
+    f.tick();
+    assert_eq!(figures(&f), (1, 1, 0), "a follow-up due is not a breach");
+    f.apply("r-1", LifecycleKind::FollowedUp).unwrap();
+    f.apply("r-1", LifecycleKind::Reopened).unwrap();
+    f.advance("73h");
+    f.tick();
+    assert_eq!(
+        figures(&f),
+        (2, 1, 1),
+        "the reopened case missed its resolve time"
+    );
+    // Reopening again re-arms the resolve timer that fired: its breach
+    // stays counted. Resolving again schedules the same follow-up.
+    f.apply("r-1", LifecycleKind::Resolved).unwrap();
+    f.apply("r-1", LifecycleKind::Reopened).unwrap();
+    f.apply("r-1", LifecycleKind::Resolved).unwrap();
+    assert_eq!(figures(&f), (2, 1, 1));
 }
 
 fn cases_and_histories_are_found_after_a_restart(f: Fixture) {

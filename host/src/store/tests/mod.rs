@@ -253,6 +253,27 @@ impl Fixture {
         self.clock.advance(duration.parse().unwrap());
     }
 
+    /// A case with one SLA breach, a follow-up scheduled and one done.
+    fn case_with_each_report_figure(&self) {
+        self.complain(serde_json::json!({"id": "figures-1"}));
+        self.advance("25h");
+        self.tick();
+        self.apply("figures-1", LifecycleKind::Responded).unwrap();
+        self.apply("figures-1", LifecycleKind::Resolved).unwrap();
+        self.apply("figures-1", LifecycleKind::FollowedUp).unwrap();
+    }
+
+    /// The report's (breaches, follow-ups scheduled, follow-ups done) since
+    /// the fixture's start.
+    fn report_figures(&self) -> (i64, i64, i64) {
+        let totals = self.store.report(start(), self.clock.now()).unwrap().totals;
+        (
+            totals.sla_breaches,
+            totals.follow_ups_scheduled,
+            totals.follow_ups_done,
+        )
+    }
+
     /// Stops the store, runs `while_closed` on its data directory, and
     /// opens the store there again.
     fn reopen(self, while_closed: impl FnOnce(&Path)) -> Result<Fixture, StoreError> {

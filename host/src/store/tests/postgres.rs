@@ -62,6 +62,28 @@ fn an_unreachable_server_is_named_without_its_password() {
     assert!(!error.contains("hunter2"), "{error}");
 }
 
+#[test]
+fn a_version_1_database_gets_its_report_figures_from_its_timers_and_history() {
+    let Some(server) = server("postgres::a_version_1_database_gets_its_report_figures") else {
+        return;
+    };
+    let f = fixture_on(Box::leak(Box::new(Postgres(server))));
+    f.case_with_each_report_figure();
+    let f = f
+        .reopen(|path| {
+            server.psql(
+                &Postgres(server).url_of(path),
+                "DROP INDEX cases_report;
+                 ALTER TABLE cases DROP COLUMN sla_breaches, DROP COLUMN follow_up_scheduled,
+                                   DROP COLUMN follow_ups_done;
+                 CREATE INDEX cases_opened ON cases (opened_at);
+                 DELETE FROM redress_schema_migrations WHERE version = 2;",
+            );
+        })
+        .unwrap();
+    assert_eq!(f.report_figures(), (1, 1, 1));
+}
+
 /// Positions come from a sequence, in the order transactions ask for
 /// them; a reader paging with `after` must not move past a position a
 /// transaction still open will commit.

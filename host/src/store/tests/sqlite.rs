@@ -65,7 +65,7 @@ fn a_decision_that_fails_to_record_does_not_undo_the_others_in_its_batch() {
 }
 
 /// The audit log as schema version 4 kept it: each decision in its row,
-/// no audit file.
+/// no audit file, no report figures on the cases.
 fn back_to_version_4(path: &Path) {
     let audit =
         crate::store::sqlite::audit_file::AuditFile::open_for_reading(path, 0, &[0]).unwrap();
@@ -91,7 +91,12 @@ fn back_to_version_4(path: &Path) {
     }
     connection
         .execute_batch(
-            "ALTER TABLE decisions DROP COLUMN payload_at;
+            "DROP INDEX cases_report;
+             ALTER TABLE cases DROP COLUMN sla_breaches;
+             ALTER TABLE cases DROP COLUMN follow_up_scheduled;
+             ALTER TABLE cases DROP COLUMN follow_ups_done;
+             CREATE INDEX cases_opened ON cases(opened_at);
+             ALTER TABLE decisions DROP COLUMN payload_at;
              ALTER TABLE decisions DROP COLUMN payload_len;
              DROP TABLE snapshots;
              DROP TABLE blobs;
@@ -125,6 +130,27 @@ const CASES_VERSION_2: &str = "
     DELETE FROM schema_migrations WHERE version IN (3, 4);";
 
 #[test]
+fn a_version_9_database_gets_its_report_figures_from_its_timers_and_history() {
+    let f = fixture();
+    f.case_with_each_report_figure();
+    let f = f
+        .reopen(|path| {
+            database(path)
+                .execute_batch(
+                    "DROP INDEX cases_report;
+                     ALTER TABLE cases DROP COLUMN sla_breaches;
+                     ALTER TABLE cases DROP COLUMN follow_up_scheduled;
+                     ALTER TABLE cases DROP COLUMN follow_ups_done;
+                     CREATE INDEX cases_opened ON cases(opened_at);
+                     DELETE FROM schema_migrations WHERE version = 10;",
+                )
+                .unwrap();
+        })
+        .unwrap();
+    assert_eq!(f.report_figures(), (1, 1, 1));
+}
+
+#[test]
 fn a_version_1_database_is_migrated_and_keeps_its_cases() {
     let f = fixture();
     let (first, _) =
@@ -151,7 +177,7 @@ fn a_version_1_database_is_migrated_and_keeps_its_cases() {
             r.get(0)
         })
         .unwrap();
-    assert_eq!(version, 9);
+    assert_eq!(version, 10);
     let indexes = |table: &str| -> Vec<String> {
         connection
             .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?1 AND sql IS NOT NULL")
@@ -163,7 +189,7 @@ fn a_version_1_database_is_migrated_and_keeps_its_cases() {
     };
     assert_eq!(
         indexes("cases"),
-        ["cases_opened"],
+        ["cases_report"],
         "no index on client-chosen ids"
     );
     assert!(
