@@ -307,6 +307,17 @@ impl SourceMap {
     pub fn iter(&self) -> impl Iterator<Item = (&PathBuf, &String)> {
         self.files.iter()
     }
+
+    /// Only the files `diagnostics` point to.
+    pub fn named_by(&self, diagnostics: &[Diagnostic]) -> SourceMap {
+        let mut named = SourceMap::default();
+        for location in diagnostics.iter().filter_map(|d| d.location.as_ref()) {
+            if let Some(text) = self.files.get(&location.file) {
+                named.insert(location.file.clone(), text.clone());
+            }
+        }
+        named
+    }
 }
 
 /// Renders every diagnostic and a summary line, for the CLI.

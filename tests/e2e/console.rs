@@ -411,6 +411,35 @@ async fn a_case_found_by_its_customer_shows_its_timers_and_the_report_draws() {
     assert_eq!(status, 200);
     wait_for_text(&client, "#decisions-per-second", "4 in all").await;
     screenshot(&client, "live", "main").await;
+
+    // At a phone's width every screen still fits (the try screen is
+    // checked with the sign-in).
+    client.set_window_size(390, 844).await.unwrap();
+    for (path, shown) in [
+        ("/console/ruleset".to_string(), "#serving-version"),
+        ("/console/draft?file=10-routing.toml".to_string(), "#text"),
+        ("/console/cases?q=cust-a".to_string(), "#customer-cases"),
+        ("/console/cases/case-2".to_string(), "#timeline"),
+        (format!("/console/report?month={month}"), "#heat-map"),
+        (
+            format!(
+                "/console/report?month={month}&category=product_quality&product_line=headphones&tier=ordinary"
+            ),
+            "#control-chart",
+        ),
+        ("/console/live".to_string(), "#decisions-per-second"),
+    ] {
+        client
+            .goto(&format!("{}{path}", daemon.base))
+            .await
+            .unwrap();
+        wait_for(&client, shown).await;
+        assert!(
+            fits_the_window(&client).await,
+            "{path} is wider than a phone"
+        );
+    }
+    screenshot(&client, "live-phone", "main").await;
     client.close().await.unwrap();
 }
 
@@ -463,6 +492,32 @@ fn console_pages_are_open_and_their_fragments_need_a_token() {
     let off = Daemon::start(&format!("{TOKENS}\n[console]\nenabled = false\n"));
     let (status, _) = off.request("GET", "/console", None, None);
     assert_eq!(status, 404);
+}
+
+#[test]
+fn a_failed_reload_shows_each_diagnostic_with_its_source_line() {
+    let daemon = Daemon::start(TOKENS);
+    std::fs::write(
+        daemon.path("rules/99-typo.toml"),
+        "[[route]]\nname = \"typo\"\nwhen = 'amout > 3'\nqueue = \"care\"\n",
+    )
+    .unwrap();
+    let (status, body) = daemon.request("POST", "/v1/reload", None, Some("admin"));
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["details"]["outcome"], "failed", "{body}");
+    let (status, body) = daemon.request("GET", "/console/f/ruleset", None, Some("user"));
+    assert_eq!(status, 200);
+    let page = body.as_str().unwrap();
+    let item = page
+        .split("<li class=\"diagnostic error\"")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no diagnostic listed: {page}"));
+    let item = &item[..item.find("</li>").unwrap()];
+    assert!(item.contains("99-typo.toml"), "{item}");
+    assert!(
+        item.contains("<pre class=\"source\">") && item.contains("when = 'amout &gt; 3'"),
+        "the diagnostic quotes its line: {item}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

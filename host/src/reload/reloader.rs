@@ -11,7 +11,7 @@ use arc_swap::ArcSwap;
 use serde::Serialize;
 
 use crate::decision::Name;
-use crate::diagnostic::{Diagnostic, render_all};
+use crate::diagnostic::{Diagnostic, SourceMap, render_all};
 use crate::plugin::{PluginRuntime, RefusedPlugin};
 use crate::reload::gate::Gate;
 use crate::reload::removals::Removals;
@@ -91,6 +91,11 @@ pub struct ReloadStatus {
     /// The diagnostics rendered as `redress check` prints them.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub rendered: String,
+    /// The text of each file a diagnostic points to, so that the console
+    /// can quote each one's line (the API's clients have the quoted lines
+    /// in `rendered`).
+    #[serde(skip)]
+    pub sources: SourceMap,
     /// Plugins that could not be loaded.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub refused_plugins: Vec<RefusedPlugin>,
@@ -243,6 +248,7 @@ impl Reloader {
             serving: snapshot.version.clone(),
             duration_ms: started.elapsed().as_secs_f64() * 1e3,
             rendered,
+            sources: outcome.sources.named_by(&outcome.diagnostics),
             diagnostics: outcome.diagnostics,
             refused_plugins,
             removed: Removals::default(),
@@ -370,6 +376,7 @@ impl Reloader {
             duration_ms: started.elapsed().as_secs_f64() * 1e3,
             diagnostics: Vec::new(),
             rendered: String::new(),
+            sources: SourceMap::default(),
             refused_plugins: Vec::new(),
             removed,
             gate: Some(verdict),
@@ -528,6 +535,7 @@ impl Reloader {
             outcome: result,
             serving,
             duration_ms: started.elapsed().as_secs_f64() * 1e3,
+            sources: outcome.sources.named_by(&outcome.diagnostics),
             diagnostics: outcome.diagnostics,
             rendered,
             refused_plugins,

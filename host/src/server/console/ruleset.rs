@@ -13,7 +13,6 @@ use maud::html;
 use serde::Deserialize;
 
 use super::html::{diagnostics, ok, problem, time};
-use crate::diagnostic::SourceMap;
 use crate::reload::ReloadOutcome;
 use crate::server::state::AppState;
 
@@ -44,9 +43,9 @@ pub async fn fragment(State(state): State<Arc<AppState>>) -> Response {
             p.problem { "The files on disk have errors; the version above keeps serving until they are fixed." }
         }
         @if !status.diagnostics.is_empty() {
-            (diagnostics(&status.diagnostics, &SourceMap::default()))
+            (diagnostics(&status.diagnostics, &status.sources))
             @if !status.rendered.is_empty() {
-                details open {
+                details {
                     summary { "As " code { "redress check" } " prints them" }
                     pre.check { (status.rendered) }
                 }
