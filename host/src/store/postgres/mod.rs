@@ -20,6 +20,7 @@ pub(super) mod client;
 mod complaint;
 mod lifecycle;
 pub(super) mod locks;
+mod prune;
 mod queries;
 pub(super) mod schema;
 mod timers;
@@ -322,9 +323,10 @@ fn run_transaction(
             Command::Keep { record, .. } => {
                 Outcome::Keep(queries::record_snapshot(connection, record))
             }
-            // Never sent here: this backend does not prune (docs/retention.md).
+            // Never sent here: this backend prunes on a reader's connection
+            // (`prune`), not in the writer's transactions.
             Command::Prune { .. } => Outcome::Prune(Err(StoreError::Inconsistent(
-                "the PostgreSQL store does not prune".to_string(),
+                "the PostgreSQL store prunes outside its writer".to_string(),
             ))),
         };
         if locks.was_contended() {
@@ -616,6 +618,14 @@ impl Store for PostgresStore {
 
     fn record_snapshot(&self, record: &SnapshotRecord) -> Result<(), StoreError> {
         self.commands.keep(record)
+    }
+
+    fn prune(
+        &self,
+        cutoffs: &crate::store::Cutoffs,
+    ) -> Result<crate::store::PruneReport, StoreError> {
+        self.reader
+            .with(|connection| prune::prune_step(connection, cutoffs))
     }
 
     fn reader(&self) -> &dyn AuditReader {

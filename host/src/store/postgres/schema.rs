@@ -15,6 +15,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         2,
         include_str!("../../../migrations/postgres/0002_report_figures_on_cases.sql"),
     ),
+    (
+        3,
+        include_str!("../../../migrations/postgres/0003_retention_indexes.sql"),
+    ),
 ];
 
 fn known() -> i64 {

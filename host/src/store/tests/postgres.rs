@@ -77,11 +77,110 @@ fn a_version_1_database_gets_its_report_figures_from_its_timers_and_history() {
                  ALTER TABLE cases DROP COLUMN sla_breaches, DROP COLUMN follow_up_scheduled,
                                    DROP COLUMN follow_ups_done;
                  CREATE INDEX cases_opened ON cases (opened_at);
-                 DELETE FROM redress_schema_migrations WHERE version = 2;",
+                 DROP INDEX control_tallies_age;
+                 DROP INDEX authority_uses_age;
+                 DELETE FROM redress_schema_migrations WHERE version >= 2;",
             );
         })
         .unwrap();
     assert_eq!(f.report_figures(), (1, 1, 1));
+}
+
+/// Retention on PostgreSQL prunes what no rule reads any more and keeps the
+/// rest; the audit log stays whole.
+#[test]
+fn pruning_keeps_what_rules_read_and_the_whole_log() {
+    let Some(server) = server("postgres::pruning_keeps_what_rules_read") else {
+        return;
+    };
+    let f = fixture_on(Box::leak(Box::new(Postgres(server))));
+    let url = Postgres(server).url_of(&f.path);
+    let count = |sql: &'static str| -> i64 {
+        crate::store::postgres::client::PgConnection::connect(&url, None)
+            .unwrap()
+            .query_one(sql, &[])
+            .unwrap()
+            .get(0)
+    };
+    f.complain(serde_json::json!({"id": "closed-1", "category": "product_quality", "location": "branch-1"}));
+    f.store
+        .apply(
+            "closed-1".to_string(),
+            LifecycleEvent {
+                kind: LifecycleKind::AuthorityUsed,
+                at: None,
+                by: Some("teller-3".into()),
+                note: None,
+                policy: Some("parking-validation".into()),
+                cost: Some(2.0),
+            },
+        )
+        .blocking_recv()
+        .unwrap()
+        .unwrap();
+    for kind in [
+        LifecycleKind::Responded,
+        LifecycleKind::Resolved,
+        LifecycleKind::FollowedUp,
+        LifecycleKind::Confirmed,
+        LifecycleKind::Closed,
+    ] {
+        f.apply("closed-1", kind).unwrap();
+    }
+    f.complain(serde_json::json!({"id": "open-1", "category": "product_quality"}));
+    f.advance("400d");
+    f.complain(serde_json::json!({"id": "fresh-1", "category": "product_quality"}));
+    let tallies_before = count("SELECT COUNT(*) FROM control_tallies");
+    let log_before = count("SELECT COUNT(*) FROM decisions");
+
+    let options = RetentionOptions {
+        closed_cases: "60d".parse().unwrap(),
+        tallies: "7d".parse().unwrap(),
+        authority_uses: "1d".parse().unwrap(),
+        step_rows: 2,
+        ..RetentionOptions::default()
+    };
+    let mut total = PruneReport::default();
+    loop {
+        let cutoffs = Cutoffs::at(f.clock.now(), &options, RuleWindows::of(&f.rules));
+        let step = f.store.prune(&cutoffs).unwrap();
+        total.add(&step);
+        if !step.more {
+            break;
+        }
+    }
+    assert_eq!(total.cases, 1, "{total:?}");
+    assert_eq!(total.authority_uses, 1, "{total:?}");
+    assert!(f.store.case("closed-1").unwrap().is_none());
+    assert!(
+        f.store.case("open-1").unwrap().is_some(),
+        "an open case stays"
+    );
+    assert!(f.store.case("fresh-1").unwrap().is_some());
+    // The old complaints' counts went (a step of two rows at a time), the
+    // fresh one's are kept: its control line still counts it.
+    assert_eq!(
+        total.tallies as i64 + count("SELECT COUNT(*) FROM control_tallies"),
+        tallies_before
+    );
+    assert_eq!(
+        total.tallies, 3,
+        "the minute, hour and day the two old complaints share"
+    );
+    assert_eq!(count("SELECT COUNT(*) FROM decisions"), log_before);
+    assert_eq!(
+        count("SELECT COUNT(*) FROM case_events WHERE case_id = 'closed-1'"),
+        0
+    );
+    let again = f
+        .store
+        .prune(&Cutoffs::at(
+            f.clock.now(),
+            &options,
+            RuleWindows::of(&f.rules),
+        ))
+        .unwrap();
+    assert!(!again.pruned_anything(), "{again:?}");
 }
 
 /// Positions come from a sequence, in the order transactions ask for
