@@ -261,22 +261,7 @@ fn a_control_line_of_five_flags_the_sixth_not_the_fifth(f: Fixture) {
 }
 
 fn authority_budgets_are_enforced_and_uses_recorded(f: Fixture) {
-    let use_parking = |case: &str, cost: f64| {
-        f.store
-            .apply(
-                case.to_string(),
-                LifecycleEvent {
-                    kind: LifecycleKind::AuthorityUsed,
-                    at: None,
-                    by: Some("teller-3".into()),
-                    note: None,
-                    policy: Some("parking-validation".into()),
-                    cost: Some(cost),
-                },
-            )
-            .blocking_recv()
-            .unwrap()
-    };
+    let use_parking = |case: &str, cost: f64| f.use_parking(case, cost);
     for n in 1..=2 {
         let (_, decision) =
             f.complain(serde_json::json!({"id": format!("p-{n}"), "location": "branch-1"}));

@@ -241,6 +241,24 @@ impl Fixture {
             .unwrap()
     }
 
+    /// A teller's use of the parking-validation grant on `case`.
+    fn use_parking(&self, case: &str, cost: f64) -> Result<CaseView, LifecycleError> {
+        self.store
+            .apply(
+                case.to_string(),
+                LifecycleEvent {
+                    kind: LifecycleKind::AuthorityUsed,
+                    at: None,
+                    by: Some("teller-3".into()),
+                    note: None,
+                    policy: Some("parking-validation".into()),
+                    cost: Some(cost),
+                },
+            )
+            .blocking_recv()
+            .unwrap()
+    }
+
     fn tick(&self) -> Vec<Fired> {
         self.store
             .fire_due_timers(self.clock.now())

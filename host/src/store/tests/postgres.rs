@@ -103,21 +103,7 @@ fn pruning_keeps_what_rules_read_and_the_whole_log() {
             .get(0)
     };
     f.complain(serde_json::json!({"id": "closed-1", "category": "product_quality", "location": "branch-1"}));
-    f.store
-        .apply(
-            "closed-1".to_string(),
-            LifecycleEvent {
-                kind: LifecycleKind::AuthorityUsed,
-                at: None,
-                by: Some("teller-3".into()),
-                note: None,
-                policy: Some("parking-validation".into()),
-                cost: Some(2.0),
-            },
-        )
-        .blocking_recv()
-        .unwrap()
-        .unwrap();
+    f.use_parking("closed-1", 2.0).unwrap();
     for kind in [
         LifecycleKind::Responded,
         LifecycleKind::Resolved,
@@ -298,21 +284,7 @@ fn a_data_directory_copied_to_postgres_reads_and_decides_the_same() {
         f.complain(serde_json::json!({"id": format!("q-{n}"), "category": "product_quality", "product_line": "kettles", "customer": {"id": "cust-1"}, "location": "branch-1"}));
         f.advance("1h");
     }
-    f.store
-        .apply(
-            "q-1".to_string(),
-            LifecycleEvent {
-                kind: LifecycleKind::AuthorityUsed,
-                at: None,
-                by: Some("teller-3".into()),
-                note: None,
-                policy: Some("parking-validation".into()),
-                cost: Some(2.0),
-            },
-        )
-        .blocking_recv()
-        .unwrap()
-        .unwrap();
+    f.use_parking("q-1", 2.0).unwrap();
     f.apply("q-2", LifecycleKind::Responded).unwrap();
     f.apply("q-2", LifecycleKind::Resolved).unwrap();
     f.advance("20h");

@@ -64,6 +64,14 @@ fn a_decision_that_fails_to_record_does_not_undo_the_others_in_its_batch() {
     );
 }
 
+/// Schema version 10 undone: no report figures on the cases.
+const UNDO_VERSION_10: &str = "
+    DROP INDEX cases_report;
+    ALTER TABLE cases DROP COLUMN sla_breaches;
+    ALTER TABLE cases DROP COLUMN follow_up_scheduled;
+    ALTER TABLE cases DROP COLUMN follow_ups_done;
+    CREATE INDEX cases_opened ON cases(opened_at);";
+
 /// The audit log as schema version 4 kept it: each decision in its row,
 /// no audit file, no report figures on the cases.
 fn back_to_version_4(path: &Path) {
@@ -90,12 +98,8 @@ fn back_to_version_4(path: &Path) {
             .unwrap();
     }
     connection
-        .execute_batch(
-            "DROP INDEX cases_report;
-             ALTER TABLE cases DROP COLUMN sla_breaches;
-             ALTER TABLE cases DROP COLUMN follow_up_scheduled;
-             ALTER TABLE cases DROP COLUMN follow_ups_done;
-             CREATE INDEX cases_opened ON cases(opened_at);
+        .execute_batch(&format!(
+            "{UNDO_VERSION_10}
              ALTER TABLE decisions DROP COLUMN payload_at;
              ALTER TABLE decisions DROP COLUMN payload_len;
              DROP TABLE snapshots;
@@ -103,8 +107,8 @@ fn back_to_version_4(path: &Path) {
              ALTER TABLE cases DROP COLUMN currency;
              ALTER TABLE decisions DROP COLUMN event_digest;
              DROP TABLE audit_segments;
-             DELETE FROM schema_migrations WHERE version >= 5;",
-        )
+             DELETE FROM schema_migrations WHERE version >= 5;"
+        ))
         .unwrap();
     std::fs::remove_file(path.join(crate::store::sqlite::audit_file::FILE_NAME)).unwrap();
 }
@@ -136,14 +140,10 @@ fn a_version_9_database_gets_its_report_figures_from_its_timers_and_history() {
     let f = f
         .reopen(|path| {
             database(path)
-                .execute_batch(
-                    "DROP INDEX cases_report;
-                     ALTER TABLE cases DROP COLUMN sla_breaches;
-                     ALTER TABLE cases DROP COLUMN follow_up_scheduled;
-                     ALTER TABLE cases DROP COLUMN follow_ups_done;
-                     CREATE INDEX cases_opened ON cases(opened_at);
-                     DELETE FROM schema_migrations WHERE version = 10;",
-                )
+                .execute_batch(&format!(
+                    "{UNDO_VERSION_10}
+                     DELETE FROM schema_migrations WHERE version = 10;"
+                ))
                 .unwrap();
         })
         .unwrap();
