@@ -237,7 +237,13 @@ async fn signing_in_then_deciding_an_event_shows_its_route() {
     wait_for_text(&client, "#last-reload", "failed").await;
     let diagnostic = wait_for_text(&client, ".diagnostic.error", "15-broken.toml:3:").await;
     assert!(diagnostic.contains("error"), "{diagnostic}");
-    wait_for_text(&client, "pre.check", "when = 'category == '").await;
+    // The diagnostic quotes its source line, as `redress check` does.
+    wait_for_text(
+        &client,
+        ".diagnostic.error pre.source",
+        "when = 'category == '",
+    )
+    .await;
     screenshot(&client, "rule-set-refused-edit", "#last-reload").await;
 
     // The keyboard reaches the screens: the first Tab lands on the skip

@@ -82,6 +82,17 @@ fn copy(args: CopyArgs) -> anyhow::Result<ExitCode> {
         data.display(),
         report.last_seq
     )?;
+    if report.archived_entries > 0 {
+        writeln!(
+            out,
+            "{} of the audit entries came from the archive ({}/archive): PostgreSQL keeps the whole log",
+            report.archived_entries,
+            data.display()
+        )?;
+    }
+    for missing in &report.unavailable {
+        writeln!(out, "not copied: {missing}")?;
+    }
     if report.lost_lines > 0 {
         writeln!(
             out,

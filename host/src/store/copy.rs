@@ -2,9 +2,9 @@
 //!
 //! Every table of the SQLite store is copied into an empty PostgreSQL
 //! database in one transaction, with `COPY ... FROM STDIN BINARY`: the
-//! audit log with each entry's line of `decisions.jsonl` split back into
-//! the columns PostgreSQL keeps it in (event, decision, what the rules
-//! read), cases keyed by their id instead of the number a node keeps in
+//! audit log, archived entries (`archive/`) first and then the live ones,
+//! with each entry's line split back into the columns PostgreSQL keeps it
+//! in (event, decision, what the rules read), cases keyed by their id instead of the number a node keeps in
 //! memory, their history and timers, control-line tallies, grants and
 //! authority uses, and the kept snapshots with their blobs. Positions in
 //! the log (`seq`) are kept, so a cursor of `GET /v1/decisions` stays
@@ -15,6 +15,7 @@
 //! The data directory is locked for the copy, as a daemon locks it, so no
 //! decision can be made there and missed.
 
+use std::ops::ControlFlow;
 use std::path::Path;
 
 use rusqlite::Connection;
@@ -26,10 +27,12 @@ use tokio_postgres::types::{ToSql, Type};
 use super::postgres::client::{CopyIn, PgConnection, redacted};
 use super::postgres::schema;
 use super::sqlite::archive::open_read_only;
+use super::sqlite::audit_archive::{ArchiveIndex, archive_dir, read_archived};
 use super::sqlite::audit_file::{AuditFile, Span};
 use super::sqlite::audit_segments::{live_segment_starts, segment_file_name};
 use super::sqlite::committed_audit_end;
 use super::sqlite::lock::DataLock;
+use super::sqlite::with_archive::unavailable;
 use crate::store::{StoreError, database_path};
 
 /// What a copy moved, table by table.
@@ -44,6 +47,11 @@ pub struct CopyReport {
     /// The last position of the audit log (0 if it is empty); the
     /// database's log continues after it.
     pub last_seq: i64,
+    /// Audit entries of the archive copied (included in `decisions`).
+    pub archived_entries: u64,
+    /// What the archive no longer held (files an operator deleted), one
+    /// sentence per file: those entries are not in the database either.
+    pub unavailable: Vec<String>,
 }
 
 /// One table's rows on both sides.
@@ -300,7 +308,17 @@ pub fn copy_to_postgres(
     schema::migrate(&target, url)?;
     refuse_unless_empty(&target, url)?;
     target.batch("BEGIN")?;
-    match copy_tables(&source, &audit, &target, progress) {
+    let archive = ArchiveIndex::load(directory)?;
+    match copy_tables(
+        &source,
+        &audit,
+        &Archived {
+            directory,
+            index: &archive,
+        },
+        &target,
+        progress,
+    ) {
         Ok(report) => {
             target.batch("COMMIT")?;
             Ok(report)
@@ -352,15 +370,22 @@ fn refuse_unless_empty(target: &PgConnection, url: &str) -> Result<(), CopyError
     })
 }
 
+/// A data directory's archive of the audit log.
+struct Archived<'a> {
+    directory: &'a Path,
+    index: &'a ArchiveIndex,
+}
+
 fn copy_tables(
     source: &Connection,
     audit: &AuditFile,
+    archived: &Archived<'_>,
     target: &PgConnection,
     progress: &mut dyn FnMut(&TableCount),
 ) -> Result<CopyReport, CopyError> {
     let mut tables = Vec::new();
-    let (decisions, lost_lines, last_seq) = copy_decisions(source, audit, target)?;
-    let count = checked(target, "decisions", decisions)?;
+    let log = copy_decisions(source, audit, archived, target)?;
+    let count = checked(target, "decisions", log.in_directory)?;
     progress(&count);
     tables.push(count);
     for table in &PLAIN_TABLES {
@@ -377,8 +402,10 @@ fn copy_tables(
     }
     Ok(CopyReport {
         tables,
-        lost_lines,
-        last_seq,
+        lost_lines: log.lost,
+        last_seq: log.last_seq,
+        archived_entries: log.archived,
+        unavailable: log.unavailable,
     })
 }
 
@@ -524,24 +551,86 @@ struct EntryText {
 /// The decision a lost entry reads as (`null`, as in the data directory).
 const LOST_DECISION: &str = "null";
 
-/// Copies the audit log: the number of entries, how many of them had lost
-/// their line, and the last position.
+/// What copying the audit log did.
+struct LogCopied {
+    /// Entries the data directory holds, live and archived (the deleted
+    /// archive files' aside), counted there.
+    in_directory: u64,
+    archived: u64,
+    /// Entries whose line had been lost.
+    lost: u64,
+    last_seq: i64,
+    unavailable: Vec<String>,
+}
+
+/// Copies the audit log: the archive's entries, then the live ones after
+/// them (an entry both archived and still in the database, left by a
+/// retention step cut short, is copied once, from the archive).
 fn copy_decisions(
     source: &Connection,
     audit: &AuditFile,
+    archived: &Archived<'_>,
     target: &PgConnection,
-) -> Result<(u64, u64, i64), CopyError> {
+) -> Result<LogCopied, CopyError> {
     let (sql, types) = copy_statement("decisions", DECISION_COLUMNS);
     let mut copy: CopyIn = target.copy_in(&sql, &types)?;
+    let mut log = LogCopied {
+        in_directory: 0,
+        archived: 0,
+        lost: 0,
+        last_seq: 0,
+        unavailable: Vec::new(),
+    };
+    for segment in &archived.index.segments {
+        let path = archive_dir(archived.directory).join(&segment.file);
+        if !path.is_file() {
+            log.unavailable.push(unavailable(segment));
+            continue;
+        }
+        log.in_directory += segment.entries;
+        let mut failed = None;
+        read_archived(&path, &mut |entry| {
+            let meta = entry.meta;
+            let written = entry_text(&entry.line, meta.seq, meta.kind.as_str(), &meta.event_id)
+                .and_then(|text| {
+                    let digests =
+                        serde_json::to_string(&meta.plugin_digests).map_err(StoreError::from)?;
+                    let row = LogRow {
+                        seq: meta.seq,
+                        event_id: &meta.event_id,
+                        case_id: &meta.case_id,
+                        kind: meta.kind.as_str(),
+                        decided_at: meta.decided_at.millis(),
+                        ruleset_version: &meta.ruleset_version,
+                        plugin_digests: &digests,
+                        event_digest: meta.event_digest.as_deref(),
+                    };
+                    write_entry(&mut copy, &row, text, &mut log)
+                });
+            match written {
+                Ok(()) => {
+                    log.archived += 1;
+                    ControlFlow::Continue(())
+                }
+                Err(error) => {
+                    failed = Some(error);
+                    ControlFlow::Break(())
+                }
+            }
+        })?;
+        if let Some(error) = failed {
+            return Err(error);
+        }
+    }
+    let archived_to = archived.index.last_seq();
     let mut statement = source
         .prepare(
             "SELECT seq, event_id, case_id, kind, decided_at, ruleset_version, plugin_digests, event_digest,
                     event, decision, payload_at, payload_len
-             FROM decisions ORDER BY seq",
+             FROM decisions WHERE seq > ?1 ORDER BY seq",
         )
         .map_err(StoreError::from)?;
-    let mut rows = statement.query([]).map_err(StoreError::from)?;
-    let (mut entries, mut lost, mut last_seq) = (0_u64, 0_u64, 0_i64);
+    let mut rows = statement.query([archived_to]).map_err(StoreError::from)?;
     while let Some(row) = rows.next().map_err(StoreError::from)? {
         let read = |row: &rusqlite::Row<'_>| -> rusqlite::Result<_> {
             Ok((
@@ -579,32 +668,65 @@ fn copy_decisions(
                 replay: None,
             }),
         };
-        let text = text.unwrap_or_else(|| {
-            lost += 1;
-            EntryText {
-                event: None,
-                decision: LOST_DECISION.to_string(),
-                replay: None,
-            }
-        });
-        copy.write(&[
-            &seq,
-            &event_id,
-            &case_id,
-            &kind,
-            &decided_at,
-            &ruleset_version,
-            &digests,
-            &event_digest,
-            &text.event,
-            &text.decision,
-            &text.replay,
-        ])?;
-        entries += 1;
-        last_seq = seq;
+        let row = LogRow {
+            seq,
+            event_id: &event_id,
+            case_id: &case_id,
+            kind: &kind,
+            decided_at,
+            ruleset_version: &ruleset_version,
+            plugin_digests: &digests,
+            event_digest: event_digest.as_deref(),
+        };
+        write_entry(&mut copy, &row, text, &mut log)?;
+        log.in_directory += 1;
     }
     copy.finish()?;
-    Ok((entries, lost, last_seq))
+    Ok(log)
+}
+
+/// What the database knew of an entry.
+struct LogRow<'a> {
+    seq: i64,
+    event_id: &'a str,
+    case_id: &'a str,
+    kind: &'a str,
+    decided_at: i64,
+    ruleset_version: &'a str,
+    plugin_digests: &'a str,
+    event_digest: Option<&'a str>,
+}
+
+/// Writes one entry (`text` `None`: its line was lost).
+fn write_entry(
+    copy: &mut CopyIn,
+    row: &LogRow<'_>,
+    text: Option<EntryText>,
+    log: &mut LogCopied,
+) -> Result<(), CopyError> {
+    let text = text.unwrap_or_else(|| {
+        log.lost += 1;
+        EntryText {
+            event: None,
+            decision: LOST_DECISION.to_string(),
+            replay: None,
+        }
+    });
+    copy.write(&[
+        &row.seq,
+        &row.event_id,
+        &row.case_id,
+        &row.kind,
+        &row.decided_at,
+        &row.ruleset_version,
+        &row.plugin_digests,
+        &row.event_digest,
+        &text.event,
+        &text.decision,
+        &text.replay,
+    ])?;
+    log.last_seq = row.seq;
+    Ok(())
 }
 
 /// The parts of an entry's `line`, checked to be that entry's; `None` for

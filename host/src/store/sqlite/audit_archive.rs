@@ -9,7 +9,7 @@
 //! with what the database knew of the entry put in front under `entry`:
 //!
 //! ```text
-//! {"entry":{"seq":7,"event_id":"c-7","case_id":"c-7","kind":"complaint","decided_at":…,"ruleset_version":…,"plugin_digests":{…}},"kind":"complaint","event":{…},"decision":{…},"replay":{…}}
+//! {"entry":{"seq":7,"event_id":"c-7","case_id":"c-7","kind":"complaint","decided_at":…,"ruleset_version":…,"plugin_digests":{…},"event_digest":…},"kind":"complaint","event":{…},"decision":{…},"replay":{…}}
 //! ```
 //!
 //! so an archive needs nothing else to be read (`zstdcat … | jq` works),
@@ -150,6 +150,11 @@ pub struct EntryMeta {
     pub decided_at: Timestamp,
     pub ruleset_version: String,
     pub plugin_digests: BTreeMap<String, String>,
+    /// The digest of a complaint's event as sent, so that a store the
+    /// archive is copied into still refuses a different complaint under
+    /// its id; absent from archives written before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_digest: Option<String>,
 }
 
 /// One archived entry: what the database knew and its live line.
@@ -253,7 +258,7 @@ pub(in crate::store) fn archive_segment(
         .map_err(|error| file_error(&partial, error))?;
     let mut statement = connection.prepare_cached(
         "SELECT seq, event_id, case_id, kind, decided_at, ruleset_version, plugin_digests,
-                payload_at, payload_len, event, decision
+                payload_at, payload_len, event, decision, event_digest
          FROM decisions WHERE seq >= ?1 AND seq < ?2 ORDER BY seq",
     )?;
     let mut rows = statement.query(params![segment.first_seq, segment.next_seq])?;
@@ -285,6 +290,7 @@ pub(in crate::store) fn archive_segment(
             decided_at: Timestamp::from_millis(row.get(4)?),
             ruleset_version: row.get(5)?,
             plugin_digests: serde_json::from_str(&row.get::<_, String>(6)?)?,
+            event_digest: row.get(11)?,
         };
         let span: (Option<i64>, Option<i64>) = (row.get(7)?, row.get(8)?);
         line.clear();
@@ -434,6 +440,7 @@ mod tests {
             decided_at: Timestamp(1_790_000_000_000 + seq),
             ruleset_version: "abc".to_string(),
             plugin_digests: BTreeMap::from([("p".to_string(), "sha256:00".to_string())]),
+            event_digest: Some(format!("sha256:{seq:02}")),
         }
     }
 

@@ -81,7 +81,8 @@ impl WithArchive {
     }
 }
 
-fn unavailable(segment: &ArchivedSegment) -> String {
+/// The sentence naming what a deleted archived file held.
+pub(in crate::store) fn unavailable(segment: &ArchivedSegment) -> String {
     let when = match (segment.first_at, segment.last_at) {
         (Some(first), Some(last)) => format!(", {first} to {last}"),
         _ => String::new(),

@@ -355,3 +355,88 @@ fn simulated_year_sizes() {
         index.segments.len()
     );
 }
+
+/// The whole log of `reader`, page by page: (position, event id, decision).
+fn whole_log(reader: &dyn StoreReader) -> Vec<(i64, String, serde_json::Value)> {
+    let mut entries = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = reader
+            .decisions(&DecisionQuery {
+                after,
+                limit: 1000,
+                ..DecisionQuery::default()
+            })
+            .unwrap();
+        entries.extend(
+            page.decisions
+                .into_iter()
+                .map(|entry| (entry.seq, entry.event_id, entry.decision)),
+        );
+        match page.next {
+            Some(next) => after = next,
+            None => return entries,
+        }
+    }
+}
+
+#[test]
+fn a_copy_to_postgres_takes_the_archived_log_too() {
+    let Some(server) =
+        postgres_server::server("retention::a_copy_to_postgres_takes_the_archived_log_too")
+    else {
+        return;
+    };
+    let f = fixture_on(&Segments::<4096>);
+    for day in 0..40 {
+        for n in 0..4 {
+            f.complain(event(day, n));
+        }
+        f.advance("1d");
+    }
+    let pruned = prune(&f);
+    assert!(pruned.entries > 0, "{pruned:?}");
+    let Fixture {
+        _dir, path, store, ..
+    } = f;
+    drop(store);
+    let read_with_archive =
+        || WithArchive::open(&path, Box::new(Archive::open(&path).unwrap())).unwrap();
+    let directory = whole_log(&read_with_archive());
+    assert_eq!(
+        directory.len(),
+        160,
+        "the archive and the live log hold it all"
+    );
+
+    let url = server.fresh_database();
+    let report = copy_to_postgres(&path, &url, &mut |_| {}).unwrap();
+    assert_eq!(report.archived_entries, pruned.entries as u64);
+    assert!(report.unavailable.is_empty());
+    let postgres = PostgresReader::connect(&PostgresOptions::new(url)).unwrap();
+    assert_eq!(
+        whole_log(&postgres),
+        directory,
+        "PostgreSQL holds the archived entries and the live ones"
+    );
+
+    // An archived file an operator deleted is named, and its entries are
+    // counted out on both sides.
+    let index = ArchiveIndex::load(&path).unwrap();
+    let gone = &index.segments[0];
+    std::fs::remove_file(archive_dir(&path).join(&gone.file)).unwrap();
+    let url = server.fresh_database();
+    let report = copy_to_postgres(&path, &url, &mut |_| {}).unwrap();
+    assert_eq!(report.unavailable.len(), 1, "{:?}", report.unavailable);
+    assert!(
+        report.unavailable[0].contains(&gone.file),
+        "{:?}",
+        report.unavailable
+    );
+    let postgres = PostgresReader::connect(&PostgresOptions::new(url)).unwrap();
+    assert_eq!(
+        whole_log(&postgres).len() as u64,
+        160 - gone.entries,
+        "the deleted file's entries are in neither place"
+    );
+}
