@@ -358,6 +358,26 @@ async fn a_draft_with_an_error_shows_it_at_its_line_and_a_good_one_saves_and_rel
     let saved = std::fs::read_to_string(daemon.path(&format!("rules/{file}"))).unwrap();
     assert!(saved.ends_with("# Reviewed in the console."), "{saved}");
     assert_ne!(daemon.ruleset_version(), before);
+
+    // A new rule file starts empty and is written when saved.
+    let new_file = wait_for(&client, "#new-file").await;
+    new_file.send_keys("80-console.toml").await.unwrap();
+    click(&client, Locator::Css("#new-file-form button")).await;
+    wait_for_text(&client, "#file", "80-console.toml (new)").await;
+    let text = wait_for(&client, "#text").await;
+    text.send_keys(
+        "[[route]]\nname = \"from-the-console\"\nwhen = 'category == \"x\"'\nqueue = \"care\"\n",
+    )
+    .await
+    .unwrap();
+    wait_for_text(&client, "#check-summary", "No errors").await;
+    click(&client, Locator::Css("#save-button")).await;
+    wait_for_text(&client, "#save-outcome", "loaded").await;
+    assert!(
+        std::fs::read_to_string(daemon.path("rules/80-console.toml"))
+            .unwrap()
+            .contains("from-the-console")
+    );
     client.close().await.unwrap();
 }
 

@@ -70,6 +70,12 @@ pub async fn fragment(
         p.hint {
             "Nothing is written to disk until you save; saving reloads the rules as an editor's save does, through the reload gate."
         }
+        form #new-file-form action="/console/draft" method="get" {
+            label for="new-file" { "Start a new rule file" }
+            // The name is checked where it is saved (`rules::is_rule_file_name`).
+            input #new-file name="file" type="text" required placeholder="80-new-rules.toml";
+            button.secondary type="submit" { "Open" }
+        }
         form #draft-form data-post="/console/f/draft/check" data-target="#check" {
             label for="file" { "Rule file" }
             select #file name="file" data-navigate="/console/draft" {

@@ -343,11 +343,11 @@ impl CopyIn {
     }
 }
 
-/// Locks the keys `$1` in the order given; held until the transaction ends.
 /// See [`locks::LOG_ORDER`]: taken before any other lock of the
 /// transaction.
 const TAKE_LOG_ORDER_SHARED: &str = "SELECT pg_advisory_xact_lock_shared($1)";
 
+/// Locks the keys `$1` in the order given; held until the transaction ends.
 pub const LOCK_KEYS: &str = "SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) WITH ORDINALITY AS u(k, n) ORDER BY n";
 
 /// One statement with its parameters, sent with others.
