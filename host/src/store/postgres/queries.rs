@@ -114,13 +114,16 @@ pub(super) fn read_case(
                 .and_then(|d| serde_json::from_str(&d).ok()),
         });
     }
-    case.decisions = read_decisions(
+    // A case's page is a view at one moment, not a cursor to resume: it
+    // does not wait for the writers under way (see `settled_end`).
+    case.decisions = read_decisions_up_to(
         connection,
         &DecisionQuery {
             limit: 1000,
             case_id: Some(case_id.to_string()),
             ..DecisionQuery::default()
         },
+        i64::MAX,
     )?
     .decisions;
     Ok(Some(case))
@@ -142,13 +145,23 @@ pub(super) fn settled_end(connection: &PgConnection) -> Result<i64, StoreError> 
         .try_get(1)?)
 }
 
-/// A page of the audit log.
+/// A page of the audit log, up to where it is settled: its `next` can be
+/// resumed from without passing over a late commit.
 pub(super) fn read_decisions(
     connection: &PgConnection,
     query: &DecisionQuery,
 ) -> Result<DecisionPage, StoreError> {
-    let limit = query.limit.clamp(1, 1000) as i64;
     let settled = settled_end(connection)?;
+    read_decisions_up_to(connection, query, settled)
+}
+
+/// A page of the audit log, no further than position `settled`.
+fn read_decisions_up_to(
+    connection: &PgConnection,
+    query: &DecisionQuery,
+    settled: i64,
+) -> Result<DecisionPage, StoreError> {
+    let limit = query.limit.clamp(1, 1000) as i64;
     let rows = connection.query(
         "SELECT seq, event_id, case_id, kind, decided_at, ruleset_version, plugin_digests, decision FROM decisions
           WHERE seq > $1 AND seq <= $6 AND ($2::TEXT IS NULL OR case_id = $2)

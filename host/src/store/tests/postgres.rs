@@ -180,8 +180,67 @@ fn a_page_of_the_log_waits_for_a_position_still_being_written() {
     let f = fixture_on(Box::leak(Box::new(Postgres(server))));
     let url = Postgres(server).url_of(&f.path);
     f.complain(serde_json::json!({"id": "first"}));
-    // A writer on another node, handed the next position, not yet committed.
-    let writer = crate::store::postgres::client::PgConnection::connect(&url, None).unwrap();
+    let writer = open_log_writer(&url);
+    // A later position, committed first.
+    f.complain(serde_json::json!({"id": "second"}));
+    let store = &*f.store;
+    let (waited, page) = while_open(&url, writer, || {
+        store
+            .decisions(&DecisionQuery {
+                after: 1,
+                limit: 1000,
+                ..DecisionQuery::default()
+            })
+            .unwrap()
+            .decisions
+    });
+    assert!(waited, "the reader did not wait for the open writer");
+    let ids: Vec<&str> = page.iter().map(|entry| entry.event_id.as_str()).collect();
+    assert_eq!(ids, ["late", "second"], "a page skipped a late commit");
+}
+
+/// A case's page and its lifecycle events are not cursors: they do not
+/// wait for another node's writer (a lifecycle event waiting in its batch
+/// would hold that batch's locks meanwhile).
+#[test]
+fn a_case_is_read_and_moved_while_another_node_writes() {
+    let Some(server) = server("postgres::a_case_is_read_and_moved_while_another_node_writes")
+    else {
+        return;
+    };
+    let f = fixture_on(Box::leak(Box::new(Postgres(server))));
+    let url = Postgres(server).url_of(&f.path);
+    f.complain(serde_json::json!({"id": "first"}));
+    let writer = open_log_writer(&url);
+    let (waited, case) = while_open(&url, writer, || {
+        f.store.case("first").unwrap().unwrap();
+        f.store
+            .apply(
+                "first".to_string(),
+                LifecycleEvent {
+                    kind: LifecycleKind::Responded,
+                    at: None,
+                    by: None,
+                    note: None,
+                    policy: None,
+                    cost: None,
+                },
+            )
+            .blocking_recv()
+            .unwrap()
+            .unwrap()
+    });
+    assert!(
+        !waited,
+        "a case read or lifecycle event waited for the writer"
+    );
+    assert_eq!(case.status, Status::Responded);
+}
+
+/// A writer on another node, handed the next position of the log and not
+/// yet committed.
+fn open_log_writer(url: &str) -> crate::store::postgres::client::PgConnection {
+    let writer = crate::store::postgres::client::PgConnection::connect(url, None).unwrap();
     writer.batch("BEGIN").unwrap();
     writer
         .query_one(
@@ -196,23 +255,20 @@ fn a_page_of_the_log_waits_for_a_position_still_being_written() {
             &[],
         )
         .unwrap();
-    // A later position, committed first.
-    f.complain(serde_json::json!({"id": "second"}));
-    let watcher = crate::store::postgres::client::PgConnection::connect(&url, None).unwrap();
-    let store = &*f.store;
-    let page = std::thread::scope(|scope| {
-        let reading = scope.spawn(|| {
-            store
-                .decisions(&DecisionQuery {
-                    after: 1,
-                    limit: 1000,
-                    ..DecisionQuery::default()
-                })
-                .unwrap()
-                .decisions
-        });
-        // The reader waits for the open writer, which a test sees in
-        // `pg_locks` (no clock involved): only then does the writer commit.
+    writer
+}
+
+/// Runs `work` while `writer` is open; commits the writer once `work` is
+/// seen waiting for an advisory lock in `pg_locks` (no clock involved) or
+/// has finished. Whether it waited, and what it gave.
+fn while_open<T: Send>(
+    url: &str,
+    writer: crate::store::postgres::client::PgConnection,
+    work: impl FnOnce() -> T + Send,
+) -> (bool, T) {
+    let watcher = crate::store::postgres::client::PgConnection::connect(url, None).unwrap();
+    std::thread::scope(|scope| {
+        let working = scope.spawn(work);
         let mut waiting = false;
         for _ in 0..3000 {
             let row = watcher
@@ -224,17 +280,14 @@ fn a_page_of_the_log_waits_for_a_position_still_being_written() {
                 waiting = true;
                 break;
             }
-            if reading.is_finished() {
+            if working.is_finished() {
                 break;
             }
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
         writer.batch("COMMIT").unwrap();
-        assert!(waiting, "the reader did not wait for the open writer");
-        reading.join().unwrap()
-    });
-    let ids: Vec<&str> = page.iter().map(|entry| entry.event_id.as_str()).collect();
-    assert_eq!(ids, ["late", "second"], "a page skipped a late commit");
+        (waiting, working.join().unwrap())
+    })
 }
 
 /// Everything a reader shows of `reader`, as JSON: the whole log, every
